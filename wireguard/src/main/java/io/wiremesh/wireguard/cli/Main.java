@@ -1,0 +1,104 @@
+package io.wiremesh.wireguard.cli;
+
+import io.wiremesh.wireguard.Protocol;
+import io.wiremesh.wireguard.device.Device;
+import io.wiremesh.wireguard.net.UdpBind;
+import io.wiremesh.wireguard.timers.Clock;
+import io.wiremesh.wireguard.tun.LinuxTun;
+import io.wiremesh.wireguard.uapi.Uapi;
+import io.wiremesh.wireguard.uapi.UapiServer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+
+/**
+ * {@code wiremesh-wg [-f] IFNAME}: a standalone WireGuard interface, used like wireguard-go.
+ * Creates TUN IFNAME, serves the UAPI socket and waits to be configured with {@code wg}.
+ * Without {@code -f} it starts itself in the background and returns once the interface is ready.
+ *
+ * <p>Environment: {@code WIREMESH_WG_WORKERS} crypto workers per direction (0 = run to completion
+ * on the I/O threads), {@code WIREMESH_WG_BUFFERS} packet buffers per direction,
+ * {@code WIREMESH_WG_UAPI_DIR} socket directory (default /var/run/wireguard).
+ */
+public final class Main {
+    private Main() {}
+
+    public static void main(String[] args) throws Exception {
+        boolean foreground = false;
+        String ifname = null;
+        for (String a : args) {
+            if (a.equals("-f") || a.equals("--foreground")) foreground = true;
+            else if (a.equals("--version")) {
+                System.out.println("wiremesh-wg 0.1.0 (pure-Java WireGuard, UAPI protocol_version=1)");
+                return;
+            } else if (a.startsWith("-")) usage("unknown option " + a);
+            else if (ifname == null) ifname = a;
+            else usage("one interface name only");
+        }
+        if (ifname == null) usage("missing interface name");
+        Path uapiDir = Path.of(System.getenv().getOrDefault("WIREMESH_WG_UAPI_DIR", UapiServer.DEFAULT_DIR.toString()));
+        if (!foreground) {
+            daemonize(ifname, uapiDir);
+            return;
+        }
+        run(ifname, uapiDir);
+    }
+
+    private static void usage(String problem) {
+        System.err.println("wiremesh-wg: " + problem);
+        System.err.println("Usage: wiremesh-wg [-f/--foreground] INTERFACE-NAME");
+        System.exit(2);
+    }
+
+    private static int env(String name, int def) {
+        String v = System.getenv(name);
+        return v == null || v.isBlank() ? def : Integer.parseInt(v.trim());
+    }
+
+    static void run(String ifname, Path uapiDir) throws Exception {
+        LinuxTun tun = LinuxTun.create(ifname, Protocol.DEFAULT_MTU);
+        Device.Options opts = new Device.Options(env("WIREMESH_WG_WORKERS", 0), env("WIREMESH_WG_BUFFERS", 512), true);
+        Device device = new Device(tun, UdpBind::open, Clock.SYSTEM, opts);
+        device.start();
+        UapiServer uapi = UapiServer.start(new Uapi(device), uapiDir, ifname);
+        CountDownLatch done = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            uapi.close();
+            device.close();
+            done.countDown();
+        }));
+        System.err.println("wiremesh-wg: interface " + ifname + " is up; UAPI on " + uapi.path());
+        done.await();
+    }
+
+    /** Re-executes this program with -f, detached, and returns when its UAPI socket exists. */
+    private static void daemonize(String ifname, Path uapiDir) throws Exception {
+        ProcessHandle.Info info = ProcessHandle.current().info();
+        List<String> cmd = new ArrayList<>();
+        cmd.add(info.command().orElseThrow());
+        info.arguments().ifPresent(a -> {
+            for (String s : a) if (!s.equals(ifname)) cmd.add(s);
+        });
+        cmd.add("-f");
+        cmd.add(ifname);
+        Path sock = uapiDir.resolve(ifname + ".sock");
+        Files.deleteIfExists(sock);
+        Process p = new ProcessBuilder(cmd)
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                .redirectError(ProcessBuilder.Redirect.DISCARD)
+                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
+                .start();
+        for (int i = 0; i < 300; i++) {
+            if (Files.exists(sock)) return;
+            if (!p.isAlive()) {
+                System.err.println("wiremesh-wg: failed to start " + ifname + " (exit " + p.exitValue() + "); run with -f to see why");
+                System.exit(1);
+            }
+            Thread.sleep(50);
+        }
+        System.err.println("wiremesh-wg: " + ifname + " did not come up within 15 s");
+        System.exit(1);
+    }
+}

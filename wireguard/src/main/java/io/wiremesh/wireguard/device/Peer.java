@@ -1,0 +1,297 @@
+package io.wiremesh.wireguard.device;
+
+import static io.wiremesh.wireguard.Protocol.*;
+
+import io.wiremesh.wireguard.crypto.Keys;
+import io.wiremesh.wireguard.crypto.X25519;
+import io.wiremesh.wireguard.noise.CookieGenerator;
+import io.wiremesh.wireguard.noise.Handshake;
+import io.wiremesh.wireguard.noise.Identity;
+import io.wiremesh.wireguard.noise.Tai64n;
+import io.wiremesh.wireguard.session.Keypair;
+import io.wiremesh.wireguard.session.Keypairs;
+import io.wiremesh.wireguard.timers.Timers;
+import java.net.InetSocketAddress;
+import java.util.EnumSet;
+import java.util.SplittableRandom;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * A remote WireGuard peer: its handshake, sessions, timers, endpoint and staged packets
+ * (wireguard-go's peer.go). Packet I/O goes through the owning {@link Device}.
+ */
+public final class Peer {
+    static final int MAX_STAGED = 128;
+
+    private final Device device;
+    final byte[] publicKey;
+    final Handshake handshake;
+    final CookieGenerator cookies;
+    final Keypairs keypairs;
+    final Timers timers;
+    private final ArrayBlockingQueue<Element> staged = new ArrayBlockingQueue<>(MAX_STAGED);
+    /** Held while a send counter is assigned and the element queued, so per-peer order equals counter order. */
+    private final Object sendLock = new Object();
+
+    private volatile InetSocketAddress endpoint;
+    final AtomicLong txBytes = new AtomicLong();
+    final AtomicLong rxBytes = new AtomicLong();
+    private volatile long lastHandshakeEpochNanos;
+    private long lastSentHandshake = Long.MIN_VALUE;
+    private int pendingHandshakeIndex;
+    private volatile boolean removed;
+
+    Peer(Device device, Identity identity, byte[] publicKey) {
+        this.device = device;
+        this.publicKey = publicKey.clone();
+        this.handshake = new Handshake(identity, publicKey);
+        this.cookies = new CookieGenerator(publicKey);
+        this.keypairs = new Keypairs(device::retire);
+        this.timers = new Timers(new SplittableRandom());
+    }
+
+    public byte[] publicKey() {
+        return publicKey.clone();
+    }
+
+    public InetSocketAddress endpoint() {
+        return endpoint;
+    }
+
+    public void setEndpoint(InetSocketAddress ep) {
+        endpoint = ep;
+    }
+
+    /** Roaming (whitepaper 2.1): follow the source of the latest authenticated packet. */
+    void updateEndpoint(InetSocketAddress src) {
+        if (src != null && src != endpoint && !src.equals(endpoint)) endpoint = src;
+    }
+
+    public long txBytes() {
+        return txBytes.get();
+    }
+
+    public long rxBytes() {
+        return rxBytes.get();
+    }
+
+    /** Wall-clock time of the last completed handshake in nanoseconds since the epoch; 0 if none. */
+    public long lastHandshakeEpochNanos() {
+        return lastHandshakeEpochNanos;
+    }
+
+    public int persistentKeepalive() {
+        return timers.persistentKeepalive();
+    }
+
+    public Keypair currentKeypair() {
+        return keypairs.current();
+    }
+
+    boolean removed() {
+        return removed;
+    }
+
+    // --- sending data ---
+
+    /** Sends a plaintext element (length 0 = keepalive): staged until a session exists. */
+    void send(Element e) {
+        if (removed) {
+            device.release(e);
+            return;
+        }
+        if (!staged.offer(e)) {
+            Element old = staged.poll();
+            if (old != null) {
+                device.count(Drop.STAGED_OVERFLOW);
+                device.release(old);
+            }
+            if (!staged.offer(e)) {
+                device.count(Drop.STAGED_OVERFLOW);
+                device.release(e);
+            }
+        }
+        flushStaged();
+    }
+
+    /** Encrypts and sends staged packets while a usable session exists; otherwise starts a handshake. */
+    void flushStaged() {
+        boolean needHandshake = false;
+        long now = device.clock().nanos();
+        synchronized (sendLock) {
+            while (!staged.isEmpty()) {
+                Keypair kp = keypairs.current();
+                InetSocketAddress ep = endpoint;
+                long n = kp == null ? -1 : kp.nextNonce(now);
+                if (n < 0 || ep == null) {
+                    needHandshake = true;
+                    break;
+                }
+                Element e = staged.poll();
+                e.peer = this;
+                e.keypair = kp;
+                e.counter = n;
+                e.endpoint = ep;
+                device.outbound().submit(e);
+                // Keep the key fresh (whitepaper 6.2): the initiator rekeys after REKEY_AFTER_MESSAGES or REKEY_AFTER_TIME.
+                if (kp.initiator && (Long.compareUnsigned(n, REKEY_AFTER_MESSAGES) > 0 || now - kp.createdNanos > REKEY_AFTER_TIME)) {
+                    needHandshake = true;
+                }
+            }
+        }
+        if (needHandshake) sendInitiation(false);
+    }
+
+    void sendKeepalive() {
+        if (!staged.isEmpty()) {
+            flushStaged();
+            return;
+        }
+        Element e = device.pollElement();
+        if (e == null) return;
+        e.length = 0;
+        send(e);
+    }
+
+    void dropStaged() {
+        Element e;
+        while ((e = staged.poll()) != null) device.release(e);
+    }
+
+    // --- handshake ---
+
+    /** Sends a handshake initiation, at most once per REKEY_TIMEOUT. */
+    void sendInitiation(boolean retry) {
+        long now = device.clock().nanos();
+        synchronized (this) {
+            if (!retry) timers.resetAttempts();
+            if (lastSentHandshake != Long.MIN_VALUE && now - lastSentHandshake < REKEY_TIMEOUT) return;
+            lastSentHandshake = now;
+        }
+        InetSocketAddress ep = endpoint;
+        if (ep == null || removed) return;
+        int index = device.indices().add(this);
+        byte[] ephemeral = X25519.generatePrivateKey();
+        byte[] msg = handshake.createInitiation(index, ephemeral, Tai64n.now(device.clock().wall()));
+        Keys.zero(ephemeral);
+        if (msg == null) {
+            device.indices().remove(index, this);
+            return;
+        }
+        replacePendingIndex(index);
+        cookies.addMacs(msg, now);
+        timers.anyAuthenticatedPacketTraversal(now);
+        timers.anyAuthenticatedPacketSent();
+        device.sendHandshake(msg, ep);
+        timers.handshakeInitiated(now);
+    }
+
+    private synchronized void replacePendingIndex(int index) {
+        if (pendingHandshakeIndex != 0) device.indices().remove(pendingHandshakeIndex, this);
+        pendingHandshakeIndex = index;
+    }
+
+    /** Responder: an initiation from this peer was accepted; answer it and derive the new session. */
+    void sendResponse(long now) {
+        InetSocketAddress ep = endpoint;
+        int index = device.indices().add(this);
+        byte[] ephemeral = X25519.generatePrivateKey();
+        byte[] msg = handshake.createResponse(index, ephemeral);
+        Keys.zero(ephemeral);
+        Handshake.SessionKeys keys = msg == null ? null : handshake.deriveKeys();
+        if (keys == null) {
+            device.indices().remove(index, this);
+            return;
+        }
+        cookies.addMacs(msg, now);
+        beginSession(keys, now);
+        timers.anyAuthenticatedPacketTraversal(now);
+        timers.anyAuthenticatedPacketSent();
+        device.sendHandshake(msg, ep);
+    }
+
+    /** Initiator: our initiation was answered; the session is ready to send. */
+    void consumedResponse(long now) {
+        Handshake.SessionKeys keys = handshake.deriveKeys();
+        if (keys == null) return;
+        synchronized (this) {
+            pendingHandshakeIndex = 0;
+        }
+        beginSession(keys, now);
+        handshakeComplete();
+        sendKeepalive();
+        flushStaged();
+    }
+
+    private void beginSession(Handshake.SessionKeys keys, long now) {
+        Keypair kp = new Keypair(keys.sendKey(), keys.receiveKey(), keys.initiator(), keys.localIndex(),
+                keys.remoteIndex(), now, this);
+        device.indices().replace(keys.localIndex(), kp);
+        keypairs.install(kp);
+        timers.sessionDerived(now);
+    }
+
+    void handshakeComplete() {
+        timers.handshakeComplete();
+        java.time.Instant w = device.clock().wall();
+        lastHandshakeEpochNanos = w.getEpochSecond() * 1_000_000_000L + w.getNano();
+    }
+
+    /** The local key changed: sessions made with the old one may not send any more. */
+    void expireCurrentKeypairs() {
+        clearHandshake();
+        synchronized (this) {
+            lastSentHandshake = Long.MIN_VALUE;
+        }
+        Keypair c = keypairs.current();
+        if (c != null) c.expireSending();
+        Keypair n = keypairs.next();
+        if (n != null) n.expireSending();
+    }
+
+    void setIdentity(Identity identity) {
+        handshake.setIdentity(identity);
+        clearPendingIndex();
+    }
+
+    private void clearHandshake() {
+        handshake.clear();
+        clearPendingIndex();
+    }
+
+    private synchronized void clearPendingIndex() {
+        if (pendingHandshakeIndex != 0) device.indices().remove(pendingHandshakeIndex, this);
+        pendingHandshakeIndex = 0;
+    }
+
+    /** Erase all key material (ZERO_KEY_MATERIAL timer, or removal). */
+    void zeroKeys() {
+        keypairs.clear();
+        clearHandshake();
+    }
+
+    // --- timers ---
+
+    /** Runs the actions of every expired timer (called by the device's timer loop). */
+    void tick(long now) {
+        if (timers.nextDeadline() > now) return;
+        EnumSet<Timers.Action> actions = timers.expire(now);
+        for (Timers.Action a : actions) {
+            switch (a) {
+                case SEND_INITIATION_RETRY -> sendInitiation(true);
+                case GIVE_UP_HANDSHAKE -> dropStaged();
+                case SEND_KEEPALIVE -> sendKeepalive();
+                case SEND_INITIATION -> sendInitiation(false);
+                case ZERO_KEYS -> zeroKeys();
+            }
+        }
+    }
+
+    void remove() {
+        removed = true;
+        timers.stopAll();
+        zeroKeys();
+        dropStaged();
+    }
+}

@@ -1,0 +1,133 @@
+package io.wiremesh.wireguard.device;
+
+import io.wiremesh.wireguard.crypto.ChaChaPoly;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.locks.LockSupport;
+import java.util.function.Consumer;
+
+/**
+ * Crypto in parallel, delivery in order (wireguard-go's encryption/decryption workers feeding the
+ * per-peer sequential sender/receiver). Each submitted element enters an order queue and a work
+ * queue; workers seal/open elements as they come; one deliverer takes elements from the order
+ * queue in submission order and waits for each to be processed. With zero workers everything
+ * runs on the submitting thread (run to completion), which wins on small machines.
+ */
+final class Pipeline implements AutoCloseable {
+    /** The two halves of a direction: crypto (any thread) and delivery (in order). */
+    interface Stage {
+        void process(Element e, ChaChaPoly cipher);
+
+        void deliver(Element e);
+    }
+
+    private final Stage stage;
+    private final Consumer<Element> release;
+    private final ChaChaPoly inlineCipher;
+    private final BlockingQueue<Element> work;
+    private final BlockingQueue<Element> order;
+    private final List<Thread> threads = new ArrayList<>();
+    private volatile Thread deliverer;
+    private volatile Element awaited;
+    private volatile boolean closed;
+
+    Pipeline(String name, Stage stage, int workers, int depth, Consumer<Element> release) {
+        this.stage = stage;
+        this.release = release;
+        if (workers == 0) {
+            inlineCipher = new ChaChaPoly();
+            work = order = null;
+            return;
+        }
+        inlineCipher = null;
+        work = new ArrayBlockingQueue<>(depth);
+        order = new ArrayBlockingQueue<>(depth);
+        for (int i = 0; i < workers; i++) {
+            threads.add(Thread.ofPlatform().daemon().name(name + "-crypto-" + i).start(this::workLoop));
+        }
+        Thread d = Thread.ofPlatform().daemon().name(name + "-deliver").unstarted(this::deliverLoop);
+        deliverer = d;
+        threads.add(d);
+        d.start();
+    }
+
+    /**
+     * Submits an element. Callers submitting for the same peer must not race each other (the
+     * device holds the peer's send lock while it assigns a counter and submits).
+     */
+    void submit(Element e) {
+        if (work == null) {
+            synchronized (inlineCipher) {
+                stage.process(e, inlineCipher);
+                e.state = e.state == Element.DROP ? Element.DROP : Element.OK;
+                deliverAndRelease(e);
+            }
+            return;
+        }
+        try {
+            order.put(e);
+            work.put(e);
+        } catch (InterruptedException ie) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private void workLoop() {
+        ChaChaPoly cipher = new ChaChaPoly();
+        while (!closed) {
+            Element e;
+            try {
+                e = work.take();
+            } catch (InterruptedException ie) {
+                return;
+            }
+            try {
+                stage.process(e, cipher);
+            } catch (RuntimeException ex) {
+                e.state = Element.DROP;
+            }
+            if (e.state != Element.DROP) e.state = Element.OK;
+            if (awaited == e) LockSupport.unpark(deliverer);
+        }
+    }
+
+    private void deliverLoop() {
+        while (!closed) {
+            Element e;
+            try {
+                e = order.take();
+            } catch (InterruptedException ie) {
+                return;
+            }
+            int spins = 0;
+            while (e.state == Element.PENDING && !closed) {
+                if (++spins < 200) {
+                    Thread.onSpinWait();
+                    continue;
+                }
+                awaited = e;
+                if (e.state == Element.PENDING) LockSupport.parkNanos(1_000_000);
+                awaited = null;
+            }
+            deliverAndRelease(e);
+        }
+    }
+
+    private void deliverAndRelease(Element e) {
+        try {
+            stage.deliver(e);
+        } catch (RuntimeException ex) {
+            // A faulty packet must never kill the delivery thread; the device counts drops in the stage.
+        } finally {
+            release.accept(e);
+        }
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        for (Thread t : threads) t.interrupt();
+    }
+}

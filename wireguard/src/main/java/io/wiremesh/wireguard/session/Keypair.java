@@ -1,0 +1,75 @@
+package io.wiremesh.wireguard.session;
+
+import io.wiremesh.wireguard.Protocol;
+import io.wiremesh.wireguard.crypto.ChaChaPoly;
+import io.wiremesh.wireguard.crypto.Keys;
+import java.util.concurrent.atomic.AtomicLong;
+import javax.crypto.spec.SecretKeySpec;
+import javax.security.auth.DestroyFailedException;
+
+/** One transport session: a send key with its counter, a receive key with its replay window. */
+public final class Keypair {
+    public final SecretKeySpec sendKey;
+    public final SecretKeySpec receiveKey;
+    public final boolean initiator;
+    public final int localIndex;
+    public final int remoteIndex;
+    public final long createdNanos;
+    public final Object owner;
+    private final AtomicLong sendNonce = new AtomicLong();
+    public final ReplayWindow replay = new ReplayWindow();
+    private volatile boolean destroyed;
+
+    public Keypair(byte[] send, byte[] receive, boolean initiator, int localIndex, int remoteIndex,
+                   long createdNanos, Object owner) {
+        this.sendKey = ChaChaPoly.key(send);
+        this.receiveKey = ChaChaPoly.key(receive);
+        Keys.zero(send);
+        Keys.zero(receive);
+        this.initiator = initiator;
+        this.localIndex = localIndex;
+        this.remoteIndex = remoteIndex;
+        this.createdNanos = createdNanos;
+        this.owner = owner;
+    }
+
+    /** Next send counter, or -1 when the key may not send any more (REJECT_AFTER_MESSAGES, age, erased). */
+    public long nextNonce(long nowNanos) {
+        if (destroyed || expired(nowNanos)) return -1;
+        long n;
+        do {
+            n = sendNonce.get();
+            // Never increment past the limit: a wrapped counter would reuse a nonce.
+            if (Long.compareUnsigned(n, Protocol.REJECT_AFTER_MESSAGES) >= 0) return -1;
+        } while (!sendNonce.compareAndSet(n, n + 1));
+        return n;
+    }
+
+    /** Stop sending on this session (the local key changed); receiving still works until it expires. */
+    public void expireSending() {
+        sendNonce.set(Protocol.REJECT_AFTER_MESSAGES);
+    }
+
+    public long sentMessages() {
+        return sendNonce.get();
+    }
+
+    public boolean expired(long nowNanos) {
+        return nowNanos - createdNanos >= Protocol.REJECT_AFTER_TIME;
+    }
+
+    public boolean destroyed() {
+        return destroyed;
+    }
+
+    /** Erase key material; late packets on this session are then dropped. */
+    public void destroy() {
+        destroyed = true;
+        try {
+            sendKey.destroy();
+            receiveKey.destroy();
+        } catch (DestroyFailedException e) {
+            // SecretKeySpec refuses on some JDKs; the object is unreachable once dropped from Keypairs.
+        }
+    }
+}

@@ -1,0 +1,50 @@
+package io.wiremesh.wireguard.tun;
+
+import jnr.ffi.LibraryLoader;
+import jnr.ffi.Pointer;
+import jnr.ffi.Runtime;
+import jnr.ffi.annotations.In;
+import jnr.ffi.annotations.Out;
+import java.nio.ByteBuffer;
+
+/** The few libc calls the TUN device needs, bound through jnr-ffi. */
+public interface LibC {
+    int O_RDWR = 2;
+    int O_NONBLOCK = 0x800;
+    int O_CLOEXEC = 0x80000;
+    int F_GETFL = 3;
+    int F_SETFL = 4;
+    int AF_INET = 2;
+    int SOCK_DGRAM = 2;
+    int EAGAIN = 11;
+    int EINTR = 4;
+    short POLLIN = 1;
+
+    int open(String path, int flags);
+
+    int close(int fd);
+
+    int ioctl(int fd, long request, Pointer arg);
+
+    int fcntl(int fd, int cmd, int arg);
+
+    long read(int fd, @Out ByteBuffer buf, long count);
+
+    long write(int fd, @In ByteBuffer buf, long count);
+
+    int socket(int domain, int type, int protocol);
+
+    int poll(Pointer fds, long nfds, int timeoutMs);
+
+    String strerror(int errno);
+
+    LibC INSTANCE = LibraryLoader.create(LibC.class).load("c");
+
+    static Runtime runtime() {
+        return Runtime.getRuntime(INSTANCE);
+    }
+
+    static int errno() {
+        return jnr.ffi.LastError.getLastError(runtime());
+    }
+}

@@ -288,6 +288,10 @@ public final class Device implements AutoCloseable {
         return outPool.poll();
     }
 
+    Element pollInbound() {
+        return inPool.poll();
+    }
+
     void retire(Keypair kp) {
         indices.remove(kp.localIndex, kp);
         kp.destroy();

@@ -1,0 +1,39 @@
+package io.wiremesh.wireguard.interop;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/** tcpdump on an underlay link, started before traffic and read back after. */
+final class Capture implements AutoCloseable {
+    private final Lab lab;
+    private final Process proc;
+    final Path pcap;
+
+    Capture(Lab lab, String ns, String link) throws Exception {
+        this.lab = lab;
+        this.pcap = lab.dir.resolve("underlay-" + link + ".pcap");
+        proc = lab.spawnIn(ns, "tcpdump-" + link + ".log", "tcpdump", "-i", link, "-n", "-U", "-s", "0", "-w", pcap.toString(), "ip or ip6");
+        Path log = lab.dir.resolve("tcpdump-" + link + ".log");
+        for (int i = 0; i < 100 && !(Files.exists(log) && Files.readString(log).contains("listening on")); i++) Thread.sleep(50);
+    }
+
+    /** Stops the capture and returns tcpdump's one-line summaries. */
+    List<String> stop() throws Exception {
+        Thread.sleep(300);
+        proc.destroy();
+        proc.waitFor(10, TimeUnit.SECONDS);
+        return Lab.run(List.of("tcpdump", "-r", pcap.toString(), "-nn", "-q"), null).lines()
+                .filter(l -> !l.startsWith("reading from")).toList();
+    }
+
+    byte[] bytes() throws Exception {
+        return Files.readAllBytes(pcap);
+    }
+
+    @Override
+    public void close() {
+        proc.destroy();
+    }
+}

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Installs (idempotently) the Debian packages wiremesh's demo, tests and benchmarks use.
+set -euo pipefail
+pkgs=(wireguard-go wireguard-tools iproute2 iputils-ping iperf3 tcpdump socat procps)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+[ -x /usr/lib/jvm/temurin-25-jdk-amd64/bin/java ] || { echo "Temurin 25 is expected at /usr/lib/jvm/temurin-25-jdk-amd64" >&2; exit 1; }

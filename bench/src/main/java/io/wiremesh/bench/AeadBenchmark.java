@@ -3,7 +3,7 @@ package io.wiremesh.bench;
 import io.wiremesh.wireguard.crypto.ChaChaPoly;
 import java.nio.ByteBuffer;
 import java.util.concurrent.TimeUnit;
-import javax.crypto.spec.SecretKeySpec;
+import javax.crypto.SecretKey;
 import org.bouncycastle.crypto.modes.ChaCha20Poly1305;
 import org.bouncycastle.crypto.params.AEADParameters;
 import org.bouncycastle.crypto.params.KeyParameter;
@@ -26,7 +26,7 @@ public class AeadBenchmark {
 
     private final byte[] key = new byte[32];
     private ChaChaPoly jdk;
-    private SecretKeySpec keySpec;
+    private SecretKey keySpec;
     private ByteBuffer buf;
     private ByteBuffer view;
     private ByteBuffer sealed;

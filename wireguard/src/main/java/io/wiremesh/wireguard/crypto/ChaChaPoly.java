@@ -2,10 +2,9 @@ package io.wiremesh.wireguard.crypto;
 
 import java.nio.ByteBuffer;
 import java.security.GeneralSecurityException;
-import javax.crypto.AEADBadTagException;
 import javax.crypto.Cipher;
 import javax.crypto.spec.IvParameterSpec;
-import javax.crypto.spec.SecretKeySpec;
+import javax.crypto.SecretKey;
 
 /**
  * AEAD(key, counter, plain, authtext): ChaCha20-Poly1305 with the 64-bit counter as nonce
@@ -29,8 +28,8 @@ public final class ChaChaPoly {
         }
     }
 
-    public static SecretKeySpec key(byte[] key) {
-        return new SecretKeySpec(key, "ChaCha20");
+    public static SessionKey key(byte[] key) {
+        return new SessionKey(key);
     }
 
     private IvParameterSpec nonce(long counter) {
@@ -42,7 +41,7 @@ public final class ChaChaPoly {
      * Encrypts {@code src} (position..limit) into {@code dst} at its position; both may be views
      * of the same memory at the same offset. Returns the ciphertext length (plaintext + tag).
      */
-    public int seal(SecretKeySpec key, long counter, ByteBuffer src, ByteBuffer dst) {
+    public int seal(SecretKey key, long counter, ByteBuffer src, ByteBuffer dst) {
         try {
             cipher.init(Cipher.ENCRYPT_MODE, key, nonce(counter));
             return cipher.doFinal(src, dst);
@@ -52,14 +51,12 @@ public final class ChaChaPoly {
     }
 
     /** Decrypts and authenticates; returns the plaintext length, or -1 when authentication fails. */
-    public int open(SecretKeySpec key, long counter, ByteBuffer src, ByteBuffer dst) {
+    public int open(SecretKey key, long counter, ByteBuffer src, ByteBuffer dst) {
         try {
             cipher.init(Cipher.DECRYPT_MODE, key, nonce(counter));
             return cipher.doFinal(src, dst);
-        } catch (AEADBadTagException e) {
-            return -1;
-        } catch (GeneralSecurityException e) {
-            return -1;
+        } catch (GeneralSecurityException | IllegalStateException e) {
+            return -1; // bad tag, or the session was erased meanwhile
         }
     }
 

@@ -91,7 +91,10 @@ public final class Device implements AutoCloseable {
     /** Opens the UDP bind (random port unless configured) and starts the loops. */
     public void start() throws IOException {
         synchronized (config) {
-            if (bind == null) bind = bindFactory.open(listenPort);
+            if (bind == null) {
+                bind = bindFactory.open(listenPort);
+                if (fwmark != 0) bind.setMark(fwmark);
+            }
         }
         if (!options.threads()) return;
         threads.add(Thread.ofPlatform().daemon().name("wg-tun-reader").start(this::tunLoop));
@@ -143,6 +146,7 @@ public final class Device implements AutoCloseable {
             listenPort = port;
             if (bind == null) return;
             Bind fresh = bindFactory.open(port);
+            if (fwmark != 0) fresh.setMark(fwmark);
             Bind old = bind;
             bind = fresh;
             old.close();
@@ -154,8 +158,9 @@ public final class Device implements AutoCloseable {
         return fwmark;
     }
 
-    public void setFwmark(int mark) {
+    public void setFwmark(int mark) throws IOException {
         synchronized (config) {
+            if (bind != null && mark != fwmark) bind.setMark(mark);
             fwmark = mark;
         }
     }

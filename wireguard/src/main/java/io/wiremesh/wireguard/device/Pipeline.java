@@ -60,8 +60,7 @@ final class Pipeline implements AutoCloseable {
     void submit(Element e) {
         if (work == null) {
             synchronized (inlineCipher) {
-                stage.process(e, inlineCipher);
-                e.state = e.state == Element.DROP ? Element.DROP : Element.OK;
+                process(e, inlineCipher);
                 deliverAndRelease(e);
             }
             return;
@@ -83,14 +82,18 @@ final class Pipeline implements AutoCloseable {
             } catch (InterruptedException ie) {
                 return;
             }
-            try {
-                stage.process(e, cipher);
-            } catch (RuntimeException ex) {
-                e.state = Element.DROP;
-            }
-            if (e.state != Element.DROP) e.state = Element.OK;
+            process(e, cipher);
             if (awaited == e) LockSupport.unpark(deliverer);
         }
+    }
+
+    private void process(Element e, ChaChaPoly cipher) {
+        try {
+            stage.process(e, cipher);
+        } catch (RuntimeException ex) {
+            e.state = Element.DROP; // e.g. the session was erased while the packet was in flight
+        }
+        if (e.state != Element.DROP) e.state = Element.OK;
     }
 
     private void deliverLoop() {

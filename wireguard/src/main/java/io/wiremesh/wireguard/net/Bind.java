@@ -13,6 +13,9 @@ public interface Bind extends AutoCloseable {
 
     int port();
 
+    /** Marks outgoing packets for policy routing (SO_MARK); 0 clears the mark. */
+    default void setMark(int mark) throws IOException {}
+
     @Override
     void close();
 

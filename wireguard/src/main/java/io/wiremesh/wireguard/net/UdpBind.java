@@ -1,5 +1,6 @@
 package io.wiremesh.wireguard.net;
 
+import io.wiremesh.wireguard.linux.LibC;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.StandardProtocolFamily;
@@ -51,6 +52,27 @@ public final class UdpBind implements Bind {
     @Override
     public int port() {
         return port;
+    }
+
+    /**
+     * SO_MARK through setsockopt(2): NIO has no such option, so the channel's fd is read through
+     * the JDK-internal getFDVal() (the launcher opens java.base/sun.nio.ch for this).
+     */
+    @Override
+    public void setMark(int mark) throws IOException {
+        int fd;
+        try {
+            java.lang.reflect.Method m = channel.getClass().getDeclaredMethod("getFDVal");
+            m.setAccessible(true);
+            fd = (int) m.invoke(channel);
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            throw new IOException("cannot set fwmark: run with --add-opens java.base/sun.nio.ch=ALL-UNNAMED", e);
+        }
+        jnr.ffi.Pointer v = jnr.ffi.Memory.allocateDirect(LibC.runtime(), 4);
+        v.putInt(0, mark);
+        if (LibC.INSTANCE.setsockopt(fd, LibC.SOL_SOCKET, LibC.SO_MARK, v, 4) < 0) {
+            throw new IOException("setsockopt(SO_MARK): " + LibC.INSTANCE.strerror(LibC.errno()));
+        }
     }
 
     @Override

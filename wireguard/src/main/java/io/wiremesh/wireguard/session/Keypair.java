@@ -3,14 +3,13 @@ package io.wiremesh.wireguard.session;
 import io.wiremesh.wireguard.Protocol;
 import io.wiremesh.wireguard.crypto.ChaChaPoly;
 import io.wiremesh.wireguard.crypto.Keys;
+import io.wiremesh.wireguard.crypto.SessionKey;
 import java.util.concurrent.atomic.AtomicLong;
-import javax.crypto.spec.SecretKeySpec;
-import javax.security.auth.DestroyFailedException;
 
 /** One transport session: a send key with its counter, a receive key with its replay window. */
 public final class Keypair {
-    public final SecretKeySpec sendKey;
-    public final SecretKeySpec receiveKey;
+    public final SessionKey sendKey;
+    public final SessionKey receiveKey;
     public final boolean initiator;
     public final int localIndex;
     public final int remoteIndex;
@@ -65,11 +64,7 @@ public final class Keypair {
     /** Erase key material; late packets on this session are then dropped. */
     public void destroy() {
         destroyed = true;
-        try {
-            sendKey.destroy();
-            receiveKey.destroy();
-        } catch (DestroyFailedException e) {
-            // SecretKeySpec refuses on some JDKs; the object is unreachable once dropped from Keypairs.
-        }
+        sendKey.destroy();
+        receiveKey.destroy();
     }
 }

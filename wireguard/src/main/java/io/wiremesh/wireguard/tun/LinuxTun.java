@@ -1,5 +1,6 @@
 package io.wiremesh.wireguard.tun;
 
+import io.wiremesh.wireguard.linux.LibC;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;

@@ -92,7 +92,13 @@ public final class Uapi {
                     throw new UapiException(EADDRINUSE, "failed to set listen_port: " + e.getMessage());
                 }
             }
-            case "fwmark" -> device.setFwmark((int) parseUnsigned(value, 0xffffffffL));
+            case "fwmark" -> {
+                try {
+                    device.setFwmark((int) parseUnsigned(value, 0xffffffffL));
+                } catch (IOException e) {
+                    throw new UapiException(UapiException.EIO, "failed to set fwmark: " + e.getMessage());
+                }
+            }
             case "replace_peers" -> {
                 requireTrue(key, value);
                 device.removeAllPeers();

@@ -65,6 +65,9 @@ class DumpParityIT {
         assertThat(lines(lab.in(nsJ, "wg", "show", ifJ, "dump"))).isEqualTo(lines(lab.in(nsG, "wg", "show", ifG, "dump")));
         assertThat(lines(lab.in(nsJ, "wg", "showconf", ifJ))).isEqualTo(lines(lab.in(nsG, "wg", "showconf", ifG)));
 
+        // The mark is applied to the UDP socket, not just reported.
+        assertThat(lab.in(nsJ, "ss", "-uaneH")).contains("fwmark:0x1234");
+
         // syncconf and set ... remove / allowed-ips replacement behave the same too.
         Files.writeString(conf, Files.readString(conf).replace("10.211.0.0/24", "10.212.0.0/24, 10.213.0.1/32"));
         lab.in(nsJ, "wg", "syncconf", ifJ, conf.toString());

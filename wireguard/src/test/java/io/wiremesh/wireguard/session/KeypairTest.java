@@ -22,6 +22,16 @@ class KeypairTest {
     }
 
     @Test
+    void destroyErasesTheKeys() {
+        Keypair k = new Keypair(new byte[32], new byte[32], true, 1, 2, 0, "peer");
+        k.destroy();
+        assertThat(k.sendKey.isDestroyed()).isTrue();
+        assertThat(k.receiveKey.isDestroyed()).isTrue();
+        assertThat(k.nextNonce(0)).isEqualTo(-1);
+        org.assertj.core.api.Assertions.assertThatThrownBy(k.sendKey::getEncoded).isInstanceOf(IllegalStateException.class);
+    }
+
+    @Test
     void sessionsExpireAfterRejectAfterTime() {
         Keypair k = kp(true, 1);
         assertThat(k.nextNonce(Protocol.REJECT_AFTER_TIME - 1)).isGreaterThanOrEqualTo(0);

@@ -1,4 +1,4 @@
-package io.wiremesh.wireguard.tun;
+package io.wiremesh.wireguard.linux;
 
 import jnr.ffi.LibraryLoader;
 import jnr.ffi.Pointer;
@@ -7,7 +7,7 @@ import jnr.ffi.annotations.In;
 import jnr.ffi.annotations.Out;
 import java.nio.ByteBuffer;
 
-/** The few libc calls the TUN device needs, bound through jnr-ffi. */
+/** The few libc calls the datapath needs (TUN device, socket options), bound through jnr-ffi. */
 public interface LibC {
     int O_RDWR = 2;
     int O_NONBLOCK = 0x800;
@@ -19,6 +19,8 @@ public interface LibC {
     int EAGAIN = 11;
     int EINTR = 4;
     short POLLIN = 1;
+    int SOL_SOCKET = 1;
+    int SO_MARK = 36;
 
     int open(String path, int flags);
 
@@ -35,6 +37,8 @@ public interface LibC {
     int socket(int domain, int type, int protocol);
 
     int poll(Pointer fds, long nfds, int timeoutMs);
+
+    int setsockopt(int fd, int level, int optname, Pointer optval, int optlen);
 
     String strerror(int errno);
 

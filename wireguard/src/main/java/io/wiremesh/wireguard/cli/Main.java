@@ -11,7 +11,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CountDownLatch;
 
 /**
  * {@code wiremesh-wg [-f] IFNAME}: a standalone WireGuard interface, used like wireguard-go.
@@ -63,14 +62,14 @@ public final class Main {
         Device device = new Device(tun, UdpBind::open, Clock.SYSTEM, opts);
         device.start();
         UapiServer uapi = UapiServer.start(new Uapi(device), uapiDir, ifname);
-        CountDownLatch done = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             uapi.close();
             device.close();
-            done.countDown();
         }));
         System.err.println("wiremesh-wg: interface " + ifname + " is up; UAPI on " + uapi.path());
-        done.await();
+        device.awaitTunGone();
+        System.exit(0); // the shutdown hook removes the socket
+
     }
 
     /** Re-executes this program with -f, detached, and returns when its UAPI socket exists. */

@@ -73,6 +73,7 @@ public final class Device implements AutoCloseable {
     private volatile Boolean underLoadOverride;
     private final List<Thread> threads = new ArrayList<>();
     private volatile boolean closed;
+    private final java.util.concurrent.CountDownLatch tunGone = new java.util.concurrent.CountDownLatch(1);
 
     private record HandshakeWork(byte[] msg, InetSocketAddress source) {}
 
@@ -519,15 +520,26 @@ public final class Device implements AutoCloseable {
                 int n = tun.read(e.buf);
                 if (n < 0) {
                     outPool.release(e);
+                    tunGone.countDown();
                     return;
                 }
                 e.length = n;
                 handleTunPacket(e);
-            } catch (IOException | RuntimeException ex) {
+            } catch (IOException ex) {
+                // The interface is gone (ip link del) or broken: stop, like wireguard-go does.
                 outPool.release(e);
-                if (closed) return;
+                if (!closed) System.err.println("wiremesh-wg: TUN failed, stopping: " + ex.getMessage());
+                tunGone.countDown();
+                return;
+            } catch (RuntimeException ex) {
+                outPool.release(e);
             }
         }
+    }
+
+    /** Blocks until the TUN device fails or disappears. */
+    public void awaitTunGone() throws InterruptedException {
+        tunGone.await();
     }
 
     private void udpLoop() {

@@ -23,7 +23,13 @@ public final class UdpBind implements Bind {
     }
 
     public static UdpBind open(int port) throws IOException {
-        DatagramChannel ch = DatagramChannel.open(StandardProtocolFamily.INET6);
+        DatagramChannel ch;
+        try {
+            ch = DatagramChannel.open(StandardProtocolFamily.INET6);
+        } catch (UnsupportedOperationException | IOException noIpv6) {
+            // The JDK reports IPv6 unavailable in namespaces without any IPv6 address: IPv4 only.
+            ch = DatagramChannel.open(StandardProtocolFamily.INET);
+        }
         try {
             ch.setOption(StandardSocketOptions.SO_RCVBUF, 4 << 20);
             ch.setOption(StandardSocketOptions.SO_SNDBUF, 4 << 20);

@@ -1,0 +1,73 @@
+package io.wiremesh.api.v1alpha1;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.annotation.JsonPropertyDescription;
+import io.fabric8.generator.annotation.Default;
+import io.fabric8.generator.annotation.Max;
+import io.fabric8.generator.annotation.Min;
+import io.fabric8.generator.annotation.Pattern;
+import io.fabric8.generator.annotation.Required;
+import io.fabric8.generator.annotation.Size;
+import io.fabric8.generator.annotation.ValidationRule;
+import java.util.List;
+import java.util.Map;
+
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public class WireGuardMeshSpec {
+    public enum Datapath {
+        @JsonProperty("auto") AUTO,
+        @JsonProperty("kernel") KERNEL,
+        @JsonProperty("userspace") USERSPACE
+    }
+
+    @Required
+    @Size(min = 1, max = 2)
+    @ValidationRule(value = "size(self) < 2 || (self[0].contains(':') != self[1].contains(':'))",
+            message = "podCIDRs may hold one IPv4 and one IPv6 CIDR, not two of one family")
+    @JsonPropertyDescription("Pod address pools, at most one IPv4 and one IPv6 CIDR (e.g. 10.42.0.0/16, fd42::/48). Each selected node gets one block of each.")
+    public List<@Pattern(Formats.CIDR) String> podCIDRs;
+
+    @JsonPropertyDescription("Prefix length of each node's block, per family (default: 24 for IPv4, 112 for IPv6).")
+    public NodeBlockSize nodeBlockSize;
+
+    @Min(1)
+    @Max(65535)
+    @Default("51820")
+    @JsonPropertyDescription("UDP port every node's WireGuard interface listens on.")
+    public Integer listenPort;
+
+    @Min(1280)
+    @Max(9000)
+    @JsonPropertyDescription("MTU of wiremesh0. Unset: the underlay MTU minus 80 (WireGuard over IPv6 overhead).")
+    public Integer mtu;
+
+    @Default("auto")
+    @JsonPropertyDescription("auto: the kernel module when present, else the userspace (Java) datapath; kernel or userspace force one.")
+    public Datapath datapath;
+
+    @JsonPropertyDescription("Nodes with all of these labels join the mesh. Empty: every node.")
+    public Map<String, String> nodeSelector;
+
+    @Min(0)
+    @Max(65535)
+    @JsonPropertyDescription("Seconds between keepalives to each peer; 0 or unset disables them (needed only behind NAT).")
+    public Integer persistentKeepalive;
+
+    @Size(max = 2)
+    @JsonPropertyDescription("Address pools for external peers (WireGuardPeer), at most one IPv4 and one IPv6 CIDR.")
+    public List<@Pattern(Formats.CIDR) String> peerCIDRs;
+
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public static class NodeBlockSize {
+        @Min(8)
+        @Max(30)
+        @JsonPropertyDescription("IPv4 block prefix length (default 24: 254 pod addresses per node).")
+        public Integer ipv4;
+
+        @Min(64)
+        @Max(126)
+        @JsonPropertyDescription("IPv6 block prefix length (default 112).")
+        public Integer ipv6;
+    }
+}

@@ -1,0 +1,20 @@
+package io.wiremesh.api.v1alpha1;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonPropertyDescription;
+import io.fabric8.kubernetes.api.model.Condition;
+import java.util.ArrayList;
+import java.util.List;
+
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public class WireGuardMeshStatus {
+    @JsonPropertyDescription("Ready: every selected node has its block. Degraded: something to fix; the message says what.")
+    public List<Condition> conditions = new ArrayList<>();
+    public Long observedGeneration;
+    @JsonPropertyDescription("Nodes selected by the mesh.")
+    public Integer nodes;
+    @JsonPropertyDescription("Nodes whose node-daemon reports its WireGuard interface ready.")
+    public Integer readyNodes;
+    public Long allocatedBlocks;
+    public Long freeBlocks;
+}

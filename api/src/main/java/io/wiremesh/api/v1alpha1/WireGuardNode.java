@@ -1,0 +1,35 @@
+package io.wiremesh.api.v1alpha1;
+
+import io.fabric8.crd.generator.annotation.AdditionalPrinterColumn;
+import io.fabric8.kubernetes.client.CustomResource;
+import io.fabric8.kubernetes.model.annotation.Group;
+import io.fabric8.kubernetes.model.annotation.Plural;
+import io.fabric8.kubernetes.model.annotation.ShortNames;
+import io.fabric8.kubernetes.model.annotation.Version;
+
+/**
+ * One node's membership in one mesh, named {@code <mesh>.<node>} and owned by the mesh. The operator
+ * writes the spec (address block, overlay address, key generation); the node-daemon writes the status
+ * (public key, endpoints, datapath). Each node-daemon watches its mesh's WireGuardNodes by label, so
+ * a join or leave is one small watch event per node, and no object holds an N x N peer list.
+ */
+@Group(WireGuardMesh.GROUP)
+@Version(WireGuardMesh.VERSION)
+@ShortNames("wgnode")
+@Plural("wireguardnodes")
+@AdditionalPrinterColumn(name = "NODE", jsonPath = ".spec.nodeName", type = AdditionalPrinterColumn.Type.STRING)
+@AdditionalPrinterColumn(name = "BLOCK", jsonPath = ".spec.podCIDRs", type = AdditionalPrinterColumn.Type.STRING)
+@AdditionalPrinterColumn(name = "PUBLICKEY", jsonPath = ".status.publicKey", type = AdditionalPrinterColumn.Type.STRING)
+@AdditionalPrinterColumn(name = "READY", jsonPath = ".status.conditions[?(@.type==\"Ready\")].status", type = AdditionalPrinterColumn.Type.STRING)
+public class WireGuardNode extends CustomResource<WireGuardNodeSpec, WireGuardNodeStatus> {
+    /** Label on every WireGuardNode (and WireGuardPeer): the mesh it belongs to. */
+    public static final String MESH_LABEL = "wiremesh.io/mesh";
+    /** Label: the Kubernetes node it describes. */
+    public static final String NODE_LABEL = "wiremesh.io/node";
+    /** Annotation: when the node stopped being selected (RFC 3339); removed if it comes back in time. */
+    public static final String ORPHANED_SINCE = "wiremesh.io/orphaned-since";
+
+    public static String nameFor(String mesh, String node) {
+        return mesh + "." + node;
+    }
+}

@@ -1,0 +1,46 @@
+package io.wiremesh.api.v1alpha1;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonPropertyDescription;
+import io.fabric8.generator.annotation.Max;
+import io.fabric8.generator.annotation.Min;
+import io.fabric8.generator.annotation.Pattern;
+import io.fabric8.kubernetes.api.model.Condition;
+import java.util.ArrayList;
+import java.util.List;
+
+/** Written by the node-daemon. Holds public material only: the private key never leaves the node. */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public class WireGuardNodeStatus {
+    @Pattern(Formats.WG_KEY)
+    @JsonPropertyDescription("The node's WireGuard public key (base64).")
+    public String publicKey;
+
+    @JsonPropertyDescription("Underlay endpoints (ip:port) other nodes send to.")
+    public List<@Pattern(Formats.ENDPOINT) String> endpoints;
+
+    public WireGuardMeshSpec.Datapath datapath;
+
+    @Min(1)
+    @Max(65535)
+    public Integer listenPort;
+
+    @Min(1)
+    public Long keyGeneration;
+
+    @JsonPropertyDescription("Handshake summary per peer.")
+    public List<PeerSummary> peers;
+
+    public List<Condition> conditions = new ArrayList<>();
+
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public static class PeerSummary {
+        @Pattern(Formats.WG_KEY)
+        public String publicKey;
+        public String node;
+        @JsonPropertyDescription("RFC 3339 time of the latest handshake; unset if none yet.")
+        public String lastHandshakeTime;
+        public Long rxBytes;
+        public Long txBytes;
+    }
+}

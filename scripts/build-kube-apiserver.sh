@@ -81,6 +81,9 @@ fi
 KAT="$CACHE/kubeapitest/k8s/1.20.2-linux-amd64"
 mkdir -p "$KAT"
 ln -sfn "$OUT/bin/kube-apiserver" "$KAT/kube-apiserver"
-ln -sfn /usr/bin/etcd "$KAT/etcd"
+# kube-api-test starts etcd on 0.0.0.0: keep it on loopback.
+rm -f "$KAT/etcd"
+printf '#!/bin/sh\nexec /usr/bin/etcd $(echo "$@" | sed "s/0\\.0\\.0\\.0/127.0.0.1/g")\n' >"$KAT/etcd"
+chmod +x "$KAT/etcd"
 ln -sfn "$(command -v kubectl || echo "$OUT/bin/kubectl")" "$KAT/kubectl"
 "$OUT/bin/kube-apiserver" --version >&2

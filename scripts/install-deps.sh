@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs (idempotently) the Debian packages wiremesh's demo, tests and benchmarks use.
 set -euo pipefail
-pkgs=(wireguard-go wireguard-tools iproute2 iputils-ping iperf3 tcpdump socat procps)
+pkgs=(wireguard-go wireguard-tools iproute2 iputils-ping iperf3 tcpdump socat procps openssl)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -12,4 +12,6 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+# A real kube-apiserver for the operator tests, built once from Debian's source and cached outside the repo.
+"$(dirname "${BASH_SOURCE[0]}")/build-kube-apiserver.sh"
 [ -x /usr/lib/jvm/temurin-25-jdk-amd64/bin/java ] || { echo "Temurin 25 is expected at /usr/lib/jvm/temurin-25-jdk-amd64" >&2; exit 1; }

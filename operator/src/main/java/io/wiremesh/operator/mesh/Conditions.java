@@ -1,0 +1,32 @@
+package io.wiremesh.operator.mesh;
+
+import io.fabric8.kubernetes.api.model.Condition;
+import io.fabric8.kubernetes.api.model.ConditionBuilder;
+import java.time.Instant;
+import java.util.List;
+import java.util.Objects;
+
+/** Kubernetes-style conditions: lastTransitionTime changes only when the status does. */
+final class Conditions {
+    static final String READY = "Ready";
+    static final String DEGRADED = "Degraded";
+
+    private Conditions() {}
+
+    static Condition find(List<Condition> conditions, String type) {
+        if (conditions == null) return null;
+        for (Condition c : conditions) if (type.equals(c.getType())) return c;
+        return null;
+    }
+
+    static void set(List<Condition> conditions, String type, boolean status, String reason, String message, Long generation) {
+        Condition old = find(conditions, type);
+        String s = status ? "True" : "False";
+        String since = old != null && Objects.equals(old.getStatus(), s) ? old.getLastTransitionTime() : Instant.now().toString();
+        Condition c = new ConditionBuilder().withType(type).withStatus(s).withReason(reason).withMessage(message)
+                .withObservedGeneration(generation).withLastTransitionTime(since).build();
+        if (old != null) conditions.remove(old);
+        conditions.add(c);
+        conditions.sort(java.util.Comparator.comparing(Condition::getType));
+    }
+}

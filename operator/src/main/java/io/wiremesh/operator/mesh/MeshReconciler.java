@@ -1,0 +1,297 @@
+package io.wiremesh.operator.mesh;
+
+import io.fabric8.kubernetes.api.model.Node;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.fabric8.kubernetes.api.model.OwnerReferenceBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
+import io.javaoperatorsdk.operator.api.reconciler.Context;
+import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
+import io.javaoperatorsdk.operator.api.reconciler.EventSourceContext;
+import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
+import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
+import io.javaoperatorsdk.operator.processing.event.ResourceID;
+import io.javaoperatorsdk.operator.processing.event.source.EventSource;
+import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
+import io.javaoperatorsdk.operator.processing.event.source.informer.Mappers;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.wiremesh.api.net.Cidr;
+import io.wiremesh.api.v1alpha1.WireGuardMesh;
+import io.wiremesh.api.v1alpha1.WireGuardMeshStatus;
+import io.wiremesh.api.v1alpha1.WireGuardNode;
+import io.wiremesh.api.v1alpha1.WireGuardNodeSpec;
+import io.wiremesh.operator.OperatorMetrics;
+import io.wiremesh.operator.ipam.BlockAllocator;
+import jakarta.inject.Inject;
+import java.net.HttpURLConnection;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.stream.Collectors;
+import org.eclipse.microprofile.config.inject.ConfigProperty;
+
+/**
+ * Turns a WireGuardMesh into one WireGuardNode per selected Node, each with its own address block.
+ *
+ * <ol>
+ *   <li>The spec must make sense (MeshPlan); otherwise Degraded/InvalidSpec.</li>
+ *   <li>Its ranges must not overlap another mesh's; the older mesh keeps them; otherwise Degraded/OverlappingMeshes.</li>
+ *   <li>Every selected node without a WireGuardNode gets one, with the lowest free block of each family.
+ *       Allocations live only in the WireGuardNodes, read from the API server at every pass, so a restart
+ *       or re-list never moves a block. A full pool gives Degraded/PoolExhausted; existing nodes keep theirs.</li>
+ *   <li>A WireGuardNode whose node is gone or no longer selected is kept for the grace period (a flapping
+ *       node keeps its block), then deleted, which releases the block.</li>
+ *   <li>Status: counts and the Ready condition.</li>
+ * </ol>
+ * Anything outside the mesh's own WireGuardNodes is never touched.
+ */
+@ControllerConfiguration(name = "wireguardmesh")
+public class MeshReconciler implements Reconciler<WireGuardMesh> {
+    private final Duration gracePeriod;
+    private final OperatorMetrics metrics;
+    private InformerEventSource<Node, WireGuardMesh> nodes;
+
+    @Inject
+    public MeshReconciler(@ConfigProperty(name = "wiremesh.operator.node-grace-period", defaultValue = "60s") Duration gracePeriod,
+                          MeterRegistry registry) {
+        this.gracePeriod = gracePeriod;
+        this.metrics = new OperatorMetrics(registry);
+    }
+
+    @Override
+    public List<EventSource<?, WireGuardMesh>> prepareEventSources(EventSourceContext<WireGuardMesh> context) {
+        // Any node change may matter to any mesh (selection by labels); heartbeats do not.
+        nodes = new InformerEventSource<>(InformerEventSourceConfiguration.from(Node.class, WireGuardMesh.class)
+                .withSecondaryToPrimaryMapper(n -> context.getPrimaryCache().list().map(ResourceID::fromResource).collect(Collectors.toSet()))
+                .withOnUpdateFilter((now, before) -> !Objects.equals(now.getMetadata().getLabels(), before.getMetadata().getLabels()))
+                .build(), context);
+        InformerEventSource<WireGuardNode, WireGuardMesh> members = new InformerEventSource<>(
+                InformerEventSourceConfiguration.from(WireGuardNode.class, WireGuardMesh.class)
+                        .withSecondaryToPrimaryMapper(Mappers.fromOwnerReferences(WireGuardMesh.class, true))
+                        .build(), context);
+        return List.of(nodes, members);
+    }
+
+    @Override
+    public UpdateControl<WireGuardMesh> reconcile(WireGuardMesh mesh, Context<WireGuardMesh> context) {
+        metrics.reconciles.increment();
+        try {
+            return reconcileMesh(mesh, context);
+        } catch (RuntimeException e) {
+            metrics.errors.increment();
+            throw e;
+        }
+    }
+
+    private UpdateControl<WireGuardMesh> reconcileMesh(WireGuardMesh mesh, Context<WireGuardMesh> context) {
+        KubernetesClient client = context.getClient();
+        String name = mesh.getMetadata().getName();
+        WireGuardMeshStatus status = freshStatus(mesh);
+
+        MeshPlan plan;
+        try {
+            plan = MeshPlan.of(mesh.getSpec());
+        } catch (MeshPlan.InvalidSpec e) {
+            return degraded(client, mesh, status, "InvalidSpec", e.getMessage());
+        }
+        Optional<String> conflict = overlapWithOlderMesh(mesh, plan, context.getPrimaryCache().list().toList());
+        if (conflict.isPresent()) return degraded(client, mesh, status, "OverlappingMeshes", conflict.get());
+
+        Map<String, Node> selected = new TreeMap<>();
+        nodes.list(n -> selects(mesh, n)).forEach(n -> selected.put(n.getMetadata().getName(), n));
+        List<WireGuardNode> members = client.resources(WireGuardNode.class)
+                .withLabel(WireGuardNode.MESH_LABEL, name).list().getItems();
+        Map<String, WireGuardNode> byNode = new HashMap<>();
+        for (WireGuardNode m : members) byNode.put(m.getSpec().nodeName, m);
+
+        List<BlockAllocator> allocators = new ArrayList<>();
+        for (MeshPlan.Pool pool : plan.pools()) {
+            List<Cidr> inUse = members.stream().flatMap(m -> m.getSpec().podCIDRs.stream()).map(Cidr::parse).toList();
+            allocators.add(new BlockAllocator(pool.cidr(), pool.blockBits(), inUse));
+        }
+
+        List<String> waiting = new ArrayList<>();
+        int joined = 0;
+        for (String node : selected.keySet()) {
+            WireGuardNode member = byNode.get(node);
+            if (member == null) {
+                if (join(client, mesh, node, allocators)) joined++;
+                else waiting.add(node);
+            } else if (member.getMetadata().getAnnotations() != null
+                    && member.getMetadata().getAnnotations().containsKey(WireGuardNode.ORPHANED_SINCE)) {
+                // The node came back within the grace period: it keeps its block.
+                client.resources(WireGuardNode.class).withName(member.getMetadata().getName())
+                        .edit(m -> { m.getMetadata().getAnnotations().remove(WireGuardNode.ORPHANED_SINCE); return m; });
+            }
+        }
+
+        Duration nextCheck = null;
+        int released = 0;
+        for (WireGuardNode m : members) {
+            if (selected.containsKey(m.getSpec().nodeName)) continue;
+            Duration left = leave(client, m);
+            if (left == null) released++;
+            else nextCheck = nextCheck == null || left.compareTo(nextCheck) < 0 ? left : nextCheck;
+        }
+
+        status.nodes = selected.size();
+        status.readyNodes = (int) members.stream().filter(MeshReconciler::reportsReady).count();
+        status.allocatedBlocks = (long) (members.size() - released + joined);
+        status.freeBlocks = allocators.stream().mapToLong(BlockAllocator::free).min().orElse(0);
+
+        UpdateControl<WireGuardMesh> control;
+        if (!waiting.isEmpty()) {
+            String pools = allocators.stream().map(a -> a.pool() + " (" + a.capacity() + " blocks of /" + a.blockBits() + ")")
+                    .collect(Collectors.joining(", "));
+            String msg = "pool exhausted: " + pools + " cannot fit " + waiting.size() + " more node(s) (" + abbreviate(waiting)
+                    + "); add a larger range to spec.podCIDRs or use a longer spec.nodeBlockSize prefix";
+            control = degraded(client, mesh, status, "PoolExhausted", msg);
+        } else {
+            Conditions.set(status.conditions, Conditions.DEGRADED, false, "AsExpected", "nothing to fix", mesh.getMetadata().getGeneration());
+            Conditions.set(status.conditions, Conditions.READY, true, "AllNodesAllocated",
+                    selected.size() + " node(s) selected, all with address blocks; " + status.readyNodes + " report ready",
+                    mesh.getMetadata().getGeneration());
+            control = UpdateControl.patchStatus(withStatus(mesh, status));
+        }
+        return nextCheck == null ? control : control.rescheduleAfter(nextCheck.plusMillis(100));
+    }
+
+    /** Creates the node's WireGuardNode with one fresh block per family; false when a pool is full. */
+    private boolean join(KubernetesClient client, WireGuardMesh mesh, String node, List<BlockAllocator> allocators) {
+        List<Cidr> blocks = new ArrayList<>();
+        for (BlockAllocator a : allocators) {
+            Optional<Cidr> b = a.allocate();
+            if (b.isEmpty()) return false;
+            blocks.add(b.get());
+        }
+        String meshName = mesh.getMetadata().getName();
+        WireGuardNode member = new WireGuardNode();
+        member.setMetadata(new ObjectMetaBuilder()
+                .withName(WireGuardNode.nameFor(meshName, node))
+                .withLabels(Map.of(WireGuardNode.MESH_LABEL, meshName, WireGuardNode.NODE_LABEL, node))
+                .withOwnerReferences(new OwnerReferenceBuilder().withApiVersion(mesh.getApiVersion()).withKind(mesh.getKind())
+                        .withName(meshName).withUid(mesh.getMetadata().getUid()).withController(true).withBlockOwnerDeletion(true).build())
+                .build());
+        WireGuardNodeSpec spec = new WireGuardNodeSpec();
+        spec.mesh = meshName;
+        spec.nodeName = node;
+        spec.podCIDRs = blocks.stream().map(Cidr::toString).toList();
+        spec.overlayAddresses = blocks.stream().map(b -> b.address(1)).toList();
+        spec.keyGeneration = 1L;
+        member.setSpec(spec);
+        try {
+            client.resource(member).create();
+            metrics.allocations.increment();
+        } catch (KubernetesClientException e) {
+            // Already there (a pass that raced this one): the API object wins, nothing moves.
+            if (e.getCode() != HttpURLConnection.HTTP_CONFLICT) throw e;
+        }
+        return true;
+    }
+
+    /**
+     * The member's node is gone or unselected: mark it, and delete it once the grace period has
+     * passed. Returns null when deleted, else the time left.
+     */
+    private Duration leave(KubernetesClient client, WireGuardNode m) {
+        Map<String, String> ann = m.getMetadata().getAnnotations();
+        String since = ann == null ? null : ann.get(WireGuardNode.ORPHANED_SINCE);
+        Instant now = Instant.now();
+        if (since == null) {
+            client.resources(WireGuardNode.class).withName(m.getMetadata().getName()).edit(x -> {
+                if (x.getMetadata().getAnnotations() == null) x.getMetadata().setAnnotations(new HashMap<>());
+                x.getMetadata().getAnnotations().put(WireGuardNode.ORPHANED_SINCE, now.toString());
+                return x;
+            });
+            return gracePeriod;
+        }
+        Duration left = gracePeriod.minus(Duration.between(Instant.parse(since), now));
+        if (!left.isNegative() && !left.isZero()) return left;
+        client.resources(WireGuardNode.class).withName(m.getMetadata().getName()).delete();
+        metrics.releases.increment();
+        return null;
+    }
+
+    private static boolean reportsReady(WireGuardNode m) {
+        if (m.getStatus() == null) return false;
+        var c = Conditions.find(m.getStatus().conditions, Conditions.READY);
+        return c != null && "True".equals(c.getStatus());
+    }
+
+    static boolean selects(WireGuardMesh mesh, Node node) {
+        Map<String, String> want = mesh.getSpec() == null ? null : mesh.getSpec().nodeSelector;
+        if (want == null || want.isEmpty()) return true;
+        Map<String, String> have = node.getMetadata().getLabels();
+        return have != null && want.entrySet().stream().allMatch(e -> Objects.equals(have.get(e.getKey()), e.getValue()));
+    }
+
+    /** The first mesh (by creation time, then name) keeps a range; a later one that overlaps it is told to move. */
+    static Optional<String> overlapWithOlderMesh(WireGuardMesh mesh, MeshPlan plan, List<WireGuardMesh> all) {
+        Comparator<WireGuardMesh> age = Comparator.comparing((WireGuardMesh m) -> m.getMetadata().getCreationTimestamp(),
+                Comparator.nullsLast(Comparator.naturalOrder())).thenComparing(m -> m.getMetadata().getName());
+        for (WireGuardMesh other : all) {
+            if (other.getMetadata().getName().equals(mesh.getMetadata().getName()) || age.compare(other, mesh) > 0) continue;
+            MeshPlan otherPlan;
+            try {
+                otherPlan = MeshPlan.of(other.getSpec());
+            } catch (MeshPlan.InvalidSpec e) {
+                continue;
+            }
+            for (Cidr mine : plan.claimed()) {
+                for (Cidr theirs : otherPlan.claimed()) {
+                    if (mine.overlaps(theirs)) {
+                        return Optional.of(mine + " overlaps " + theirs + " of WireGuardMesh " + other.getMetadata().getName()
+                                + " (created first): choose a range that overlaps no other mesh's podCIDRs or peerCIDRs");
+                    }
+                }
+            }
+        }
+        return Optional.empty();
+    }
+
+    private UpdateControl<WireGuardMesh> degraded(KubernetesClient client, WireGuardMesh mesh, WireGuardMeshStatus status,
+                                                  String reason, String message) {
+        var old = Conditions.find(mesh.getStatus() == null ? null : mesh.getStatus().conditions, Conditions.DEGRADED);
+        boolean news = old == null || !"True".equals(old.getStatus()) || !Objects.equals(old.getMessage(), message);
+        Long gen = mesh.getMetadata().getGeneration();
+        Conditions.set(status.conditions, Conditions.DEGRADED, true, reason, message, gen);
+        Conditions.set(status.conditions, Conditions.READY, false, reason, message, gen);
+        if (news) MeshEvents.warning(client, mesh, reason, message);
+        return UpdateControl.patchStatus(withStatus(mesh, status));
+    }
+
+    private static WireGuardMeshStatus freshStatus(WireGuardMesh mesh) {
+        WireGuardMeshStatus s = new WireGuardMeshStatus();
+        WireGuardMeshStatus old = mesh.getStatus();
+        if (old != null) {
+            s.conditions = new ArrayList<>(old.conditions == null ? List.of() : old.conditions);
+            s.nodes = old.nodes;
+            s.readyNodes = old.readyNodes;
+            s.allocatedBlocks = old.allocatedBlocks;
+            s.freeBlocks = old.freeBlocks;
+        }
+        s.observedGeneration = mesh.getMetadata().getGeneration();
+        return s;
+    }
+
+    private static WireGuardMesh withStatus(WireGuardMesh mesh, WireGuardMeshStatus status) {
+        WireGuardMesh patch = new WireGuardMesh();
+        patch.setMetadata(new ObjectMetaBuilder().withName(mesh.getMetadata().getName()).build());
+        patch.setStatus(status);
+        return patch;
+    }
+
+    private static String abbreviate(List<String> names) {
+        return names.size() <= 5 ? String.join(", ", names) : String.join(", ", names.subList(0, 5)) + ", ...";
+    }
+
+}

@@ -1,6 +1,7 @@
 package io.wiremesh.api.v1alpha1;
 
 import io.fabric8.crd.generator.annotation.AdditionalPrinterColumn;
+import io.wiremesh.api.crd.ColumnOrder;
 import io.fabric8.kubernetes.client.CustomResource;
 import io.fabric8.kubernetes.model.annotation.Group;
 import io.fabric8.kubernetes.model.annotation.Plural;
@@ -8,6 +9,7 @@ import io.fabric8.kubernetes.model.annotation.ShortNames;
 import io.fabric8.kubernetes.model.annotation.Version;
 
 /** A WireGuard mesh over the nodes it selects: the pod address pools and how each node's tunnel is set up. Cluster-scoped. */
+@ColumnOrder({"READY", "NODES", "CIDRS", "AGE"})
 @Group(WireGuardMesh.GROUP)
 @Version(WireGuardMesh.VERSION)
 @ShortNames("wgmesh")

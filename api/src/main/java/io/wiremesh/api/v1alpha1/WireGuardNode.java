@@ -1,6 +1,7 @@
 package io.wiremesh.api.v1alpha1;
 
 import io.fabric8.crd.generator.annotation.AdditionalPrinterColumn;
+import io.wiremesh.api.crd.ColumnOrder;
 import io.fabric8.kubernetes.client.CustomResource;
 import io.fabric8.kubernetes.model.annotation.Group;
 import io.fabric8.kubernetes.model.annotation.Plural;
@@ -13,6 +14,7 @@ import io.fabric8.kubernetes.model.annotation.Version;
  * (public key, endpoints, datapath). Each node-daemon watches its mesh's WireGuardNodes by label, so
  * a join or leave is one small watch event per node, and no object holds an N x N peer list.
  */
+@ColumnOrder({"NODE", "BLOCK", "PUBLICKEY", "READY"})
 @Group(WireGuardMesh.GROUP)
 @Version(WireGuardMesh.VERSION)
 @ShortNames("wgnode")

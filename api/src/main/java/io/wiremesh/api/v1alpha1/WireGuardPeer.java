@@ -1,6 +1,7 @@
 package io.wiremesh.api.v1alpha1;
 
 import io.fabric8.crd.generator.annotation.AdditionalPrinterColumn;
+import io.wiremesh.api.crd.ColumnOrder;
 import io.fabric8.kubernetes.client.CustomResource;
 import io.fabric8.kubernetes.model.annotation.Group;
 import io.fabric8.kubernetes.model.annotation.Plural;
@@ -8,6 +9,7 @@ import io.fabric8.kubernetes.model.annotation.ShortNames;
 import io.fabric8.kubernetes.model.annotation.Version;
 
 /** An external device (laptop, phone) that joins a mesh through gateway nodes. Cluster-scoped. */
+@ColumnOrder({"MESH", "ADDRESSES", "READY"})
 @Group(WireGuardMesh.GROUP)
 @Version(WireGuardMesh.VERSION)
 @ShortNames("wgpeer")

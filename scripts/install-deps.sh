@@ -13,5 +13,5 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 # A real kube-apiserver for the operator tests, built once from Debian's source and cached outside the repo.
-"$(dirname "${BASH_SOURCE[0]}")/build-kube-apiserver.sh"
+"$(dirname "${BASH_SOURCE[0]}")/build-kube-apiserver.sh" kube-controller-manager
 [ -x /usr/lib/jvm/temurin-25-jdk-amd64/bin/java ] || { echo "Temurin 25 is expected at /usr/lib/jvm/temurin-25-jdk-amd64" >&2; exit 1; }

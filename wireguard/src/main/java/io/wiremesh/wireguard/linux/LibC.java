@@ -9,6 +9,7 @@ import java.nio.ByteBuffer;
 
 /** The few libc calls the datapath needs (TUN device, socket options), bound through jnr-ffi. */
 public interface LibC {
+    int O_RDONLY = 0;
     int O_RDWR = 2;
     int O_NONBLOCK = 0x800;
     int O_CLOEXEC = 0x80000;
@@ -21,6 +22,12 @@ public interface LibC {
     short POLLIN = 1;
     int SOL_SOCKET = 1;
     int SO_MARK = 36;
+    int SO_RCVTIMEO = 20;
+    int AF_NETLINK = 16;
+    int SOCK_RAW = 3;
+    int SOCK_CLOEXEC = 0x80000;
+    int NETLINK_ROUTE = 0;
+    int CLONE_NEWNET = 0x40000000;
 
     int open(String path, int flags);
 
@@ -39,6 +46,18 @@ public interface LibC {
     int poll(Pointer fds, long nfds, int timeoutMs);
 
     int setsockopt(int fd, int level, int optname, Pointer optval, int optlen);
+
+    int bind(int fd, Pointer addr, int addrlen);
+
+    long send(int fd, @In ByteBuffer buf, long len, int flags);
+
+    long recv(int fd, @Out ByteBuffer buf, long len, int flags);
+
+    int setns(int fd, int nstype);
+
+    int unshare(int flags);
+
+    int getpid();
 
     String strerror(int errno);
 

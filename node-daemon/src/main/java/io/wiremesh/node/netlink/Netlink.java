@@ -1,0 +1,233 @@
+package io.wiremesh.node.netlink;
+
+import io.wiremesh.wireguard.linux.LibC;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import jnr.ffi.Memory;
+import jnr.ffi.Pointer;
+
+/**
+ * An rtnetlink socket (links, addresses, routes) through jnr-ffi: the product never runs {@code ip}.
+ * A socket belongs to the network namespace it was opened in; {@link NetNs#open} opens one inside a
+ * pod's namespace. Not thread-safe: one request at a time.
+ */
+public final class Netlink implements AutoCloseable {
+    static final short RTM_NEWLINK = 16, RTM_DELLINK = 17, RTM_GETLINK = 18;
+    static final short RTM_NEWADDR = 20, RTM_DELADDR = 21;
+    static final short RTM_NEWROUTE = 24, RTM_DELROUTE = 25, RTM_GETROUTE = 26;
+    static final int NLM_F_REQUEST = 1, NLM_F_MULTI = 2, NLM_F_ACK = 4, NLM_F_DUMP = 0x300;
+    static final int NLM_F_REPLACE = 0x100, NLM_F_EXCL = 0x200, NLM_F_CREATE = 0x400;
+    static final int NLMSG_ERROR = 2, NLMSG_DONE = 3;
+    static final int IFLA_ADDRESS = 1, IFLA_IFNAME = 3, IFLA_MTU = 4, IFLA_LINKINFO = 18, IFLA_NET_NS_FD = 28;
+    static final int IFLA_INFO_KIND = 1, IFLA_INFO_DATA = 2, VETH_INFO_PEER = 1;
+    static final int IFA_ADDRESS = 1, IFA_LOCAL = 2, IFA_F_NODAD = 0x02;
+    static final int RTA_DST = 1, RTA_OIF = 4, RTA_GATEWAY = 5, RTA_PRIORITY = 6;
+    static final int IFF_UP = 1;
+    public static final int AF_INET = 2, AF_INET6 = 10;
+    public static final int RT_SCOPE_UNIVERSE = 0, RT_SCOPE_LINK = 253;
+    public static final int RTN_UNICAST = 1, RTN_UNREACHABLE = 7;
+    static final int RT_TABLE_MAIN = 254;
+    /** Routes we install carry this protocol number, so they are recognisably ours. */
+    public static final int RTPROT_WIREMESH = 0x57;
+
+    private static final LibC C = LibC.INSTANCE;
+    private final int fd;
+    private final ByteBuffer rx = ByteBuffer.allocateDirect(1 << 16).order(ByteOrder.nativeOrder());
+    private final ByteBuffer tx = ByteBuffer.allocateDirect(1 << 13).order(ByteOrder.nativeOrder());
+    private int seq = (int) (System.nanoTime() & 0x7fffffff);
+
+    private Netlink(int fd) {
+        this.fd = fd;
+    }
+
+    /** Opens an rtnetlink socket in the calling thread's network namespace. */
+    public static Netlink open() throws IOException {
+        int fd = C.socket(LibC.AF_NETLINK, LibC.SOCK_RAW | LibC.SOCK_CLOEXEC, LibC.NETLINK_ROUTE);
+        if (fd < 0) throw new IOException("netlink socket: " + C.strerror(LibC.errno()));
+        Pointer addr = Memory.allocateDirect(LibC.runtime(), 12, true);
+        addr.putShort(0, (short) LibC.AF_NETLINK);
+        if (C.bind(fd, addr, 12) < 0) {
+            int err = LibC.errno();
+            C.close(fd);
+            throw new IOException("netlink bind: " + C.strerror(err));
+        }
+        Pointer tv = Memory.allocateDirect(LibC.runtime(), 16, true);
+        tv.putLong(0, 5); // a kernel that never answers must not hang the daemon
+        C.setsockopt(fd, LibC.SOL_SOCKET, LibC.SO_RCVTIMEO, tv, 16);
+        return new Netlink(fd);
+    }
+
+    /** Sends a request and returns the payloads of its replies (for dumps, all of them); throws on an error ack. */
+    List<ByteBuffer> exchange(Message m, String what) throws IOException {
+        int s = ++seq;
+        ByteBuffer msg = m.finish(s);
+        tx.clear();
+        tx.put(msg).flip();
+        if (C.send(fd, tx, tx.remaining(), 0) < 0) throw new IOException(what + ": send: " + C.strerror(LibC.errno()));
+        List<ByteBuffer> replies = new ArrayList<>();
+        while (true) {
+            rx.clear();
+            long n = C.recv(fd, rx, rx.capacity(), 0);
+            if (n < 0) throw new IOException(what + ": recv: " + C.strerror(LibC.errno()));
+            int off = 0;
+            while (off + Message.HEADER <= n) {
+                int len = rx.getInt(off);
+                short type = rx.getShort(off + 4);
+                short flags = rx.getShort(off + 6);
+                int rseq = rx.getInt(off + 8);
+                if (len < Message.HEADER) break;
+                if (rseq == s) {
+                    if (type == NLMSG_ERROR) {
+                        int err = -rx.getInt(off + Message.HEADER);
+                        if (err != 0) throw new NetlinkException(what, err);
+                        return replies;
+                    }
+                    if (type == NLMSG_DONE) return replies;
+                    ByteBuffer p = ByteBuffer.allocate(len - Message.HEADER).order(ByteOrder.nativeOrder());
+                    for (int i = 0; i < p.capacity(); i++) p.put(i, rx.get(off + Message.HEADER + i));
+                    replies.add(p);
+                    if ((flags & NLM_F_MULTI) == 0) return replies;
+                }
+                off += (len + 3) & ~3;
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ links
+
+    /** A link as the kernel reports it. */
+    public record Link(int index, String name, byte[] mac, int mtu, boolean up) {
+        public String macString() {
+            StringBuilder sb = new StringBuilder();
+            for (byte b : mac) sb.append(sb.length() > 0 ? ":" : "").append(String.format("%02x", b & 0xff));
+            return sb.toString();
+        }
+    }
+
+    private static Message ifinfo(short type, int flags, int index, int ifFlags, int change) {
+        return new Message(type, flags).u8(0).u8(0).u16(0).u32(index).u32(ifFlags).u32(change);
+    }
+
+    /** Looks a link up by name; null when there is none. */
+    public Link link(String name) throws IOException {
+        try {
+            List<ByteBuffer> r = exchange(ifinfo(RTM_GETLINK, NLM_F_REQUEST, 0, 0, 0).attr(IFLA_IFNAME, name), "get link " + name);
+            return r.isEmpty() ? null : parseLink(r.get(0));
+        } catch (NetlinkException e) {
+            if (e.errno == NetlinkException.ENODEV) return null;
+            throw e;
+        }
+    }
+
+    private static Link parseLink(ByteBuffer p) {
+        int index = p.getInt(4);
+        int flags = p.getInt(8);
+        String name = null;
+        byte[] mac = new byte[0];
+        int mtu = 0;
+        for (int off = 16; off + 4 <= p.capacity(); ) {
+            int len = p.getShort(off) & 0xffff;
+            int type = p.getShort(off + 2) & 0x3fff;
+            if (len < 4) break;
+            byte[] data = new byte[len - 4];
+            for (int i = 0; i < data.length; i++) data[i] = p.get(off + 4 + i);
+            if (type == IFLA_IFNAME) name = new String(data, 0, Math.max(0, data.length - 1), StandardCharsets.US_ASCII);
+            else if (type == IFLA_ADDRESS) mac = data;
+            else if (type == IFLA_MTU) mtu = ByteBuffer.wrap(data).order(ByteOrder.nativeOrder()).getInt();
+            off += (len + 3) & ~3;
+        }
+        return new Link(index, name, mac, mtu, (flags & IFF_UP) != 0);
+    }
+
+    /**
+     * Creates a veth pair: {@code hostName} here, {@code peerName} directly inside the namespace
+     * open as {@code peerNetnsFd}. Throws EEXIST when the host name is taken.
+     */
+    public void createVeth(String hostName, String peerName, int peerNetnsFd, int mtu) throws IOException {
+        Message m = ifinfo(RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, 0, 0, 0)
+                .attr(IFLA_IFNAME, hostName).attr(IFLA_MTU, mtu)
+                .begin(IFLA_LINKINFO).attr(IFLA_INFO_KIND, "veth")
+                .begin(IFLA_INFO_DATA).begin(VETH_INFO_PEER)
+                .u8(0).u8(0).u16(0).u32(0).u32(0).u32(0)
+                .attr(IFLA_IFNAME, peerName).attr(IFLA_MTU, mtu).attr(IFLA_NET_NS_FD, peerNetnsFd)
+                .end().end().end();
+        exchange(m, "create veth " + hostName + "/" + peerName);
+    }
+
+    public void setUp(int index) throws IOException {
+        exchange(ifinfo(RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK, index, IFF_UP, IFF_UP), "set link " + index + " up");
+    }
+
+    /** Deletes a link; false when it did not exist. */
+    public boolean deleteLink(String name) throws IOException {
+        Link l = link(name);
+        if (l == null) return false;
+        try {
+            exchange(ifinfo(RTM_DELLINK, NLM_F_REQUEST | NLM_F_ACK, l.index(), 0, 0), "delete link " + name);
+            return true;
+        } catch (NetlinkException e) {
+            if (e.errno == NetlinkException.ENODEV) return false;
+            throw e;
+        }
+    }
+
+    // ------------------------------------------------------------------ addresses
+
+    /** Adds {@code address/prefix} to a link (IPv6 without duplicate address detection). */
+    public void addAddress(int index, InetAddress address, int prefix, int scope) throws IOException {
+        byte[] a = address.getAddress();
+        int family = a.length == 4 ? AF_INET : AF_INET6;
+        Message m = new Message(RTM_NEWADDR, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE)
+                .u8(family).u8(prefix).u8(family == AF_INET6 ? IFA_F_NODAD : 0).u8(scope).u32(index)
+                .attr(IFA_LOCAL, a).attr(IFA_ADDRESS, a);
+        exchange(m, "add address " + address.getHostAddress() + "/" + prefix);
+    }
+
+    // ------------------------------------------------------------------ routes
+
+    /**
+     * Adds (or replaces) a route: {@code dst/dstLen} via {@code gateway} (may be null) out of link
+     * {@code oif} (0 = any), of the given type (RTN_UNICAST, or RTN_UNREACHABLE for a fail-closed
+     * blackhole), with {@code metric}.
+     */
+    public void replaceRoute(InetAddress dst, int dstLen, InetAddress gateway, int oif, int scope, int type, int metric)
+            throws IOException {
+        byte[] d = dst.getAddress();
+        int family = d.length == 4 ? AF_INET : AF_INET6;
+        Message m = new Message(RTM_NEWROUTE, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE)
+                .u8(family).u8(dstLen).u8(0).u8(0).u8(RT_TABLE_MAIN).u8(RTPROT_WIREMESH).u8(scope).u8(type).u32(0)
+                .attr(RTA_DST, d);
+        if (gateway != null) m.attr(RTA_GATEWAY, gateway.getAddress());
+        if (oif != 0) m.attr(RTA_OIF, oif);
+        if (metric != 0) m.attr(RTA_PRIORITY, metric);
+        exchange(m, "add route " + dst.getHostAddress() + "/" + dstLen);
+    }
+
+    /** Deletes a route; false when it did not exist. */
+    public boolean deleteRoute(InetAddress dst, int dstLen, int oif, int type, int metric) throws IOException {
+        byte[] d = dst.getAddress();
+        int family = d.length == 4 ? AF_INET : AF_INET6;
+        Message m = new Message(RTM_DELROUTE, NLM_F_REQUEST | NLM_F_ACK)
+                .u8(family).u8(dstLen).u8(0).u8(0).u8(RT_TABLE_MAIN).u8(RTPROT_WIREMESH).u8(0).u8(type).u32(0)
+                .attr(RTA_DST, d);
+        if (oif != 0) m.attr(RTA_OIF, oif);
+        if (metric != 0) m.attr(RTA_PRIORITY, metric);
+        try {
+            exchange(m, "delete route " + dst.getHostAddress() + "/" + dstLen);
+            return true;
+        } catch (NetlinkException e) {
+            if (e.errno == NetlinkException.ESRCH || e.errno == NetlinkException.ENOENT) return false;
+            throw e;
+        }
+    }
+
+    @Override
+    public void close() {
+        C.close(fd);
+    }
+}

@@ -14,4 +14,6 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 # A real kube-apiserver for the operator tests, built once from Debian's source and cached outside the repo.
 "$(dirname "${BASH_SOURCE[0]}")/build-kube-apiserver.sh" kube-controller-manager
+# A tiny libcni runtime for the CNI tests (chaining with the reference portmap plugin).
+"$(dirname "${BASH_SOURCE[0]}")/build-cnitool.sh"
 [ -x /usr/lib/jvm/temurin-25-jdk-amd64/bin/java ] || { echo "Temurin 25 is expected at /usr/lib/jvm/temurin-25-jdk-amd64" >&2; exit 1; }

@@ -1,24 +1,33 @@
 package io.wiremesh.node;
 
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.wiremesh.api.net.Cidr;
+import io.wiremesh.api.v1alpha1.WireGuardNode;
 import io.wiremesh.node.cni.CniServer;
 import io.wiremesh.node.cni.PodNetwork;
 import io.wiremesh.node.ipam.Ipam;
 import io.wiremesh.node.keys.NodeKey;
+import io.wiremesh.node.mesh.MeshAgent;
+import io.wiremesh.node.mesh.MeshRouting;
 import io.wiremesh.node.netlink.Netlink;
+import io.wiremesh.node.wg.UapiDevice;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 
 /**
- * The node-daemon (first slice: keys, IPAM and pod wiring for the CNI plugin).
+ * The node-daemon.
  * <pre>
- *   wiremesh-node-daemon --pod-cidr 10.42.1.0/24[,fd42::1:0/112] [--state-dir /var/lib/wiremesh]
- *                        [--cni-socket /var/run/wiremesh/cni.sock] [--mtu 1420]
+ *   wiremesh-node-daemon --mesh MESH --node-name NODE --node-ip IP [--interface wiremesh0]   (in a cluster)
+ *   wiremesh-node-daemon --pod-cidr CIDR[,CIDR]                                             (pods only, no mesh)
+ *   common: [--state-dir /var/lib/wiremesh] [--cni-socket /var/run/wiremesh/cni.sock] [--mtu 1420]
  * </pre>
- * The node's block will come from its WireGuardNode once the daemon watches the API.
+ * In mesh mode the node's block(s) come from its WireGuardNode; the API server is found like
+ * kubectl finds it (in-cluster service account, or KUBECONFIG).
  */
 public final class Main {
     private Main() {}
@@ -27,6 +36,7 @@ public final class Main {
         List<Cidr> blocks = new ArrayList<>();
         Path state = Path.of("/var/lib/wiremesh");
         Path socket = Path.of("/var/run/wiremesh/cni.sock");
+        String mesh = null, nodeName = System.getenv("NODE_NAME"), nodeIp = System.getenv("NODE_IP"), ifname = "wiremesh0";
         int mtu = 1420;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
@@ -34,22 +44,40 @@ public final class Main {
                 case "--state-dir" -> state = Path.of(args[++i]);
                 case "--cni-socket" -> socket = Path.of(args[++i]);
                 case "--mtu" -> mtu = Integer.parseInt(args[++i]);
+                case "--mesh" -> mesh = args[++i];
+                case "--node-name" -> nodeName = args[++i];
+                case "--node-ip" -> nodeIp = args[++i];
+                case "--interface" -> ifname = args[++i];
                 default -> usage("unknown argument " + args[i]);
             }
         }
-        if (blocks.isEmpty()) usage("--pod-cidr is required");
+        if (mesh == null && blocks.isEmpty()) usage("give --mesh (with --node-name and --node-ip) or --pod-cidr");
+        if (mesh != null && (nodeName == null || nodeIp == null)) usage("--mesh needs --node-name and --node-ip (or NODE_NAME and NODE_IP)");
         NodeKey key = NodeKey.loadOrCreate(state);
         Path procSys = Path.of("/proc/sys/net");
         // Pods are routed through this node: forwarding must be on in the node's namespace.
         Files.writeString(procSys.resolve("ipv4/ip_forward"), "1");
         if (Files.exists(procSys.resolve("ipv6/conf/all/forwarding"))) Files.writeString(procSys.resolve("ipv6/conf/all/forwarding"), "1");
-        Ipam ipam = new Ipam(state.resolve("ipam.json"), blocks);
         Netlink netlink = Netlink.open();
+
+        MeshAgent agent = null;
+        if (mesh != null) {
+            KubernetesClient client = new KubernetesClientBuilder().build();
+            agent = new MeshAgent(client, mesh, nodeName, key, new UapiDevice(Path.of("/var/run/wireguard", ifname + ".sock")),
+                    new MeshRouting(Netlink.open(), ifname), nodeIp);
+            WireGuardNode self = agent.awaitMembership(Duration.ofMinutes(5));
+            blocks = self.getSpec().podCIDRs.stream().map(Cidr::parse).toList();
+        }
+        Ipam ipam = new Ipam(state.resolve("ipam.json"), blocks);
         CniServer server = CniServer.start(new PodNetwork(ipam, netlink, mtu, procSys), socket);
-        System.err.println("wiremesh node-daemon: public key " + key.publicKeyBase64() + ", blocks " + blocks + ", CNI socket " + server.path());
+        if (agent != null) agent.start();
+        System.err.println("wiremesh node-daemon: public key " + key.publicKeyBase64() + ", blocks " + blocks + ", CNI socket " + server.path()
+                + (mesh != null ? ", mesh " + mesh + " on " + ifname : ""));
         CountDownLatch done = new CountDownLatch(1);
+        MeshAgent a = agent;
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             server.close();
+            if (a != null) a.close();
             done.countDown();
         }));
         done.await();
@@ -57,7 +85,8 @@ public final class Main {
 
     private static void usage(String problem) {
         System.err.println("wiremesh-node-daemon: " + problem);
-        System.err.println("usage: wiremesh-node-daemon --pod-cidr CIDR[,CIDR] [--state-dir DIR] [--cni-socket PATH] [--mtu N]");
+        System.err.println("usage: wiremesh-node-daemon (--mesh MESH --node-name NODE --node-ip IP [--interface IF] | --pod-cidr CIDR[,CIDR])"
+                + " [--state-dir DIR] [--cni-socket PATH] [--mtu N]");
         System.exit(2);
     }
 }

@@ -159,6 +159,10 @@ public final class Netlink implements AutoCloseable {
         exchange(m, "create veth " + hostName + "/" + peerName);
     }
 
+    public void setMtu(int index, int mtu) throws IOException {
+        exchange(ifinfo(RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK, index, 0, 0).attr(IFLA_MTU, mtu), "set link " + index + " mtu " + mtu);
+    }
+
     public void setUp(int index) throws IOException {
         exchange(ifinfo(RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK, index, IFF_UP, IFF_UP), "set link " + index + " up");
     }

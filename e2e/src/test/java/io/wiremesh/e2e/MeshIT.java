@@ -1,0 +1,230 @@
+package io.wiremesh.e2e;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.fabric8.kubernetes.api.model.OwnerReferenceBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.wiremesh.api.v1alpha1.WireGuardMesh;
+import io.wiremesh.api.v1alpha1.WireGuardMeshSpec;
+import io.wiremesh.api.v1alpha1.WireGuardNode;
+import io.wiremesh.api.v1alpha1.WireGuardNodeSpec;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Two nodes (namespaces joined by an underlay veth), each running the packaged node-daemon and the
+ * Java datapath (wiremesh-wg) against a real API server, pods wired by the CNI plugin: pods on
+ * different nodes talk, and only WireGuard crosses the underlay — also when a datapath is down.
+ */
+class MeshIT {
+    private final String id = HexFormat.of().toHexDigits((short) ThreadLocalRandom.current().nextInt());
+    private final String mesh = "e2e-" + id;
+    private Host host;
+    private KubernetesClient client;
+    private final String[] nodes = new String[2];
+    private final String[] ifs = new String[2];
+    private final String[] pods = new String[2];
+    private final Process[] datapaths = new Process[2];
+    private final Process[] daemons = new Process[2];
+    private String underlay;
+    private Map<String, String> kubeEnv;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        assumeTrue("root".equals(System.getProperty("user.name")), "needs root for network namespaces");
+        assumeTrue(Files.exists(Host.ROOT.resolve("cni-plugin/target/wiremesh-cni.jar")), "needs the packaged jars (mvn verify)");
+        host = new Host();
+        client = ApiServer.client();
+        int port = ApiServer.port();
+        // The API server listens on the root namespace's loopback; nodes reach it through a unix-socket hop.
+        Path apiSock = host.dir.resolve("api.sock");
+        host.spawn("socat-root.log", null, "socat", "UNIX-LISTEN:" + apiSock + ",fork,mode=600", "TCP:127.0.0.1:" + port);
+        Path kubeconfig = host.dir.resolve("kubeconfig");
+        Files.writeString(kubeconfig, ApiServer.kubeconfig());
+        kubeEnv = Map.of("KUBECONFIG", kubeconfig.toString());
+
+        for (int i = 0; i < 2; i++) nodes[i] = host.ns("wmt-" + id + "-n" + (i + 1));
+        underlay = "wu" + id;
+        Host.sh("ip", "link", "add", underlay + "a", "netns", nodes[0], "type", "veth", "peer", "name", underlay + "b", "netns", nodes[1]);
+        for (int i = 0; i < 2; i++) {
+            String link = underlay + (i == 0 ? "a" : "b");
+            host.in(nodes[i], "sysctl", "-qw", "net.ipv6.conf." + link + ".disable_ipv6=1");
+            Host.sh("ip", "-n", nodes[i], "addr", "add", "10.210.0." + (i + 1) + "/24", "dev", link);
+            Host.sh("ip", "-n", nodes[i], "link", "set", link, "up");
+            // A default route over the underlay, as real nodes have: without fail-closed routing, pod
+            // traffic would take it in plaintext whenever the tunnel is missing.
+            Host.sh("ip", "-n", nodes[i], "route", "add", "default", "via", "10.210.0." + (2 - i));
+            host.spawn("socat-n" + i + ".log", null, "ip", "netns", "exec", nodes[i], "socat",
+                    "TCP-LISTEN:" + port + ",bind=127.0.0.1,fork,reuseaddr", "UNIX-CONNECT:" + apiSock);
+        }
+
+        // The mesh and its members, as the operator creates them.
+        WireGuardMesh m = new WireGuardMesh();
+        m.setMetadata(new ObjectMetaBuilder().withName(mesh).build());
+        m.setSpec(new WireGuardMeshSpec());
+        m.getSpec().podCIDRs = List.of("10.43.0.0/16");
+        m.getSpec().listenPort = 51820;
+        m.getSpec().nodeSelector = Map.of("wiremesh-e2e", id);
+        m = client.resource(m).create();
+        for (int i = 0; i < 2; i++) {
+            WireGuardNode w = new WireGuardNode();
+            w.setMetadata(new ObjectMetaBuilder().withName(WireGuardNode.nameFor(mesh, nodes[i]))
+                    .withLabels(Map.of(WireGuardNode.MESH_LABEL, mesh, WireGuardNode.NODE_LABEL, nodes[i]))
+                    .withOwnerReferences(new OwnerReferenceBuilder().withApiVersion("wiremesh.io/v1alpha1").withKind("WireGuardMesh")
+                            .withName(mesh).withUid(m.getMetadata().getUid()).build()).build());
+            w.setSpec(new WireGuardNodeSpec());
+            w.getSpec().mesh = mesh;
+            w.getSpec().nodeName = nodes[i];
+            w.getSpec().podCIDRs = List.of("10.43." + (i + 1) + ".0/24");
+            w.getSpec().overlayAddresses = List.of("10.43." + (i + 1) + ".1");
+            w.getSpec().keyGeneration = 1L;
+            client.resource(w).create();
+        }
+        for (int i = 0; i < 2; i++) {
+            ifs[i] = "wmj" + id + i;
+            datapaths[i] = startDatapath(i);
+            daemons[i] = startDaemon(i);
+        }
+        await().atMost(60, TimeUnit.SECONDS).until(() -> {
+            for (String n : nodes) {
+                WireGuardNode w = client.resources(WireGuardNode.class).withName(WireGuardNode.nameFor(mesh, n)).get();
+                if (w.getStatus() == null || w.getStatus().publicKey == null) return false;
+            }
+            return true;
+        });
+        for (int i = 0; i < 2; i++) {
+            pods[i] = host.ns("wmt-" + id + "-p" + (i + 1));
+            String conf = "{\"cniVersion\":\"1.1.0\",\"name\":\"wiremesh\",\"type\":\"wiremesh\",\"socket\":\"" + cniSocket(i) + "\"}";
+            Host.Result add = Host.run(List.of("ip", "netns", "exec", nodes[i], Host.ROOT.resolve("bin/wiremesh-cni").toString()),
+                    Map.of("CNI_COMMAND", "ADD", "CNI_CONTAINERID", "pod" + i + "-" + id, "CNI_NETNS", "/var/run/netns/" + pods[i],
+                            "CNI_IFNAME", "eth0", "CNI_ARGS", "IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=p" + i), conf);
+            assertThat(add.exit()).as(add.out()).isZero();
+        }
+    }
+
+    private Path cniSocket(int i) {
+        return host.dir.resolve("n" + i + "-cni.sock");
+    }
+
+    private Process startDatapath(int i) throws Exception {
+        Process p = host.spawn("wg-" + i + ".log", null, "ip", "netns", "exec", nodes[i], Host.ROOT.resolve("bin/wiremesh-wg").toString(), "-f", ifs[i]);
+        Path sock = Path.of("/var/run/wireguard", ifs[i] + ".sock");
+        await().atMost(30, TimeUnit.SECONDS).until(() -> Files.exists(sock));
+        return p;
+    }
+
+    private Process startDaemon(int i) throws Exception {
+        return host.spawn("daemon-" + i + ".log", kubeEnv, "ip", "netns", "exec", nodes[i], Host.ROOT.resolve("bin/wiremesh-node-daemon").toString(),
+                "--mesh", mesh, "--node-name", nodes[i], "--node-ip", "10.210.0." + (i + 1), "--interface", ifs[i],
+                "--state-dir", host.dir.resolve("state-" + i).toString(), "--cni-socket", cniSocket(i).toString());
+    }
+
+    @AfterEach
+    void tearDown() throws Exception {
+        if (host != null) host.close();
+        if (client != null) {
+            client.resources(WireGuardNode.class).withLabel(WireGuardNode.MESH_LABEL, mesh).delete();
+            client.resources(WireGuardMesh.class).withName(mesh).delete();
+        }
+        for (String i : ifs) if (i != null) Files.deleteIfExists(Path.of("/var/run/wireguard", i + ".sock"));
+    }
+
+    private String ping(int from, String to, int count) throws Exception {
+        return Host.run(List.of("ip", "netns", "exec", pods[from], "ping", "-c", String.valueOf(count), "-i", "0.2", "-W", "2", to), null, null).out();
+    }
+
+    private static final byte[] MARKER = "WIREMESH-E2E-PLAINTEXT-MARKER".getBytes();
+
+    @Test
+    void podsOnDifferentNodesTalkOnlyThroughWireGuardAndSurviveRestarts() throws Exception {
+        assertThat(ping(0, "10.43.2.2", 3)).contains("3 received");
+        assertThat(ping(1, "10.43.1.2", 3)).contains("3 received");
+        WireGuardNode n1 = client.resources(WireGuardNode.class).withName(WireGuardNode.nameFor(mesh, nodes[0])).get();
+        assertThat(n1.getStatus().endpoints).containsExactly("10.210.0.1:51820");
+        assertThat(n1.getStatus().conditions).anySatisfy(c -> assertThat(c.getStatus()).isEqualTo("True"));
+        String dump = host.in(nodes[0], "wg", "show", ifs[0], "dump");
+        WireGuardNode n2 = client.resources(WireGuardNode.class).withName(WireGuardNode.nameFor(mesh, nodes[1])).get();
+        assertThat(dump).contains(n2.getStatus().publicKey).contains("10.210.0.2:51820").contains("10.43.2.0/24");
+
+        // A checksummed TCP transfer pod to pod, with a capture on the underlay: WireGuard UDP only.
+        Path pcap = host.dir.resolve("underlay.pcap");
+        Process cap = host.spawn("tcpdump.log", null, "ip", "netns", "exec", nodes[0], "tcpdump", "-i", underlay + "a", "-n", "-U", "-w", pcap.toString(), "ip");
+        await().atMost(10, TimeUnit.SECONDS).until(() -> host.log("tcpdump.log").contains("listening on"));
+        byte[] data = new byte[4 << 20];
+        ThreadLocalRandom.current().nextBytes(data);
+        for (int off = 0; off + MARKER.length < data.length; off += 1000) System.arraycopy(MARKER, 0, data, off, MARKER.length);
+        Path src = host.dir.resolve("src"), dst = host.dir.resolve("dst");
+        Files.write(src, data);
+        Process server = host.spawn("socat-srv.log", null, "ip", "netns", "exec", pods[1], "socat", "-u", "TCP-LISTEN:5001,reuseaddr", "OPEN:" + dst + ",creat,trunc");
+        await().atMost(10, TimeUnit.SECONDS).until(() -> host.in(pods[1], "ss", "-ltnH").contains(":5001"));
+        host.in(pods[0], "socat", "-u", "OPEN:" + src, "TCP:10.43.2.2:5001,connect-timeout=10");
+        assertThat(server.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        assertThat(sha(dst)).isEqualTo(sha(src));
+        Thread.sleep(300);
+        Host.stop(cap);
+        assertOnlyWireGuard(pcap, true);
+
+        // node-daemon restart: the datapath is another process, so not one ping is lost.
+        Process pinger = host.spawn("ping-restart.log", null, "ip", "netns", "exec", pods[0], "ping", "-c", "40", "-i", "0.1", "-W", "1", "10.43.2.2");
+        Thread.sleep(500);
+        Host.stop(daemons[0]);
+        daemons[0] = startDaemon(0);
+        assertThat(pinger.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        assertThat(host.log("ping-restart.log")).contains("40 received");
+
+        // datapath restart: the daemon notices the empty interface and reconfigures it within 5 s.
+        Host.stop(datapaths[0]);
+        datapaths[0] = startDatapath(0);
+        long t0 = System.nanoTime();
+        await().atMost(5, TimeUnit.SECONDS).pollInterval(java.time.Duration.ofMillis(200))
+                .until(() -> ping(0, "10.43.2.2", 1).contains("1 received"));
+        System.out.printf("e2e: traffic back %.1f s after the datapath restarted%n", (System.nanoTime() - t0) / 1e9);
+
+        // Fail closed: with a datapath down (the peer's, then our own, whose interface then vanishes with
+        // its routes), pod traffic stops and nothing crosses the underlay in plaintext, although the
+        // node has a default route over it.
+        assertThat(host.in(nodes[0], "ip", "route", "show", "type", "unreachable")).contains("10.43.0.0/16");
+        Path pcap2 = host.dir.resolve("down.pcap");
+        Process cap2 = host.spawn("tcpdump2.log", null, "ip", "netns", "exec", nodes[0], "tcpdump", "-i", underlay + "a", "-n", "-U", "-w", pcap2.toString(), "ip");
+        await().atMost(10, TimeUnit.SECONDS).until(() -> host.log("tcpdump2.log").contains("listening on"));
+        for (int down : new int[] {1, 0}) {
+            Host.stop(datapaths[down]);
+            assertThat(ping(0, "10.43.2.2", 3)).contains(" 0 received");
+            assertThat(ping(1, "10.43.1.2", 3)).contains(" 0 received");
+            Host.run(List.of("ip", "netns", "exec", pods[0], "sh", "-c", "printf '" + new String(MARKER)
+                    + "' | socat -u - TCP:10.43.2.2:5002,connect-timeout=2"), null, null);
+        }
+        Thread.sleep(300);
+        Host.stop(cap2);
+        assertOnlyWireGuard(pcap2, false);
+    }
+
+    private void assertOnlyWireGuard(Path pcap, boolean mustHaveTraffic) throws Exception {
+        List<String> lines = Host.sh("tcpdump", "-r", pcap.toString(), "-nn", "-q").lines().filter(l -> !l.startsWith("reading")).toList();
+        if (mustHaveTraffic) assertThat(lines).isNotEmpty();
+        // WireGuard datagrams, and (with a datapath down) the peer node's ICMP port-unreachable about them,
+        // which quotes only the encrypted datagram. Never a pod address in the clear.
+        assertThat(lines).allSatisfy(l -> assertThat(l).matches(
+                "^\\S+ IP 10\\.210\\.0\\.[12]\\.51820 > 10\\.210\\.0\\.[12]\\.51820: UDP, length \\d+$"
+                + "|^\\S+ IP 10\\.210\\.0\\.[12] > 10\\.210\\.0\\.[12]: ICMP 10\\.210\\.0\\.[12] udp port 51820 unreachable, length \\d+$"));
+        assertThat(lines).noneMatch(l -> l.contains("10.43."));
+        byte[] raw = Files.readAllBytes(pcap);
+        assertThat(new String(raw, java.nio.charset.StandardCharsets.ISO_8859_1)).doesNotContain(new String(MARKER));
+    }
+
+    private static String sha(Path f) throws Exception {
+        return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(f)));
+    }
+}

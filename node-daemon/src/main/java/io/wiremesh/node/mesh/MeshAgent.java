@@ -1,0 +1,186 @@
+package io.wiremesh.node.mesh;
+
+import io.fabric8.kubernetes.api.model.ConditionBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
+import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
+import io.wiremesh.api.net.Cidr;
+import io.wiremesh.api.v1alpha1.WireGuardMesh;
+import io.wiremesh.api.v1alpha1.WireGuardMeshSpec;
+import io.wiremesh.api.v1alpha1.WireGuardNode;
+import io.wiremesh.api.v1alpha1.WireGuardNodeStatus;
+import io.wiremesh.node.keys.NodeKey;
+import io.wiremesh.node.wg.WireGuardDevice;
+import java.io.IOException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * This node's part of a mesh: waits for its WireGuardNode, configures the WireGuard interface,
+ * publishes its public key and endpoint, and keeps the interface's peers and routes equal to the
+ * other ready WireGuardNodes of the mesh (watched by label: one small event per join or leave).
+ */
+public final class MeshAgent implements AutoCloseable {
+    private final KubernetesClient client;
+    private final String mesh;
+    private final String node;
+    private final NodeKey key;
+    private final WireGuardDevice device;
+    private final MeshRouting routing;
+    private final String endpointHost;
+    private SharedIndexInformer<WireGuardNode> informer;
+    private Thread watchdog;
+    private WireGuardNode self;
+    private WireGuardMeshSpec meshSpec;
+    private int listenPort;
+
+    public MeshAgent(KubernetesClient client, String mesh, String node, NodeKey key, WireGuardDevice device,
+                     MeshRouting routing, String endpointHost) {
+        this.client = client;
+        this.mesh = mesh;
+        this.node = node;
+        this.key = key;
+        this.device = device;
+        this.routing = routing;
+        this.endpointHost = endpointHost;
+    }
+
+    /** Waits (up to {@code timeout}) for the operator to give this node its WireGuardNode. */
+    public WireGuardNode awaitMembership(Duration timeout) throws IOException {
+        String name = WireGuardNode.nameFor(mesh, node);
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (System.nanoTime() < deadline) {
+            WireGuardNode w = client.resources(WireGuardNode.class).withName(name).get();
+            if (w != null && w.getSpec() != null) {
+                self = w;
+                return w;
+            }
+            try {
+                Thread.sleep(500);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException("interrupted");
+            }
+        }
+        throw new IOException("no WireGuardNode " + name + " after " + timeout.toSeconds() + " s: is the operator running, and does mesh "
+                + mesh + " select node " + node + "?");
+    }
+
+    /** Configures the interface, publishes status and starts following the mesh's other nodes. */
+    public void start() throws IOException {
+        WireGuardMesh m = client.resources(WireGuardMesh.class).withName(mesh).get();
+        if (m == null) throw new IOException("WireGuardMesh " + mesh + " does not exist");
+        meshSpec = m.getSpec();
+        listenPort = meshSpec.listenPort == null ? 51820 : meshSpec.listenPort;
+        configureDevice();
+        publishStatus(true, "Configured", "WireGuard interface configured; " + self.getSpec().podCIDRs);
+
+        informer = client.resources(WireGuardNode.class).withLabel(WireGuardNode.MESH_LABEL, mesh).inform(new ResourceEventHandler<>() {
+            @Override
+            public void onAdd(WireGuardNode obj) {
+                sync();
+            }
+
+            @Override
+            public void onUpdate(WireGuardNode oldObj, WireGuardNode newObj) {
+                sync();
+            }
+
+            @Override
+            public void onDelete(WireGuardNode obj, boolean deletedFinalStateUnknown) {
+                sync();
+            }
+        }, TimeUnit.MINUTES.toMillis(5));
+        sync();
+        // The datapath is its own process: if it restarts, its interface comes back empty. Notice and reapply.
+        watchdog = Thread.ofPlatform().daemon().name("datapath-watch").start(() -> {
+            while (!Thread.currentThread().isInterrupted()) {
+                try {
+                    Thread.sleep(1000);
+                    if (!device.configured()) {
+                        configureDevice();
+                        sync();
+                    }
+                } catch (InterruptedException e) {
+                    return;
+                } catch (IOException | RuntimeException e) {
+                    System.err.println("wiremesh node-daemon: datapath not ready yet: " + e.getMessage());
+                }
+            }
+        });
+    }
+
+    private synchronized void configureDevice() throws IOException {
+        int mtu = meshSpec.mtu == null ? 1420 : meshSpec.mtu;
+        device.configure(key.privateKeyForDevice(), listenPort);
+        routing.setUp(self.getSpec().overlayAddresses, mtu, meshSpec.podCIDRs.stream().map(Cidr::parse).toList());
+    }
+
+    /** Makes peers and routes equal to the other ready nodes; removes strangers only once the cache is synced. */
+    public synchronized void sync() {
+        if (informer == null) return;
+        try {
+            Map<String, WireGuardNode> desired = new HashMap<>();
+            Set<Cidr> blocks = new HashSet<>();
+            for (WireGuardNode w : informer.getStore().list()) {
+                if (w.getSpec() == null || node.equals(w.getSpec().nodeName)) continue;
+                WireGuardNodeStatus s = w.getStatus();
+                if (s == null || s.publicKey == null || s.endpoints == null || s.endpoints.isEmpty()) continue;
+                desired.put(s.publicKey, w);
+            }
+            int keepalive = meshSpec.persistentKeepalive == null ? 0 : meshSpec.persistentKeepalive;
+            for (var e : desired.entrySet()) {
+                WireGuardNode w = e.getValue();
+                device.upsertPeer(new WireGuardDevice.PeerConfig(e.getKey(), w.getStatus().endpoints.get(0),
+                        allowedIps(w), keepalive));
+                for (String b : w.getSpec().podCIDRs) blocks.add(Cidr.parse(b));
+            }
+            if (informer.hasSynced()) {
+                for (WireGuardDevice.PeerState p : device.peers()) {
+                    if (!desired.containsKey(p.publicKey())) device.removePeer(p.publicKey()); // left, or its key changed
+                }
+            }
+            routing.route(blocks);
+        } catch (IOException | RuntimeException e) {
+            System.err.println("wiremesh node-daemon: peer sync failed, will retry on the next event: " + e.getMessage());
+        }
+    }
+
+    /** A peer may send from its pod blocks and its overlay addresses. */
+    private static List<String> allowedIps(WireGuardNode w) {
+        List<String> ips = new ArrayList<>(w.getSpec().podCIDRs);
+        if (w.getSpec().overlayAddresses != null) {
+            for (String a : w.getSpec().overlayAddresses) ips.add(a + (a.indexOf(':') >= 0 ? "/128" : "/32"));
+        }
+        return ips;
+    }
+
+    private void publishStatus(boolean ready, String reason, String message) {
+        String name = WireGuardNode.nameFor(mesh, node);
+        client.resources(WireGuardNode.class).withName(name).editStatus(w -> {
+            WireGuardNodeStatus s = w.getStatus() == null ? new WireGuardNodeStatus() : w.getStatus();
+            s.publicKey = key.publicKeyBase64();
+            s.endpoints = List.of(endpointHost.indexOf(':') >= 0 ? "[" + endpointHost + "]:" + listenPort : endpointHost + ":" + listenPort);
+            s.listenPort = listenPort;
+            s.datapath = WireGuardMeshSpec.Datapath.valueOf(device.kind().toUpperCase());
+            s.keyGeneration = w.getSpec().keyGeneration;
+            s.conditions = new ArrayList<>(List.of(new ConditionBuilder().withType("Ready").withStatus(ready ? "True" : "False")
+                    .withReason(reason).withMessage(message).withLastTransitionTime(Instant.now().toString()).build()));
+            w.setStatus(s);
+            return w;
+        });
+    }
+
+    @Override
+    public void close() {
+        if (watchdog != null) watchdog.interrupt();
+        if (informer != null) informer.close();
+    }
+}

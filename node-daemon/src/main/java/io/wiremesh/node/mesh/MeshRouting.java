@@ -1,0 +1,64 @@
+package io.wiremesh.node.mesh;
+
+import io.wiremesh.api.net.Cidr;
+import io.wiremesh.node.netlink.Netlink;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * The node's routes into the mesh: its overlay address on the WireGuard interface, one route per
+ * remote node block through that interface, and — fail closed — an unreachable route for every
+ * mesh pool at a low priority, so pod traffic for another node can never fall back to the
+ * underlay in plaintext when that node's route is missing.
+ */
+public final class MeshRouting {
+    static final int FAIL_CLOSED_METRIC = 4096;
+    private final Netlink nl;
+    private final String ifname;
+    private final Set<Cidr> routed = new HashSet<>();
+
+    public MeshRouting(Netlink nl, String ifname) {
+        this.nl = nl;
+        this.ifname = ifname;
+    }
+
+    private int index() throws IOException {
+        Netlink.Link l = nl.link(ifname);
+        if (l == null) throw new IOException("WireGuard interface " + ifname + " does not exist (is the datapath running?)");
+        return l.index();
+    }
+
+    /** Addresses, MTU and link state of the WireGuard interface, plus the fail-closed routes for the pools. */
+    public synchronized void setUp(List<String> overlayAddresses, int mtu, List<Cidr> pools) throws IOException {
+        int idx = index();
+        routed.clear(); // a new interface (datapath restarted) has none of our routes
+        nl.setMtu(idx, mtu);
+        for (String a : overlayAddresses) {
+            InetAddress ip = InetAddress.getByName(a);
+            nl.addAddress(idx, ip, ip.getAddress().length == 4 ? 32 : 128, Netlink.RT_SCOPE_UNIVERSE);
+        }
+        nl.setUp(idx);
+        for (Cidr pool : pools) {
+            nl.replaceRoute(InetAddress.getByName(pool.address(0)), pool.bits(), null, 0,
+                    Netlink.RT_SCOPE_UNIVERSE, Netlink.RTN_UNREACHABLE, FAIL_CLOSED_METRIC);
+        }
+    }
+
+    /** Routes exactly {@code blocks} (remote nodes' blocks) through the WireGuard interface. */
+    public synchronized void route(Set<Cidr> blocks) throws IOException {
+        int idx = index();
+        for (Cidr b : blocks) {
+            if (routed.contains(b)) continue;
+            nl.replaceRoute(InetAddress.getByName(b.address(0)), b.bits(), null, idx, Netlink.RT_SCOPE_LINK, Netlink.RTN_UNICAST, 0);
+            routed.add(b);
+        }
+        for (Cidr b : Set.copyOf(routed)) {
+            if (blocks.contains(b)) continue;
+            nl.deleteRoute(InetAddress.getByName(b.address(0)), b.bits(), idx, Netlink.RTN_UNICAST, 0);
+            routed.remove(b);
+        }
+    }
+}

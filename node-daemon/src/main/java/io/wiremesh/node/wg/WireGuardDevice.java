@@ -1,0 +1,34 @@
+package io.wiremesh.node.wg;
+
+import java.io.IOException;
+import java.util.List;
+
+/**
+ * What the node-daemon needs from a WireGuard interface, whatever implements it: the kernel module
+ * (generic netlink) or a userspace datapath (wiremesh-wg or wireguard-go) over the UAPI socket.
+ * Every change is incremental: peers are added, updated or removed one by one, never re-created
+ * wholesale, so other peers' sessions are not disturbed.
+ */
+public interface WireGuardDevice extends AutoCloseable {
+    record PeerConfig(String publicKey, String endpoint, List<String> allowedIps, int persistentKeepalive) {}
+
+    record PeerState(String publicKey, String endpoint, List<String> allowedIps, long lastHandshakeEpochSeconds, long rxBytes, long txBytes) {}
+
+    /** "kernel" or "userspace", as reported in WireGuardNode status. */
+    String kind();
+
+    void configure(byte[] privateKey, int listenPort) throws IOException;
+
+    /** False when the interface lost its configuration (e.g. its datapath process restarted) or is unreachable. */
+    boolean configured();
+
+    /** Adds the peer or updates it in place; allowed IPs are replaced only when they differ. */
+    void upsertPeer(PeerConfig peer) throws IOException;
+
+    void removePeer(String publicKey) throws IOException;
+
+    List<PeerState> peers() throws IOException;
+
+    @Override
+    default void close() {}
+}

@@ -192,6 +192,28 @@ class MeshIT {
                 .until(() -> ping(0, "10.43.2.2", 1).contains("1 received"));
         System.out.printf("e2e: traffic back %.1f s after the datapath restarted%n", (System.nanoTime() - t0) / 1e9);
 
+        // Health, readiness and metrics of a node-daemon.
+        String metrics = http(0, "/metrics");
+        assertThat(metrics).contains("wiremesh_peers 1").contains("wiremesh_ipam_addresses_used 1")
+                .contains("node=\"" + nodes[1] + "\"").contains("wiremesh_peer_rx_bytes{").doesNotContain("private");
+        assertThat(http(0, "/readyz")).startsWith("HTTP/1.1 200");
+        assertThat(http(0, "/healthz")).startsWith("HTTP/1.1 200");
+
+        // A node that lost its disk comes back with a new key: its peers follow, traffic resumes.
+        String oldKey = client.resources(WireGuardNode.class).withName(WireGuardNode.nameFor(mesh, nodes[1])).get().getStatus().publicKey;
+        Host.stop(daemons[1]);
+        Files.delete(host.dir.resolve("state-1/private.key"));
+        long k0 = System.nanoTime();
+        daemons[1] = startDaemon(1);
+        await().atMost(30, TimeUnit.SECONDS).until(() -> !oldKey.equals(
+                client.resources(WireGuardNode.class).withName(WireGuardNode.nameFor(mesh, nodes[1])).get().getStatus().publicKey));
+        long published = System.nanoTime();
+        await().atMost(5, TimeUnit.SECONDS).pollInterval(java.time.Duration.ofMillis(200))
+                .until(() -> ping(0, "10.43.2.2", 1).contains("1 received"));
+        System.out.printf("e2e: new key published %.1f s after the restart; traffic back %.1f s after that%n",
+                (published - k0) / 1e9, (System.nanoTime() - published) / 1e9);
+        assertThat(host.in(nodes[0], "wg", "show", ifs[0], "peers")).doesNotContain(oldKey);
+
         // Fail closed: with a datapath down (the peer's, then our own, whose interface then vanishes with
         // its routes), pod traffic stops and nothing crosses the underlay in plaintext, although the
         // node has a default route over it.
@@ -209,6 +231,12 @@ class MeshIT {
         Thread.sleep(300);
         Host.stop(cap2);
         assertOnlyWireGuard(pcap2, false);
+    }
+
+    /** A plain HTTP GET to node {@code i}'s status server, from inside the node's namespace. */
+    private String http(int i, String path) throws Exception {
+        return Host.run(List.of("ip", "netns", "exec", nodes[i], "socat", "-t", "5", "-", "TCP:127.0.0.1:9465"), null,
+                "GET " + path + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").out();
     }
 
     private void assertOnlyWireGuard(Path pcap, boolean mustHaveTraffic) throws Exception {

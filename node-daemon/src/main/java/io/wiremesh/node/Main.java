@@ -17,7 +17,9 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CountDownLatch;
+import io.wiremesh.node.metrics.StatusServer;
 
 /**
  * The node-daemon.
@@ -25,6 +27,7 @@ import java.util.concurrent.CountDownLatch;
  *   wiremesh-node-daemon --mesh MESH --node-name NODE --node-ip IP [--interface wiremesh0]   (in a cluster)
  *   wiremesh-node-daemon --pod-cidr CIDR[,CIDR]                                             (pods only, no mesh)
  *   common: [--state-dir /var/lib/wiremesh] [--cni-socket /var/run/wiremesh/cni.sock] [--mtu 1420]
+ *           [--status-address 0.0.0.0:9465]   (/healthz, /readyz, /metrics)
  * </pre>
  * In mesh mode the node's block(s) come from its WireGuardNode; the API server is found like
  * kubectl finds it (in-cluster service account, or KUBECONFIG).
@@ -38,6 +41,7 @@ public final class Main {
         Path socket = Path.of("/var/run/wiremesh/cni.sock");
         String mesh = null, nodeName = System.getenv("NODE_NAME"), nodeIp = System.getenv("NODE_IP"), ifname = "wiremesh0";
         int mtu = 1420;
+        String statusAddress = "0.0.0.0:9465";
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--pod-cidr" -> { for (String c : args[++i].split(",")) blocks.add(Cidr.parse(c.trim())); }
@@ -48,6 +52,7 @@ public final class Main {
                 case "--node-name" -> nodeName = args[++i];
                 case "--node-ip" -> nodeIp = args[++i];
                 case "--interface" -> ifname = args[++i];
+                case "--status-address" -> statusAddress = args[++i];
                 default -> usage("unknown argument " + args[i]);
             }
         }
@@ -71,12 +76,19 @@ public final class Main {
         Ipam ipam = new Ipam(state.resolve("ipam.json"), blocks);
         CniServer server = CniServer.start(new PodNetwork(ipam, netlink, mtu, procSys), socket);
         if (agent != null) agent.start();
+        MeshAgent meshAgent = agent;
+        int colon = statusAddress.lastIndexOf(':');
+        StatusServer status = StatusServer.start(new java.net.InetSocketAddress(statusAddress.substring(0, colon),
+                        Integer.parseInt(statusAddress.substring(colon + 1))), ipam,
+                agent == null ? null : agent.device(), agent == null ? Map.of() : agent.nodeByKey(),
+                () -> meshAgent == null || meshAgent.ready());
         System.err.println("wiremesh node-daemon: public key " + key.publicKeyBase64() + ", blocks " + blocks + ", CNI socket " + server.path()
                 + (mesh != null ? ", mesh " + mesh + " on " + ifname : ""));
         CountDownLatch done = new CountDownLatch(1);
         MeshAgent a = agent;
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             server.close();
+            status.close();
             if (a != null) a.close();
             done.countDown();
         }));
@@ -86,7 +98,7 @@ public final class Main {
     private static void usage(String problem) {
         System.err.println("wiremesh-node-daemon: " + problem);
         System.err.println("usage: wiremesh-node-daemon (--mesh MESH --node-name NODE --node-ip IP [--interface IF] | --pod-cidr CIDR[,CIDR])"
-                + " [--state-dir DIR] [--cni-socket PATH] [--mtu N]");
+                + " [--state-dir DIR] [--cni-socket PATH] [--mtu N] [--status-address HOST:PORT]");
         System.exit(2);
     }
 }

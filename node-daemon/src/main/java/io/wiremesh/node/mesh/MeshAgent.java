@@ -37,6 +37,7 @@ public final class MeshAgent implements AutoCloseable {
     private final String endpointHost;
     private SharedIndexInformer<WireGuardNode> informer;
     private Thread watchdog;
+    private final java.util.concurrent.ConcurrentHashMap<String, String> nodeByKey = new java.util.concurrent.ConcurrentHashMap<>();
     private WireGuardNode self;
     private WireGuardMeshSpec meshSpec;
     private int listenPort;
@@ -135,6 +136,8 @@ public final class MeshAgent implements AutoCloseable {
                 if (s == null || s.publicKey == null || s.endpoints == null || s.endpoints.isEmpty()) continue;
                 desired.put(s.publicKey, w);
             }
+            nodeByKey.clear();
+            desired.forEach((k, w) -> nodeByKey.put(k, w.getSpec().nodeName));
             int keepalive = meshSpec.persistentKeepalive == null ? 0 : meshSpec.persistentKeepalive;
             for (var e : desired.entrySet()) {
                 WireGuardNode w = e.getValue();
@@ -151,6 +154,20 @@ public final class MeshAgent implements AutoCloseable {
         } catch (IOException | RuntimeException e) {
             System.err.println("wiremesh node-daemon: peer sync failed, will retry on the next event: " + e.getMessage());
         }
+    }
+
+    /** Public key -> node name of the current peers (for metrics labels). */
+    public Map<String, String> nodeByKey() {
+        return nodeByKey;
+    }
+
+    public WireGuardDevice device() {
+        return device;
+    }
+
+    /** Ready once the interface is configured and the informer has synced. */
+    public boolean ready() {
+        return informer != null && informer.hasSynced() && device.configured();
     }
 
     /** A peer may send from its pod blocks and its overlay addresses. */

@@ -4,6 +4,7 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.wiremesh.api.net.Cidr;
 import io.wiremesh.api.v1alpha1.WireGuardNode;
+import io.wiremesh.node.cni.CniInstaller;
 import io.wiremesh.node.cni.CniServer;
 import io.wiremesh.node.cni.PodNetwork;
 import io.wiremesh.node.ipam.Ipam;
@@ -28,6 +29,9 @@ import io.wiremesh.node.metrics.StatusServer;
  *   wiremesh-node-daemon --pod-cidr CIDR[,CIDR]                                             (pods only, no mesh)
  *   common: [--state-dir /var/lib/wiremesh] [--cni-socket /var/run/wiremesh/cni.sock] [--mtu 1420]
  *           [--status-address 0.0.0.0:9465]   (/healthz, /readyz, /metrics)
+ *           [--cni-bin-dir /opt/cni/bin --cni-conf-dir /etc/cni/net.d --cni-runtime DIR --cni-jar JAR]
+ *                                             (install the plugin, its runtime and 10-wiremesh.conflist)
+ *   wiremesh-node-daemon uninstall-cni [--cni-conf-dir /etc/cni/net.d]
  * </pre>
  * In mesh mode the node's block(s) come from its WireGuardNode; the API server is found like
  * kubectl finds it (in-cluster service account, or KUBECONFIG).
@@ -36,7 +40,13 @@ public final class Main {
     private Main() {}
 
     public static void main(String[] args) throws Exception {
+        if (args.length > 0 && args[0].equals("uninstall-cni")) {
+            Path confDir = Path.of(args.length > 2 && args[1].equals("--cni-conf-dir") ? args[2] : "/etc/cni/net.d");
+            System.err.println(CniInstaller.uninstall(confDir) ? "removed " + confDir.resolve(CniInstaller.CONFLIST) : "nothing to remove");
+            return;
+        }
         List<Cidr> blocks = new ArrayList<>();
+        Path cniBinDir = null, cniConfDir = null, cniRuntime = null, cniJar = null;
         Path state = Path.of("/var/lib/wiremesh");
         Path socket = Path.of("/var/run/wiremesh/cni.sock");
         String mesh = null, nodeName = System.getenv("NODE_NAME"), nodeIp = System.getenv("NODE_IP"), ifname = "wiremesh0";
@@ -53,6 +63,10 @@ public final class Main {
                 case "--node-ip" -> nodeIp = args[++i];
                 case "--interface" -> ifname = args[++i];
                 case "--status-address" -> statusAddress = args[++i];
+                case "--cni-bin-dir" -> cniBinDir = Path.of(args[++i]);
+                case "--cni-conf-dir" -> cniConfDir = Path.of(args[++i]);
+                case "--cni-runtime" -> cniRuntime = Path.of(args[++i]);
+                case "--cni-jar" -> cniJar = Path.of(args[++i]);
                 default -> usage("unknown argument " + args[i]);
             }
         }
@@ -76,6 +90,10 @@ public final class Main {
         Ipam ipam = new Ipam(state.resolve("ipam.json"), blocks);
         CniServer server = CniServer.start(new PodNetwork(ipam, netlink, mtu, procSys), socket);
         if (agent != null) agent.start();
+        if (cniBinDir != null && cniConfDir != null && cniRuntime != null && cniJar != null) {
+            Path conflist = new CniInstaller(cniRuntime, cniJar, cniBinDir, cniConfDir).install(socket, mtu);
+            System.err.println("wiremesh node-daemon: installed the CNI plugin into " + cniBinDir + " and " + conflist);
+        }
         MeshAgent meshAgent = agent;
         int colon = statusAddress.lastIndexOf(':');
         StatusServer status = StatusServer.start(new java.net.InetSocketAddress(statusAddress.substring(0, colon),

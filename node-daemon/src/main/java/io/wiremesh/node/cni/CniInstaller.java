@@ -1,0 +1,133 @@
+package io.wiremesh.node.cni;
+
+import com.fasterxml.jackson.jr.ob.JSON;
+import io.wiremesh.node.StateFiles;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.MessageDigest;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+/**
+ * Installs the CNI plugin onto the host, like Calico's install-cni: hosts have no Java, so the
+ * plugin goes in with its own minimal runtime (jlink) in a versioned directory, gets an AOT cache
+ * made here (it is tied to the exact JDK build), and is switched in by an atomic rename of its
+ * launcher; the network configuration is written last, atomically, so the runtime never sees the
+ * network before the plugin works. Uninstalling removes the configuration.
+ */
+public final class CniInstaller {
+    public static final String PLUGIN = "wiremesh";
+    public static final String CONFLIST = "10-wiremesh.conflist";
+    private final Path runtime;
+    private final Path jar;
+    private final Path binDir;
+    private final Path confDir;
+
+    public CniInstaller(Path runtime, Path jar, Path binDir, Path confDir) {
+        this.runtime = runtime;
+        this.jar = jar;
+        this.binDir = binDir;
+        this.confDir = confDir;
+    }
+
+    /** Installs plugin, runtime, AOT cache and conflist; returns the conflist path. */
+    public Path install(Path socket, int mtu) throws IOException {
+        String version = HexFormat.of().formatHex(digest(jar)).substring(0, 12);
+        Path dir = binDir.resolve("wiremesh-runtime-" + version);
+        if (!Files.exists(dir.resolve(".complete"))) {
+            Path stage = binDir.resolve(".wiremesh-runtime-" + version + ".tmp");
+            deleteTree(stage);
+            copyTree(runtime, stage);
+            Files.copy(jar, stage.resolve("wiremesh-cni.jar"), StandardCopyOption.REPLACE_EXISTING);
+            train(stage, socket);
+            Files.writeString(stage.resolve(".complete"), version);
+            deleteTree(dir);
+            Files.move(stage, dir, StandardCopyOption.ATOMIC_MOVE);
+        }
+        String launcher = "#!/bin/sh\n# wiremesh CNI plugin, installed by the wiremesh node-daemon\n"
+                + "exec \"" + dir + "/bin/java\" -XX:AOTCache=\"" + dir + "/wiremesh-cni.aot\" -XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
+                + " -Xlog:disable -Xlog:all=error:stderr -jar \"" + dir + "/wiremesh-cni.jar\" \"$@\"\n";
+        Path tmp = binDir.resolve("." + PLUGIN + ".tmp");
+        Files.writeString(tmp, launcher);
+        Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rwxr-xr-x"));
+        Files.move(tmp, binDir.resolve(PLUGIN), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        try (Stream<Path> old = Files.list(binDir)) {
+            for (Path p : old.filter(p -> p.getFileName().toString().startsWith("wiremesh-runtime-") && !p.equals(dir)).toList()) deleteTree(p);
+        }
+
+        Map<String, Object> conf = new LinkedHashMap<>();
+        conf.put("cniVersion", "1.0.0");
+        conf.put("name", "wiremesh");
+        List<Object> plugins = new ArrayList<>();
+        Map<String, Object> self = new LinkedHashMap<>();
+        self.put("type", PLUGIN);
+        self.put("socket", socket.toString());
+        self.put("mtu", mtu);
+        plugins.add(self);
+        if (Files.isExecutable(binDir.resolve("portmap"))) {
+            plugins.add(Map.of("type", "portmap", "capabilities", Map.of("portMappings", true), "snat", true));
+        }
+        conf.put("plugins", plugins);
+        Path conflist = confDir.resolve(CONFLIST);
+        StateFiles.writeAtomically(conflist, JSON.std.with(JSON.Feature.PRETTY_PRINT_OUTPUT).asBytes(conf));
+        Files.setPosixFilePermissions(conflist, PosixFilePermissions.fromString("rw-r--r--"));
+        return conflist;
+    }
+
+    /** One plugin run against the live daemon records the classes it needs into an AOT cache. */
+    private static void train(Path dir, Path socket) throws IOException {
+        ProcessBuilder pb = new ProcessBuilder(dir.resolve("bin/java").toString(), "-XX:AOTCacheOutput=" + dir.resolve("wiremesh-cni.aot"),
+                "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-jar", dir.resolve("wiremesh-cni.jar").toString())
+                .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD);
+        pb.environment().put("CNI_COMMAND", "STATUS");
+        try {
+            Process p = pb.start();
+            p.getOutputStream().write(("{\"cniVersion\":\"1.1.0\",\"name\":\"wiremesh\",\"type\":\"wiremesh\",\"socket\":\"" + socket + "\"}")
+                    .getBytes(StandardCharsets.UTF_8));
+            p.getOutputStream().close();
+            if (!p.waitFor(60, TimeUnit.SECONDS)) p.destroyForcibly();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        // No cache (e.g. an unusual JDK) only costs start-up time: the launcher works without it.
+    }
+
+    /** Removes the network configuration (the plugin files stay for DELs of remaining pods). */
+    public static boolean uninstall(Path confDir) throws IOException {
+        return Files.deleteIfExists(confDir.resolve(CONFLIST));
+    }
+
+    private static byte[] digest(Path f) throws IOException {
+        try {
+            return MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(f));
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static void copyTree(Path from, Path to) throws IOException {
+        try (Stream<Path> s = Files.walk(from)) {
+            for (Path p : s.toList()) {
+                Path t = to.resolve(from.relativize(p).toString());
+                if (Files.isDirectory(p)) Files.createDirectories(t);
+                else Files.copy(p, t, StandardCopyOption.COPY_ATTRIBUTES, StandardCopyOption.REPLACE_EXISTING);
+            }
+        }
+    }
+
+    private static void deleteTree(Path p) throws IOException {
+        if (!Files.exists(p)) return;
+        try (Stream<Path> s = Files.walk(p)) {
+            for (Path x : s.sorted(java.util.Comparator.reverseOrder()).toList()) Files.delete(x);
+        }
+    }
+}

@@ -1,17 +1,11 @@
 package io.wiremesh.node.cni;
 
 import com.fasterxml.jackson.jr.ob.JSON;
+import io.wiremesh.wireguard.linux.UnixSocketServer;
 import java.io.IOException;
-import java.net.StandardProtocolFamily;
-import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.Channels;
-import java.nio.channels.ServerSocketChannel;
-import java.nio.channels.SocketChannel;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -26,37 +20,18 @@ import java.util.Set;
  */
 public final class CniServer implements AutoCloseable {
     private final PodNetwork pods;
-    private final Path path;
-    private final ServerSocketChannel server;
-    private final Thread acceptor;
-    private volatile boolean closed;
+    private final UnixSocketServer server;
 
-    private CniServer(PodNetwork pods, Path path, ServerSocketChannel server) {
+    private CniServer(PodNetwork pods, Path path) throws IOException {
         this.pods = pods;
-        this.path = path;
-        this.server = server;
-        this.acceptor = Thread.ofPlatform().name("cni-server").start(this::loop);
+        this.server = UnixSocketServer.start(path, "rw-------", "cni-server", false, c -> {
+            byte[] req = Channels.newInputStream(c).readAllBytes();
+            c.write(ByteBuffer.wrap(JSON.std.asBytes(handle(req))));
+        });
     }
 
     public static CniServer start(PodNetwork pods, Path path) throws IOException {
-        Files.createDirectories(path.toAbsolutePath().getParent());
-        Files.deleteIfExists(path);
-        ServerSocketChannel s = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
-        s.bind(UnixDomainSocketAddress.of(path));
-        Files.setPosixFilePermissions(path, PosixFilePermissions.fromString("rw-------"));
-        return new CniServer(pods, path, s);
-    }
-
-    private void loop() {
-        while (!closed) {
-            try (SocketChannel c = server.accept()) {
-                byte[] req = Channels.newInputStream(c).readAllBytes();
-                byte[] reply = JSON.std.asBytes(handle(req));
-                c.write(ByteBuffer.wrap(reply));
-            } catch (IOException e) {
-                if (closed) return;
-            }
-        }
+        return new CniServer(pods, path);
     }
 
     Map<String, Object> handle(byte[] raw) {
@@ -124,22 +99,11 @@ public final class CniServer implements AutoCloseable {
     }
 
     public Path path() {
-        return path;
+        return server.path();
     }
 
     @Override
     public void close() {
-        closed = true;
-        try {
-            server.close();
-        } catch (IOException ignored) {
-            // nothing buffered
-        }
-        acceptor.interrupt();
-        try {
-            Files.deleteIfExists(path);
-        } catch (IOException ignored) {
-            // gone already
-        }
+        server.close();
     }
 }

@@ -1,18 +1,14 @@
 package io.wiremesh.wireguard.uapi;
 
+import io.wiremesh.wireguard.linux.UnixSocketServer;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.OutputStream;
-import java.net.StandardProtocolFamily;
-import java.net.UnixDomainSocketAddress;
 import java.nio.channels.Channels;
-import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -25,53 +21,31 @@ public final class UapiServer implements AutoCloseable {
     public static final Path DEFAULT_DIR = Path.of("/var/run/wireguard");
 
     private final Uapi uapi;
-    private final Path path;
-    private final ServerSocketChannel server;
-    private final Thread acceptor;
-    private volatile boolean closed;
+    private final UnixSocketServer server;
 
-    private UapiServer(Uapi uapi, Path path, ServerSocketChannel server) {
+    private UapiServer(Uapi uapi, Path path) throws IOException {
         this.uapi = uapi;
-        this.path = path;
-        this.server = server;
-        this.acceptor = Thread.ofPlatform().daemon().name("wg-uapi").start(this::acceptLoop);
+        this.server = UnixSocketServer.start(path, "rwx------", "wg-uapi", true, this::serve);
     }
 
     public static UapiServer start(Uapi uapi, Path dir, String ifname) throws IOException {
-        Files.createDirectories(dir);
         Path path = dir.resolve(ifname + ".sock");
-        if (Files.exists(path)) {
-            try (SocketChannel probe = SocketChannel.open(UnixDomainSocketAddress.of(path))) {
+        try {
+            return new UapiServer(uapi, path);
+        } catch (IOException e) {
+            if (e.getMessage() != null && e.getMessage().contains("in use")) {
                 throw new IOException("UAPI socket " + path + " is in use: is another process running " + ifname + "?");
-            } catch (IOException stale) {
-                if (stale.getMessage() != null && stale.getMessage().contains("is in use")) throw stale;
-                Files.deleteIfExists(path);
             }
+            throw e;
         }
-        ServerSocketChannel s = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
-        s.bind(UnixDomainSocketAddress.of(path));
-        Files.setPosixFilePermissions(path, PosixFilePermissions.fromString("rwx------"));
-        return new UapiServer(uapi, path, s);
     }
 
     public Path path() {
-        return path;
+        return server.path();
     }
 
-    private void acceptLoop() {
-        while (!closed) {
-            try {
-                SocketChannel c = server.accept();
-                Thread.ofVirtual().name("wg-uapi-conn").start(() -> serve(c));
-            } catch (IOException e) {
-                if (closed) return;
-            }
-        }
-    }
-
-    private void serve(SocketChannel c) {
-        try (c;
-             BufferedReader in = new BufferedReader(new InputStreamReader(Channels.newInputStream(c), StandardCharsets.UTF_8));
+    private void serve(SocketChannel c) throws IOException {
+        try (BufferedReader in = new BufferedReader(new InputStreamReader(Channels.newInputStream(c), StandardCharsets.UTF_8));
              OutputStream out = Channels.newOutputStream(c)) {
             String op;
             while ((op = in.readLine()) != null) {
@@ -102,8 +76,6 @@ public final class UapiServer implements AutoCloseable {
                     }
                 }
             }
-        } catch (IOException e) {
-            // client went away
         }
     }
 
@@ -114,17 +86,6 @@ public final class UapiServer implements AutoCloseable {
 
     @Override
     public void close() {
-        closed = true;
-        try {
-            server.close();
-        } catch (IOException ignored) {
-            // nothing to flush
-        }
-        acceptor.interrupt();
-        try {
-            Files.deleteIfExists(path);
-        } catch (IOException ignored) {
-            // the directory may be gone already
-        }
+        server.close();
     }
 }

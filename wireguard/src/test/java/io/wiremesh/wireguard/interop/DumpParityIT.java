@@ -5,29 +5,17 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.wiremesh.wireguard.interop.Lab.Impl;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /** {@code wg show IFNAME dump} and {@code showconf} of a Java interface equal wireguard-go's for the same configuration. */
-class DumpParityIT {
+class DumpParityIT extends LabTest {
     /** wireguard-go keeps peers in a map, so the order of peers may differ; fields and values may not. */
     private static java.util.List<String> lines(String s) {
         return s.lines().sorted().toList();
     }
 
-    private Lab lab;
 
-    @BeforeEach
-    void setUp() throws Exception {
-        Lab.assumeCapable();
-        lab = new Lab();
-    }
 
-    @AfterEach
-    void tearDown() {
-        if (lab != null) lab.close();
-    }
 
     @Test
     void sameConfigurationSameDump() throws Exception {

@@ -8,30 +8,18 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
  * The Java interface against Debian's wireguard-go (and against itself), each in its own
  * namespace, configured only with the unmodified {@code wg} tool.
  */
-class InteropIT {
+class InteropIT extends LabTest {
     private static final Pattern WIREGUARD_UDP = Pattern.compile(
             "^\\S+ IP6? 10\\.201\\.0\\.\\d+\\.(51820|51821) > 10\\.201\\.0\\.\\d+\\.(51820|51821): UDP, length \\d+$");
     private static final int SIZE = 8 << 20;
-    private Lab lab;
 
-    @BeforeEach
-    void setUp() throws Exception {
-        Lab.assumeCapable();
-        lab = new Lab();
-    }
 
-    @AfterEach
-    void tearDown() {
-        if (lab != null) lab.close();
-    }
 
     private static void assertOnlyWireGuard(List<String> lines, byte[] pcap) {
         assertThat(lines).isNotEmpty();

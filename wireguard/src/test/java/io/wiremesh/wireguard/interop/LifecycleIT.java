@@ -7,25 +7,17 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /** wiremesh-wg as wireguard-go is used: backgrounds itself without -f, and exits when its interface is deleted. */
-class LifecycleIT {
-    private Lab lab;
+class LifecycleIT extends LabTest {
     private String ifname;
 
-    @BeforeEach
-    void setUp() throws Exception {
-        Lab.assumeCapable();
-        lab = new Lab();
-    }
 
     @AfterEach
-    void tearDown() {
+    void stopDaemon() {
         // The daemon is ours (started below) but no longer our child: find it by its unique interface name.
         if (ifname != null) daemon(ifname).ifPresent(ProcessHandle::destroyForcibly);
-        if (lab != null) lab.close();
     }
 
     private static Optional<ProcessHandle> daemon(String ifname) {

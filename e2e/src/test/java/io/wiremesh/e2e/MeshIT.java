@@ -74,7 +74,7 @@ class MeshIT {
         WireGuardMesh m = new WireGuardMesh();
         m.setMetadata(new ObjectMetaBuilder().withName(mesh).build());
         m.setSpec(new WireGuardMeshSpec());
-        m.getSpec().podCIDRs = List.of("10.43.0.0/16");
+        m.getSpec().podCIDRs = List.of("10.43.0.0/16", "fd43::/48");
         m.getSpec().listenPort = 51820;
         m.getSpec().nodeSelector = Map.of("wiremesh-e2e", id);
         m = client.resource(m).create();
@@ -87,8 +87,8 @@ class MeshIT {
             w.setSpec(new WireGuardNodeSpec());
             w.getSpec().mesh = mesh;
             w.getSpec().nodeName = nodes[i];
-            w.getSpec().podCIDRs = List.of("10.43." + (i + 1) + ".0/24");
-            w.getSpec().overlayAddresses = List.of("10.43." + (i + 1) + ".1");
+            w.getSpec().podCIDRs = List.of("10.43." + (i + 1) + ".0/24", "fd43::" + (i + 1) + ":0/112");
+            w.getSpec().overlayAddresses = List.of("10.43." + (i + 1) + ".1", "fd43::" + (i + 1) + ":1");
             w.getSpec().keyGeneration = 1L;
             client.resource(w).create();
         }
@@ -151,6 +151,8 @@ class MeshIT {
     void podsOnDifferentNodesTalkOnlyThroughWireGuardAndSurviveRestarts() throws Exception {
         assertThat(ping(0, "10.43.2.2", 3)).contains("3 received");
         assertThat(ping(1, "10.43.1.2", 3)).contains("3 received");
+        assertThat(ping(0, "fd43::2:2", 3)).contains("3 received");
+        assertThat(ping(1, "fd43::1:2", 3)).contains("3 received");
         WireGuardNode n1 = client.resources(WireGuardNode.class).withName(WireGuardNode.nameFor(mesh, nodes[0])).get();
         assertThat(n1.getStatus().endpoints).containsExactly("10.210.0.1:51820");
         assertThat(n1.getStatus().conditions).anySatisfy(c -> assertThat(c.getStatus()).isEqualTo("True"));
@@ -160,7 +162,7 @@ class MeshIT {
 
         // A checksummed TCP transfer pod to pod, with a capture on the underlay: WireGuard UDP only.
         Path pcap = host.dir.resolve("underlay.pcap");
-        Process cap = host.spawn("tcpdump.log", null, "ip", "netns", "exec", nodes[0], "tcpdump", "-i", underlay + "a", "-n", "-U", "-w", pcap.toString(), "ip");
+        Process cap = host.spawn("tcpdump.log", null, "ip", "netns", "exec", nodes[0], "tcpdump", "-i", underlay + "a", "-n", "-U", "-w", pcap.toString(), "ip or ip6");
         await().atMost(10, TimeUnit.SECONDS).until(() -> host.log("tcpdump.log").contains("listening on"));
         byte[] data = new byte[4 << 20];
         ThreadLocalRandom.current().nextBytes(data);
@@ -194,7 +196,7 @@ class MeshIT {
 
         // Health, readiness and metrics of a node-daemon.
         String metrics = http(0, "/metrics");
-        assertThat(metrics).contains("wiremesh_peers 1").contains("wiremesh_ipam_addresses_used 1")
+        assertThat(metrics).contains("wiremesh_peers 1").contains("wiremesh_ipam_addresses_used 2")
                 .contains("node=\"" + nodes[1] + "\"").contains("wiremesh_peer_rx_bytes{").doesNotContain("private");
         assertThat(http(0, "/readyz")).startsWith("HTTP/1.1 200");
         assertThat(http(0, "/healthz")).startsWith("HTTP/1.1 200");
@@ -218,13 +220,15 @@ class MeshIT {
         // its routes), pod traffic stops and nothing crosses the underlay in plaintext, although the
         // node has a default route over it.
         assertThat(host.in(nodes[0], "ip", "route", "show", "type", "unreachable")).contains("10.43.0.0/16");
+        assertThat(host.in(nodes[0], "ip", "-6", "route", "show", "type", "unreachable")).contains("fd43::/48");
         Path pcap2 = host.dir.resolve("down.pcap");
-        Process cap2 = host.spawn("tcpdump2.log", null, "ip", "netns", "exec", nodes[0], "tcpdump", "-i", underlay + "a", "-n", "-U", "-w", pcap2.toString(), "ip");
+        Process cap2 = host.spawn("tcpdump2.log", null, "ip", "netns", "exec", nodes[0], "tcpdump", "-i", underlay + "a", "-n", "-U", "-w", pcap2.toString(), "ip or ip6");
         await().atMost(10, TimeUnit.SECONDS).until(() -> host.log("tcpdump2.log").contains("listening on"));
         for (int down : new int[] {1, 0}) {
             Host.stop(datapaths[down]);
             assertThat(ping(0, "10.43.2.2", 3)).contains(" 0 received");
             assertThat(ping(1, "10.43.1.2", 3)).contains(" 0 received");
+            assertThat(ping(0, "fd43::2:2", 2)).contains(" 0 received");
             Host.run(List.of("ip", "netns", "exec", pods[0], "sh", "-c", "printf '" + new String(MARKER)
                     + "' | socat -u - TCP:10.43.2.2:5002,connect-timeout=2"), null, null);
         }
@@ -247,7 +251,7 @@ class MeshIT {
         assertThat(lines).allSatisfy(l -> assertThat(l).matches(
                 "^\\S+ IP 10\\.210\\.0\\.[12]\\.51820 > 10\\.210\\.0\\.[12]\\.51820: UDP, length \\d+$"
                 + "|^\\S+ IP 10\\.210\\.0\\.[12] > 10\\.210\\.0\\.[12]: ICMP 10\\.210\\.0\\.[12] udp port 51820 unreachable, length \\d+$"));
-        assertThat(lines).noneMatch(l -> l.contains("10.43."));
+        assertThat(lines).noneMatch(l -> l.contains("10.43.") || l.contains("fd43:"));
         byte[] raw = Files.readAllBytes(pcap);
         assertThat(new String(raw, java.nio.charset.StandardCharsets.ISO_8859_1)).doesNotContain(new String(MARKER));
     }

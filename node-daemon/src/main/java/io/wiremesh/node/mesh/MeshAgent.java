@@ -81,7 +81,9 @@ public final class MeshAgent implements AutoCloseable {
         meshSpec = m.getSpec();
         listenPort = meshSpec.listenPort == null ? 51820 : meshSpec.listenPort;
         configureDevice();
-        publishStatus(true, "Configured", "WireGuard interface configured; " + self.getSpec().podCIDRs);
+        String underlay = routing.strictReversePathOn(endpointHost, java.nio.file.Path.of("/proc/sys/net"));
+        publishStatus(true, "Configured", "WireGuard interface configured; " + self.getSpec().podCIDRs
+                + "; pod sources accepted only from the tunnel, not from " + underlay);
 
         informer = client.resources(WireGuardNode.class).withLabel(WireGuardNode.MESH_LABEL, mesh).inform(new ResourceEventHandler<>() {
             @Override

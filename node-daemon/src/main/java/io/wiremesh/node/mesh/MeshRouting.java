@@ -47,6 +47,20 @@ public final class MeshRouting {
         }
     }
 
+    /**
+     * Strict reverse-path filtering on the underlay interface (the one holding the node's address):
+     * a packet that arrives there claiming a mesh pod address as its source has a reverse route
+     * through the WireGuard interface (or the unreachable route), so the kernel drops it. Only
+     * packets that came out of the tunnel may carry pod sources.
+     */
+    public String strictReversePathOn(String nodeIp, java.nio.file.Path procSys) throws IOException {
+        int idx = nl.linkWithAddress(InetAddress.getByName(nodeIp));
+        if (idx == 0) throw new IOException("no interface holds the node address " + nodeIp + ": check --node-ip");
+        String name = nl.linkName(idx);
+        java.nio.file.Files.writeString(procSys.resolve("ipv4/conf/" + name + "/rp_filter"), "1");
+        return name;
+    }
+
     /** Routes exactly {@code blocks} (remote nodes' blocks) through the WireGuard interface. */
     public synchronized void route(Set<Cidr> blocks) throws IOException {
         int idx = index();

@@ -18,7 +18,7 @@ import jnr.ffi.Pointer;
  */
 public final class Netlink implements AutoCloseable {
     static final short RTM_NEWLINK = 16, RTM_DELLINK = 17, RTM_GETLINK = 18;
-    static final short RTM_NEWADDR = 20, RTM_DELADDR = 21;
+    static final short RTM_NEWADDR = 20, RTM_DELADDR = 21, RTM_GETADDR = 22;
     static final short RTM_NEWROUTE = 24, RTM_DELROUTE = 25, RTM_GETROUTE = 26;
     static final int NLM_F_REQUEST = 1, NLM_F_MULTI = 2, NLM_F_ACK = 4, NLM_F_DUMP = 0x300;
     static final int NLM_F_REPLACE = 0x100, NLM_F_EXCL = 0x200, NLM_F_CREATE = 0x400;
@@ -190,6 +190,39 @@ public final class Netlink implements AutoCloseable {
                 .u8(family).u8(prefix).u8(family == AF_INET6 ? IFA_F_NODAD : 0).u8(scope).u32(index)
                 .attr(IFA_LOCAL, a).attr(IFA_ADDRESS, a);
         exchange(m, "add address " + address.getHostAddress() + "/" + prefix);
+    }
+
+    /** The index of the link holding {@code address}, or 0 when no link holds it. */
+    public int linkWithAddress(InetAddress address) throws IOException {
+        byte[] want = address.getAddress();
+        int family = want.length == 4 ? AF_INET : AF_INET6;
+        List<ByteBuffer> replies = exchange(new Message(RTM_GETADDR, NLM_F_REQUEST | NLM_F_DUMP).u8(family).u8(0).u8(0).u8(0).u32(0), "list addresses");
+        for (ByteBuffer p : replies) {
+            int index = p.getInt(4);
+            for (int off = 8; off + 4 <= p.capacity(); ) {
+                int len = p.getShort(off) & 0xffff;
+                int type = p.getShort(off + 2) & 0x3fff;
+                if (len < 4) break;
+                if ((type == IFA_LOCAL || type == IFA_ADDRESS) && len - 4 == want.length) {
+                    boolean same = true;
+                    for (int i = 0; i < want.length; i++) same &= p.get(off + 4 + i) == want[i];
+                    if (same) return index;
+                }
+                off += (len + 3) & ~3;
+            }
+        }
+        return 0;
+    }
+
+    /** The name of link {@code index}; null when there is none. */
+    public String linkName(int index) throws IOException {
+        try {
+            List<ByteBuffer> r = exchange(ifinfo(RTM_GETLINK, NLM_F_REQUEST, index, 0, 0), "get link " + index);
+            return r.isEmpty() ? null : parseLink(r.get(0)).name();
+        } catch (NetlinkException e) {
+            if (e.errno == NetlinkException.ENODEV) return null;
+            throw e;
+        }
     }
 
     // ------------------------------------------------------------------ routes

@@ -118,8 +118,13 @@ class MeshIT {
         return host.dir.resolve("n" + i + "-cni.sock");
     }
 
+    /** The userspace datapath of node {@code i}: the Java one here; subclasses mix in wireguard-go. */
+    protected String datapathCommand(int i) {
+        return Host.ROOT.resolve("bin/wiremesh-wg").toString();
+    }
+
     private Process startDatapath(int i) throws Exception {
-        Process p = host.spawn("wg-" + i + ".log", null, "ip", "netns", "exec", nodes[i], Host.ROOT.resolve("bin/wiremesh-wg").toString(), "-f", ifs[i]);
+        Process p = host.spawn("wg-" + i + ".log", null, "ip", "netns", "exec", nodes[i], datapathCommand(i), "-f", ifs[i]);
         Path sock = Path.of("/var/run/wireguard", ifs[i] + ".sock");
         await().atMost(30, TimeUnit.SECONDS).until(() -> Files.exists(sock));
         return p;

@@ -12,7 +12,6 @@ import io.wiremesh.node.keys.NodeKey;
 import io.wiremesh.node.mesh.MeshAgent;
 import io.wiremesh.node.mesh.MeshRouting;
 import io.wiremesh.node.netlink.Netlink;
-import io.wiremesh.node.wg.UapiDevice;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -82,8 +81,7 @@ public final class Main {
         MeshAgent agent = null;
         if (mesh != null) {
             KubernetesClient client = new KubernetesClientBuilder().build();
-            agent = new MeshAgent(client, mesh, nodeName, key, new UapiDevice(Path.of("/var/run/wireguard", ifname + ".sock")),
-                    new MeshRouting(Netlink.open(), ifname), nodeIp);
+            agent = new MeshAgent(client, mesh, nodeName, key, ifname, new MeshRouting(Netlink.open(), ifname), nodeIp);
             WireGuardNode self = agent.awaitMembership(Duration.ofMinutes(5));
             blocks = self.getSpec().podCIDRs.stream().map(Cidr::parse).toList();
         }

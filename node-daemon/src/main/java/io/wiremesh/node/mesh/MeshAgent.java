@@ -10,6 +10,7 @@ import io.wiremesh.api.v1alpha1.WireGuardMeshSpec;
 import io.wiremesh.api.v1alpha1.WireGuardNode;
 import io.wiremesh.api.v1alpha1.WireGuardNodeStatus;
 import io.wiremesh.node.keys.NodeKey;
+import io.wiremesh.node.wg.Datapaths;
 import io.wiremesh.node.wg.WireGuardDevice;
 import java.io.IOException;
 import java.time.Duration;
@@ -32,7 +33,8 @@ public final class MeshAgent implements AutoCloseable {
     private final String mesh;
     private final String node;
     private final NodeKey key;
-    private final WireGuardDevice device;
+    private final String ifname;
+    private WireGuardDevice device;
     private final MeshRouting routing;
     private final String endpointHost;
     private SharedIndexInformer<WireGuardNode> informer;
@@ -42,13 +44,13 @@ public final class MeshAgent implements AutoCloseable {
     private WireGuardMeshSpec meshSpec;
     private int listenPort;
 
-    public MeshAgent(KubernetesClient client, String mesh, String node, NodeKey key, WireGuardDevice device,
+    public MeshAgent(KubernetesClient client, String mesh, String node, NodeKey key, String ifname,
                      MeshRouting routing, String endpointHost) {
         this.client = client;
         this.mesh = mesh;
         this.node = node;
         this.key = key;
-        this.device = device;
+        this.ifname = ifname;
         this.routing = routing;
         this.endpointHost = endpointHost;
     }
@@ -80,6 +82,12 @@ public final class MeshAgent implements AutoCloseable {
         if (m == null) throw new IOException("WireGuardMesh " + mesh + " does not exist");
         meshSpec = m.getSpec();
         listenPort = meshSpec.listenPort == null ? 51820 : meshSpec.listenPort;
+        try {
+            device = Datapaths.choose(meshSpec.datapath, ifname);
+        } catch (Datapaths.Unavailable e) {
+            publishStatus(false, "DatapathUnavailable", e.getMessage());
+            throw e;
+        }
         configureDevice();
         String underlay = routing.strictReversePathOn(endpointHost, java.nio.file.Path.of("/proc/sys/net"));
         publishStatus(true, "Configured", "WireGuard interface configured; " + self.getSpec().podCIDRs
@@ -188,7 +196,7 @@ public final class MeshAgent implements AutoCloseable {
             s.publicKey = key.publicKeyBase64();
             s.endpoints = List.of(endpointHost.indexOf(':') >= 0 ? "[" + endpointHost + "]:" + listenPort : endpointHost + ":" + listenPort);
             s.listenPort = listenPort;
-            s.datapath = WireGuardMeshSpec.Datapath.valueOf(device.kind().toUpperCase());
+            if (device != null) s.datapath = WireGuardMeshSpec.Datapath.valueOf(device.kind().toUpperCase());
             s.keyGeneration = w.getSpec().keyGeneration;
             s.conditions = new ArrayList<>(List.of(new ConditionBuilder().withType("Ready").withStatus(ready ? "True" : "False")
                     .withReason(reason).withMessage(message).withLastTransitionTime(Instant.now().toString()).build()));

@@ -47,7 +47,30 @@ public final class Netlink implements AutoCloseable {
 
     /** Opens an rtnetlink socket in the calling thread's network namespace. */
     public static Netlink open() throws IOException {
-        int fd = C.socket(LibC.AF_NETLINK, LibC.SOCK_RAW | LibC.SOCK_CLOEXEC, LibC.NETLINK_ROUTE);
+        return open(LibC.NETLINK_ROUTE);
+    }
+
+    static final int NETLINK_GENERIC = 16;
+    static final short GENL_ID_CTRL = 0x10;
+    static final int CTRL_CMD_GETFAMILY = 3, CTRL_ATTR_FAMILY_NAME = 2;
+
+    /**
+     * Whether the kernel offers a generic netlink family (e.g. "wireguard", present when the
+     * WireGuard module is loaded or built in).
+     */
+    public static boolean genericFamilyExists(String name) throws IOException {
+        try (Netlink g = open(NETLINK_GENERIC)) {
+            g.exchange(new Message(GENL_ID_CTRL, NLM_F_REQUEST).u8(CTRL_CMD_GETFAMILY).u8(1).u16(0).attr(CTRL_ATTR_FAMILY_NAME, name),
+                    "resolve generic netlink family " + name);
+            return true;
+        } catch (NetlinkException e) {
+            if (e.errno == NetlinkException.ENOENT) return false;
+            throw e;
+        }
+    }
+
+    private static Netlink open(int protocol) throws IOException {
+        int fd = C.socket(LibC.AF_NETLINK, LibC.SOCK_RAW | LibC.SOCK_CLOEXEC, protocol);
         if (fd < 0) throw new IOException("netlink socket: " + C.strerror(LibC.errno()));
         Pointer addr = Memory.allocateDirect(LibC.runtime(), 12, true);
         addr.putShort(0, (short) LibC.AF_NETLINK);

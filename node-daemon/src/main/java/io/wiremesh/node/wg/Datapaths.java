@@ -1,0 +1,33 @@
+package io.wiremesh.node.wg;
+
+import io.wiremesh.api.v1alpha1.WireGuardMeshSpec.Datapath;
+import io.wiremesh.node.netlink.Netlink;
+import java.io.IOException;
+import java.nio.file.Path;
+
+/** Chooses the WireGuard implementation a mesh asks for (spec.datapath), or says why it cannot. */
+public final class Datapaths {
+    private Datapaths() {}
+
+    /** The chosen datapath could not be used; the message says what to change. */
+    public static final class Unavailable extends IOException {
+        public Unavailable(String message) {
+            super(message);
+        }
+    }
+
+    public static WireGuardDevice choose(Datapath wanted, String ifname) throws IOException {
+        Datapath d = wanted == null ? Datapath.AUTO : wanted;
+        boolean kernel = Netlink.genericFamilyExists("wireguard");
+        if (d == Datapath.KERNEL) {
+            if (!kernel) {
+                throw new Unavailable("spec.datapath is kernel but this node has no WireGuard kernel module (generic netlink family"
+                        + " 'wireguard' not found): load it (modprobe wireguard) or set spec.datapath to auto or userspace");
+            }
+            throw new Unavailable("spec.datapath is kernel, which this version of wiremesh cannot drive yet: set spec.datapath"
+                    + " to auto or userspace (the userspace datapath runs beside the kernel module without conflict)");
+        }
+        // auto and userspace: the userspace datapath process serving the UAPI socket (wiremesh-wg or wireguard-go).
+        return new UapiDevice(Path.of("/var/run/wireguard", ifname + ".sock"));
+    }
+}

@@ -1,0 +1,84 @@
+package io.wiremesh.node.mesh;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.fabric8.kubeapitest.KubeAPIServer;
+import io.fabric8.kubeapitest.KubeAPIServerConfigBuilder;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition;
+import io.fabric8.kubernetes.client.Config;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import io.fabric8.kubernetes.client.dsl.NonDeletingOperation;
+import io.wiremesh.api.v1alpha1.WireGuardMesh;
+import io.wiremesh.api.v1alpha1.WireGuardMeshSpec;
+import io.wiremesh.api.v1alpha1.WireGuardNode;
+import io.wiremesh.api.v1alpha1.WireGuardNodeSpec;
+import io.wiremesh.node.keys.NodeKey;
+import io.wiremesh.node.wg.Datapaths;
+import java.io.FileInputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A mesh that asks for the kernel datapath on a node without the module: the daemon refuses, and its
+ * WireGuardNode says why and what to change (checked on a real kube-apiserver).
+ */
+class DatapathChoiceTest {
+    static final Path ROOT = Path.of(System.getProperty("wiremesh.root", "..")).toAbsolutePath().normalize();
+    static final Path DIR = Path.of(System.getenv().getOrDefault("WIREMESH_K8S_CACHE", "/var/cache/wiremesh"), "kubeapitest");
+
+    @TempDir
+    Path state;
+
+    @Test
+    void kernelWithoutTheModuleIsReportedWithTheFix() throws Exception {
+        if (Files.exists(Path.of("/sys/module/wireguard"))) return; // this node has the module: nothing to refuse
+        KubeAPIServer server = new KubeAPIServer(KubeAPIServerConfigBuilder.anAPIServerConfig().withOfflineMode(true)
+                .withApiServerVersion("1.20.2").withTestDir(DIR.toString()).withUpdateKubeConfig(false)
+                .withApiServerFlag("--bind-address", "127.0.0.1").build());
+        server.start();
+        try (KubernetesClient client = new KubernetesClientBuilder().withConfig(Config.fromKubeconfig(server.getKubeConfigYaml())).build()) {
+            for (String crd : List.of("wireguardmeshes", "wireguardnodes")) {
+                try (FileInputStream in = new FileInputStream(ROOT.resolve("crds/" + crd + ".wiremesh.io-v1.yml").toFile())) {
+                    CustomResourceDefinition c = client.apiextensions().v1().customResourceDefinitions().load(in).item();
+                    client.resource(c).createOr(NonDeletingOperation::update);
+                    client.apiextensions().v1().customResourceDefinitions().withName(c.getMetadata().getName())
+                            .waitUntilCondition(x -> x.getStatus() != null && x.getStatus().getConditions().stream()
+                                    .anyMatch(k -> k.getType().equals("Established")), 30, java.util.concurrent.TimeUnit.SECONDS);
+                }
+            }
+            WireGuardMesh mesh = new WireGuardMesh();
+            mesh.setMetadata(new ObjectMetaBuilder().withName("kmesh").build());
+            mesh.setSpec(new WireGuardMeshSpec());
+            mesh.getSpec().podCIDRs = List.of("10.47.0.0/16");
+            mesh.getSpec().datapath = WireGuardMeshSpec.Datapath.KERNEL;
+            client.resource(mesh).create();
+            WireGuardNode w = new WireGuardNode();
+            w.setMetadata(new ObjectMetaBuilder().withName("kmesh.n1").build());
+            w.setSpec(new WireGuardNodeSpec());
+            w.getSpec().mesh = "kmesh";
+            w.getSpec().nodeName = "n1";
+            w.getSpec().podCIDRs = List.of("10.47.1.0/24");
+            client.resource(w).create();
+
+            MeshAgent agent = new MeshAgent(client, "kmesh", "n1", NodeKey.loadOrCreate(state), "wmk0", null, "10.9.9.9");
+            agent.awaitMembership(Duration.ofSeconds(10));
+            assertThatThrownBy(agent::start).isInstanceOf(Datapaths.Unavailable.class).hasMessageContaining("modprobe wireguard");
+            WireGuardNode got = client.resources(WireGuardNode.class).withName("kmesh.n1").get();
+            assertThat(got.getStatus().conditions).singleElement().satisfies(c -> {
+                assertThat(c.getStatus()).isEqualTo("False");
+                assertThat(c.getReason()).isEqualTo("DatapathUnavailable");
+                assertThat(c.getMessage()).contains("spec.datapath to auto or userspace");
+            });
+            assertThat(got.getStatus().publicKey).hasSize(44); // the public key is published all the same
+        } finally {
+            server.stop();
+        }
+    }
+}

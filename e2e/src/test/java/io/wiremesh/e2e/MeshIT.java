@@ -29,6 +29,7 @@ import org.junit.jupiter.api.Test;
  * different nodes talk, and only WireGuard crosses the underlay — also when a datapath is down.
  */
 class MeshIT {
+    static final Path CNITOOL = CniInstallIT.CNITOOL;
     private final String id = HexFormat.of().toHexDigits((short) ThreadLocalRandom.current().nextInt());
     private final String mesh = "e2e-" + id;
     private Host host;
@@ -45,6 +46,7 @@ class MeshIT {
     void setUp() throws Exception {
         assumeTrue("root".equals(System.getProperty("user.name")), "needs root for network namespaces");
         assumeTrue(Files.exists(Host.ROOT.resolve("cni-plugin/target/wiremesh-cni.jar")), "needs the packaged jars (mvn verify)");
+        assumeTrue(Files.isExecutable(CNITOOL), "needs wmcnitool (scripts/install-deps.sh)");
         host = new Host();
         client = ApiServer.client();
         int port = ApiServer.port();
@@ -104,13 +106,19 @@ class MeshIT {
             }
             return true;
         });
+        // Pods are created by a real CNI runtime: libcni (the library podman and CRI runtimes use).
+        Path cniBin = Files.createDirectories(host.dir.resolve("cni-bin"));
+        Files.createSymbolicLink(cniBin.resolve("wiremesh"), Host.ROOT.resolve("bin/wiremesh-cni"));
         for (int i = 0; i < 2; i++) {
             pods[i] = host.ns("wmt-" + id + "-p" + (i + 1));
-            String conf = "{\"cniVersion\":\"1.1.0\",\"name\":\"wiremesh\",\"type\":\"wiremesh\",\"socket\":\"" + cniSocket(i) + "\"}";
-            Host.Result add = Host.run(List.of("ip", "netns", "exec", nodes[i], Host.ROOT.resolve("bin/wiremesh-cni").toString()),
-                    Map.of("CNI_COMMAND", "ADD", "CNI_CONTAINERID", "pod" + i + "-" + id, "CNI_NETNS", "/var/run/netns/" + pods[i],
-                            "CNI_IFNAME", "eth0", "CNI_ARGS", "IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=p" + i), conf);
+            Path netd = Files.createDirectories(host.dir.resolve("net.d-" + i));
+            Files.writeString(netd.resolve("10-wiremesh.conflist"), "{\"cniVersion\":\"1.0.0\",\"name\":\"wiremesh\",\"plugins\":"
+                    + "[{\"type\":\"wiremesh\",\"socket\":\"" + cniSocket(i) + "\"}]}");
+            Host.Result add = Host.run(List.of("ip", "netns", "exec", nodes[i], CNITOOL.toString(), "add", "wiremesh",
+                    "/var/run/netns/" + pods[i], "pod" + i + "-" + id), Map.of("NETCONFPATH", netd.toString(), "CNI_PATH", cniBin.toString(),
+                    "CNI_CACHE_DIR", host.dir.resolve("cni-cache-" + i).toString()), null);
             assertThat(add.exit()).as(add.out()).isZero();
+            assertThat(add.out()).contains("10.43." + (i + 1) + ".2/32");
         }
     }
 

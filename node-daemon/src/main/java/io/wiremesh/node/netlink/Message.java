@@ -36,6 +36,14 @@ final class Message {
         return this;
     }
 
+    Message attr16(int type, int value) {
+        return attr(type, ByteBuffer.allocate(2).order(ByteOrder.nativeOrder()).putShort((short) value).array());
+    }
+
+    Message attr8(int type, int value) {
+        return attr(type, new byte[] {(byte) value});
+    }
+
     Message attr(int type, int value) {
         return attr(type, ByteBuffer.allocate(4).order(ByteOrder.nativeOrder()).putInt(value).array());
     }

@@ -60,12 +60,34 @@ public final class Netlink implements AutoCloseable {
      */
     public static boolean genericFamilyExists(String name) throws IOException {
         try (Netlink g = open(NETLINK_GENERIC)) {
-            g.exchange(new Message(GENL_ID_CTRL, NLM_F_REQUEST).u8(CTRL_CMD_GETFAMILY).u8(1).u16(0).attr(CTRL_ATTR_FAMILY_NAME, name),
-                    "resolve generic netlink family " + name);
-            return true;
+            return g.genericFamilyId(name) != 0;
+        }
+    }
+
+    /** The id of a generic netlink family on this (generic) socket, or 0 when the kernel has none. */
+    short genericFamilyId(String name) throws IOException {
+        try {
+            List<ByteBuffer> r = exchange(new Message(GENL_ID_CTRL, NLM_F_REQUEST).u8(CTRL_CMD_GETFAMILY).u8(1).u16(0)
+                    .attr(CTRL_ATTR_FAMILY_NAME, name), "resolve generic netlink family " + name);
+            for (Attr a : Attr.parse(r.get(0), 4)) if (a.type() == 1) return a.data().getShort(0); // CTRL_ATTR_FAMILY_ID
+            return 0;
         } catch (NetlinkException e) {
-            if (e.errno == NetlinkException.ENOENT) return false;
+            if (e.errno == NetlinkException.ENOENT) return 0;
             throw e;
+        }
+    }
+
+    static Netlink openGeneric() throws IOException {
+        return open(NETLINK_GENERIC);
+    }
+
+    /** Creates a kernel WireGuard interface (RTM_NEWLINK, kind "wireguard"); an existing one is fine. */
+    public void createWireGuardLink(String name) throws IOException {
+        try {
+            exchange(ifinfo(RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, 0, 0, 0).attr(IFLA_IFNAME, name)
+                    .begin(IFLA_LINKINFO).attr(IFLA_INFO_KIND, "wireguard").end(), "create wireguard link " + name);
+        } catch (NetlinkException e) {
+            if (e.errno != NetlinkException.EEXIST) throw e;
         }
     }
 

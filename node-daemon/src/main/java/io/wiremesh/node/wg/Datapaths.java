@@ -19,15 +19,12 @@ public final class Datapaths {
     public static WireGuardDevice choose(Datapath wanted, String ifname) throws IOException {
         Datapath d = wanted == null ? Datapath.AUTO : wanted;
         boolean kernel = Netlink.genericFamilyExists("wireguard");
-        if (d == Datapath.KERNEL) {
-            if (!kernel) {
-                throw new Unavailable("spec.datapath is kernel but this node has no WireGuard kernel module (generic netlink family"
-                        + " 'wireguard' not found): load it (modprobe wireguard) or set spec.datapath to auto or userspace");
-            }
-            throw new Unavailable("spec.datapath is kernel, which this version of wiremesh cannot drive yet: set spec.datapath"
-                    + " to auto or userspace (the userspace datapath runs beside the kernel module without conflict)");
+        if (d == Datapath.KERNEL && !kernel) {
+            throw new Unavailable("spec.datapath is kernel but this node has no WireGuard kernel module (generic netlink family"
+                    + " 'wireguard' not found): load it (modprobe wireguard) or set spec.datapath to auto or userspace");
         }
-        // auto and userspace: the userspace datapath process serving the UAPI socket (wiremesh-wg or wireguard-go).
+        if (d == Datapath.KERNEL || (d == Datapath.AUTO && kernel)) return new KernelDevice(ifname);
+        // userspace, or auto without the module: the datapath process serving the UAPI socket (wiremesh-wg or wireguard-go).
         return new UapiDevice(Path.of("/var/run/wireguard", ifname + ".sock"));
     }
 }

@@ -1,0 +1,93 @@
+package io.wiremesh.node.wg;
+
+import io.wiremesh.api.net.Cidr;
+import io.wiremesh.node.netlink.Netlink;
+import io.wiremesh.node.netlink.WireGuardGenl;
+import io.wiremesh.wireguard.crypto.Keys;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+
+/**
+ * The kernel WireGuard module, driven over generic netlink. The daemon creates the interface itself
+ * (no datapath process). Note: this machine's test bed has no WireGuard module, so this path is
+ * checked only for its message encoding; the userspace datapath is what the tests run.
+ */
+public final class KernelDevice implements WireGuardDevice {
+    private final String ifname;
+    private final Netlink route;
+    private final WireGuardGenl genl;
+
+    public KernelDevice(String ifname) throws IOException {
+        this.ifname = ifname;
+        this.route = Netlink.open();
+        this.genl = WireGuardGenl.open();
+    }
+
+    @Override
+    public String kind() {
+        return "kernel";
+    }
+
+    @Override
+    public void configure(byte[] privateKey, int listenPort) throws IOException {
+        route.createWireGuardLink(ifname);
+        genl.configure(ifname, privateKey, listenPort);
+    }
+
+    @Override
+    public boolean configured() {
+        try {
+            byte[] k = genl.device(ifname).privateKey();
+            return k != null && !Keys.isZero(k);
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    @Override
+    public void upsertPeer(PeerConfig p) throws IOException {
+        byte[] key = Keys.fromBase64(p.publicKey());
+        List<WireGuardGenl.AllowedIp> want = new ArrayList<>();
+        for (String c : p.allowedIps()) {
+            Cidr cidr = Cidr.parse(c);
+            want.add(new WireGuardGenl.AllowedIp(InetAddress.getByName(cidr.address(0)), cidr.bits()));
+        }
+        WireGuardGenl.Peer current = genl.device(ifname).peers().stream()
+                .filter(x -> java.util.Arrays.equals(x.publicKey(), key)).findFirst().orElse(null);
+        boolean same = current != null && new HashSet<>(current.allowedIps()).equals(new HashSet<>(want));
+        genl.setPeer(ifname, key, endpoint(p.endpoint()), same ? null : want, p.persistentKeepalive());
+    }
+
+    static InetSocketAddress endpoint(String hostPort) {
+        if (hostPort == null) return null;
+        int colon = hostPort.lastIndexOf(':');
+        String host = hostPort.substring(0, colon).replace("[", "").replace("]", "");
+        return new InetSocketAddress(host, Integer.parseInt(hostPort.substring(colon + 1)));
+    }
+
+    @Override
+    public void removePeer(String publicKey) throws IOException {
+        genl.removePeer(ifname, Keys.fromBase64(publicKey));
+    }
+
+    @Override
+    public List<PeerState> peers() throws IOException {
+        List<PeerState> out = new ArrayList<>();
+        for (WireGuardGenl.Peer p : genl.device(ifname).peers()) {
+            List<String> ips = p.allowedIps().stream().map(a -> Cidr.parse(a.address().getHostAddress() + "/" + a.bits()).toString()).toList();
+            String ep = p.endpoint() == null ? null : io.wiremesh.wireguard.uapi.Uapi.formatEndpoint(p.endpoint());
+            out.add(new PeerState(Keys.toBase64(p.publicKey()), ep, ips, p.lastHandshakeSeconds(), p.rxBytes(), p.txBytes()));
+        }
+        return out;
+    }
+
+    @Override
+    public void close() {
+        genl.close();
+        route.close();
+    }
+}

@@ -216,6 +216,13 @@ class MeshIT {
                 .contains(" 0 received");
         host.in(nodes[1], "ip", "route", "del", "10.43.1.2/32");
 
+        // The per-peer handshake summary in the node's status.
+        await().atMost(20, TimeUnit.SECONDS).until(() -> {
+            var st = client.resources(WireGuardNode.class).withName(WireGuardNode.nameFor(mesh, nodes[0])).get().getStatus();
+            return st.peers != null && st.peers.size() == 1 && st.peers.get(0).lastHandshakeTime != null
+                    && nodes[1].equals(st.peers.get(0).node) && st.peers.get(0).rxBytes > 0;
+        });
+
         // Health, readiness and metrics of a node-daemon.
         String metrics = http(0, "/metrics");
         assertThat(metrics).contains("wiremesh_peers 1").contains("wiremesh_ipam_addresses_used 2")

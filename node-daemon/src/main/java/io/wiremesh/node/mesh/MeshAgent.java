@@ -112,6 +112,7 @@ public final class MeshAgent implements AutoCloseable {
         sync();
         // The datapath is its own process: if it restarts, its interface comes back empty. Notice and reapply.
         watchdog = Thread.ofPlatform().daemon().name("datapath-watch").start(() -> {
+            long lastReport = 0;
             while (!Thread.currentThread().isInterrupted()) {
                 try {
                     Thread.sleep(1000);
@@ -119,12 +120,38 @@ public final class MeshAgent implements AutoCloseable {
                         configureDevice();
                         sync();
                     }
+                    if (System.nanoTime() - lastReport > PEER_REPORT_INTERVAL.toNanos()) {
+                        reportPeers();
+                        lastReport = System.nanoTime();
+                    }
                 } catch (InterruptedException e) {
                     return;
                 } catch (IOException | RuntimeException e) {
                     System.err.println("wiremesh node-daemon: datapath not ready yet: " + e.getMessage());
                 }
             }
+        });
+    }
+
+    /** How often the per-peer handshake summary in the status is refreshed (it is informative, not a heartbeat). */
+    static final Duration PEER_REPORT_INTERVAL = Duration.ofSeconds(10);
+
+    /** Writes the per-peer handshake summary (last handshake, bytes) into this node's WireGuardNode status. */
+    void reportPeers() throws IOException {
+        List<WireGuardNodeStatus.PeerSummary> summary = new ArrayList<>();
+        for (WireGuardDevice.PeerState p : device.peers()) {
+            WireGuardNodeStatus.PeerSummary s = new WireGuardNodeStatus.PeerSummary();
+            s.publicKey = p.publicKey();
+            s.node = nodeByKey.get(p.publicKey());
+            if (p.lastHandshakeEpochSeconds() > 0) s.lastHandshakeTime = Instant.ofEpochSecond(p.lastHandshakeEpochSeconds()).toString();
+            s.rxBytes = p.rxBytes();
+            s.txBytes = p.txBytes();
+            summary.add(s);
+        }
+        summary.sort(java.util.Comparator.comparing(x -> String.valueOf(x.node)));
+        client.resources(WireGuardNode.class).withName(WireGuardNode.nameFor(mesh, node)).editStatus(w -> {
+            if (w.getStatus() != null) w.getStatus().peers = summary;
+            return w;
         });
     }
 

@@ -64,7 +64,7 @@ class MeshIT {
             String link = underlay + (i == 0 ? "a" : "b");
             host.in(nodes[i], "sysctl", "-qw", "net.ipv6.conf." + link + ".disable_ipv6=1");
             Host.sh("ip", "-n", nodes[i], "addr", "add", "10.210.0." + (i + 1) + "/24", "dev", link);
-            Host.sh("ip", "-n", nodes[i], "link", "set", link, "up");
+            Host.sh("ip", "-n", nodes[i], "link", "set", link, "mtu", "1400", "up");
             // A default route over the underlay, as real nodes have: without fail-closed routing, pod
             // traffic would take it in plaintext whenever the tunnel is missing.
             Host.sh("ip", "-n", nodes[i], "route", "add", "default", "via", "10.210.0." + (2 - i));
@@ -94,15 +94,21 @@ class MeshIT {
             w.getSpec().keyGeneration = 1L;
             client.resource(w).create();
         }
-        for (int i = 0; i < 2; i++) {
-            ifs[i] = "wmj" + id + i;
-            datapaths[i] = startDatapath(i);
-            daemons[i] = startDaemon(i);
-        }
+        for (int i = 0; i < 2; i++) ifs[i] = "wmj" + id + i;
+        // Node 1's daemon starts before its datapath (as a DaemonSet's containers may): it waits for it.
+        daemons[0] = startDaemon(0);
+        await().atMost(30, TimeUnit.SECONDS).until(() -> {
+            var st = client.resources(WireGuardNode.class).withName(WireGuardNode.nameFor(mesh, nodes[0])).get().getStatus();
+            return st != null && st.conditions.stream().anyMatch(c -> "WaitingForDatapath".equals(c.getReason()));
+        });
+        datapaths[0] = startDatapath(0);
+        datapaths[1] = startDatapath(1);
+        daemons[1] = startDaemon(1);
         await().atMost(60, TimeUnit.SECONDS).until(() -> {
             for (String n : nodes) {
                 WireGuardNode w = client.resources(WireGuardNode.class).withName(WireGuardNode.nameFor(mesh, n)).get();
-                if (w.getStatus() == null || w.getStatus().publicKey == null) return false;
+                if (w.getStatus() == null || w.getStatus().publicKey == null
+                        || w.getStatus().conditions.stream().noneMatch(c -> "Configured".equals(c.getReason()))) return false;
             }
             return true;
         });
@@ -171,6 +177,9 @@ class MeshIT {
         assertThat(n1.getStatus().conditions).anySatisfy(c -> assertThat(c.getStatus()).isEqualTo("True"));
         String dump = host.in(nodes[0], "wg", "show", ifs[0], "dump");
         WireGuardNode n2 = client.resources(WireGuardNode.class).withName(WireGuardNode.nameFor(mesh, nodes[1])).get();
+        // No MTU in the mesh: the WireGuard interface gets the underlay's (1400) minus WireGuard's 80.
+        assertThat(host.in(nodes[0], "ip", "link", "show", ifs[0])).contains("mtu 1320");
+        assertThat(host.in(pods[0], "ip", "link", "show", "eth0")).contains("mtu 1320"); // pods never exceed the tunnel
         assertThat(dump).contains(n2.getStatus().publicKey).contains("10.210.0.2:51820").contains("10.43.2.0/24");
 
         // A checksummed TCP transfer pod to pod, with a capture on the underlay: WireGuard UDP only.

@@ -26,7 +26,8 @@ import io.wiremesh.node.metrics.StatusServer;
  * <pre>
  *   wiremesh-node-daemon --mesh MESH --node-name NODE --node-ip IP [--interface wiremesh0]   (in a cluster)
  *   wiremesh-node-daemon --pod-cidr CIDR[,CIDR]                                             (pods only, no mesh)
- *   common: [--state-dir /var/lib/wiremesh] [--cni-socket /var/run/wiremesh/cni.sock] [--mtu 1420]
+ *   common: [--state-dir /var/lib/wiremesh] [--cni-socket /var/run/wiremesh/cni.sock]
+ *           [--mtu 1420]   (pods only; in a mesh, pods get the WireGuard interface's MTU)
  *           [--status-address 0.0.0.0:9465]   (/healthz, /readyz, /metrics)
  *           [--cni-bin-dir /opt/cni/bin --cni-conf-dir /etc/cni/net.d --cni-runtime DIR --cni-jar JAR]
  *                                             (install the plugin, its runtime and 10-wiremesh.conflist)
@@ -84,10 +85,11 @@ public final class Main {
             agent = new MeshAgent(client, mesh, nodeName, key, ifname, new MeshRouting(Netlink.open(), ifname), nodeIp);
             WireGuardNode self = agent.awaitMembership(Duration.ofMinutes(5));
             blocks = self.getSpec().podCIDRs.stream().map(Cidr::parse).toList();
+            agent.start();
+            mtu = agent.mtu();
         }
         Ipam ipam = new Ipam(state.resolve("ipam.json"), blocks);
         CniServer server = CniServer.start(new PodNetwork(ipam, netlink, mtu, procSys), socket);
-        if (agent != null) agent.start();
         if (cniBinDir != null && cniConfDir != null && cniRuntime != null && cniJar != null) {
             Path conflist = new CniInstaller(cniRuntime, cniJar, cniBinDir, cniConfDir).install(socket, mtu);
             System.err.println("wiremesh node-daemon: installed the CNI plugin into " + cniBinDir + " and " + conflist);

@@ -43,6 +43,8 @@ public final class MeshAgent implements AutoCloseable {
     private WireGuardNode self;
     private WireGuardMeshSpec meshSpec;
     private int listenPort;
+    private int mtu;
+    private String readyMessage;
 
     public MeshAgent(KubernetesClient client, String mesh, String node, NodeKey key, String ifname,
                      MeshRouting routing, String endpointHost) {
@@ -88,10 +90,17 @@ public final class MeshAgent implements AutoCloseable {
             publishStatus(false, "DatapathUnavailable", e.getMessage());
             throw e;
         }
-        configureDevice();
+        mtu = meshSpec.mtu != null ? meshSpec.mtu : routing.autoMtu(endpointHost);
         String underlay = routing.strictReversePathOn(endpointHost, java.nio.file.Path.of("/proc/sys/net"));
-        publishStatus(true, "Configured", "WireGuard interface configured; " + self.getSpec().podCIDRs
-                + "; pod sources accepted only from the tunnel, not from " + underlay);
+        readyMessage = "WireGuard interface " + ifname + " configured; " + self.getSpec().podCIDRs
+                + "; pod sources accepted only from the tunnel, not from " + underlay;
+        try {
+            configureDevice();
+            publishStatus(true, "Configured", readyMessage);
+        } catch (IOException e) {
+            // The datapath container may start after us: the watchdog below configures it when it appears.
+            publishStatus(false, "WaitingForDatapath", e.getMessage());
+        }
 
         informer = client.resources(WireGuardNode.class).withLabel(WireGuardNode.MESH_LABEL, mesh).inform(new ResourceEventHandler<>() {
             @Override
@@ -119,6 +128,7 @@ public final class MeshAgent implements AutoCloseable {
                     if (!device.configured()) {
                         configureDevice();
                         sync();
+                        publishStatus(true, "Configured", readyMessage);
                     }
                     if (System.nanoTime() - lastReport > PEER_REPORT_INTERVAL.toNanos()) {
                         reportPeers();
@@ -156,7 +166,6 @@ public final class MeshAgent implements AutoCloseable {
     }
 
     private synchronized void configureDevice() throws IOException {
-        int mtu = meshSpec.mtu == null ? 1420 : meshSpec.mtu;
         device.configure(key.privateKeyForDevice(), listenPort);
         routing.setUp(self.getSpec().overlayAddresses, mtu, meshSpec.podCIDRs.stream().map(Cidr::parse).toList());
     }
@@ -191,6 +200,11 @@ public final class MeshAgent implements AutoCloseable {
         } catch (IOException | RuntimeException e) {
             System.err.println("wiremesh node-daemon: peer sync failed, will retry on the next event: " + e.getMessage());
         }
+    }
+
+    /** The WireGuard interface's MTU (known after {@link #start()}); pods get the same, so they never exceed the tunnel. */
+    public int mtu() {
+        return mtu;
     }
 
     /** Public key -> node name of the current peers (for metrics labels). */

@@ -47,6 +47,17 @@ public final class MeshRouting {
         }
     }
 
+    /** WireGuard over IPv6 adds 80 bytes (40 IPv6 + 8 UDP + 32 WireGuard); the default MTU leaves room for it. */
+    static final int WIREGUARD_OVERHEAD = 80;
+
+    /** The MTU for the WireGuard interface when the mesh sets none: the underlay's minus the overhead. */
+    public int autoMtu(String nodeIp) throws IOException {
+        int idx = nl.linkWithAddress(InetAddress.getByName(nodeIp));
+        if (idx == 0) throw new IOException("no interface holds the node address " + nodeIp + ": check --node-ip");
+        Netlink.Link l = nl.link(nl.linkName(idx));
+        return l.mtu() - WIREGUARD_OVERHEAD;
+    }
+
     /**
      * Strict reverse-path filtering on the underlay interface (the one holding the node's address):
      * a packet that arrives there claiming a mesh pod address as its source has a reverse route

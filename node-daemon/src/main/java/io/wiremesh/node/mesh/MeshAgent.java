@@ -110,7 +110,7 @@ public final class MeshAgent implements AutoCloseable {
 
             @Override
             public void onUpdate(WireGuardNode oldObj, WireGuardNode newObj) {
-                sync();
+                if (peerRelevantChange(oldObj, newObj)) sync(); // not for handshake summaries
             }
 
             @Override
@@ -122,6 +122,7 @@ public final class MeshAgent implements AutoCloseable {
         // The datapath is its own process: if it restarts, its interface comes back empty. Notice and reapply.
         watchdog = Thread.ofPlatform().daemon().name("datapath-watch").start(() -> {
             long lastReport = 0;
+            java.util.Set<String> lastHealthy = null;
             while (!Thread.currentThread().isInterrupted()) {
                 try {
                     Thread.sleep(1000);
@@ -130,9 +131,12 @@ public final class MeshAgent implements AutoCloseable {
                         sync();
                         publishStatus(true, "Configured", readyMessage);
                     }
-                    if (System.nanoTime() - lastReport > PEER_REPORT_INTERVAL.toNanos()) {
-                        reportPeers();
+                    List<WireGuardDevice.PeerState> peers = device.peers();
+                    java.util.Set<String> healthy = healthyPeers(peers);
+                    if (!healthy.equals(lastHealthy) || System.nanoTime() - lastReport > PEER_REPORT_INTERVAL.toNanos()) {
+                        reportPeers(peers);
                         lastReport = System.nanoTime();
+                        lastHealthy = healthy;
                     }
                 } catch (InterruptedException e) {
                     return;
@@ -143,13 +147,35 @@ public final class MeshAgent implements AutoCloseable {
         });
     }
 
-    /** How often the per-peer handshake summary in the status is refreshed (it is informative, not a heartbeat). */
-    static final Duration PEER_REPORT_INTERVAL = Duration.ofSeconds(10);
+    /**
+     * The per-peer handshake summary in the status is rewritten when a peer's health changes and
+     * otherwise this rarely: every node watches every WireGuardNode of its mesh, so frequent status
+     * writes would turn into O(N^2) watch traffic. Live counters are in /metrics.
+     */
+    static final Duration PEER_REPORT_INTERVAL = Duration.ofMinutes(5);
+    /** A peer without a handshake for REJECT_AFTER_TIME has no usable session. */
+    static final long HEALTHY_HANDSHAKE_SECONDS = 180;
+
+    static java.util.Set<String> healthyPeers(List<WireGuardDevice.PeerState> peers) {
+        long now = Instant.now().getEpochSecond();
+        java.util.Set<String> ok = new HashSet<>();
+        for (var p : peers) if (p.lastHandshakeEpochSeconds() > 0 && now - p.lastHandshakeEpochSeconds() < HEALTHY_HANDSHAKE_SECONDS) ok.add(p.publicKey());
+        return ok;
+    }
+
+    /** Only what changes peers or routes: the spec, or another node's key or endpoints. */
+    static boolean peerRelevantChange(WireGuardNode before, WireGuardNode after) {
+        if (!java.util.Objects.equals(before.getSpec() == null ? null : before.getSpec().podCIDRs,
+                after.getSpec() == null ? null : after.getSpec().podCIDRs)) return true;
+        WireGuardNodeStatus a = before.getStatus(), b = after.getStatus();
+        if (a == null || b == null) return a != b;
+        return !java.util.Objects.equals(a.publicKey, b.publicKey) || !java.util.Objects.equals(a.endpoints, b.endpoints);
+    }
 
     /** Writes the per-peer handshake summary (last handshake, bytes) into this node's WireGuardNode status. */
-    void reportPeers() throws IOException {
+    void reportPeers(List<WireGuardDevice.PeerState> peers) {
         List<WireGuardNodeStatus.PeerSummary> summary = new ArrayList<>();
-        for (WireGuardDevice.PeerState p : device.peers()) {
+        for (WireGuardDevice.PeerState p : peers) {
             WireGuardNodeStatus.PeerSummary s = new WireGuardNodeStatus.PeerSummary();
             s.publicKey = p.publicKey();
             s.node = nodeByKey.get(p.publicKey());

@@ -21,6 +21,7 @@ import io.wiremesh.api.v1alpha1.WireGuardMesh;
 import io.wiremesh.api.v1alpha1.WireGuardMeshStatus;
 import io.wiremesh.api.v1alpha1.WireGuardNode;
 import io.wiremesh.api.v1alpha1.WireGuardNodeSpec;
+import io.wiremesh.operator.Conditions;
 import io.wiremesh.operator.OperatorMetrics;
 import io.wiremesh.operator.ipam.BlockAllocator;
 import jakarta.inject.Inject;

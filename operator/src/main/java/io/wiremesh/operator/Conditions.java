@@ -1,4 +1,4 @@
-package io.wiremesh.operator.mesh;
+package io.wiremesh.operator;
 
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.ConditionBuilder;
@@ -7,19 +7,19 @@ import java.util.List;
 import java.util.Objects;
 
 /** Kubernetes-style conditions: lastTransitionTime changes only when the status does. */
-final class Conditions {
-    static final String READY = "Ready";
-    static final String DEGRADED = "Degraded";
+public final class Conditions {
+    public static final String READY = "Ready";
+    public static final String DEGRADED = "Degraded";
 
     private Conditions() {}
 
-    static Condition find(List<Condition> conditions, String type) {
+    public static Condition find(List<Condition> conditions, String type) {
         if (conditions == null) return null;
         for (Condition c : conditions) if (type.equals(c.getType())) return c;
         return null;
     }
 
-    static void set(List<Condition> conditions, String type, boolean status, String reason, String message, Long generation) {
+    public static void set(List<Condition> conditions, String type, boolean status, String reason, String message, Long generation) {
         Condition old = find(conditions, type);
         String s = status ? "True" : "False";
         String since = old != null && Objects.equals(old.getStatus(), s) ? old.getLastTransitionTime() : Instant.now().toString();

@@ -1,0 +1,130 @@
+package io.wiremesh.operator;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.javaoperatorsdk.operator.Operator;
+import io.wiremesh.api.v1alpha1.WireGuardMesh;
+import io.wiremesh.api.v1alpha1.WireGuardMeshSpec;
+import io.wiremesh.api.v1alpha1.WireGuardPeer;
+import io.wiremesh.api.v1alpha1.WireGuardPeerSpec;
+import io.wiremesh.operator.peer.PeerReconciler;
+import io.wiremesh.wireguard.crypto.Keys;
+import io.wiremesh.wireguard.crypto.X25519;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.IntStream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** External peers' addresses, on a real kube-apiserver: unique under concurrency, stable, released on delete. */
+class PeerReconcilerTest {
+    private KubernetesClient client;
+    private Operator operator;
+    private String id;
+    private final List<String> meshes = new ArrayList<>();
+
+    @BeforeEach
+    void setUp() {
+        client = KubeApi.client();
+        id = Integer.toHexString(ThreadLocalRandom.current().nextInt(0x1000, 0xffff));
+        operator = new Operator(o -> o.withKubernetesClient(client).withCloseClientOnStop(false));
+        operator.register(new PeerReconciler());
+        operator.start();
+    }
+
+    @AfterEach
+    void tearDown() {
+        operator.stop();
+        client.resources(WireGuardPeer.class).list().getItems().stream().filter(p -> p.getMetadata().getName().endsWith(id))
+                .forEach(p -> client.resource(p).delete());
+        for (String m : meshes) client.resources(WireGuardMesh.class).withName(m).delete();
+    }
+
+    private String mesh(String name, List<String> peerCIDRs) {
+        WireGuardMesh m = new WireGuardMesh();
+        m.setMetadata(new ObjectMetaBuilder().withName(name + "-" + id).build());
+        m.setSpec(new WireGuardMeshSpec());
+        m.getSpec().podCIDRs = List.of("10.40.0.0/16");
+        m.getSpec().nodeSelector = Map.of("none", id);
+        m.getSpec().peerCIDRs = peerCIDRs;
+        client.resource(m).create();
+        meshes.add(m.getMetadata().getName());
+        return m.getMetadata().getName();
+    }
+
+    private void peer(String name, String mesh) {
+        WireGuardPeer p = new WireGuardPeer();
+        p.setMetadata(new ObjectMetaBuilder().withName(name + "-" + id).build());
+        p.setSpec(new WireGuardPeerSpec());
+        p.getSpec().mesh = mesh;
+        p.getSpec().publicKey = Keys.toBase64(X25519.publicKey(X25519.generatePrivateKey()));
+        client.resource(p).create();
+    }
+
+    private WireGuardPeer get(String name) {
+        return client.resources(WireGuardPeer.class).withName(name + "-" + id).get();
+    }
+
+    private static String ready(WireGuardPeer p, boolean message) {
+        if (p == null || p.getStatus() == null || p.getStatus().conditions == null) return null;
+        return p.getStatus().conditions.stream().filter(c -> c.getType().equals("Ready"))
+                .map(c -> message ? c.getMessage() : c.getStatus()).findFirst().orElse(null);
+    }
+
+    @Test
+    void threeHundredPeersCreatedTogetherGetDistinctAddresses() throws Exception {
+        String mesh = mesh("peers", List.of("10.99.0.0/23", "fd99::/112"));
+        IntStream.range(0, 300).parallel().forEach(i -> peer("p" + i, mesh));
+        await().atMost(120, TimeUnit.SECONDS).pollInterval(java.time.Duration.ofSeconds(1)).until(() ->
+                IntStream.range(0, 300).allMatch(i -> "True".equals(ready(get("p" + i), false))));
+        Set<String> v4 = new HashSet<>(), v6 = new HashSet<>();
+        for (int i = 0; i < 300; i++) {
+            List<String> a = get("p" + i).getStatus().addresses;
+            assertThat(a).hasSize(2);
+            v4.add(a.get(0));
+            v6.add(a.get(1));
+        }
+        assertThat(v4).hasSize(300).allMatch(a -> a.startsWith("10.99.") && a.endsWith("/32"));
+        assertThat(v6).hasSize(300).allMatch(a -> a.startsWith("fd99::") && a.endsWith("/128"));
+
+        // Deleting a peer returns its address; the next peer gets the lowest free one, the others never move.
+        String released = get("p7").getStatus().addresses.get(0);
+        String keptBefore = get("p8").getStatus().addresses.get(0);
+        client.resources(WireGuardPeer.class).withName("p7-" + id).delete();
+        await().atMost(30, TimeUnit.SECONDS).until(() -> get("p7") == null);
+        List<String> lowest = new ArrayList<>(v4);
+        lowest.remove(released);
+        peer("late", mesh);
+        await().atMost(30, TimeUnit.SECONDS).until(() -> "True".equals(ready(get("late"), false)));
+        String late = get("late").getStatus().addresses.get(0);
+        assertThat(lowest).doesNotContain(late);
+        assertThat(late).isEqualTo(released); // the 300 took the lowest addresses, so the released one is now the lowest free
+        assertThat(get("p8").getStatus().addresses.get(0)).isEqualTo(keptBefore);
+    }
+
+    @Test
+    void exhaustionAndMissingConfigurationSayWhatToChange() {
+        String small = mesh("small", List.of("10.98.0.0/30")); // .1 and .2 usable
+        String none = mesh("nopeers", null);
+        peer("a", small);
+        peer("b", small);
+        await().atMost(30, TimeUnit.SECONDS).until(() -> "True".equals(ready(get("a"), false)) && "True".equals(ready(get("b"), false)));
+        peer("c", small);
+        peer("d", none);
+        peer("e", "no-such-mesh-" + id);
+        await().atMost(30, TimeUnit.SECONDS).until(() -> ready(get("c"), true) != null && ready(get("d"), true) != null && ready(get("e"), true) != null);
+        assertThat(ready(get("c"), false)).isEqualTo("False");
+        assertThat(ready(get("c"), true)).contains("no free address").contains("10.98.0.0/30");
+        assertThat(ready(get("d"), true)).contains("has no spec.peerCIDRs");
+        assertThat(ready(get("e"), true)).contains("does not exist");
+    }
+}

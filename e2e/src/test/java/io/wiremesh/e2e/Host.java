@@ -52,10 +52,6 @@ final class Host implements AutoCloseable {
         return name;
     }
 
-    void forget(String ns) {
-        namespaces.remove(ns);
-    }
-
     Process spawn(String logName, Map<String, String> env, String... cmd) throws Exception {
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(dir.resolve(logName).toFile());
         if (env != null) pb.environment().putAll(env);

@@ -9,7 +9,6 @@ import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import java.io.FileInputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.awaitility.Awaitility;
 
@@ -70,9 +69,5 @@ public final class KubeApi {
         } catch (java.io.IOException e) {
             throw new IllegalStateException(e);
         }
-    }
-
-    public static List<String> crdNames() {
-        return List.of("wireguardmeshes.wiremesh.io", "wireguardnodes.wiremesh.io", "wireguardpeers.wiremesh.io");
     }
 }

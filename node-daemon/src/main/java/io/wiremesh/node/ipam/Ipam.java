@@ -81,10 +81,6 @@ public final class Ipam {
         StateFiles.writeAtomically(file, JSON.std.with(JSON.Feature.PRETTY_PRINT_OUTPUT).asBytes(state));
     }
 
-    public List<Cidr> blocks() {
-        return blocks;
-    }
-
     /** The attachment's addresses, one per block; an existing allocation is returned as is (ADD retried). */
     public synchronized List<Allocation> allocate(String containerId, String ifName, String podNamespace, String podName) throws IOException {
         List<Allocation> existing = find(containerId, ifName);

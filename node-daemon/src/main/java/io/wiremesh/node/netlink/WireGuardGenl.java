@@ -1,7 +1,6 @@
 package io.wiremesh.node.netlink;
 
 import java.io.IOException;
-import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
@@ -166,9 +165,5 @@ public final class WireGuardGenl implements AutoCloseable {
     @Override
     public void close() {
         nl.close();
-    }
-
-    static boolean isV6(InetAddress a) {
-        return a instanceof Inet6Address;
     }
 }

@@ -30,8 +30,4 @@ final class ElementPool {
         e.endpoint = null;
         free.offer(e);
     }
-
-    int available() {
-        return free.size();
-    }
 }

@@ -89,10 +89,6 @@ public final class Peer {
         return keypairs.current();
     }
 
-    boolean removed() {
-        return removed;
-    }
-
     // --- sending data ---
 
     /** Sends a plaintext element (length 0 = keepalive): staged until a session exists. */

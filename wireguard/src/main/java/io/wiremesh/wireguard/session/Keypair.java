@@ -49,10 +49,6 @@ public final class Keypair {
         sendNonce.set(Protocol.REJECT_AFTER_MESSAGES);
     }
 
-    public long sentMessages() {
-        return sendNonce.get();
-    }
-
     public boolean expired(long nowNanos) {
         return nowNanos - createdNanos >= Protocol.REJECT_AFTER_TIME;
     }

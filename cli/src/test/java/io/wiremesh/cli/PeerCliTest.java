@@ -1,0 +1,225 @@
+package io.wiremesh.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.google.zxing.BinaryBitmap;
+import com.google.zxing.DecodeHintType;
+import com.google.zxing.RGBLuminanceSource;
+import com.google.zxing.common.HybridBinarizer;
+import com.google.zxing.qrcode.QRCodeReader;
+import io.fabric8.kubeapitest.KubeAPIServer;
+import io.fabric8.kubeapitest.KubeAPIServerConfigBuilder;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition;
+import io.fabric8.kubernetes.client.Config;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import io.fabric8.kubernetes.client.dsl.NonDeletingOperation;
+import io.wiremesh.api.v1alpha1.WireGuardMesh;
+import io.wiremesh.api.v1alpha1.WireGuardMeshSpec;
+import io.wiremesh.api.v1alpha1.WireGuardNode;
+import io.wiremesh.api.v1alpha1.WireGuardNodeSpec;
+import io.wiremesh.api.v1alpha1.WireGuardNodeStatus;
+import io.wiremesh.api.v1alpha1.WireGuardPeer;
+import io.wiremesh.api.v1alpha1.WireGuardPeerStatus;
+import io.wiremesh.wireguard.crypto.Keys;
+import io.wiremesh.wireguard.crypto.X25519;
+import java.awt.image.BufferedImage;
+import java.io.ByteArrayOutputStream;
+import java.io.FileInputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import javax.imageio.ImageIO;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** `wiremesh peer add|config|remove` against a real kube-apiserver; the config checked with wg-quick and the QR code decoded. */
+class PeerCliTest {
+    static final Path ROOT = Path.of(System.getProperty("wiremesh.root", "..")).toAbsolutePath().normalize();
+    static final Path DIR = Path.of(System.getenv().getOrDefault("WIREMESH_K8S_CACHE", "/var/cache/wiremesh"), "kubeapitest");
+    static KubeAPIServer server;
+    static KubernetesClient client;
+    static Path kubeconfig;
+    static final String GATEWAY_KEY = Keys.toBase64(X25519.publicKey(X25519.generatePrivateKey()));
+
+    @TempDir
+    Path keys;
+
+    @BeforeAll
+    static void cluster() throws Exception {
+        server = new KubeAPIServer(KubeAPIServerConfigBuilder.anAPIServerConfig().withOfflineMode(true).withApiServerVersion("1.20.2")
+                .withTestDir(DIR.toString()).withUpdateKubeConfig(false).withApiServerFlag("--bind-address", "127.0.0.1").build());
+        server.start();
+        kubeconfig = Files.createTempFile("wiremesh-cli", ".kubeconfig");
+        Files.writeString(kubeconfig, server.getKubeConfigYaml());
+        client = new KubernetesClientBuilder().withConfig(Config.fromKubeconfig(server.getKubeConfigYaml())).build();
+        for (String crd : List.of("wireguardmeshes", "wireguardnodes", "wireguardpeers")) {
+            try (FileInputStream in = new FileInputStream(ROOT.resolve("crds/" + crd + ".wiremesh.io-v1.yml").toFile())) {
+                CustomResourceDefinition c = client.apiextensions().v1().customResourceDefinitions().load(in).item();
+                client.resource(c).createOr(NonDeletingOperation::update);
+                client.apiextensions().v1().customResourceDefinitions().withName(c.getMetadata().getName()).waitUntilCondition(
+                        x -> x.getStatus() != null && x.getStatus().getConditions().stream().anyMatch(k -> k.getType().equals("Established")),
+                        30, TimeUnit.SECONDS);
+            }
+        }
+        WireGuardMesh mesh = new WireGuardMesh();
+        mesh.setMetadata(new ObjectMetaBuilder().withName("cli-mesh").build());
+        mesh.setSpec(new WireGuardMeshSpec());
+        mesh.getSpec().podCIDRs = List.of("10.42.0.0/16", "fd42::/48");
+        mesh.getSpec().peerCIDRs = List.of("10.99.0.0/24");
+        client.resource(mesh).create();
+        WireGuardNode n = new WireGuardNode();
+        n.setMetadata(new ObjectMetaBuilder().withName("cli-mesh.n1").withLabels(Map.of(WireGuardNode.MESH_LABEL, "cli-mesh")).build());
+        n.setSpec(new WireGuardNodeSpec());
+        n.getSpec().mesh = "cli-mesh";
+        n.getSpec().nodeName = "n1";
+        n.getSpec().podCIDRs = List.of("10.42.1.0/24");
+        client.resource(n).create();
+        client.resources(WireGuardNode.class).withName("cli-mesh.n1").editStatus(x -> {
+            x.setStatus(new WireGuardNodeStatus());
+            x.getStatus().publicKey = GATEWAY_KEY;
+            x.getStatus().endpoints = List.of("198.18.0.11:51820");
+            return x;
+        });
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        if (client != null) client.close();
+        if (server != null) server.stop();
+        if (kubeconfig != null) Files.deleteIfExists(kubeconfig);
+    }
+
+    record Run(int exit, String out, String err) {}
+
+    private Run wiremesh(String... args) {
+        PrintStream oldOut = System.out, oldErr = System.err;
+        ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
+        System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+        try {
+            return new Run(Main.execute(args), out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+        } finally {
+            System.setOut(oldOut);
+            System.setErr(oldErr);
+        }
+    }
+
+    /** Plays the operator's part (proven in the operator module): allocate the peer an address. */
+    private static Thread operatorStandIn(String peer) {
+        return Thread.ofVirtual().start(() -> {
+            WireGuardPeer p = client.resources(WireGuardPeer.class).withName(peer).waitUntilCondition(x -> x != null, 30, TimeUnit.SECONDS);
+            client.resources(WireGuardPeer.class).withName(p.getMetadata().getName()).editStatus(x -> {
+                x.setStatus(new WireGuardPeerStatus());
+                x.getStatus().addresses = List.of("10.99.0.1/32");
+                return x;
+            });
+        });
+    }
+
+    @Test
+    void addPrintsAConfigWgAcceptsAndAQrCodeThatDecodesToIt() throws Exception {
+        Thread op = operatorStandIn("laptop");
+        Path png = keys.resolve("laptop.png");
+        Run add = wiremesh("peer", "--kubeconfig", kubeconfig.toString(), "--dir", keys.toString(), "add", "laptop", "--mesh", "cli-mesh",
+                "--png", png.toString());
+        op.join();
+        assertThat(add.exit()).as(add.err()).isZero();
+        assertThat(add.err()).contains("waiting for an address").contains("10.99.0.1/32");
+
+        // The private key stays here (0600); the cluster has only the public key.
+        Path key = keys.resolve("laptop.key");
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(key))).isEqualTo("rw-------");
+        String priv = Files.readString(key).trim();
+        WireGuardPeer peer = client.resources(WireGuardPeer.class).withName("laptop").get();
+        assertThat(peer.getSpec().publicKey).isEqualTo(Keys.toBase64(X25519.publicKey(Keys.fromBase64(priv))));
+        assertThat(client.getKubernetesSerialization().asYaml(peer)).doesNotContain(priv);
+
+        String config = add.out().substring(0, add.out().indexOf("\n\n", add.out().indexOf("[Peer]")) + 1);
+        assertThat(config).contains("PrivateKey = " + priv).contains("Address = 10.99.0.1/32")
+                .contains("PublicKey = " + GATEWAY_KEY).contains("Endpoint = 198.18.0.11:51820")
+                .contains("AllowedIPs = 10.42.0.0/16, fd42::/48").contains("PersistentKeepalive = 25");
+        assertThat(add.out()).contains("█"); // the QR code in the terminal
+
+        // wg-quick strips it to what `wg setconf` takes, and wg accepts that.
+        Path conf = keys.resolve("wmcli0.conf");
+        Files.writeString(conf, config);
+        Process strip = new ProcessBuilder("wg-quick", "strip", conf.toString()).redirectErrorStream(true).start();
+        String stripped = new String(strip.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(strip.waitFor()).as(stripped).isZero();
+        assertThat(stripped).doesNotContain("Address").contains("PrivateKey = " + priv);
+        Path strippedFile = keys.resolve("stripped.conf");
+        Files.writeString(strippedFile, stripped);
+        assertThat(wgSetconf(strippedFile, priv)).isTrue();
+
+        // The PNG QR code decodes back to exactly the config text.
+        BufferedImage img = ImageIO.read(png.toFile());
+        int[] rgb = img.getRGB(0, 0, img.getWidth(), img.getHeight(), null, 0, img.getWidth());
+        String decoded = new QRCodeReader().decode(new BinaryBitmap(new HybridBinarizer(new RGBLuminanceSource(img.getWidth(), img.getHeight(), rgb))),
+                Map.of(DecodeHintType.CHARACTER_SET, "UTF-8")).getText();
+        assertThat(decoded).isEqualTo(config);
+
+        // `peer config` reprints it from the local key; `peer remove` revokes it.
+        Run again = wiremesh("peer", "--kubeconfig", kubeconfig.toString(), "--dir", keys.toString(), "config", "laptop");
+        assertThat(again.exit()).isZero();
+        assertThat(again.out()).startsWith(config);
+        Run remove = wiremesh("peer", "--kubeconfig", kubeconfig.toString(), "--dir", keys.toString(), "remove", "laptop");
+        assertThat(remove.exit()).isZero();
+        assertThat(client.resources(WireGuardPeer.class).withName("laptop").waitUntilCondition(x -> x == null, 30, TimeUnit.SECONDS)).isNull();
+        assertThat(key).doesNotExist();
+    }
+
+    /** `wg setconf` of the stripped config on a real (Java) WireGuard interface in a namespace of our own. */
+    private static boolean wgSetconf(Path stripped, String priv) throws Exception {
+        String ns = "wmt-cli-" + Integer.toHexString((int) (System.nanoTime() & 0xffff));
+        String ifname = "wmcli" + ns.substring(8);
+        run("ip", "netns", "add", ns);
+        Process wg = new ProcessBuilder("ip", "netns", "exec", ns, ROOT.resolve("bin/wiremesh-wg").toString(), "-f", ifname)
+                .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        try {
+            Path sock = Path.of("/var/run/wireguard", ifname + ".sock");
+            for (int i = 0; i < 200 && !Files.exists(sock); i++) Thread.sleep(50);
+            String set = run("ip", "netns", "exec", ns, "wg", "setconf", ifname, stripped.toString());
+            String shown = run("ip", "netns", "exec", ns, "wg", "showconf", ifname);
+            return set.isEmpty() && shown.contains("PrivateKey = " + priv) && shown.contains("PublicKey = " + GATEWAY_KEY)
+                    && shown.contains("AllowedIPs = 10.42.0.0/16, fd42::/48");
+        } finally {
+            wg.destroy();
+            wg.waitFor(10, TimeUnit.SECONDS);
+            run("ip", "netns", "del", ns);
+        }
+    }
+
+    private static String run(String... cmd) throws Exception {
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        p.waitFor(30, TimeUnit.SECONDS);
+        return out;
+    }
+
+    @Test
+    void missingMeshesAndUnreachableClustersAreClearErrors() throws Exception {
+        Run noMesh = wiremesh("peer", "--kubeconfig", kubeconfig.toString(), "--dir", keys.toString(), "add", "phone", "--mesh", "nope");
+        assertThat(noMesh.exit()).isEqualTo(1);
+        assertThat(noMesh.err()).contains("WireGuardMesh nope does not exist").contains("kubectl get wgmesh");
+        assertThat(keys.resolve("phone.key")).doesNotExist();
+
+        Path bad = keys.resolve("bad.kubeconfig");
+        Files.writeString(bad, Files.readString(kubeconfig).replaceAll("https://127\\.0\\.0\\.1:\\d+", "https://127.0.0.1:1"));
+        Run down = wiremesh("peer", "--kubeconfig", bad.toString(), "--dir", keys.toString(), "add", "phone", "--mesh", "cli-mesh");
+        assertThat(down.exit()).isEqualTo(1);
+        assertThat(down.err()).contains("could not be reached");
+
+        Run unknown = wiremesh("peer", "--kubeconfig", kubeconfig.toString(), "--dir", keys.toString(), "config", "ghost");
+        assertThat(unknown.exit()).isEqualTo(1);
+        assertThat(unknown.err()).contains("no private key for peer ghost");
+    }
+}

@@ -14,6 +14,8 @@ public final class Main {
     static int execute(String... args) {
         CommandLine cl = new CommandLine(new Main());
         cl.setExecutionStrategy(parse -> {
+            Integer help = CommandLine.executeHelpRequest(parse);
+            if (help != null) return help;
             Object cmd = parse.asCommandLineList().get(parse.asCommandLineList().size() - 1).getCommand();
             if (cmd instanceof java.util.concurrent.Callable<?> c) {
                 @SuppressWarnings("unchecked")

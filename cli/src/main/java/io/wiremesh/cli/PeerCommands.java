@@ -70,15 +70,17 @@ public final class PeerCommands {
         if (p.getStatus() == null || p.getStatus().addresses == null || p.getStatus().addresses.isEmpty()) return null;
         WireGuardMesh mesh = c.resources(WireGuardMesh.class).withName(p.getSpec().mesh).get();
         if (mesh == null) throw new Failure("WireGuardMesh " + p.getSpec().mesh + " does not exist");
+        // The gateway is the node behind the first gateway endpoint the operator chose for this peer.
+        if (p.getStatus().gatewayEndpoints == null || p.getStatus().gatewayEndpoints.isEmpty()) return null;
+        String endpoint = p.getStatus().gatewayEndpoints.get(0);
         WireGuardNode gateway = c.resources(WireGuardNode.class).withLabel(WireGuardNode.MESH_LABEL, p.getSpec().mesh).list().getItems()
                 .stream().filter(n -> n.getStatus() != null && n.getStatus().publicKey != null && n.getStatus().endpoints != null
-                        && !n.getStatus().endpoints.isEmpty())
-                .sorted(java.util.Comparator.comparing(n -> n.getMetadata().getName())).findFirst().orElse(null);
+                        && n.getStatus().endpoints.contains(endpoint)).findFirst().orElse(null);
         if (gateway == null) return null;
         boolean full = p.getSpec().tunnel == WireGuardPeerSpec.Tunnel.FULL;
         List<String> allowed = full ? List.of("0.0.0.0/0", "::/0") : new ArrayList<>(mesh.getSpec().podCIDRs);
         int keepalive = p.getSpec().persistentKeepalive != null ? p.getSpec().persistentKeepalive : 25;
-        return new WgQuickConfig(privateKey, p.getStatus().addresses, gateway.getStatus().publicKey, gateway.getStatus().endpoints.get(0),
+        return new WgQuickConfig(privateKey, p.getStatus().addresses, gateway.getStatus().publicKey, endpoint,
                 allowed, keepalive);
     }
 

@@ -120,6 +120,7 @@ class PeerCliTest {
             client.resources(WireGuardPeer.class).withName(p.getMetadata().getName()).editStatus(x -> {
                 x.setStatus(new WireGuardPeerStatus());
                 x.getStatus().addresses = List.of("10.99.0.1/32");
+                x.getStatus().gatewayEndpoints = List.of("198.18.0.11:51820");
                 return x;
             });
         });

@@ -77,6 +77,7 @@ class MeshIT {
         m.setMetadata(new ObjectMetaBuilder().withName(mesh).build());
         m.setSpec(new WireGuardMeshSpec());
         m.getSpec().podCIDRs = List.of("10.43.0.0/16", "fd43::/48");
+        m.getSpec().peerCIDRs = List.of("10.45.0.0/24");
         m.getSpec().listenPort = 51820;
         m.getSpec().nodeSelector = Map.of("wiremesh-e2e", id);
         m = client.resource(m).create();
@@ -239,6 +240,8 @@ class MeshIT {
         assertThat(http(0, "/readyz")).startsWith("HTTP/1.1 200");
         assertThat(http(0, "/healthz")).startsWith("HTTP/1.1 200");
 
+        externalPeerReachesAPodOnANonGatewayNode();
+
         // A node that lost its disk comes back with a new key: its peers follow, traffic resumes.
         String oldKey = client.resources(WireGuardNode.class).withName(WireGuardNode.nameFor(mesh, nodes[1])).get().getStatus().publicKey;
         Host.stop(daemons[1]);
@@ -273,6 +276,80 @@ class MeshIT {
         Thread.sleep(300);
         Host.stop(cap2);
         assertOnlyWireGuard(pcap2, false);
+    }
+
+    /**
+     * A laptop joins with `wiremesh peer add` (node 1 is its gateway), runs Debian's wireguard-go with
+     * the printed config in a namespace of its own, and reaches a pod on node 2 through node 1 — encrypted
+     * on both hops; `wiremesh peer remove` cuts it off.
+     */
+    private void externalPeerReachesAPodOnANonGatewayNode() throws Exception {
+        String name = "laptop-" + id;
+        Path kubeconfig = host.dir.resolve("kubeconfig");
+        Path keys = Files.createDirectories(host.dir.resolve("peer-keys"));
+        Process add = host.spawn("peer-add.log", null, Host.ROOT.resolve("bin/wiremesh").toString(), "peer", "--kubeconfig", kubeconfig.toString(),
+                "--dir", keys.toString(), "add", name, "--mesh", mesh);
+        // The operator's part (proven in the operator module): an address and node 1 as gateway.
+        await().atMost(30, TimeUnit.SECONDS).until(() -> client.resources(io.wiremesh.api.v1alpha1.WireGuardPeer.class).withName(name).get() != null);
+        client.resources(io.wiremesh.api.v1alpha1.WireGuardPeer.class).withName(name).editStatus(x -> {
+            x.setStatus(new io.wiremesh.api.v1alpha1.WireGuardPeerStatus());
+            x.getStatus().addresses = List.of("10.45.0.1/32");
+            x.getStatus().gatewayEndpoints = List.of("10.210.0.1:51820");
+            return x;
+        });
+        assertThat(add.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        String out = host.log("peer-add.log");
+        assertThat(add.exitValue()).as(out).isZero();
+        String config = out.substring(out.indexOf("[Interface]"), out.indexOf("\n\n", out.indexOf("[Peer]")) + 1);
+
+        String ext = host.ns("wmt-" + id + "-ext");
+        String link = "wx" + id;
+        Host.sh("ip", "link", "add", link + "a", "netns", nodes[0], "type", "veth", "peer", "name", link + "b", "netns", ext);
+        host.in(nodes[0], "sysctl", "-qw", "net.ipv6.conf." + link + "a.disable_ipv6=1");
+        host.in(ext, "sysctl", "-qw", "net.ipv6.conf." + link + "b.disable_ipv6=1");
+        Host.sh("ip", "-n", nodes[0], "addr", "add", "10.212.0.1/24", "dev", link + "a");
+        Host.sh("ip", "-n", ext, "addr", "add", "10.212.0.2/24", "dev", link + "b");
+        Host.sh("ip", "-n", nodes[0], "link", "set", link + "a", "up");
+        Host.sh("ip", "-n", ext, "link", "set", link + "b", "up");
+        Host.sh("ip", "-n", ext, "route", "add", "default", "via", "10.212.0.1");
+        String wgIf = "wmx" + id;
+        host.spawn("ext-wg.log", null, "ip", "netns", "exec", ext, "wireguard-go", "-f", wgIf);
+        Path sock = Path.of("/var/run/wireguard", wgIf + ".sock");
+        await().atMost(20, TimeUnit.SECONDS).until(() -> Files.exists(sock));
+        try {
+            Path conf = host.dir.resolve(wgIf + ".conf");
+            Files.writeString(conf, config);
+            Path stripped = host.dir.resolve("stripped.conf");
+            Files.writeString(stripped, Host.sh("wg-quick", "strip", conf.toString()));
+            host.in(ext, "wg", "setconf", wgIf, stripped.toString());
+            Host.sh("ip", "-n", ext, "addr", "add", "10.45.0.1/32", "dev", wgIf);
+            Host.sh("ip", "-n", ext, "link", "set", wgIf, "up");
+            Host.sh("ip", "-n", ext, "route", "add", "10.43.0.0/16", "dev", wgIf);
+
+            Path pcap = host.dir.resolve("ext.pcap");
+            Process cap = host.spawn("tcpdump-ext.log", null, "ip", "netns", "exec", ext, "tcpdump", "-i", link + "b", "-n", "-U", "-w", pcap.toString(), "ip");
+            await().atMost(10, TimeUnit.SECONDS).until(() -> host.log("tcpdump-ext.log").contains("listening on"));
+            await().atMost(10, TimeUnit.SECONDS).pollInterval(java.time.Duration.ofMillis(500))
+                    .until(() -> Host.run(List.of("ip", "netns", "exec", ext, "ping", "-c", "1", "-W", "1", "10.43.2.2"), null, null).out().contains("1 received"));
+            assertThat(Host.run(List.of("ip", "netns", "exec", ext, "ping", "-c", "3", "-i", "0.2", "10.43.2.2"), null, null).out()).contains("3 received");
+            Thread.sleep(300);
+            Host.stop(cap);
+            List<String> lines = Host.sh("tcpdump", "-r", pcap.toString(), "-nn", "-q").lines().filter(l -> !l.startsWith("reading")).toList();
+            // Node 1 answers from the address of the link the laptop uses (the datapath does not pin the source
+            // address yet), and wireguard-go roams to it: either way, WireGuard UDP only.
+            assertThat(lines).isNotEmpty().allSatisfy(l -> assertThat(l).matches(
+                    "^\\S+ IP 10\\.212\\.0\\.2\\.\\d+ > 10\\.21[02]\\.0\\.1\\.51820: UDP, length \\d+$"
+                    + "|^\\S+ IP 10\\.21[02]\\.0\\.1\\.51820 > 10\\.212\\.0\\.2\\.\\d+: UDP, length \\d+$"));
+            assertThat(lines).noneMatch(l -> l.contains("10.43.") || l.contains("10.45."));
+
+            Host.Result removed = Host.run(List.of(Host.ROOT.resolve("bin/wiremesh").toString(), "peer", "--kubeconfig", kubeconfig.toString(),
+                    "--dir", keys.toString(), "remove", name), null, null);
+            assertThat(removed.exit()).as(removed.out()).isZero();
+            await().atMost(10, TimeUnit.SECONDS).pollInterval(java.time.Duration.ofMillis(500))
+                    .until(() -> Host.run(List.of("ip", "netns", "exec", ext, "ping", "-c", "2", "-W", "1", "10.43.2.2"), null, null).out().contains(" 0 received"));
+        } finally {
+            Files.deleteIfExists(sock);
+        }
     }
 
     /** A plain HTTP GET to node {@code i}'s status server, from inside the node's namespace. */

@@ -9,6 +9,7 @@ import io.wiremesh.api.v1alpha1.WireGuardMesh;
 import io.wiremesh.api.v1alpha1.WireGuardMeshSpec;
 import io.wiremesh.api.v1alpha1.WireGuardNode;
 import io.wiremesh.api.v1alpha1.WireGuardNodeStatus;
+import io.wiremesh.api.v1alpha1.WireGuardPeer;
 import io.wiremesh.node.keys.NodeKey;
 import io.wiremesh.node.wg.Datapaths;
 import io.wiremesh.node.wg.WireGuardDevice;
@@ -38,6 +39,7 @@ public final class MeshAgent implements AutoCloseable {
     private final MeshRouting routing;
     private final String endpointHost;
     private SharedIndexInformer<WireGuardNode> informer;
+    private SharedIndexInformer<WireGuardPeer> peerInformer;
     private Thread watchdog;
     private final java.util.concurrent.ConcurrentHashMap<String, String> nodeByKey = new java.util.concurrent.ConcurrentHashMap<>();
     private WireGuardNode self;
@@ -118,6 +120,22 @@ public final class MeshAgent implements AutoCloseable {
                 sync();
             }
         }, TimeUnit.MINUTES.toMillis(5));
+        peerInformer = client.resources(WireGuardPeer.class).inform(new ResourceEventHandler<>() {
+            @Override
+            public void onAdd(WireGuardPeer obj) {
+                sync();
+            }
+
+            @Override
+            public void onUpdate(WireGuardPeer oldObj, WireGuardPeer newObj) {
+                sync();
+            }
+
+            @Override
+            public void onDelete(WireGuardPeer obj, boolean deletedFinalStateUnknown) {
+                sync();
+            }
+        }, TimeUnit.MINUTES.toMillis(5));
         sync();
         // The datapath is its own process: if it restarts, its interface comes back empty. Notice and reapply.
         watchdog = Thread.ofPlatform().daemon().name("datapath-watch").start(() -> {
@@ -193,7 +211,9 @@ public final class MeshAgent implements AutoCloseable {
 
     private synchronized void configureDevice() throws IOException {
         device.configure(key.privateKeyForDevice(), listenPort);
-        routing.setUp(self.getSpec().overlayAddresses, mtu, meshSpec.podCIDRs.stream().map(Cidr::parse).toList());
+        List<Cidr> pools = new ArrayList<>(meshSpec.podCIDRs.stream().map(Cidr::parse).toList());
+        if (meshSpec.peerCIDRs != null) meshSpec.peerCIDRs.forEach(c -> pools.add(Cidr.parse(c)));
+        routing.setUp(self.getSpec().overlayAddresses, mtu, pools);
     }
 
     /** Makes peers and routes equal to the other ready nodes; removes strangers only once the cache is synced. */
@@ -202,24 +222,52 @@ public final class MeshAgent implements AutoCloseable {
         try {
             Map<String, WireGuardNode> desired = new HashMap<>();
             Set<Cidr> blocks = new HashSet<>();
+            WireGuardNode me = null;
             for (WireGuardNode w : informer.getStore().list()) {
-                if (w.getSpec() == null || node.equals(w.getSpec().nodeName)) continue;
+                if (w.getSpec() == null) continue;
+                if (node.equals(w.getSpec().nodeName)) {
+                    me = w;
+                    continue;
+                }
                 WireGuardNodeStatus s = w.getStatus();
                 if (s == null || s.publicKey == null || s.endpoints == null || s.endpoints.isEmpty()) continue;
                 desired.put(s.publicKey, w);
             }
             nodeByKey.clear();
             desired.forEach((k, w) -> nodeByKey.put(k, w.getSpec().nodeName));
+            // External peers: the gateway node has them as WireGuard peers; every other node sends their
+            // traffic to the gateway, i.e. adds their addresses to the gateway node's AllowedIPs.
+            Map<String, List<String>> viaNode = new HashMap<>();
+            Map<String, List<String>> external = new HashMap<>();
+            for (WireGuardPeer p : peerInformer == null ? List.<WireGuardPeer>of() : peerInformer.getStore().list()) {
+                if (p.getSpec() == null || !mesh.equals(p.getSpec().mesh) || p.getStatus() == null
+                        || p.getStatus().addresses == null || p.getStatus().gatewayEndpoints == null || p.getStatus().gatewayEndpoints.isEmpty()) continue;
+                String gatewayEndpoint = p.getStatus().gatewayEndpoints.get(0);
+                if (me != null && me.getStatus() != null && me.getStatus().endpoints != null && me.getStatus().endpoints.contains(gatewayEndpoint)) {
+                    external.put(p.getSpec().publicKey, p.getStatus().addresses);
+                } else {
+                    for (var e : desired.entrySet()) {
+                        if (e.getValue().getStatus().endpoints.contains(gatewayEndpoint)) {
+                            viaNode.computeIfAbsent(e.getKey(), k -> new ArrayList<>()).addAll(p.getStatus().addresses);
+                        }
+                    }
+                }
+            }
             int keepalive = meshSpec.persistentKeepalive == null ? 0 : meshSpec.persistentKeepalive;
             for (var e : desired.entrySet()) {
                 WireGuardNode w = e.getValue();
-                device.upsertPeer(new WireGuardDevice.PeerConfig(e.getKey(), w.getStatus().endpoints.get(0),
-                        allowedIps(w), keepalive));
+                List<String> ips = allowedIps(w);
+                ips.addAll(viaNode.getOrDefault(e.getKey(), List.of()));
+                device.upsertPeer(new WireGuardDevice.PeerConfig(e.getKey(), w.getStatus().endpoints.get(0), ips, keepalive));
                 for (String b : w.getSpec().podCIDRs) blocks.add(Cidr.parse(b));
             }
-            if (informer.hasSynced()) {
+            for (var e : external.entrySet()) {
+                device.upsertPeer(new WireGuardDevice.PeerConfig(e.getKey(), null, e.getValue(), 0)); // roams in: no endpoint
+            }
+            if (meshSpec.peerCIDRs != null) for (String c : meshSpec.peerCIDRs) blocks.add(Cidr.parse(c));
+            if (informer.hasSynced() && (peerInformer == null || peerInformer.hasSynced())) {
                 for (WireGuardDevice.PeerState p : device.peers()) {
-                    if (!desired.containsKey(p.publicKey())) device.removePeer(p.publicKey()); // left, or its key changed
+                    if (!desired.containsKey(p.publicKey()) && !external.containsKey(p.publicKey())) device.removePeer(p.publicKey());
                 }
             }
             routing.route(blocks);
@@ -276,5 +324,6 @@ public final class MeshAgent implements AutoCloseable {
     public void close() {
         if (watchdog != null) watchdog.interrupt();
         if (informer != null) informer.close();
+        if (peerInformer != null) peerInformer.close();
     }
 }

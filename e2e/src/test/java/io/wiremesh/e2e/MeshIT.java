@@ -332,7 +332,23 @@ class MeshIT {
             await().atMost(10, TimeUnit.SECONDS).pollInterval(java.time.Duration.ofMillis(500))
                     .until(() -> Host.run(List.of("ip", "netns", "exec", ext, "ping", "-c", "1", "-W", "1", "10.43.2.2"), null, null).out().contains("1 received"));
             assertThat(Host.run(List.of("ip", "netns", "exec", ext, "ping", "-c", "3", "-i", "0.2", "10.43.2.2"), null, null).out()).contains("3 received");
+            // TCP too, checksummed, with the node-to-node hop captured: encrypted there as well.
+            Path hop = host.dir.resolve("hop.pcap");
+            Process hopCap = host.spawn("tcpdump-hop.log", null, "ip", "netns", "exec", nodes[0], "tcpdump", "-i", underlay + "a", "-n", "-U", "-w", hop.toString(), "ip");
+            await().atMost(10, TimeUnit.SECONDS).until(() -> host.log("tcpdump-hop.log").contains("listening on"));
+            Path src = host.dir.resolve("ext-src"), dst = host.dir.resolve("ext-dst");
+            byte[] data = new byte[1 << 20];
+            ThreadLocalRandom.current().nextBytes(data);
+            for (int off = 0; off + MARKER.length < data.length; off += 1000) System.arraycopy(MARKER, 0, data, off, MARKER.length);
+            Files.write(src, data);
+            Process server = host.spawn("ext-srv.log", null, "ip", "netns", "exec", pods[1], "socat", "-u", "TCP-LISTEN:5003,reuseaddr", "OPEN:" + dst + ",creat,trunc");
+            await().atMost(10, TimeUnit.SECONDS).until(() -> host.in(pods[1], "ss", "-ltnH").contains(":5003"));
+            host.in(ext, "socat", "-u", "OPEN:" + src, "TCP:10.43.2.2:5003,connect-timeout=10");
+            assertThat(server.waitFor(30, TimeUnit.SECONDS)).isTrue();
+            assertThat(sha(dst)).isEqualTo(sha(src));
             Thread.sleep(300);
+            Host.stop(hopCap);
+            assertOnlyWireGuard(hop, true);
             Host.stop(cap);
             List<String> lines = Host.sh("tcpdump", "-r", pcap.toString(), "-nn", "-q").lines().filter(l -> !l.startsWith("reading")).toList();
             // Node 1 answers from the address of the link the laptop uses (the datapath does not pin the source

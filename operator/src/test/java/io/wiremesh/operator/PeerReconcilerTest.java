@@ -31,6 +31,7 @@ class PeerReconcilerTest {
     private Operator operator;
     private String id;
     private final List<String> meshes = new ArrayList<>();
+    private final List<String> nodes = new ArrayList<>();
 
     @BeforeEach
     void setUp() {
@@ -46,7 +47,11 @@ class PeerReconcilerTest {
         operator.stop();
         client.resources(WireGuardPeer.class).list().getItems().stream().filter(p -> p.getMetadata().getName().endsWith(id))
                 .forEach(p -> client.resource(p).delete());
-        for (String m : meshes) client.resources(WireGuardMesh.class).withName(m).delete();
+        for (String m : meshes) {
+            client.resources(WireGuardMesh.class).withName(m).delete();
+            client.resources(io.wiremesh.api.v1alpha1.WireGuardNode.class).withLabel(io.wiremesh.api.v1alpha1.WireGuardNode.MESH_LABEL, m).delete();
+        }
+        for (String n : nodes) client.nodes().withName(n).delete();
     }
 
     private String mesh(String name, List<String> peerCIDRs) {
@@ -58,7 +63,29 @@ class PeerReconcilerTest {
         m.getSpec().peerCIDRs = peerCIDRs;
         client.resource(m).create();
         meshes.add(m.getMetadata().getName());
+        gatewayNode(m.getMetadata().getName(), "gw-" + name + "-" + id, "198.18.9." + (meshes.size() + 10) + ":51820", Map.of());
         return m.getMetadata().getName();
+    }
+
+    /** A node of the mesh that has published its endpoint (what a node-daemon does). */
+    private void gatewayNode(String mesh, String node, String endpoint, Map<String, String> nodeLabels) {
+        client.resource(new io.fabric8.kubernetes.api.model.NodeBuilder().withMetadata(new ObjectMetaBuilder().withName(node)
+                .withLabels(nodeLabels).build()).build()).createOr(io.fabric8.kubernetes.client.dsl.NonDeletingOperation::update);
+        nodes.add(node);
+        io.wiremesh.api.v1alpha1.WireGuardNode w = new io.wiremesh.api.v1alpha1.WireGuardNode();
+        w.setMetadata(new ObjectMetaBuilder().withName(mesh + "." + node)
+                .withLabels(Map.of(io.wiremesh.api.v1alpha1.WireGuardNode.MESH_LABEL, mesh)).build());
+        w.setSpec(new io.wiremesh.api.v1alpha1.WireGuardNodeSpec());
+        w.getSpec().mesh = mesh;
+        w.getSpec().nodeName = node;
+        w.getSpec().podCIDRs = List.of("10.40.1.0/24");
+        client.resource(w).create();
+        client.resources(io.wiremesh.api.v1alpha1.WireGuardNode.class).withName(mesh + "." + node).editStatus(x -> {
+            x.setStatus(new io.wiremesh.api.v1alpha1.WireGuardNodeStatus());
+            x.getStatus().publicKey = Keys.toBase64(X25519.publicKey(X25519.generatePrivateKey()));
+            x.getStatus().endpoints = List.of(endpoint);
+            return x;
+        });
     }
 
     private void peer(String name, String mesh) {
@@ -109,6 +136,36 @@ class PeerReconcilerTest {
         assertThat(lowest).doesNotContain(late);
         assertThat(late).isEqualTo(released); // the 300 took the lowest addresses, so the released one is now the lowest free
         assertThat(get("p8").getStatus().addresses.get(0)).isEqualTo(keptBefore);
+    }
+
+    @Test
+    void gatewaysAreTheNodesMatchingGatewayNodes() {
+        String mesh = mesh("gw", List.of("10.97.0.0/24"));
+        gatewayNode(mesh, "edge-" + id, "198.18.9.99:51820", Map.of("wiremesh.io/gateway", "true"));
+        WireGuardPeer p = new WireGuardPeer();
+        p.setMetadata(new ObjectMetaBuilder().withName("sel-" + id).build());
+        p.setSpec(new WireGuardPeerSpec());
+        p.getSpec().mesh = mesh;
+        p.getSpec().publicKey = Keys.toBase64(X25519.publicKey(X25519.generatePrivateKey()));
+        p.getSpec().gatewayNodes = Map.of("wiremesh.io/gateway", "true");
+        client.resource(p).create();
+        peer("all", mesh);
+        await().atMost(30, TimeUnit.SECONDS).until(() -> "True".equals(ready(get("sel"), false)) && "True".equals(ready(get("all"), false)));
+        assertThat(get("sel").getStatus().gatewayEndpoints).containsExactly("198.18.9.99:51820");
+        assertThat(get("all").getStatus().gatewayEndpoints).hasSize(2).contains("198.18.9.99:51820");
+        peerWithSelector("none", mesh, Map.of("wiremesh.io/gateway", "nowhere"));
+        await().atMost(30, TimeUnit.SECONDS).until(() -> ready(get("none"), true) != null);
+        assertThat(ready(get("none"), true)).contains("no ready node matches spec.gatewayNodes");
+    }
+
+    private void peerWithSelector(String name, String mesh, Map<String, String> selector) {
+        WireGuardPeer p = new WireGuardPeer();
+        p.setMetadata(new ObjectMetaBuilder().withName(name + "-" + id).build());
+        p.setSpec(new WireGuardPeerSpec());
+        p.getSpec().mesh = mesh;
+        p.getSpec().publicKey = Keys.toBase64(X25519.publicKey(X25519.generatePrivateKey()));
+        p.getSpec().gatewayNodes = selector;
+        client.resource(p).create();
     }
 
     @Test

@@ -73,9 +73,22 @@ public class PeerReconciler implements Reconciler<WireGuardPeer> {
                 });
             }
         }
+        // Gateways: the mesh's nodes, or those whose Node carries all spec.gatewayNodes labels.
+        Set<String> allowed = null;
+        if (peer.getSpec().gatewayNodes != null && !peer.getSpec().gatewayNodes.isEmpty()) {
+            allowed = new HashSet<>();
+            for (var n : client.nodes().withLabels(peer.getSpec().gatewayNodes).list().getItems()) allowed.add(n.getMetadata().getName());
+        }
+        Set<String> gateways = allowed;
         status.gatewayEndpoints = client.resources(WireGuardNode.class).withLabel(WireGuardNode.MESH_LABEL, meshName).list().getItems()
                 .stream().filter(n -> n.getStatus() != null && n.getStatus().endpoints != null)
+                .filter(n -> gateways == null || gateways.contains(n.getSpec().nodeName))
                 .flatMap(n -> n.getStatus().endpoints.stream()).sorted().toList();
+        if (status.gatewayEndpoints.isEmpty()) {
+            return notReady(peer, status, "NoGateway", "no node of WireGuardMesh " + meshName + " can serve as gateway"
+                    + (gateways == null ? " yet (no node has published an endpoint)" : ": no ready node matches spec.gatewayNodes "
+                    + peer.getSpec().gatewayNodes), Duration.ofSeconds(30));
+        }
         Conditions.set(status.conditions, Conditions.READY, true, "Allocated", "address(es) " + status.addresses + " from WireGuardMesh " + meshName
                 + "; " + status.gatewayEndpoints.size() + " gateway endpoint(s)", peer.getMetadata().getGeneration());
         return UpdateControl.patchStatus(withStatus(peer, status)).rescheduleAfter(Duration.ofMinutes(1));

@@ -358,6 +358,12 @@ class MeshIT {
                     + "|^\\S+ IP 10\\.21[02]\\.0\\.1\\.51820 > 10\\.212\\.0\\.2\\.\\d+: UDP, length \\d+$"));
             assertThat(lines).noneMatch(l -> l.contains("10.43.") || l.contains("10.45."));
 
+            // The gateway reports the device's latest handshake on its WireGuardPeer.
+            await().atMost(15, TimeUnit.SECONDS).until(() -> {
+                var st = client.resources(io.wiremesh.api.v1alpha1.WireGuardPeer.class).withName(name).get().getStatus();
+                return st != null && st.lastHandshakeTime != null;
+            });
+
             Host.Result removed = Host.run(List.of(Host.ROOT.resolve("bin/wiremesh").toString(), "peer", "--kubeconfig", kubeconfig.toString(),
                     "--dir", keys.toString(), "remove", name), null, null);
             assertThat(removed.exit()).as(removed.out()).isZero();

@@ -42,6 +42,8 @@ public final class MeshAgent implements AutoCloseable {
     private SharedIndexInformer<WireGuardPeer> peerInformer;
     private Thread watchdog;
     private final java.util.concurrent.ConcurrentHashMap<String, String> nodeByKey = new java.util.concurrent.ConcurrentHashMap<>();
+    /** Public key -> WireGuardPeer name of the external devices this node is the gateway for. */
+    private final java.util.concurrent.ConcurrentHashMap<String, String> externalNames = new java.util.concurrent.ConcurrentHashMap<>();
     private WireGuardNode self;
     private WireGuardMeshSpec meshSpec;
     private int listenPort;
@@ -202,7 +204,18 @@ public final class MeshAgent implements AutoCloseable {
             s.txBytes = p.txBytes();
             summary.add(s);
         }
+        summary.removeIf(x -> externalNames.containsKey(x.publicKey));
         summary.sort(java.util.Comparator.comparing(x -> String.valueOf(x.node)));
+        // The gateway reports each external device's latest handshake on its WireGuardPeer.
+        for (WireGuardDevice.PeerState p : peers) {
+            String name = externalNames.get(p.publicKey());
+            if (name == null || p.lastHandshakeEpochSeconds() == 0) continue;
+            String when = Instant.ofEpochSecond(p.lastHandshakeEpochSeconds()).toString();
+            client.resources(WireGuardPeer.class).withName(name).editStatus(x -> {
+                if (x.getStatus() != null) x.getStatus().lastHandshakeTime = when;
+                return x;
+            });
+        }
         client.resources(WireGuardNode.class).withName(WireGuardNode.nameFor(mesh, node)).editStatus(w -> {
             if (w.getStatus() != null) w.getStatus().peers = summary;
             return w;
@@ -260,6 +273,10 @@ public final class MeshAgent implements AutoCloseable {
                 ips.addAll(viaNode.getOrDefault(e.getKey(), List.of()));
                 device.upsertPeer(new WireGuardDevice.PeerConfig(e.getKey(), w.getStatus().endpoints.get(0), ips, keepalive));
                 for (String b : w.getSpec().podCIDRs) blocks.add(Cidr.parse(b));
+            }
+            externalNames.clear();
+            for (WireGuardPeer p : peerInformer == null ? List.<WireGuardPeer>of() : peerInformer.getStore().list()) {
+                if (p.getSpec() != null && external.containsKey(p.getSpec().publicKey)) externalNames.put(p.getSpec().publicKey, p.getMetadata().getName());
             }
             for (var e : external.entrySet()) {
                 device.upsertPeer(new WireGuardDevice.PeerConfig(e.getKey(), null, e.getValue(), 0)); // roams in: no endpoint

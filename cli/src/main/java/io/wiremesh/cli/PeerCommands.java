@@ -80,7 +80,16 @@ public final class PeerCommands {
         boolean full = p.getSpec().tunnel == WireGuardPeerSpec.Tunnel.FULL;
         List<String> allowed = full ? List.of("0.0.0.0/0", "::/0") : new ArrayList<>(mesh.getSpec().podCIDRs);
         int keepalive = p.getSpec().persistentKeepalive != null ? p.getSpec().persistentKeepalive : 25;
-        return new WgQuickConfig(privateKey, p.getStatus().addresses, gateway.getStatus().publicKey, endpoint,
+        Path pskFile = dir.resolve(name + ".psk");
+        String psk = null;
+        if (p.getSpec().presharedKeySecretRef != null) {
+            try {
+                psk = Files.readString(pskFile).trim();
+            } catch (IOException e) {
+                throw new Failure("peer " + name + " uses a preshared key, but " + pskFile + " is missing");
+            }
+        }
+        return new WgQuickConfig(privateKey, p.getStatus().addresses, gateway.getStatus().publicKey, psk, endpoint,
                 allowed, keepalive);
     }
 
@@ -116,6 +125,12 @@ public final class PeerCommands {
         @Option(names = "--timeout", description = "how long to wait for the address (default: 60s)")
         Duration timeout = Duration.ofSeconds(60);
 
+        @Option(names = "--preshared-key", description = "add a preshared key (kept here and in a Secret the gateway nodes read)")
+        boolean psk;
+
+        @Option(names = "--psk-namespace", description = "namespace of that Secret (default: wiremesh-system, where the chart lets nodes read it)")
+        String pskNamespace = "wiremesh-system";
+
         @Override
         public Integer call() throws Exception {
             try (KubernetesClient c = peer.client()) {
@@ -135,6 +150,23 @@ public final class PeerCommands {
                 p.getSpec().mesh = mesh;
                 p.getSpec().publicKey = Keys.toBase64(X25519.publicKey(priv));
                 p.getSpec().tunnel = full ? WireGuardPeerSpec.Tunnel.FULL : WireGuardPeerSpec.Tunnel.SPLIT;
+                if (psk) {
+                    if (c.namespaces().withName(pskNamespace).get() == null) {
+                        throw new Failure("namespace " + pskNamespace + " does not exist: pass --psk-namespace with the namespace wiremesh runs in");
+                    }
+                    byte[] q = new byte[32];
+                    Keys.random().nextBytes(q);
+                    String b64 = Keys.toBase64(q);
+                    Path pskFile = peer.dir.resolve(name + ".psk");
+                    Files.writeString(pskFile, b64 + "\n", StandardOpenOption.CREATE_NEW);
+                    Files.setPosixFilePermissions(pskFile, PosixFilePermissions.fromString("rw-------"));
+                    c.resource(new io.fabric8.kubernetes.api.model.SecretBuilder().withNewMetadata().withName(name + "-psk")
+                            .withNamespace(pskNamespace).endMetadata().addToStringData("presharedKey", b64).build()).create();
+                    p.getSpec().presharedKeySecretRef = new WireGuardPeerSpec.SecretKeyRef();
+                    p.getSpec().presharedKeySecretRef.name = name + "-psk";
+                    p.getSpec().presharedKeySecretRef.namespace = pskNamespace;
+                    p.getSpec().presharedKeySecretRef.key = "presharedKey";
+                }
                 c.resource(p).create();
                 peer.err.print("waiting for an address from mesh " + mesh + " ");
                 long deadline = System.nanoTime() + timeout.toNanos();
@@ -188,8 +220,14 @@ public final class PeerCommands {
         @Override
         public Integer call() throws Exception {
             try (KubernetesClient c = peer.client()) {
+                WireGuardPeer existing = c.resources(WireGuardPeer.class).withName(name).get();
                 boolean gone = !c.resources(WireGuardPeer.class).withName(name).delete().isEmpty();
+                if (existing != null && existing.getSpec().presharedKeySecretRef != null) {
+                    var ref = existing.getSpec().presharedKeySecretRef;
+                    c.secrets().inNamespace(ref.namespace).withName(ref.name).delete();
+                }
                 Files.deleteIfExists(peer.dir.resolve(name + ".key"));
+                Files.deleteIfExists(peer.dir.resolve(name + ".psk"));
                 peer.err.println(gone ? "removed peer " + name : "peer " + name + " did not exist");
                 return 0;
             }

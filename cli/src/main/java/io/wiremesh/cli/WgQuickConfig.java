@@ -3,8 +3,8 @@ package io.wiremesh.cli;
 import java.util.List;
 
 /** A wg-quick configuration for an external peer: its key and addresses, one gateway node as its peer. */
-public record WgQuickConfig(String privateKey, List<String> addresses, String gatewayPublicKey, String gatewayEndpoint,
-                            List<String> allowedIps, int persistentKeepalive) {
+public record WgQuickConfig(String privateKey, List<String> addresses, String gatewayPublicKey, String presharedKey,
+                            String gatewayEndpoint, List<String> allowedIps, int persistentKeepalive) {
     public String render() {
         StringBuilder sb = new StringBuilder();
         sb.append("[Interface]\n");
@@ -13,6 +13,7 @@ public record WgQuickConfig(String privateKey, List<String> addresses, String ga
         sb.append('\n');
         sb.append("[Peer]\n");
         sb.append("PublicKey = ").append(gatewayPublicKey).append('\n');
+        if (presharedKey != null) sb.append("PresharedKey = ").append(presharedKey).append('\n');
         sb.append("Endpoint = ").append(gatewayEndpoint).append('\n');
         sb.append("AllowedIPs = ").append(String.join(", ", allowedIps)).append('\n');
         if (persistentKeepalive > 0) sb.append("PersistentKeepalive = ").append(persistentKeepalive).append('\n');

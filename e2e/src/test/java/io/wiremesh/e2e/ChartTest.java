@@ -53,7 +53,17 @@ class ChartTest {
             assertThat(c.getSecurityContext().getPrivileged()).isNotEqualTo(Boolean.TRUE);
             assertThat(c.getSecurityContext().getCapabilities().getDrop()).containsExactly("ALL");
         });
-        assertThat(render(true)).doesNotContain("secrets").doesNotContain("\"*\"");
+        assertThat(render(true)).doesNotContain("\"*\"");
+        // No cluster-wide access to Secrets; nodes may only read (preshared keys) in the release namespace.
+        for (HasMetadata o : objects) {
+            if (o instanceof io.fabric8.kubernetes.api.model.rbac.ClusterRole cr) {
+                assertThat(cr.getRules()).allSatisfy(r -> assertThat(r.getResources()).doesNotContain("secrets"));
+            }
+            if (o instanceof io.fabric8.kubernetes.api.model.rbac.Role role) {
+                assertThat(role.getMetadata().getNamespace()).isEqualTo("wiremesh-system");
+                assertThat(role.getRules()).allSatisfy(r -> assertThat(r.getVerbs()).containsExactly("get"));
+            }
+        }
     }
 
     @Test

@@ -288,7 +288,7 @@ class MeshIT {
         Path kubeconfig = host.dir.resolve("kubeconfig");
         Path keys = Files.createDirectories(host.dir.resolve("peer-keys"));
         Process add = host.spawn("peer-add.log", null, Host.ROOT.resolve("bin/wiremesh").toString(), "peer", "--kubeconfig", kubeconfig.toString(),
-                "--dir", keys.toString(), "add", name, "--mesh", mesh);
+                "--dir", keys.toString(), "add", name, "--mesh", mesh, "--preshared-key", "--psk-namespace", "default");
         // The operator's part (proven in the operator module): an address and node 1 as gateway.
         await().atMost(30, TimeUnit.SECONDS).until(() -> client.resources(io.wiremesh.api.v1alpha1.WireGuardPeer.class).withName(name).get() != null);
         client.resources(io.wiremesh.api.v1alpha1.WireGuardPeer.class).withName(name).editStatus(x -> {
@@ -301,6 +301,8 @@ class MeshIT {
         String out = host.log("peer-add.log");
         assertThat(add.exitValue()).as(out).isZero();
         String config = out.substring(out.indexOf("[Interface]"), out.indexOf("\n\n", out.indexOf("[Peer]")) + 1);
+        // With a preshared key: the handshake below succeeds only if the gateway applied it from the Secret.
+        assertThat(config).contains("PresharedKey = ");
 
         String ext = host.ns("wmt-" + id + "-ext");
         String link = "wx" + id;
@@ -367,6 +369,7 @@ class MeshIT {
             Host.Result removed = Host.run(List.of(Host.ROOT.resolve("bin/wiremesh").toString(), "peer", "--kubeconfig", kubeconfig.toString(),
                     "--dir", keys.toString(), "remove", name), null, null);
             assertThat(removed.exit()).as(removed.out()).isZero();
+            assertThat(client.secrets().inNamespace("default").withName(name + "-psk").get()).isNull();
             await().atMost(10, TimeUnit.SECONDS).pollInterval(java.time.Duration.ofMillis(500))
                     .until(() -> Host.run(List.of("ip", "netns", "exec", ext, "ping", "-c", "2", "-W", "1", "10.43.2.2"), null, null).out().contains(" 0 received"));
         } finally {

@@ -275,11 +275,16 @@ public final class MeshAgent implements AutoCloseable {
                 for (String b : w.getSpec().podCIDRs) blocks.add(Cidr.parse(b));
             }
             externalNames.clear();
+            Map<String, io.wiremesh.api.v1alpha1.WireGuardPeerSpec> externalSpecs = new HashMap<>();
             for (WireGuardPeer p : peerInformer == null ? List.<WireGuardPeer>of() : peerInformer.getStore().list()) {
-                if (p.getSpec() != null && external.containsKey(p.getSpec().publicKey)) externalNames.put(p.getSpec().publicKey, p.getMetadata().getName());
+                if (p.getSpec() != null && external.containsKey(p.getSpec().publicKey)) {
+                    externalNames.put(p.getSpec().publicKey, p.getMetadata().getName());
+                    externalSpecs.put(p.getSpec().publicKey, p.getSpec());
+                }
             }
             for (var e : external.entrySet()) {
-                device.upsertPeer(new WireGuardDevice.PeerConfig(e.getKey(), null, e.getValue(), 0)); // roams in: no endpoint
+                // Roams in: no endpoint. Its preshared key, if any, comes from the Secret its WireGuardPeer names.
+                device.upsertPeer(new WireGuardDevice.PeerConfig(e.getKey(), null, e.getValue(), 0, presharedKey(externalSpecs.get(e.getKey()))));
             }
             if (meshSpec.peerCIDRs != null) for (String c : meshSpec.peerCIDRs) blocks.add(Cidr.parse(c));
             if (informer.hasSynced() && (peerInformer == null || peerInformer.hasSynced())) {
@@ -296,6 +301,18 @@ public final class MeshAgent implements AutoCloseable {
     /** The WireGuard interface's MTU (known after {@link #start()}); pods get the same, so they never exceed the tunnel. */
     public int mtu() {
         return mtu;
+    }
+
+    /** The preshared key (base64) from the Secret a WireGuardPeer names, or null for none. */
+    private String presharedKey(io.wiremesh.api.v1alpha1.WireGuardPeerSpec spec) {
+        if (spec == null || spec.presharedKeySecretRef == null) return null;
+        var ref = spec.presharedKeySecretRef;
+        var secret = client.secrets().inNamespace(ref.namespace).withName(ref.name).get();
+        String field = ref.key == null ? "presharedKey" : ref.key;
+        if (secret == null || secret.getData() == null || !secret.getData().containsKey(field)) {
+            throw new IllegalStateException("Secret " + ref.namespace + "/" + ref.name + " has no key " + field);
+        }
+        return new String(java.util.Base64.getDecoder().decode(secret.getData().get(field)), java.nio.charset.StandardCharsets.US_ASCII).trim();
     }
 
     /** Public key -> node name of the current peers (for metrics labels). */

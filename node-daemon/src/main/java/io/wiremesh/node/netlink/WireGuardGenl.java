@@ -15,7 +15,7 @@ import java.util.List;
 public final class WireGuardGenl implements AutoCloseable {
     static final int WG_CMD_GET_DEVICE = 0, WG_CMD_SET_DEVICE = 1;
     static final int WGDEVICE_A_IFNAME = 2, WGDEVICE_A_PRIVATE_KEY = 3, WGDEVICE_A_LISTEN_PORT = 6, WGDEVICE_A_PEERS = 8;
-    static final int WGPEER_A_PUBLIC_KEY = 1, WGPEER_A_FLAGS = 3, WGPEER_A_ENDPOINT = 4, WGPEER_A_PERSISTENT_KEEPALIVE_INTERVAL = 5;
+    static final int WGPEER_A_PUBLIC_KEY = 1, WGPEER_A_PRESHARED_KEY = 2, WGPEER_A_FLAGS = 3, WGPEER_A_ENDPOINT = 4, WGPEER_A_PERSISTENT_KEEPALIVE_INTERVAL = 5;
     static final int WGPEER_A_LAST_HANDSHAKE_TIME = 6, WGPEER_A_RX_BYTES = 7, WGPEER_A_TX_BYTES = 8, WGPEER_A_ALLOWEDIPS = 9;
     static final int WGPEER_A_PROTOCOL_VERSION = 10;
     static final int WGPEER_F_REMOVE_ME = 1, WGPEER_F_REPLACE_ALLOWEDIPS = 2;
@@ -60,11 +60,17 @@ public final class WireGuardGenl implements AutoCloseable {
     /** One peer in a SET_DEVICE message: added or updated; allowed IPs replaced when {@code allowedIps} is not null. */
     static Message setPeer(short family, String ifname, byte[] publicKey, InetSocketAddress endpoint, List<AllowedIp> allowedIps,
                            int keepalive, boolean remove) {
+        return setPeer(family, ifname, publicKey, null, endpoint, allowedIps, keepalive, remove);
+    }
+
+    static Message setPeer(short family, String ifname, byte[] publicKey, byte[] presharedKey, InetSocketAddress endpoint,
+                           List<AllowedIp> allowedIps, int keepalive, boolean remove) {
         Message m = header(family, WG_CMD_SET_DEVICE, Netlink.NLM_F_REQUEST | Netlink.NLM_F_ACK).attr(WGDEVICE_A_IFNAME, ifname)
                 .begin(WGDEVICE_A_PEERS | Attr.NLA_F_NESTED).begin(Attr.NLA_F_NESTED)
                 .attr(WGPEER_A_PUBLIC_KEY, publicKey);
         if (remove) return m.attr(WGPEER_A_FLAGS, WGPEER_F_REMOVE_ME).end().end();
         if (allowedIps != null) m.attr(WGPEER_A_FLAGS, WGPEER_F_REPLACE_ALLOWEDIPS);
+        if (presharedKey != null) m.attr(WGPEER_A_PRESHARED_KEY, presharedKey);
         if (endpoint != null) m.attr(WGPEER_A_ENDPOINT, sockaddr(endpoint));
         m.attr16(WGPEER_A_PERSISTENT_KEEPALIVE_INTERVAL, keepalive);
         if (allowedIps != null) {
@@ -149,8 +155,9 @@ public final class WireGuardGenl implements AutoCloseable {
         nl.exchange(setDevice(family, ifname, privateKey, listenPort), "configure " + ifname);
     }
 
-    public void setPeer(String ifname, byte[] publicKey, InetSocketAddress endpoint, List<AllowedIp> allowedIps, int keepalive) throws IOException {
-        nl.exchange(setPeer(family, ifname, publicKey, endpoint, allowedIps, keepalive, false), "set peer on " + ifname);
+    public void setPeer(String ifname, byte[] publicKey, byte[] presharedKey, InetSocketAddress endpoint, List<AllowedIp> allowedIps,
+                        int keepalive) throws IOException {
+        nl.exchange(setPeer(family, ifname, publicKey, presharedKey, endpoint, allowedIps, keepalive, false), "set peer on " + ifname);
     }
 
     public void removePeer(String ifname, byte[] publicKey) throws IOException {

@@ -59,7 +59,8 @@ public final class KernelDevice implements WireGuardDevice {
         WireGuardGenl.Peer current = genl.device(ifname).peers().stream()
                 .filter(x -> java.util.Arrays.equals(x.publicKey(), key)).findFirst().orElse(null);
         boolean same = current != null && new HashSet<>(current.allowedIps()).equals(new HashSet<>(want));
-        genl.setPeer(ifname, key, endpoint(p.endpoint()), same ? null : want, p.persistentKeepalive());
+        byte[] psk = p.presharedKey() == null ? null : Keys.fromBase64(p.presharedKey());
+        genl.setPeer(ifname, key, psk, endpoint(p.endpoint()), same ? null : want, p.persistentKeepalive());
     }
 
     static InetSocketAddress endpoint(String hostPort) {

@@ -72,6 +72,7 @@ public final class UapiDevice implements WireGuardDevice {
         PeerState current = peers().stream().filter(s -> s.publicKey().equals(p.publicKey())).findFirst().orElse(null);
         StringBuilder sb = new StringBuilder("set=1\npublic_key=").append(hex(p.publicKey())).append('\n');
         if (p.endpoint() != null) sb.append("endpoint=").append(p.endpoint()).append('\n');
+        if (p.presharedKey() != null) sb.append("preshared_key=").append(hex(p.presharedKey())).append('\n');
         sb.append("persistent_keepalive_interval=").append(p.persistentKeepalive()).append('\n');
         boolean sameIps = current != null && Objects.equals(new java.util.HashSet<>(current.allowedIps()), new java.util.HashSet<>(p.allowedIps()));
         if (!sameIps) {

@@ -10,7 +10,12 @@ import java.util.List;
  * wholesale, so other peers' sessions are not disturbed.
  */
 public interface WireGuardDevice extends AutoCloseable {
-    record PeerConfig(String publicKey, String endpoint, List<String> allowedIps, int persistentKeepalive) {}
+    /** A peer; {@code presharedKey} (base64) is null for none. */
+    record PeerConfig(String publicKey, String endpoint, List<String> allowedIps, int persistentKeepalive, String presharedKey) {
+        public PeerConfig(String publicKey, String endpoint, List<String> allowedIps, int persistentKeepalive) {
+            this(publicKey, endpoint, allowedIps, persistentKeepalive, null);
+        }
+    }
 
     record PeerState(String publicKey, String endpoint, List<String> allowedIps, long lastHandshakeEpochSeconds, long rxBytes, long txBytes) {}
 

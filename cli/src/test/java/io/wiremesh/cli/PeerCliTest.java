@@ -66,7 +66,7 @@ class PeerCliTest {
                 CustomResourceDefinition c = client.apiextensions().v1().customResourceDefinitions().load(in).item();
                 client.resource(c).createOr(NonDeletingOperation::update);
                 client.apiextensions().v1().customResourceDefinitions().withName(c.getMetadata().getName()).waitUntilCondition(
-                        x -> x.getStatus() != null && x.getStatus().getConditions().stream().anyMatch(k -> k.getType().equals("Established")),
+                        x -> x.getStatus() != null && x.getStatus().getConditions() != null && x.getStatus().getConditions().stream().anyMatch(k -> k.getType().equals("Established")),
                         30, TimeUnit.SECONDS);
             }
         }

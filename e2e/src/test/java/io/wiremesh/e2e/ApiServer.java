@@ -42,7 +42,7 @@ final class ApiServer {
                     client.resource(crd).createOr(NonDeletingOperation::update);
                     Awaitility.await().atMost(30, TimeUnit.SECONDS).until(() -> {
                         var got = client.apiextensions().v1().customResourceDefinitions().withName(crd.getMetadata().getName()).get();
-                        return got.getStatus() != null && got.getStatus().getConditions().stream()
+                        return got.getStatus() != null && got.getStatus().getConditions() != null && got.getStatus().getConditions().stream()
                                 .anyMatch(c -> c.getType().equals("Established") && c.getStatus().equals("True"));
                     });
                 }

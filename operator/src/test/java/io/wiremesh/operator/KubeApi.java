@@ -61,7 +61,7 @@ public final class KubeApi {
                     c.resource(crd).createOr(io.fabric8.kubernetes.client.dsl.NonDeletingOperation::update);
                     Awaitility.await().atMost(30, TimeUnit.SECONDS).until(() -> {
                         CustomResourceDefinition got = c.apiextensions().v1().customResourceDefinitions().withName(crd.getMetadata().getName()).get();
-                        return got != null && got.getStatus() != null && got.getStatus().getConditions().stream()
+                        return got != null && got.getStatus() != null && got.getStatus().getConditions() != null && got.getStatus().getConditions().stream()
                                 .anyMatch(x -> x.getType().equals("Established") && x.getStatus().equals("True"));
                     });
                 }

@@ -49,7 +49,7 @@ class DatapathChoiceTest {
                     CustomResourceDefinition c = client.apiextensions().v1().customResourceDefinitions().load(in).item();
                     client.resource(c).createOr(NonDeletingOperation::update);
                     client.apiextensions().v1().customResourceDefinitions().withName(c.getMetadata().getName())
-                            .waitUntilCondition(x -> x.getStatus() != null && x.getStatus().getConditions().stream()
+                            .waitUntilCondition(x -> x.getStatus() != null && x.getStatus().getConditions() != null && x.getStatus().getConditions().stream()
                                     .anyMatch(k -> k.getType().equals("Established")), 30, java.util.concurrent.TimeUnit.SECONDS);
                 }
             }

@@ -581,9 +581,15 @@ public final class Device implements AutoCloseable {
     }
 
     private void timerLoop() {
+        long lastRefresh = 0;
         while (!closed) {
             try {
                 tick();
+                // The MTU may be changed from outside (the node-daemon sets it): padding must follow it.
+                if (System.nanoTime() - lastRefresh > 1_000_000_000L) {
+                    tun.refresh();
+                    lastRefresh = System.nanoTime();
+                }
             } catch (RuntimeException ex) {
                 // a timer action failing for one peer must not stop the others' timers
             }

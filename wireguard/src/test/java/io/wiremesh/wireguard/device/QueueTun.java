@@ -7,7 +7,7 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 
 /** A TUN stand-in for threaded in-process tests: packets to "read" are offered, written packets are collected. */
-public final class QueueTun implements Tun {
+public class QueueTun implements Tun {
     public final BlockingQueue<byte[]> toDevice = new LinkedBlockingQueue<>();
     public final BlockingQueue<byte[]> fromDevice = new LinkedBlockingQueue<>();
     private volatile boolean closed;

@@ -1,0 +1,29 @@
+package io.wiremesh.wireguard.device;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.wiremesh.wireguard.net.UdpBind;
+import io.wiremesh.wireguard.timers.Clock;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.Test;
+
+/** A running device re-reads the interface MTU about once a second (the node-daemon changes it from outside). */
+class MtuRefreshTest {
+    @Test
+    void theTimerLoopRefreshesTheTun() throws Exception {
+        AtomicInteger refreshes = new AtomicInteger();
+        QueueTun tun = new QueueTun() {
+            @Override
+            public void refresh() {
+                refreshes.incrementAndGet();
+            }
+        };
+        try (Device d = new Device(tun, UdpBind::open, Clock.SYSTEM, new Device.Options(0, 8, true))) {
+            d.start();
+            Awaitility.await().atMost(5, TimeUnit.SECONDS).until(() -> refreshes.get() >= 2);
+        }
+        assertThat(refreshes.get()).isGreaterThanOrEqualTo(2);
+    }
+}

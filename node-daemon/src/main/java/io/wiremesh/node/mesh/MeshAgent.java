@@ -267,11 +267,15 @@ public final class MeshAgent implements AutoCloseable {
                 }
             }
             int keepalive = meshSpec.persistentKeepalive == null ? 0 : meshSpec.persistentKeepalive;
+            // One read of the device per sync (not one per peer: that would be O(N^2) for N nodes).
+            List<WireGuardDevice.PeerState> present = device.peers();
+            Map<String, WireGuardDevice.PeerState> current = new HashMap<>();
+            for (WireGuardDevice.PeerState p : present) current.put(p.publicKey(), p);
             for (var e : desired.entrySet()) {
                 WireGuardNode w = e.getValue();
                 List<String> ips = allowedIps(w);
                 ips.addAll(viaNode.getOrDefault(e.getKey(), List.of()));
-                device.upsertPeer(new WireGuardDevice.PeerConfig(e.getKey(), w.getStatus().endpoints.get(0), ips, keepalive));
+                device.upsertPeer(new WireGuardDevice.PeerConfig(e.getKey(), w.getStatus().endpoints.get(0), ips, keepalive), current.get(e.getKey()));
                 for (String b : w.getSpec().podCIDRs) blocks.add(Cidr.parse(b));
             }
             externalNames.clear();
@@ -284,11 +288,12 @@ public final class MeshAgent implements AutoCloseable {
             }
             for (var e : external.entrySet()) {
                 // Roams in: no endpoint. Its preshared key, if any, comes from the Secret its WireGuardPeer names.
-                device.upsertPeer(new WireGuardDevice.PeerConfig(e.getKey(), null, e.getValue(), 0, presharedKey(externalSpecs.get(e.getKey()))));
+                device.upsertPeer(new WireGuardDevice.PeerConfig(e.getKey(), null, e.getValue(), 0, presharedKey(externalSpecs.get(e.getKey()))),
+                        current.get(e.getKey()));
             }
             if (meshSpec.peerCIDRs != null) for (String c : meshSpec.peerCIDRs) blocks.add(Cidr.parse(c));
             if (informer.hasSynced() && (peerInformer == null || peerInformer.hasSynced())) {
-                for (WireGuardDevice.PeerState p : device.peers()) {
+                for (WireGuardDevice.PeerState p : present) {
                     if (!desired.containsKey(p.publicKey()) && !external.containsKey(p.publicKey())) device.removePeer(p.publicKey());
                 }
             }

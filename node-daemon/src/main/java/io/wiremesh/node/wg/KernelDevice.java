@@ -8,7 +8,6 @@ import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
 
 /**
@@ -49,18 +48,17 @@ public final class KernelDevice implements WireGuardDevice {
     }
 
     @Override
-    public void upsertPeer(PeerConfig p) throws IOException {
-        byte[] key = Keys.fromBase64(p.publicKey());
-        List<WireGuardGenl.AllowedIp> want = new ArrayList<>();
-        for (String c : p.allowedIps()) {
-            Cidr cidr = Cidr.parse(c);
-            want.add(new WireGuardGenl.AllowedIp(InetAddress.getByName(cidr.address(0)), cidr.bits()));
+    public void upsertPeer(PeerConfig p, PeerState current) throws IOException {
+        List<WireGuardGenl.AllowedIp> want = null;
+        if (!WireGuardDevice.sameAllowedIps(current, p.allowedIps())) {
+            want = new ArrayList<>();
+            for (String c : p.allowedIps()) {
+                Cidr cidr = Cidr.parse(c);
+                want.add(new WireGuardGenl.AllowedIp(InetAddress.getByName(cidr.address(0)), cidr.bits()));
+            }
         }
-        WireGuardGenl.Peer current = genl.device(ifname).peers().stream()
-                .filter(x -> java.util.Arrays.equals(x.publicKey(), key)).findFirst().orElse(null);
-        boolean same = current != null && new HashSet<>(current.allowedIps()).equals(new HashSet<>(want));
         byte[] psk = p.presharedKey() == null ? null : Keys.fromBase64(p.presharedKey());
-        genl.setPeer(ifname, key, psk, endpoint(p.endpoint()), same ? null : want, p.persistentKeepalive());
+        genl.setPeer(ifname, Keys.fromBase64(p.publicKey()), psk, endpoint(p.endpoint()), want, p.persistentKeepalive());
     }
 
     static InetSocketAddress endpoint(String hostPort) {

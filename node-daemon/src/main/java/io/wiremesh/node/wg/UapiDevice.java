@@ -11,7 +11,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
-import java.util.Objects;
 
 /**
  * A userspace WireGuard interface driven over its UAPI socket (/var/run/wireguard/IFNAME.sock):
@@ -68,14 +67,12 @@ public final class UapiDevice implements WireGuardDevice {
     }
 
     @Override
-    public void upsertPeer(PeerConfig p) throws IOException {
-        PeerState current = peers().stream().filter(s -> s.publicKey().equals(p.publicKey())).findFirst().orElse(null);
+    public void upsertPeer(PeerConfig p, PeerState current) throws IOException {
         StringBuilder sb = new StringBuilder("set=1\npublic_key=").append(hex(p.publicKey())).append('\n');
         if (p.endpoint() != null) sb.append("endpoint=").append(p.endpoint()).append('\n');
         if (p.presharedKey() != null) sb.append("preshared_key=").append(hex(p.presharedKey())).append('\n');
         sb.append("persistent_keepalive_interval=").append(p.persistentKeepalive()).append('\n');
-        boolean sameIps = current != null && Objects.equals(new java.util.HashSet<>(current.allowedIps()), new java.util.HashSet<>(p.allowedIps()));
-        if (!sameIps) {
+        if (!WireGuardDevice.sameAllowedIps(current, p.allowedIps())) {
             sb.append("replace_allowed_ips=true\n");
             for (String ip : p.allowedIps()) sb.append("allowed_ip=").append(ip).append('\n');
         }

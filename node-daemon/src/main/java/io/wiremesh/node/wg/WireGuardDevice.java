@@ -27,8 +27,21 @@ public interface WireGuardDevice extends AutoCloseable {
     /** False when the interface lost its configuration (e.g. its datapath process restarted) or is unreachable. */
     boolean configured();
 
-    /** Adds the peer or updates it in place; allowed IPs are replaced only when they differ. */
-    void upsertPeer(PeerConfig peer) throws IOException;
+    /**
+     * Adds the peer or updates it in place. {@code current} is what {@link #peers()} last reported for
+     * this key (null: not there), read once per sync by the caller rather than once per peer; allowed
+     * IPs are replaced only when they differ from it.
+     */
+    void upsertPeer(PeerConfig peer, PeerState current) throws IOException;
+
+    /** Whether {@code current} already has exactly {@code wanted} as allowed IPs (compared as prefixes). */
+    static boolean sameAllowedIps(PeerState current, List<String> wanted) {
+        if (current == null) return false;
+        java.util.Set<String> have = new java.util.HashSet<>(), want = new java.util.HashSet<>();
+        for (String c : current.allowedIps()) have.add(io.wiremesh.api.net.Cidr.parse(c).toString());
+        for (String c : wanted) want.add(io.wiremesh.api.net.Cidr.parse(c).toString());
+        return have.equals(want);
+    }
 
     void removePeer(String publicKey) throws IOException;
 

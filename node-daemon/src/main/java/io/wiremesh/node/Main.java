@@ -40,6 +40,7 @@ public final class Main {
     private Main() {}
 
     public static void main(String[] args) throws Exception {
+        args = splitEquals(args);
         if (args.length > 0 && args[0].equals("uninstall-cni")) {
             Path confDir = Path.of(args.length > 2 && args[1].equals("--cni-conf-dir") ? args[2] : "/etc/cni/net.d");
             System.err.println(CniInstaller.uninstall(confDir) ? "removed " + confDir.resolve(CniInstaller.CONFLIST) : "nothing to remove");
@@ -52,6 +53,8 @@ public final class Main {
         String mesh = null, nodeName = System.getenv("NODE_NAME"), nodeIp = System.getenv("NODE_IP"), ifname = "wiremesh0";
         int mtu = 1420;
         String statusAddress = "0.0.0.0:9465";
+        // In a container /proc/sys is read-only: the chart mounts the node's /proc/sys/net elsewhere (as Cilium does).
+        Path procSys = Path.of("/proc/sys/net");
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--pod-cidr" -> { for (String c : args[++i].split(",")) blocks.add(Cidr.parse(c.trim())); }
@@ -67,13 +70,13 @@ public final class Main {
                 case "--cni-conf-dir" -> cniConfDir = Path.of(args[++i]);
                 case "--cni-runtime" -> cniRuntime = Path.of(args[++i]);
                 case "--cni-jar" -> cniJar = Path.of(args[++i]);
+                case "--proc-sys-net" -> procSys = Path.of(args[++i]);
                 default -> usage("unknown argument " + args[i]);
             }
         }
         if (mesh == null && blocks.isEmpty()) usage("give --mesh (with --node-name and --node-ip) or --pod-cidr");
         if (mesh != null && (nodeName == null || nodeIp == null)) usage("--mesh needs --node-name and --node-ip (or NODE_NAME and NODE_IP)");
         NodeKey key = NodeKey.loadOrCreate(state);
-        Path procSys = Path.of("/proc/sys/net");
         // Pods are routed through this node: forwarding must be on in the node's namespace.
         Files.writeString(procSys.resolve("ipv4/ip_forward"), "1");
         if (Files.exists(procSys.resolve("ipv6/conf/all/forwarding"))) Files.writeString(procSys.resolve("ipv6/conf/all/forwarding"), "1");
@@ -82,7 +85,7 @@ public final class Main {
         MeshAgent agent = null;
         if (mesh != null) {
             KubernetesClient client = new KubernetesClientBuilder().build();
-            agent = new MeshAgent(client, mesh, nodeName, key, ifname, new MeshRouting(Netlink.open(), ifname), nodeIp);
+            agent = new MeshAgent(client, mesh, nodeName, key, ifname, new MeshRouting(Netlink.open(), ifname, procSys), nodeIp);
             WireGuardNode self = agent.awaitMembership(Duration.ofMinutes(5));
             blocks = self.getSpec().podCIDRs.stream().map(Cidr::parse).toList();
             agent.start();
@@ -113,10 +116,26 @@ public final class Main {
         done.await();
     }
 
+    /** Accepts {@code --flag=value} as well as {@code --flag value}, as Kubernetes manifests usually write flags. */
+    static String[] splitEquals(String[] args) {
+        List<String> out = new ArrayList<>();
+        for (String a : args) {
+            int eq = a.indexOf('=');
+            if (a.startsWith("--") && eq > 2) {
+                out.add(a.substring(0, eq));
+                out.add(a.substring(eq + 1));
+            } else {
+                out.add(a);
+            }
+        }
+        return out.toArray(String[]::new);
+    }
+
     private static void usage(String problem) {
         System.err.println("wiremesh-node-daemon: " + problem);
         System.err.println("usage: wiremesh-node-daemon (--mesh MESH --node-name NODE --node-ip IP [--interface IF] | --pod-cidr CIDR[,CIDR])"
-                + " [--state-dir DIR] [--cni-socket PATH] [--mtu N] [--status-address HOST:PORT]");
+                + " [--state-dir DIR] [--cni-socket PATH] [--mtu N] [--status-address HOST:PORT]"
+                + " [--proc-sys-net DIR] [--cni-bin-dir DIR --cni-conf-dir DIR --cni-runtime DIR --cni-jar JAR]");
         System.exit(2);
     }
 }

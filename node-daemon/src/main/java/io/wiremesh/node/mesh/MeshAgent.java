@@ -95,7 +95,7 @@ public final class MeshAgent implements AutoCloseable {
             throw e;
         }
         mtu = meshSpec.mtu != null ? meshSpec.mtu : routing.autoMtu(endpointHost);
-        String underlay = routing.strictReversePathOn(endpointHost, java.nio.file.Path.of("/proc/sys/net"));
+        String underlay = routing.strictReversePathOn(endpointHost);
         readyMessage = "WireGuard interface " + ifname + " configured; " + self.getSpec().podCIDRs
                 + "; pod sources accepted only from the tunnel, not from " + underlay;
         try {

@@ -18,11 +18,13 @@ public final class MeshRouting {
     static final int FAIL_CLOSED_METRIC = 4096;
     private final Netlink nl;
     private final String ifname;
+    private final java.nio.file.Path procSysNet;
     private final Set<Cidr> routed = new HashSet<>();
 
-    public MeshRouting(Netlink nl, String ifname) {
+    public MeshRouting(Netlink nl, String ifname, java.nio.file.Path procSysNet) {
         this.nl = nl;
         this.ifname = ifname;
+        this.procSysNet = procSysNet;
     }
 
     private int index() throws IOException {
@@ -64,11 +66,11 @@ public final class MeshRouting {
      * through the WireGuard interface (or the unreachable route), so the kernel drops it. Only
      * packets that came out of the tunnel may carry pod sources.
      */
-    public String strictReversePathOn(String nodeIp, java.nio.file.Path procSys) throws IOException {
+    public String strictReversePathOn(String nodeIp) throws IOException {
         int idx = nl.linkWithAddress(InetAddress.getByName(nodeIp));
         if (idx == 0) throw new IOException("no interface holds the node address " + nodeIp + ": check --node-ip");
         String name = nl.linkName(idx);
-        java.nio.file.Files.writeString(procSys.resolve("ipv4/conf/" + name + "/rp_filter"), "1");
+        java.nio.file.Files.writeString(procSysNet.resolve("ipv4/conf/" + name + "/rp_filter"), "1");
         return name;
     }
 

@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# Builds wiremesh's container images without a container engine or registry, as docker-archive
+# tarballs that `ctr image import` reads:
+#   localhost/wiremesh/node:<appVersion>      node-daemon, the Java datapath (wiremesh-wg), the CNI plugin
+#   localhost/wiremesh/operator:<appVersion>  the operator (Quarkus)
+#   localhost/wiremesh/testpod:1              busybox + iperf3, for test pods
+#   localhost/wiremesh/pause:1                the pod sandbox image
+# The Java images share one base layer: glibc from this Debian host, a jlink'ed Temurin 25 runtime
+# and a static busybox. Inputs are what `mvn package` built; nothing is downloaded.
+#   scripts/local/build-images.sh OUTDIR      prints the tarballs it wrote, one per line
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+out="${1:?usage: build-images.sh OUTDIR}"
+JAVA_HOME="${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}"
+version="$(sed -n 's/^appVersion: *"\{0,1\}\([^"]*\)"\{0,1\}$/\1/p' "$here/charts/wiremesh/Chart.yaml")"
+stage="$out/stage"
+mkdir -p "$out" "$stage"
+log() { echo "[images] $*" >&2; }
+
+need() { [ -e "$1" ] || { echo "build-images: $1 is missing; run: JAVA_HOME=$JAVA_HOME mvn -B package -DskipTests" >&2; exit 1; }; }
+op_app="$here/operator/target/quarkus-app"
+node_jar="$(ls "$here"/node-daemon/target/wiremesh-node-daemon-*-all.jar | head -1)"
+wg_jar="$(ls "$here"/wireguard/target/wiremesh-wireguard-*-all.jar | head -1)"
+cni_jar="$here/cni-plugin/target/wiremesh-cni.jar"
+cni_runtime="$here/cni-plugin/target/cni-runtime"
+for f in "$op_app/quarkus-run.jar" "$node_jar" "$wg_jar" "$cni_jar" "$cni_runtime/bin/java"; do need "$f"; done
+
+# Copies the shared libraries ELF files need (as ldd resolves them on this host) into a staged root.
+copy_libs() {
+  local root="$1"; shift
+  mkdir -p "$root/lib/x86_64-linux-gnu" "$root/lib64"
+  ldd "$@" 2>/dev/null | awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\/lib64\// {print $1}' | sort -u | while read -r lib; do
+    case "$lib" in
+      "$root"/*) ;;  # the runtime's own libraries, found through $ORIGIN
+      /lib64/*) cp -L "$lib" "$root/lib64/$(basename "$lib")" ;;
+      *) cp -L "$lib" "$root/lib/x86_64-linux-gnu/$(basename "$lib")" ;;
+    esac
+  done
+  chmod 755 "$root"/lib64/* "$root"/lib/x86_64-linux-gnu/*
+}
+
+# A static busybox as /bin/sh and the usual applets (for launchers, probes and `kubectl exec`).
+add_busybox() {
+  local root="$1"
+  mkdir -p "$root/bin" "$root/etc" "$root/tmp" "$root/usr/bin"
+  cp /bin/busybox "$root/bin/busybox"
+  for a in $(/bin/busybox --list); do [ "$a" = busybox ] || ln -sf busybox "$root/bin/$a"; done
+  printf 'root:x:0:0:root:/root:/bin/sh\nnonroot:x:65532:65532:nonroot:/home/nonroot:/bin/false\n' >"$root/etc/passwd"
+  printf 'root:x:0:\nnonroot:x:65532:\n' >"$root/etc/group"
+  chmod 1777 "$root/tmp"
+}
+
+# Base layer, rebuilt only when the JDK changes.
+jdk_id="$("$JAVA_HOME/bin/java" -version 2>&1 | head -1 | tr -cd '[:alnum:].')"
+base="$stage/base"
+if [ "$(cat "$base.id" 2>/dev/null)" != "$jdk_id" ]; then
+  log "assembling the base layer (glibc, jlink runtime, busybox)"
+  rm -rf "$base"; mkdir -p "$base/opt"
+  "$JAVA_HOME/bin/jlink" --add-modules java.base,java.compiler,java.instrument,java.logging,java.management,java.naming,java.net.http,java.scripting,java.security.jgss,java.sql,java.transaction.xa,java.xml,jdk.crypto.ec,jdk.httpserver,jdk.jfr,jdk.management,jdk.naming.dns,jdk.net,jdk.unsupported,jdk.zipfs \
+    --strip-debug --no-header-files --no-man-pages --output "$base/opt/jre"
+  copy_libs "$base" "$base/opt/jre/bin/java" $(find "$base/opt/jre/lib" -name '*.so')
+  add_busybox "$base"
+  echo "$jdk_id" >"$base.id"
+fi
+
+# node: node-daemon + datapath + CNI plugin (with the plugin's own jlink runtime, copied to the host by the daemon).
+node="$stage/node"
+rm -rf "$node"; mkdir -p "$node/opt/wiremesh/bin" "$node/opt/wiremesh/lib"
+cp "$node_jar" "$node/opt/wiremesh/lib/wiremesh-node-daemon.jar"
+cp "$wg_jar" "$node/opt/wiremesh/lib/wiremesh-wireguard.jar"
+cp "$cni_jar" "$node/opt/wiremesh/lib/wiremesh-cni.jar"
+cp -a "$cni_runtime" "$node/opt/wiremesh/cni-runtime"
+cat >"$node/opt/wiremesh/bin/wiremesh-node-daemon" <<'EOF'
+#!/bin/sh
+exec /opt/jre/bin/java --enable-native-access=ALL-UNNAMED ${WIREMESH_NODE_JAVA_OPTS:-} -jar /opt/wiremesh/lib/wiremesh-node-daemon.jar "$@"
+EOF
+cat >"$node/opt/wiremesh/bin/wiremesh-wg" <<'EOF'
+#!/bin/sh
+exec /opt/jre/bin/java --enable-native-access=ALL-UNNAMED --add-opens java.base/sun.nio.ch=ALL-UNNAMED -Xss512k ${WIREMESH_WG_JAVA_OPTS:-} -jar /opt/wiremesh/lib/wiremesh-wireguard.jar "$@"
+EOF
+chmod 755 "$node"/opt/wiremesh/bin/*
+
+# operator: Quarkus fast-jar layout.
+op="$stage/operator"
+rm -rf "$op"; mkdir -p "$op/opt"
+cp -a "$op_app" "$op/opt/operator"
+
+# testpod / pause: busybox (+ iperf3 for throughput).
+tp="$stage/testpod"
+rm -rf "$tp"; add_busybox "$tp"; cp /usr/bin/iperf3 "$tp/usr/bin/iperf3"; copy_libs "$tp" /usr/bin/iperf3
+pause="$stage/pause"
+rm -rf "$pause"; mkdir -p "$pause/bin"; cp /bin/busybox "$pause/bin/sleep"
+
+mk() { python3 "$here/scripts/local/mkimage.py" "$@"; }
+log "writing image tarballs into $out"
+mk --tag "localhost/wiremesh/node:$version" --out "$out/node.tar" --entrypoint '["/opt/wiremesh/bin/wiremesh-node-daemon"]' --layer "$base" --layer "$node"
+mk --tag "localhost/wiremesh/operator:$version" --out "$out/operator.tar" --user 65532 \
+   --entrypoint '["/opt/jre/bin/java","-jar","/opt/operator/quarkus-run.jar"]' --layer "$base" --layer "$op"
+mk --tag localhost/wiremesh/testpod:1 --out "$out/testpod.tar" --entrypoint '["/bin/sleep","2147483647"]' --layer "$tp"
+mk --tag localhost/wiremesh/pause:1 --out "$out/pause.tar" --entrypoint '["/bin/sleep","2147483647"]' --layer "$pause"
+printf '%s\n' "$out/node.tar" "$out/operator.tar" "$out/testpod.tar" "$out/pause.tar"

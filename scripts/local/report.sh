@@ -46,7 +46,7 @@ wml_report() {
   # Capture node A's underlay port (its control-plane traffic to $WML_UL_IP left out) while the pods talk.
   rm -f "$cap"
   wml_kubectl -n "$WML_TEST_NS" exec "$a" -- ping -c 1 -W 5 "$bip" >/dev/null 2>&1 || true   # handshake outside the RTT figure
-  nsenter --net="/run/netns/$WML_UL" tcpdump -i "wml-n${nodes[0]}-ul" -n -U -w "$cap" "(ip or ip6) and not host $WML_UL_IP" >/dev/null 2>&1 &
+  nsenter --net="/run/netns/$WML_UL" tcpdump -i "wml-n${nodes[0]}-ul" -n -U -w "$cap" "(ip or ip6) and not host $WML_UL_IP and not (ip6 and net fe80::/10)" >/dev/null 2>&1 &
   local dump=$!
   sleep 1
   rtt=$(wml_kubectl -n "$WML_TEST_NS" exec "$a" -- ping -c 10 -i 0.2 -q "$bip" 2>&1 | sed -n 's|.*min/avg/max = \([0-9.]*\)/\([0-9.]*\)/\([0-9.]*\).*|\2|p')

@@ -47,12 +47,20 @@ class ChartTest {
         List<HasMetadata> objects = client.load(new ByteArrayInputStream(render(true).getBytes(StandardCharsets.UTF_8))).items();
         assertThat(objects).extracting(HasMetadata::getKind).contains("ServiceAccount", "ClusterRole", "ClusterRoleBinding",
                 "Deployment", "DaemonSet", "WireGuardMesh");
-        DaemonSet ds = (DaemonSet) objects.stream().filter(o -> o instanceof DaemonSet).findFirst().orElseThrow();
-        assertThat(ds.getSpec().getTemplate().getSpec().getHostNetwork()).isTrue();
-        assertThat(ds.getSpec().getTemplate().getSpec().getContainers()).allSatisfy(c -> {
-            assertThat(c.getSecurityContext().getPrivileged()).isNotEqualTo(Boolean.TRUE);
-            assertThat(c.getSecurityContext().getCapabilities().getDrop()).containsExactly("ALL");
-        });
+        List<DaemonSet> daemonSets = objects.stream().filter(o -> o instanceof DaemonSet).map(o -> (DaemonSet) o).toList();
+        // node-daemon and datapath apart: deleting the node-daemon pod must not take the interface down.
+        assertThat(daemonSets).extracting(d -> d.getMetadata().getName()).containsExactlyInAnyOrder("wiremesh-node", "wiremesh-datapath");
+        for (DaemonSet ds : daemonSets) {
+            assertThat(ds.getSpec().getTemplate().getSpec().getHostNetwork()).isTrue();
+            assertThat(ds.getSpec().getTemplate().getSpec().getContainers()).allSatisfy(c -> {
+                assertThat(c.getSecurityContext().getPrivileged()).isNotEqualTo(Boolean.TRUE);
+                assertThat(c.getSecurityContext().getCapabilities().getDrop()).containsExactly("ALL");
+            });
+        }
+        DaemonSet datapath = daemonSets.stream().filter(d -> d.getMetadata().getName().endsWith("-datapath")).findFirst().orElseThrow();
+        assertThat(datapath.getSpec().getTemplate().getSpec().getAutomountServiceAccountToken()).isFalse();
+        assertThat(datapath.getSpec().getTemplate().getSpec().getContainers().getFirst().getSecurityContext().getCapabilities().getAdd())
+                .containsExactly("NET_ADMIN");
         assertThat(render(true)).doesNotContain("\"*\"");
         // No cluster-wide access to Secrets; nodes may only read (preshared keys) in the release namespace.
         for (HasMetadata o : objects) {

@@ -36,7 +36,10 @@ public final class MeshRouting {
     /** Addresses, MTU and link state of the WireGuard interface, plus the fail-closed routes for the pools. */
     public synchronized void setUp(List<String> overlayAddresses, int mtu, List<Cidr> pools) throws IOException {
         int idx = index();
-        routed.clear(); // a new interface (datapath restarted) has none of our routes
+        // A new interface has none of our routes; one that outlived a restart of this daemon has some,
+        // and those whose node left meanwhile must go too.
+        routed.clear();
+        for (Netlink.Route r : nl.routesOut(idx)) routed.add(Cidr.parse(r.dst().getHostAddress() + "/" + r.dstLen()));
         nl.setMtu(idx, mtu);
         for (String a : overlayAddresses) {
             InetAddress ip = InetAddress.getByName(a);

@@ -30,6 +30,8 @@ public final class Netlink implements AutoCloseable {
     static final int IFF_UP = 1;
     public static final int AF_INET = 2, AF_INET6 = 10;
     public static final int RT_SCOPE_UNIVERSE = 0, RT_SCOPE_LINK = 253;
+    /** In a delete request: match a route of any scope (the kernel compares the scope otherwise). */
+    static final int RT_SCOPE_NOWHERE = 255;
     public static final int RTN_UNICAST = 1, RTN_UNREACHABLE = 7;
     static final int RT_TABLE_MAIN = 254;
     /** Routes we install carry this protocol number, so they are recognisably ours. */
@@ -290,12 +292,44 @@ public final class Netlink implements AutoCloseable {
         exchange(m, "add route " + dst.getHostAddress() + "/" + dstLen);
     }
 
+    /** A destination prefix. */
+    public record Route(InetAddress dst, int dstLen) {}
+
+    /** The unicast routes wiremesh made (its protocol number) out of link {@code oif}, both families. */
+    public List<Route> routesOut(int oif) throws IOException {
+        List<Route> out = new ArrayList<>();
+        for (int family : new int[] {AF_INET, AF_INET6}) {
+            List<ByteBuffer> replies = exchange(new Message(RTM_GETROUTE, NLM_F_REQUEST | NLM_F_DUMP)
+                    .u8(family).u8(0).u8(0).u8(0).u8(0).u8(0).u8(0).u8(0).u32(0), "list routes");
+            for (ByteBuffer p : replies) {
+                int dstLen = p.get(1) & 0xff, protocol = p.get(5) & 0xff, type = p.get(7) & 0xff;
+                if (protocol != RTPROT_WIREMESH || type != RTN_UNICAST) continue;
+                byte[] dst = null;
+                int linkIndex = 0;
+                for (int off = 12; off + 4 <= p.capacity(); ) {
+                    int len = p.getShort(off) & 0xffff;
+                    int attr = p.getShort(off + 2) & 0x3fff;
+                    if (len < 4) break;
+                    if (attr == RTA_DST) {
+                        dst = new byte[len - 4];
+                        for (int i = 0; i < dst.length; i++) dst[i] = p.get(off + 4 + i);
+                    } else if (attr == RTA_OIF) {
+                        linkIndex = p.getInt(off + 4);
+                    }
+                    off += (len + 3) & ~3;
+                }
+                if (linkIndex == oif && dst != null) out.add(new Route(InetAddress.getByAddress(dst), dstLen));
+            }
+        }
+        return out;
+    }
+
     /** Deletes a route; false when it did not exist. */
     public boolean deleteRoute(InetAddress dst, int dstLen, int oif, int type, int metric) throws IOException {
         byte[] d = dst.getAddress();
         int family = d.length == 4 ? AF_INET : AF_INET6;
         Message m = new Message(RTM_DELROUTE, NLM_F_REQUEST | NLM_F_ACK)
-                .u8(family).u8(dstLen).u8(0).u8(0).u8(RT_TABLE_MAIN).u8(RTPROT_WIREMESH).u8(0).u8(type).u32(0)
+                .u8(family).u8(dstLen).u8(0).u8(0).u8(RT_TABLE_MAIN).u8(RTPROT_WIREMESH).u8(RT_SCOPE_NOWHERE).u8(type).u32(0)
                 .attr(RTA_DST, d);
         if (oif != 0) m.attr(RTA_OIF, oif);
         if (metric != 0) m.attr(RTA_PRIORITY, metric);

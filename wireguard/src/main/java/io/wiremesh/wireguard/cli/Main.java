@@ -56,8 +56,27 @@ public final class Main {
         return v == null || v.isBlank() ? def : Integer.parseInt(v.trim());
     }
 
+    /**
+     * A previous instance (e.g. the old pod of a rolling update) may still hold the interface for a few
+     * seconds while it shuts down: wait for it (up to 60 s) rather than crash-loop.
+     */
+    private static LinuxTun createTun(String ifname) throws Exception {
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(60);
+        boolean told = false;
+        while (true) {
+            try {
+                return LinuxTun.create(ifname, Protocol.DEFAULT_MTU);
+            } catch (java.io.IOException e) {
+                if (!e.getMessage().endsWith("Device or resource busy") || System.nanoTime() > deadline) throw e;
+                if (!told) System.err.println("wiremesh-wg: " + ifname + " is still held by another process; waiting for it to let go");
+                told = true;
+                Thread.sleep(200);
+            }
+        }
+    }
+
     static void run(String ifname, Path uapiDir) throws Exception {
-        LinuxTun tun = LinuxTun.create(ifname, Protocol.DEFAULT_MTU);
+        LinuxTun tun = createTun(ifname);
         Device.Options opts = new Device.Options(env("WIREMESH_WG_WORKERS", 0), env("WIREMESH_WG_BUFFERS", 512), true);
         Device device = new Device(tun, UdpBind::open, Clock.SYSTEM, opts);
         device.start();

@@ -1,0 +1,235 @@
+package io.wiremesh.e2e;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.PodBuilder;
+import io.fabric8.kubernetes.client.readiness.Readiness;
+import io.wiremesh.api.v1alpha1.WireGuardMesh;
+import io.wiremesh.api.v1alpha1.WireGuardNode;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+
+/**
+ * The end-to-end suite on a real multi-node Kubernetes: {@code bin/wiremesh-local} (kube-apiserver,
+ * controller-manager, scheduler, and per node containerd + kubelet + kube-proxy, each node in its own
+ * network namespace) with wiremesh installed by its Helm chart from locally built images. Every
+ * check looks from outside: kubectl, {@code wg} on the nodes, tcpdump on the underlay.
+ * The tests run in order on one cluster; the last one deletes the mesh.
+ */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class LocalClusterIT {
+    private static final Pattern PING = Pattern.compile("(\\d+) packets transmitted, (\\d+) packets received");
+    private static LocalCluster cluster;
+    private static Path work;
+
+    @BeforeAll
+    static void up() throws Exception {
+        long t0 = System.nanoTime();
+        cluster = LocalCluster.up(2);
+        System.out.printf("local cluster up in %.1f s%n", (System.nanoTime() - t0) / 1e9);
+        work = Files.createTempDirectory("wmt-local");
+    }
+
+    @AfterAll
+    static void down() throws Exception {
+        if (cluster != null) cluster.close();
+        if (work != null) Host.sh("rm", "-rf", work.toString());
+    }
+
+    @Test
+    @Order(1)
+    void podsOnDifferentNodesTalkAndTheUnderlayCarriesOnlyWireGuard() throws Exception {
+        String ip2 = cluster.podIp("test-n2-1"), ip1 = cluster.podIp("test-n1-1");
+        Path pcap = work.resolve("pods.pcap");
+        Process capture = cluster.capture(1, pcap);
+        assertThat(pings(cluster.exec("test-n1-1", "ping", "-c", "5", "-W", "3", ip2).out())).isEqualTo(new int[] {5, 5});
+        assertThat(pings(cluster.exec("test-n2-1", "ping", "-c", "5", "-W", "3", ip1).out())).isEqualTo(new int[] {5, 5});
+        Host.Result tcp = cluster.exec("test-n1-1", "iperf3", "-c", ip2, "-t", "2", "-f", "m");
+        assertThat(tcp.exit()).as(tcp.out()).isZero();
+        assertThat(tcp.out()).containsPattern("[0-9.]+ Mbits/sec.*receiver");
+        List<String> packets = LocalCluster.packets(capture, pcap);
+
+        assertThat(packets).as("the pods' traffic crossed node 1's underlay port").hasSizeGreaterThan(100);
+        assertThat(packets).as("every packet between the nodes is WireGuard (UDP 51820 to UDP 51820)")
+                .allMatch(l -> l.matches(".* IP 198\\.19\\.0\\.1[12]\\.51820 > 198\\.19\\.0\\.1[12]\\.51820: UDP.*"));
+        assertThat(packets).as("no pod address in plain sight").noneMatch(l -> l.contains(ip1) || l.contains(ip2));
+    }
+
+    @Test
+    @Order(2)
+    void deletingTheNodeDaemonPodLosesNoPing() throws Exception {
+        String ip2 = cluster.podIp("test-n2-1");
+        Pod daemon = systemPod("node", "wml-n2");
+        // 20 s of pings at 10/s across nodes while the node-daemon pod is deleted and its replacement starts.
+        CompletableFuture<Host.Result> ping = CompletableFuture.supplyAsync(() -> {
+            try {
+                return cluster.exec("test-n1-1", "ping", "-c", "200", "-i", "0.1", "-W", "2", ip2);
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        Thread.sleep(2000);
+        cluster.client.resource(daemon).delete();
+        await().atMost(Duration.ofSeconds(60)).until(() -> {
+            Pod p = systemPod("node", "wml-n2");
+            return p != null && !p.getMetadata().getUid().equals(daemon.getMetadata().getUid()) && Readiness.isPodReady(p);
+        });
+        int[] sentReceived = pings(ping.get(60, TimeUnit.SECONDS).out());
+        assertThat(sentReceived[0]).isEqualTo(200);
+        assertThat(sentReceived[1]).as("pings answered while the node-daemon pod was replaced").isEqualTo(200);
+    }
+
+    @Test
+    @Order(3)
+    void restartingTheOperatorMovesNoAllocation() throws Exception {
+        Map<String, String> before = allocations();
+        Pod operator = cluster.client.pods().inNamespace(LocalCluster.SYSTEM_NS).withLabel("app.kubernetes.io/component", "operator").list().getItems().getFirst();
+        cluster.client.resource(operator).delete();
+        await().atMost(Duration.ofSeconds(90)).until(() -> cluster.client.pods().inNamespace(LocalCluster.SYSTEM_NS)
+                .withLabel("app.kubernetes.io/component", "operator").list().getItems().stream()
+                .anyMatch(p -> !p.getMetadata().getUid().equals(operator.getMetadata().getUid()) && Readiness.isPodReady(p)));
+        // Give the new operator a few reconcile passes (it re-reads every allocation from the API).
+        Thread.sleep(5000);
+        assertThat(allocations()).isEqualTo(before);
+        assertThat(cluster.client.resources(WireGuardMesh.class).withName("default").get().getStatus().conditions)
+                .anyMatch(c -> c.getType().equals("Ready") && c.getStatus().equals("True"));
+    }
+
+    @Test
+    @Order(4)
+    void aNewNodeGetsABlockAndPeersWithinTenSeconds() throws Exception {
+        CompletableFuture<String> adding = CompletableFuture.supplyAsync(() -> {
+            try {
+                return LocalCluster.script("add-node", "3");
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(100)).until(() -> cluster.client.nodes().withName("wml-n3").get() != null);
+        // From the Node object's creation (the API server's clock is this machine's; whole seconds, so this errs long).
+        Instant registered = Instant.parse(cluster.client.nodes().withName("wml-n3").get().getMetadata().getCreationTimestamp());
+        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200)).until(() -> {
+            WireGuardNode w = cluster.client.resources(WireGuardNode.class).withName("default.wml-n3").get();
+            if (w == null || w.getSpec() == null || w.getSpec().podCIDRs == null || w.getStatus() == null || w.getStatus().publicKey == null) return false;
+            String key = w.getStatus().publicKey;
+            return cluster.wgPeers(1).contains(key) && cluster.wgPeers(2).contains(key) && cluster.wgPeers(3).size() == 2;
+        });
+        double seconds = Duration.between(registered, Instant.now()).toMillis() / 1e3;
+        System.out.printf("node wml-n3: block and peers on every node %.1f s after it registered%n", seconds);
+        assertThat(seconds).as("seconds from Node registration to block + peers everywhere").isLessThanOrEqualTo(10.0);
+        adding.get(3, TimeUnit.MINUTES);
+
+        // And its pods are reachable through the tunnel.
+        cluster.client.resource(testPod("test-n3-1", "wml-n3")).create();
+        await().atMost(Duration.ofSeconds(60)).until(() -> Readiness.isPodReady(cluster.client.pods().inNamespace(LocalCluster.TEST_NS).withName("test-n3-1").get()));
+        assertThat(pings(cluster.exec("test-n1-1", "ping", "-c", "3", "-W", "3", cluster.podIp("test-n3-1")).out())).isEqualTo(new int[] {3, 3});
+    }
+
+    @Test
+    @Order(5)
+    void aRemovedNodeIsDroppedFromEveryPeerSet() throws Exception {
+        String key = cluster.client.resources(WireGuardNode.class).withName("default.wml-n3").get().getStatus().publicKey;
+        LocalCluster.script("remove-node", "3");
+        long removed = System.nanoTime();
+        // The operator keeps a departed node's block for its grace period (20 s here), then releases it.
+        await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(500))
+                .until(() -> !cluster.wgPeers(1).contains(key) && !cluster.wgPeers(2).contains(key));
+        System.out.printf("node wml-n3 dropped from every peer set %.1f s after removal%n", (System.nanoTime() - removed) / 1e9);
+        assertThat(cluster.client.resources(WireGuardNode.class).withName("default.wml-n3").get()).isNull();
+    }
+
+    @Test
+    @Order(6)
+    void stoppingADatapathFailsClosed() throws Exception {
+        String ip1 = cluster.podIp("test-n1-1"), ip2 = cluster.podIp("test-n2-1");
+        Path pcap = work.resolve("fail-closed.pcap");
+        Process capture = cluster.capture(2, pcap);
+        CompletableFuture<Host.Result> ping = CompletableFuture.supplyAsync(() -> {
+            try {
+                return cluster.exec("test-n2-1", "ping", "-c", "40", "-i", "0.2", "-W", "1", ip1);
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        Thread.sleep(1500);
+        // Kill node 2's datapath (the wiremesh-wg process in its namespace): its interface disappears.
+        String pid = Host.sh("sh", "-c", "for p in $(pgrep -f wiremesh-wireguard.jar); do [ \"$(stat -L -c %i /proc/$p/ns/net)\" = "
+                + "\"$(stat -L -c %i /run/netns/wml-n2)\" ] && echo $p; done; true").trim();
+        assertThat(pid).as("node 2's datapath process").matches("\\d+");
+        Host.sh("kill", "-9", pid);
+        int[] sentReceived = pings(ping.get(60, TimeUnit.SECONDS).out());
+        List<String> packets = LocalCluster.packets(capture, pcap);
+        assertThat(sentReceived[1]).as("some pings were lost while the datapath was down").isLessThan(sentReceived[0]);
+        assertThat(packets).as("no pod packet on the underlay while the datapath was down").noneMatch(l -> l.contains(ip1) || l.contains(ip2));
+
+        // The DaemonSet restarts it and the node-daemon configures the new interface.
+        await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofSeconds(1))
+                .until(() -> pings(cluster.exec("test-n2-1", "ping", "-c", "1", "-W", "1", ip1).out())[1] == 1);
+    }
+
+    @Test
+    @Order(7)
+    void deletingTheMeshRemovesWiremeshState() throws Exception {
+        String ip2 = cluster.podIp("test-n2-1");
+        cluster.client.resources(WireGuardMesh.class).withName("default").delete();
+        // The garbage collector removes the WireGuardNodes; every node-daemon then drops its peers and routes.
+        await().atMost(Duration.ofSeconds(60)).until(() -> cluster.client.resources(WireGuardNode.class).list().getItems().isEmpty());
+        await().atMost(Duration.ofSeconds(30)).until(() -> cluster.wgPeers(1).isEmpty() && cluster.wgPeers(2).isEmpty());
+        for (int n = 1; n <= 2; n++) {
+            String routes = cluster.onNodeSh(n, "ip", "route", "show", "dev", "wiremesh0");
+            assertThat(routes).as("routes through node %d's tunnel", n).doesNotContain("10.42.");
+        }
+        // No stale route leads pod traffic anywhere: not through the tunnel, and not in plaintext.
+        assertThat(pings(cluster.exec("test-n1-1", "ping", "-c", "2", "-W", "1", ip2).out())[1]).isZero();
+    }
+
+    private static Pod testPod(String name, String node) {
+        return new PodBuilder().withNewMetadata().withName(name).withNamespace(LocalCluster.TEST_NS)
+                .withLabels(Map.of("app.kubernetes.io/name", "wiremesh-test")).endMetadata()
+                .withNewSpec().withNodeSelector(Map.of("kubernetes.io/hostname", node)).withAutomountServiceAccountToken(false)
+                .withTerminationGracePeriodSeconds(1L)
+                .addNewContainer().withName("iperf").withImage("localhost/wiremesh/testpod:1").withImagePullPolicy("Never")
+                .withCommand("/usr/bin/iperf3", "-s").endContainer().endSpec().build();
+    }
+
+    private static Pod systemPod(String component, String node) {
+        return cluster.client.pods().inNamespace(LocalCluster.SYSTEM_NS).withLabel("app.kubernetes.io/component", component).list().getItems()
+                .stream().filter(p -> node.equals(p.getSpec().getNodeName()) && p.getMetadata().getDeletionTimestamp() == null)
+                .findFirst().orElse(null);
+    }
+
+    /** Node name -> its blocks and overlay addresses. */
+    private static Map<String, String> allocations() {
+        Map<String, String> m = new TreeMap<>();
+        for (WireGuardNode w : cluster.client.resources(WireGuardNode.class).list().getItems()) {
+            m.put(w.getMetadata().getName(), w.getSpec().podCIDRs + " " + w.getSpec().overlayAddresses + " " + w.getMetadata().getUid());
+        }
+        return m;
+    }
+
+    /** {sent, received} from busybox ping's summary. */
+    private static int[] pings(String out) {
+        Matcher m = PING.matcher(out);
+        if (!m.find()) return new int[] {0, 0};
+        return new int[] {Integer.parseInt(m.group(1)), Integer.parseInt(m.group(2))};
+    }
+}

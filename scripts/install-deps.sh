@@ -1,19 +1,23 @@
 #!/usr/bin/env bash
 # Installs (idempotently) the Debian packages wiremesh's demo, tests and benchmarks use.
 set -euo pipefail
-pkgs=(wireguard-go wireguard-tools iproute2 iputils-ping iperf3 tcpdump socat procps openssl)
+pkgs=(wireguard-go wireguard-tools iproute2 iputils-ping iperf3 tcpdump socat procps openssl
+      containernetworking-plugins containerd runc iptables conntrack python3 util-linux)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# busybox (static or not) goes into the local cluster's test images.
+command -v busybox >/dev/null || missing+=(busybox)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
-# A real kube-apiserver for the operator tests, built once from Debian's source and cached outside the repo.
-"$(dirname "${BASH_SOURCE[0]}")/build-kube-apiserver.sh" kube-controller-manager
+# Kubernetes 1.20.2 from Debian's source, built once and cached outside the repo: kube-apiserver for the
+# operator tests, the rest for the local cluster (bin/wiremesh-local) and its end-to-end suite.
+"$(dirname "${BASH_SOURCE[0]}")/build-kube-apiserver.sh" kube-controller-manager kube-scheduler kubelet kube-proxy kubectl
 # A tiny libcni runtime for the CNI tests (chaining with the reference portmap plugin).
 "$(dirname "${BASH_SOURCE[0]}")/build-cnitool.sh"
 [ -x /usr/lib/jvm/temurin-25-jdk-amd64/bin/java ] || { echo "Temurin 25 is expected at /usr/lib/jvm/temurin-25-jdk-amd64" >&2; exit 1; }

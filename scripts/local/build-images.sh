@@ -6,7 +6,7 @@
 #   localhost/wiremesh/testpod:1              busybox + iperf3, for test pods
 #   localhost/wiremesh/pause:1                the pod sandbox image
 # The Java images share one base layer: glibc from this Debian host, a jlink'ed Temurin 25 runtime
-# and a static busybox. Inputs are what `mvn package` built; nothing is downloaded.
+# and busybox. Inputs are what `mvn package` built; nothing is downloaded.
 #   scripts/local/build-images.sh OUTDIR      prints the tarballs it wrote, one per line
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -29,22 +29,23 @@ for f in "$op_app/quarkus-run.jar" "$node_jar" "$wg_jar" "$cni_jar" "$cni_runtim
 copy_libs() {
   local root="$1"; shift
   mkdir -p "$root/lib/x86_64-linux-gnu" "$root/lib64"
-  ldd "$@" 2>/dev/null | awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\/lib64\// {print $1}' | sort -u | while read -r lib; do
+  { ldd "$@" 2>/dev/null || true; } | awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\/lib64\// {print $1}' | sort -u | while read -r lib; do
     case "$lib" in
       "$root"/*) ;;  # the runtime's own libraries, found through $ORIGIN
       /lib64/*) cp -L "$lib" "$root/lib64/$(basename "$lib")" ;;
       *) cp -L "$lib" "$root/lib/x86_64-linux-gnu/$(basename "$lib")" ;;
     esac
   done
-  chmod 755 "$root"/lib64/* "$root"/lib/x86_64-linux-gnu/*
+  find "$root/lib64" "$root/lib/x86_64-linux-gnu" -type f -exec chmod 755 {} +
 }
 
-# A static busybox as /bin/sh and the usual applets (for launchers, probes and `kubectl exec`).
+# busybox as /bin/sh and the usual applets (for launchers, probes and `kubectl exec`).
 add_busybox() {
   local root="$1"
   mkdir -p "$root/bin" "$root/etc" "$root/tmp" "$root/usr/bin"
-  cp /bin/busybox "$root/bin/busybox"
-  for a in $(/bin/busybox --list); do [ "$a" = busybox ] || ln -sf busybox "$root/bin/$a"; done
+  cp "$(command -v busybox)" "$root/bin/busybox"
+  copy_libs "$root" "$root/bin/busybox"   # nothing when it is the static build
+  for a in $(busybox --list); do [ "$a" = busybox ] || ln -sf busybox "$root/bin/$a"; done
   printf 'root:x:0:0:root:/root:/bin/sh\nnonroot:x:65532:65532:nonroot:/home/nonroot:/bin/false\n' >"$root/etc/passwd"
   printf 'root:x:0:\nnonroot:x:65532:\n' >"$root/etc/group"
   chmod 1777 "$root/tmp"
@@ -89,7 +90,7 @@ cp -a "$op_app" "$op/opt/operator"
 tp="$stage/testpod"
 rm -rf "$tp"; add_busybox "$tp"; cp /usr/bin/iperf3 "$tp/usr/bin/iperf3"; copy_libs "$tp" /usr/bin/iperf3
 pause="$stage/pause"
-rm -rf "$pause"; mkdir -p "$pause/bin"; cp /bin/busybox "$pause/bin/sleep"
+rm -rf "$pause"; mkdir -p "$pause/bin"; cp "$(command -v busybox)" "$pause/bin/sleep"; copy_libs "$pause" "$pause/bin/sleep"
 
 mk() { python3 "$here/scripts/local/mkimage.py" "$@"; }
 log "writing image tarballs into $out"

@@ -127,7 +127,8 @@ class LocalClusterIT {
         await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(100)).until(() -> cluster.client.nodes().withName("wml-n3").get() != null);
         // From the Node object's creation (the API server's clock is this machine's; whole seconds, so this errs long).
         Instant registered = Instant.parse(cluster.client.nodes().withName("wml-n3").get().getMetadata().getCreationTimestamp());
-        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200)).until(() -> {
+        // Cheap check (the API) first, then `wg` on each node: the poll must not load the two cores it measures.
+        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(250)).until(() -> {
             WireGuardNode w = cluster.client.resources(WireGuardNode.class).withName("default.wml-n3").get();
             if (w == null || w.getSpec() == null || w.getSpec().podCIDRs == null || w.getStatus() == null || w.getStatus().publicKey == null) return false;
             String key = w.getStatus().publicKey;

@@ -33,13 +33,19 @@ wml_report() {
   echo
   wml_kubectl get nodes -o wide --no-headers | awk '{printf "  %-8s %-9s %-16s %s\n", $1, $2, $6, $5}'
   echo
-  echo "== WireGuardNodes (block, public key, peers with a handshake)"
+  echo "== test pods"
+  wml_kubectl -n "$WML_TEST_NS" get pods -o wide --no-headers | awk '{printf "  %-12s %-9s %-14s %s\n", $1, $3, $6, $7}'
+  [ "${#nodes[@]}" -ge 2 ] && wml_measure "${nodes[0]}" "${nodes[1]}"
+  echo
+  echo "== WireGuardNodes (block, public key, peers with a handshake, as the node-daemons report it)"
   wml_kubectl get wireguardnodes -o jsonpath='{range .items[*]}{.spec.nodeName}{"\t"}{.spec.podCIDRs[0]}{"\t"}{.status.publicKey}{"\t"}{.status.peers[*].lastHandshakeTime}{"\n"}{end}' |
     awk -F'\t' '{n = split($4, h, " "); printf "  %-8s %-16s %s  handshakes: %d\n", $1, $2, $3, n}'
   echo
-  echo "== test pods"
-  wml_kubectl -n "$WML_TEST_NS" get pods -o wide --no-headers | awk '{printf "  %-12s %-9s %-14s %s\n", $1, $3, $6, $7}'
-  [ "${#nodes[@]}" -ge 2 ] || return 0
+}
+
+# wml_measure A B: RTT and TCP throughput from node A's first test pod to node B's, with a capture of A's underlay port.
+wml_measure() {
+  local nodes=("$1" "$2")
 
   local a="test-n${nodes[0]}-1" b="test-n${nodes[1]}-1" bip cap="$WML_DIR/report.pcap" rtt tput
   bip=$(wml_pod_ip "$b")

@@ -32,11 +32,7 @@ final class LocalCluster implements AutoCloseable {
 
     private LocalCluster(boolean owned) throws Exception {
         this.owned = owned;
-        Config config = Config.fromKubeconfig(Files.readString(DIR.resolve("admin.kubeconfig")));
-        // Two cores run the whole cluster: a node joining can stall the API server for seconds.
-        config.setRequestTimeout(30_000);
-        config.setHttp2Disable(true);
-        client = new KubernetesClientBuilder().withConfig(config).build();
+        client = new KubernetesClientBuilder().withConfig(Config.fromKubeconfig(Files.readString(DIR.resolve("admin.kubeconfig")))).build();
     }
 
     /**

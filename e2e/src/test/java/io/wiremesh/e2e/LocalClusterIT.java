@@ -16,6 +16,7 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -86,13 +87,7 @@ class LocalClusterIT {
         String ip2 = cluster.podIp("test-n2-1");
         Pod daemon = systemPod("node", "wml-n2");
         // 20 s of pings at 10/s across nodes while the node-daemon pod is deleted and its replacement starts.
-        CompletableFuture<Host.Result> ping = CompletableFuture.supplyAsync(() -> {
-            try {
-                return cluster.exec("test-n1-1", "ping", "-c", "200", "-i", "0.1", "-W", "2", ip2);
-            } catch (Exception e) {
-                throw new IllegalStateException(e);
-            }
-        }, BACKGROUND);
+        CompletableFuture<Host.Result> ping = inBackground(() -> cluster.exec("test-n1-1", "ping", "-c", "200", "-i", "0.1", "-W", "2", ip2));
         Thread.sleep(2000);
         cluster.client.resource(daemon).delete();
         await().atMost(Duration.ofSeconds(60)).until(() -> {
@@ -123,13 +118,7 @@ class LocalClusterIT {
     @Test
     @Order(4)
     void aNewNodeGetsABlockAndPeersWithinTenSeconds() throws Exception {
-        CompletableFuture<String> adding = CompletableFuture.supplyAsync(() -> {
-            try {
-                return LocalCluster.script("add-node", "3");
-            } catch (Exception e) {
-                throw new IllegalStateException(e);
-            }
-        }, BACKGROUND);
+        CompletableFuture<String> adding = inBackground(() -> LocalCluster.script("add-node", "3"));
         // Watch the nodes' WireGuard interfaces with `wg` alone (no API client in the loop): done when nodes 1
         // and 2 each have a second peer and node 3 has both.
         await().atMost(Duration.ofSeconds(180)).pollInterval(Duration.ofMillis(200))
@@ -171,13 +160,7 @@ class LocalClusterIT {
         String ip1 = cluster.podIp("test-n1-1"), ip2 = cluster.podIp("test-n2-1");
         Path pcap = work.resolve("fail-closed.pcap");
         Process capture = cluster.capture(2, pcap);
-        CompletableFuture<Host.Result> ping = CompletableFuture.supplyAsync(() -> {
-            try {
-                return cluster.exec("test-n2-1", "ping", "-c", "40", "-i", "0.2", "-W", "1", ip1);
-            } catch (Exception e) {
-                throw new IllegalStateException(e);
-            }
-        }, BACKGROUND);
+        CompletableFuture<Host.Result> ping = inBackground(() -> cluster.exec("test-n2-1", "ping", "-c", "40", "-i", "0.2", "-W", "1", ip1));
         Thread.sleep(1500);
         // Kill node 2's datapath (the wiremesh-wg process in its namespace): its interface disappears.
         String pid = Host.sh("sh", "-c", "for p in $(pgrep -f wiremesh-wireguard.jar); do [ \"$(stat -L -c %i /proc/$p/ns/net)\" = "
@@ -208,6 +191,16 @@ class LocalClusterIT {
         }
         // No stale route leads pod traffic anywhere: not through the tunnel, and not in plaintext.
         assertThat(pings(cluster.exec("test-n1-1", "ping", "-c", "2", "-W", "1", ip2).out())[1]).isZero();
+    }
+
+    private static <T> CompletableFuture<T> inBackground(Callable<T> task) {
+        return CompletableFuture.supplyAsync(() -> {
+            try {
+                return task.call();
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        }, BACKGROUND);
     }
 
     private static Pod testPod(String name, String node) {

@@ -71,6 +71,11 @@ cp "$node_jar" "$node/opt/wiremesh/lib/wiremesh-node-daemon.jar"
 cp "$wg_jar" "$node/opt/wiremesh/lib/wiremesh-wireguard.jar"
 cp "$cni_jar" "$node/opt/wiremesh/lib/wiremesh-cni.jar"
 cp -a "$cni_runtime" "$node/opt/wiremesh/cni-runtime"
+# The alternative datapath (datapath.implementation=wireguard-go): Debian's build, which needs only glibc.
+cp "$(command -v wireguard-go)" "$node/opt/wiremesh/bin/wireguard-go"
+for lib in $(ldd "$node/opt/wiremesh/bin/wireguard-go" | awk '$2 == "=>" {print $3} $1 ~ /^\/lib64\// {print $1}'); do
+  [ -e "$base$lib" ] || [ -e "$base/lib/x86_64-linux-gnu/$(basename "$lib")" ] || { echo "build-images: the base layer lacks $lib for wireguard-go" >&2; exit 1; }
+done
 cat >"$node/opt/wiremesh/bin/wiremesh-node-daemon" <<'EOF'
 #!/bin/sh
 exec /opt/jre/bin/java --enable-native-access=ALL-UNNAMED ${WIREMESH_NODE_JAVA_OPTS:-} -jar /opt/wiremesh/lib/wiremesh-node-daemon.jar "$@"

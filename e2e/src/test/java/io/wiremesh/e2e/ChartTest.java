@@ -25,6 +25,16 @@ class ChartTest {
     }
 
     @Test
+    void theDatapathIsJavaOrWireguardGoAndNothingElse() {
+        var template = new Helm(CHART).template().withName("wiremesh").withNamespace("wiremesh-system");
+        assertThat(render(false)).contains("/opt/wiremesh/bin/wiremesh-wg").doesNotContain("bin/wireguard-go");
+        assertThat(template.set("datapath.implementation", "wireguard-go").call()).contains("/opt/wiremesh/bin/wireguard-go");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> new Helm(CHART).template().withName("wiremesh")
+                        .set("datapath.implementation", "boringtun").call())
+                .hasMessageContaining("datapath.implementation must be java or wireguard-go");
+    }
+
+    @Test
     void lintsStrictly() {
         var result = new Helm(CHART).lint().strict().call();
         assertThat(result.isFailed()).as(String.join("\n", result.getMessages())).isFalse();

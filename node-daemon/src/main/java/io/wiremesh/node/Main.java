@@ -12,6 +12,7 @@ import io.wiremesh.node.keys.NodeKey;
 import io.wiremesh.node.mesh.MeshAgent;
 import io.wiremesh.node.mesh.MeshRouting;
 import io.wiremesh.node.netlink.Netlink;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -96,6 +97,24 @@ public final class Main {
         if (cniBinDir != null && cniConfDir != null && cniRuntime != null && cniJar != null) {
             Path conflist = new CniInstaller(cniRuntime, cniJar, cniBinDir, cniConfDir).install(socket, mtu);
             System.err.println("wiremesh node-daemon: installed the CNI plugin into " + cniBinDir + " and " + conflist);
+        }
+        if (agent != null) {
+            Path confDir = cniConfDir;
+            String membership = WireGuardNode.nameFor(mesh, nodeName);
+            agent.onMembershipEnded(() -> {
+                // Pods must not be wired into blocks that may be handed to another node: stop offering the
+                // network (no conflist: the kubelet reports it not ready), then exit; the restarted daemon
+                // waits for a new membership.
+                System.err.println("wiremesh node-daemon: " + membership + " was deleted (mesh deleted, or node no longer selected);"
+                        + " peers and routes removed, exiting to wait for a new membership");
+                try {
+                    if (confDir != null) CniInstaller.uninstall(confDir);
+                } catch (IOException e) {
+                    System.err.println("wiremesh node-daemon: could not remove the CNI configuration: " + e.getMessage());
+                }
+                // Not on the informer's thread: the shutdown hook closes that informer.
+                Thread.ofPlatform().start(() -> System.exit(3));
+            });
         }
         MeshAgent meshAgent = agent;
         int colon = statusAddress.lastIndexOf(':');

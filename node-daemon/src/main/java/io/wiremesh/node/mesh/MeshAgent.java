@@ -41,6 +41,7 @@ public final class MeshAgent implements AutoCloseable {
     private SharedIndexInformer<WireGuardNode> informer;
     private SharedIndexInformer<WireGuardPeer> peerInformer;
     private Thread watchdog;
+    private volatile Runnable onMembershipEnded = () -> {};
     private final java.util.concurrent.ConcurrentHashMap<String, String> nodeByKey = new java.util.concurrent.ConcurrentHashMap<>();
     /** Public key -> WireGuardPeer name of the external devices this node is the gateway for. */
     private final java.util.concurrent.ConcurrentHashMap<String, String> externalNames = new java.util.concurrent.ConcurrentHashMap<>();
@@ -119,7 +120,8 @@ public final class MeshAgent implements AutoCloseable {
 
             @Override
             public void onDelete(WireGuardNode obj, boolean deletedFinalStateUnknown) {
-                sync();
+                sync(); // drops every peer and route of the departed node (or all of them, when it is this one)
+                if (obj.getSpec() != null && node.equals(obj.getSpec().nodeName)) onMembershipEnded.run();
             }
         }, TimeUnit.MINUTES.toMillis(5));
         peerInformer = client.resources(WireGuardPeer.class).inform(new ResourceEventHandler<>() {
@@ -301,6 +303,14 @@ public final class MeshAgent implements AutoCloseable {
         } catch (IOException | RuntimeException e) {
             System.err.println("wiremesh node-daemon: peer sync failed, will retry on the next event: " + e.getMessage());
         }
+    }
+
+    /**
+     * What to do once this node's own WireGuardNode is deleted (its mesh was deleted, or the node left
+     * it), after peers and routes are gone: the node's blocks are no longer its own.
+     */
+    public void onMembershipEnded(Runnable action) {
+        onMembershipEnded = action;
     }
 
     /** The WireGuard interface's MTU (known after {@link #start()}); pods get the same, so they never exceed the tunnel. */

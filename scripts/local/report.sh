@@ -35,7 +35,7 @@ wml_report() {
   echo
   echo "== test pods"
   wml_kubectl -n "$WML_TEST_NS" get pods -o wide --no-headers | awk '{printf "  %-12s %-9s %-14s %s\n", $1, $3, $6, $7}'
-  [ "${#nodes[@]}" -ge 2 ] && wml_measure "${nodes[0]}" "${nodes[1]}"
+  [ "${#nodes[@]}" -ge 2 ] && wml_measure "${nodes[@]}"
   echo
   echo "== WireGuardNodes (block, public key, peers with a handshake, as the node-daemons report it)"
   wml_kubectl get wireguardnodes -o jsonpath='{range .items[*]}{.spec.nodeName}{"\t"}{.spec.podCIDRs[0]}{"\t"}{.status.publicKey}{"\t"}{.status.peers[*].lastHandshakeTime}{"\n"}{end}' |
@@ -43,32 +43,35 @@ wml_report() {
   echo
 }
 
-# wml_measure A B: RTT and TCP throughput from node A's first test pod to node B's, with a capture of A's underlay port.
+# wml_measure A B...: RTT and TCP throughput from node A's first test pod to each other node's first
+# test pod, with a capture of A's underlay port meanwhile.
 wml_measure() {
-  local nodes=("$1" "$2")
-
-  local a="test-n${nodes[0]}-1" b="test-n${nodes[1]}-1" bip cap="$WML_DIR/report.pcap" rtt tput
-  bip=$(wml_pod_ip "$b")
-  # Capture node A's underlay port (its control-plane traffic to $WML_UL_IP left out) while the pods talk.
+  local from="$1"; shift
+  local a="test-n$from-1" cap="$WML_DIR/report.pcap" b bip out rtt loss tput
   rm -f "$cap"
-  wml_kubectl -n "$WML_TEST_NS" exec "$a" -- ping -c 1 -W 5 "$bip" >/dev/null 2>&1 || true   # handshake outside the RTT figure
-  nsenter --net="/run/netns/$WML_UL" tcpdump -i "wml-n${nodes[0]}-ul" -n -U -w "$cap" "(ip or ip6) and not host $WML_UL_IP and not (ip6 and net fe80::/10)" >/dev/null 2>&1 &
+  for b in "$@"; do   # handshakes outside the RTT figures
+    wml_kubectl -n "$WML_TEST_NS" exec "$a" -- ping -c 1 -W 5 "$(wml_pod_ip "test-n$b-1")" >/dev/null 2>&1 || true
+  done
+  # Node A's underlay port, without its control-plane traffic and its own IPv6 link-local chatter.
+  nsenter --net="/run/netns/$WML_UL" tcpdump -i "wml-n$from-ul" -n -U -w "$cap" "(ip or ip6) and not host $WML_UL_IP and not (ip6 and net fe80::/10)" >/dev/null 2>&1 &
   local dump=$!
   sleep 1
-  rtt=$(wml_kubectl -n "$WML_TEST_NS" exec "$a" -- ping -c 10 -i 0.2 -q "$bip" 2>&1 | sed -n 's|.*min/avg/max = \([0-9.]*\)/\([0-9.]*\)/\([0-9.]*\).*|\2|p')
-  local loss; loss=$(wml_kubectl -n "$WML_TEST_NS" exec "$a" -- ping -c 10 -i 0.2 -q "$bip" 2>&1 | sed -n 's|.* \([0-9]*\)% packet loss.*|\1|p')
-  tput=$(wml_kubectl -n "$WML_TEST_NS" exec "$a" -- iperf3 -c "$bip" -t 3 -f m 2>&1 | awk '/receiver/{print $(NF-2), $(NF-1)}')
+  echo
+  echo "== from $a ($(wml_pod_ip "$a")) on wml-n$from to pods on the other nodes"
+  for b in "$@"; do
+    bip=$(wml_pod_ip "test-n$b-1")
+    out=$(wml_kubectl -n "$WML_TEST_NS" exec "$a" -- ping -c 10 -i 0.2 -q "$bip" 2>&1 || true)
+    rtt=$(echo "$out" | sed -n 's|.*min/avg/max = [0-9.]*/\([0-9.]*\)/.*|\1|p')
+    loss=$(echo "$out" | sed -n 's|.* \([0-9]*\)% packet loss.*|\1|p')
+    tput=$(wml_kubectl -n "$WML_TEST_NS" exec "$a" -- iperf3 -c "$bip" -t 3 -f m 2>&1 | awk '/receiver/{print $(NF-2), $(NF-1)}')
+    printf "  -> test-n%s-1 %-14s RTT avg %s ms (loss %s%%), TCP %s (iperf3, 3 s)\n" "$b" "($bip)" "${rtt:-?}" "${loss:-?}" "${tput:-?}"
+  done
   sleep 1
   kill "$dump" 2>/dev/null || true; wait "$dump" 2>/dev/null || true
-  echo
-  echo "== $a -> $b ($bip), across nodes wml-n${nodes[0]} -> wml-n${nodes[1]}"
-  echo "  ping RTT avg: ${rtt:-?} ms (loss ${loss:-?}%)"
-  echo "  TCP (iperf3, 3 s): ${tput:-?}"
-  local total wg other pods
+  local total wg pods
   total=$(tcpdump -r "$cap" -n 2>/dev/null | wc -l)
   wg=$(tcpdump -r "$cap" -n 'udp port 51820' 2>/dev/null | wc -l)
-  other=$((total - wg))
   pods=$(tcpdump -r "$cap" -n "net $WML_POD_CIDR" 2>/dev/null | wc -l)
-  echo "  underlay capture at wml-n${nodes[0]}'s port: $total packets, $wg WireGuard UDP/51820, $other other, $pods with a pod address in plain sight"
+  echo "  underlay capture at wml-n$from's port meanwhile: $total packets, $wg WireGuard UDP/51820, $((total - wg)) other, $pods with a pod address in plain sight"
   rm -f "$cap"
 }

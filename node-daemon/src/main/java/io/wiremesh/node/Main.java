@@ -30,6 +30,7 @@ import io.wiremesh.node.metrics.StatusServer;
  *   common: [--state-dir /var/lib/wiremesh] [--cni-socket /var/run/wiremesh/cni.sock]
  *           [--mtu 1420]   (pods only; in a mesh, pods get the WireGuard interface's MTU)
  *           [--status-address 0.0.0.0:9465]   (/healthz, /readyz, /metrics)
+ *           [--proc-sys-net /proc/sys/net]   (where the node's net sysctls are; in a container, a mount of them)
  *           [--cni-bin-dir /opt/cni/bin --cni-conf-dir /etc/cni/net.d --cni-runtime DIR --cni-jar JAR]
  *                                             (install the plugin, its runtime and 10-wiremesh.conflist)
  *   wiremesh-node-daemon uninstall-cni [--cni-conf-dir /etc/cni/net.d]
@@ -87,18 +88,6 @@ public final class Main {
         if (mesh != null) {
             KubernetesClient client = new KubernetesClientBuilder().build();
             agent = new MeshAgent(client, mesh, nodeName, key, ifname, new MeshRouting(Netlink.open(), ifname, procSys), nodeIp);
-            WireGuardNode self = agent.awaitMembership(Duration.ofMinutes(5));
-            blocks = self.getSpec().podCIDRs.stream().map(Cidr::parse).toList();
-            agent.start();
-            mtu = agent.mtu();
-        }
-        Ipam ipam = new Ipam(state.resolve("ipam.json"), blocks);
-        CniServer server = CniServer.start(new PodNetwork(ipam, netlink, mtu, procSys), socket);
-        if (cniBinDir != null && cniConfDir != null && cniRuntime != null && cniJar != null) {
-            Path conflist = new CniInstaller(cniRuntime, cniJar, cniBinDir, cniConfDir).install(socket, mtu);
-            System.err.println("wiremesh node-daemon: installed the CNI plugin into " + cniBinDir + " and " + conflist);
-        }
-        if (agent != null) {
             Path confDir = cniConfDir;
             String membership = WireGuardNode.nameFor(mesh, nodeName);
             agent.onMembershipEnded(() -> {
@@ -115,6 +104,16 @@ public final class Main {
                 // Not on the informer's thread: the shutdown hook closes that informer.
                 Thread.ofPlatform().start(() -> System.exit(3));
             });
+            WireGuardNode self = agent.awaitMembership(Duration.ofMinutes(5));
+            blocks = self.getSpec().podCIDRs.stream().map(Cidr::parse).toList();
+            agent.start();
+            mtu = agent.mtu();
+        }
+        Ipam ipam = new Ipam(state.resolve("ipam.json"), blocks);
+        CniServer server = CniServer.start(new PodNetwork(ipam, netlink, mtu, procSys), socket);
+        if (cniBinDir != null && cniConfDir != null && cniRuntime != null && cniJar != null) {
+            Path conflist = new CniInstaller(cniRuntime, cniJar, cniBinDir, cniConfDir).install(socket, mtu);
+            System.err.println("wiremesh node-daemon: installed the CNI plugin into " + cniBinDir + " and " + conflist);
         }
         MeshAgent meshAgent = agent;
         int colon = statusAddress.lastIndexOf(':');

@@ -45,8 +45,13 @@ final class LocalCluster implements AutoCloseable {
             throw new IllegalStateException("a local cluster is already running (" + DIR + "): stop it with bin/wiremesh-local down,"
                     + " or set WIREMESH_LOCAL_REUSE=1 to run the suite on it");
         }
-        script("up", "--nodes", String.valueOf(nodes), "--pods", "1");
-        return new LocalCluster(true);
+        try {
+            script("up", "--nodes", String.valueOf(nodes), "--pods", "1");
+            return new LocalCluster(true);
+        } catch (Exception e) {
+            script("down"); // a half-made cluster is removed too
+            throw e;
+        }
     }
 
     /** Runs bin/wiremesh-local with its output in e2e/target/wiremesh-local/*.log; fails with the log's tail. */

@@ -196,8 +196,10 @@ class LocalClusterIT {
         // The nodes stop offering the pod network (no conflist), and their daemons wait for a new membership.
         await().atMost(Duration.ofSeconds(30)).until(() -> Host.run(LocalCluster.onNode(1, "test", "-e", "/etc/cni/net.d/10-wiremesh.conflist"), null, null).exit() != 0
                 && Host.run(LocalCluster.onNode(2, "test", "-e", "/etc/cni/net.d/10-wiremesh.conflist"), null, null).exit() != 0);
-        await().atMost(Duration.ofSeconds(30)).until(() -> cluster.client.pods().inNamespace(LocalCluster.SYSTEM_NS)
-                .withLabel("app.kubernetes.io/component", "node").list().getItems().stream().noneMatch(Readiness::isPodReady));
+        // Every node-daemon exited (its container restarted) to wait for a new membership.
+        await().atMost(Duration.ofSeconds(60)).until(() -> cluster.client.pods().inNamespace(LocalCluster.SYSTEM_NS)
+                .withLabel("app.kubernetes.io/component", "node").list().getItems().stream()
+                .allMatch(p -> p.getStatus().getContainerStatuses().stream().allMatch(c -> c.getRestartCount() > 0)));
         // No stale route leads pod traffic anywhere: not through the tunnel, and not in plaintext.
         assertThat(pings(cluster.exec("test-n1-1", "ping", "-c", "2", "-W", "1", ip2).out())[1]).isZero();
     }

@@ -113,6 +113,8 @@ class MeshIT {
             }
             return true;
         });
+        // "Configured" is published just before the daemon opens its CNI socket.
+        await().atMost(30, TimeUnit.SECONDS).until(() -> Files.exists(cniSocket(0)) && Files.exists(cniSocket(1)));
         // Pods are created by a real CNI runtime: libcni (the library podman and CRI runtimes use).
         Path cniBin = Files.createDirectories(host.dir.resolve("cni-bin"));
         Files.createSymbolicLink(cniBin.resolve("wiremesh"), Host.ROOT.resolve("bin/wiremesh-cni"));

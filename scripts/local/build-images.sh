@@ -25,11 +25,16 @@ cni_jar="$here/cni-plugin/target/wiremesh-cni.jar"
 cni_runtime="$here/cni-plugin/target/cni-runtime"
 for f in "$op_app/quarkus-run.jar" "$node_jar" "$wg_jar" "$cni_jar" "$cni_runtime/bin/java"; do need "$f"; done
 
-# Copies the shared libraries ELF files need (as ldd resolves them on this host) into a staged root.
+# The shared libraries ELF files need, as ldd resolves them on this host (none for static files).
+needed_libs() {
+  { ldd "$@" 2>/dev/null || true; } | awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\/lib64\// {print $1}' | sort -u
+}
+
+# Copies the shared libraries ELF files need into a staged root.
 copy_libs() {
   local root="$1"; shift
   mkdir -p "$root/lib/x86_64-linux-gnu" "$root/lib64"
-  { ldd "$@" 2>/dev/null || true; } | awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\/lib64\// {print $1}' | sort -u | while read -r lib; do
+  needed_libs "$@" | while read -r lib; do
     case "$lib" in
       "$root"/*) ;;  # the runtime's own libraries, found through $ORIGIN
       /lib64/*) cp -L "$lib" "$root/lib64/$(basename "$lib")" ;;
@@ -73,7 +78,7 @@ cp "$cni_jar" "$node/opt/wiremesh/lib/wiremesh-cni.jar"
 cp -a "$cni_runtime" "$node/opt/wiremesh/cni-runtime"
 # The alternative datapath (datapath.implementation=wireguard-go): Debian's build, which needs only glibc.
 cp "$(command -v wireguard-go)" "$node/opt/wiremesh/bin/wireguard-go"
-for lib in $(ldd "$node/opt/wiremesh/bin/wireguard-go" | awk '$2 == "=>" {print $3} $1 ~ /^\/lib64\// {print $1}'); do
+for lib in $(needed_libs "$node/opt/wiremesh/bin/wireguard-go"); do
   [ -e "$base$lib" ] || [ -e "$base/lib/x86_64-linux-gnu/$(basename "$lib")" ] || { echo "build-images: the base layer lacks $lib for wireguard-go" >&2; exit 1; }
 done
 cat >"$node/opt/wiremesh/bin/wiremesh-node-daemon" <<'EOF'

@@ -21,6 +21,11 @@ wml_log() { printf '[wiremesh-local %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 wml_die() { printf 'wiremesh-local: %s\n' "$*" >&2; exit 1; }
 wml_node_ip() { echo "198.19.0.$((10 + $1))"; }
 wml_kubectl() { "$WML_BIN/kubectl" --kubeconfig "$WML_DIR/admin.kubeconfig" "$@"; }
+# wml_nodes_at_least N [STATUS] [NODE]: at least N nodes (named NODE, if given) are registered (with STATUS, e.g. Ready).
+wml_nodes_at_least() {
+  local want="$1" status="${2:-}" name="${3:-}"
+  [ "$(wml_kubectl get nodes $name --no-headers 2>/dev/null | awk -v s="$status" 's == "" || $2 == s' | wc -l)" -ge "$want" ]
+}
 wml_nodes() { ls -d "$WML_DIR"/nodes/* 2>/dev/null | sed 's|.*/||' | sort -n; }
 
 # wml_start NAME CMD...: runs CMD detached with its output in $WML_DIR/log/NAME.log and records

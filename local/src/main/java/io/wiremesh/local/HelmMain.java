@@ -4,7 +4,6 @@ import com.marcnuri.helm.Helm;
 import com.marcnuri.helm.Release;
 
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -22,8 +21,7 @@ public final class HelmMain {
         if (args.length >= 5 && args[0].equals("upgrade")) {
             var cmd = new Helm(Path.of(args[1])).upgrade().install().withName(args[2]).withNamespace(args[3])
                     .createNamespace().withKubeConfig(Path.of(args[4])).waitReady().withTimeout(300);
-            List<String> sets = new ArrayList<>(List.of(args).subList(5, args.length));
-            for (String kv : sets) {
+            for (String kv : List.of(args).subList(5, args.length)) {
                 int eq = kv.indexOf('=');
                 if (eq < 1) usage("not KEY=VALUE: " + kv);
                 cmd.set(kv.substring(0, eq), kv.substring(eq + 1));

@@ -92,6 +92,8 @@ class MeshIT {
             w.getSpec().nodeName = nodes[i];
             w.getSpec().podCIDRs = List.of("10.43." + (i + 1) + ".0/24", "fd43::" + (i + 1) + ":0/112");
             w.getSpec().overlayAddresses = List.of("10.43." + (i + 1) + ".1", "fd43::" + (i + 1) + ":1");
+            // What the operator copies from the Node's InternalIPs.
+            w.getSpec().nodeAddresses = List.of("10.210.0." + (i + 1), "fd10:210::" + (i + 1));
             w.getSpec().keyGeneration = 1L;
             client.resource(w).create();
         }
@@ -377,6 +379,83 @@ class MeshIT {
         } finally {
             Files.deleteIfExists(sock);
         }
+    }
+
+    /**
+     * Beyond pods: the outside world (behind node 1) sees pods masqueraded to node 1's address, IPv4
+     * and IPv6; a pod reaches another node's own addresses through the tunnel with its own source,
+     * and its own node's directly; nothing of it crosses the underlay in clear. When membership ends
+     * the table and rules go, and an iptables (kube-proxy style) rule beside them stays.
+     */
+    @Test
+    void podsReachNodeAddressesThroughTheTunnelAndTheOutsideMasqueraded() throws Exception {
+        // Dual-stack node addresses on the underlay (the setup leaves IPv6 off there).
+        for (int i = 0; i < 2; i++) {
+            String link = underlay + (i == 0 ? "a" : "b");
+            host.in(nodes[i], "sysctl", "-qw", "net.ipv6.conf." + link + ".disable_ipv6=0");
+            host.in(nodes[i], "ip", "addr", "add", "fd10:210::" + (i + 1) + "/64", "dev", link, "nodad");
+        }
+        // The outside: a host behind node 1 that has no route to any pod address.
+        String outside = host.ns("wmt-" + id + "-out");
+        Host.sh("ip", "link", "add", "wo" + id, "netns", nodes[0], "type", "veth", "peer", "name", "eth0", "netns", outside);
+        host.in(nodes[0], "ip", "addr", "add", "198.18.9.1/24", "dev", "wo" + id);
+        host.in(nodes[0], "ip", "addr", "add", "fd18:9::1/64", "dev", "wo" + id, "nodad");
+        host.in(nodes[0], "ip", "link", "set", "wo" + id, "up");
+        host.in(outside, "ip", "addr", "add", "198.18.9.2/24", "dev", "eth0");
+        host.in(outside, "ip", "addr", "add", "fd18:9::2/64", "dev", "eth0", "nodad");
+        host.in(outside, "ip", "link", "set", "eth0", "up");
+        // "Who is asking" servers: outside, and hostNetwork servers on both nodes.
+        whoIsAsking(outside, "outside");
+        whoIsAsking(nodes[0], "node1");
+        whoIsAsking(nodes[1], "node2");
+        // A kube-proxy style rule on node 2 that wiremesh must leave alone.
+        host.in(nodes[1], "iptables", "-t", "nat", "-N", "KUBE-POSTROUTING");
+        host.in(nodes[1], "iptables", "-t", "nat", "-A", "POSTROUTING", "-j", "KUBE-POSTROUTING");
+
+        assertThat(ask(0, "198.18.9.2")).isEqualTo("outside saw 198.18.9.1");
+        assertThat(ask(0, "fd18:9::2")).isEqualTo("outside saw fd18:9::1");
+
+        Path pcap = host.dir.resolve("node-address.pcap");
+        Process cap = host.spawn("tcpdump-na.log", null, "ip", "netns", "exec", nodes[0], "tcpdump", "-i", underlay + "a", "-n", "-U",
+                "--immediate-mode", "-w", pcap.toString(), "(ip or ip6) and not icmp6"); // few packets: no ring-buffer delay
+        await().atMost(10, TimeUnit.SECONDS).until(() -> host.log("tcpdump-na.log").contains("listening on"));
+        assertThat(ask(0, "10.210.0.2")).as("a pod reaches another node's address with its own source").isEqualTo("node2 saw 10.43.1.2");
+        assertThat(ask(0, "fd10:210::2")).isEqualTo("node2 saw fd43::1:2");
+        assertThat(ask(1, "10.210.0.1")).isEqualTo("node1 saw 10.43.2.2");
+        assertThat(ask(0, "10.210.0.1")).as("and its own node's").isEqualTo("node1 saw 10.43.1.2");
+        Thread.sleep(300);
+        Host.stop(cap);
+        assertOnlyWireGuard(pcap, true);
+        assertThat(host.in(nodes[0], "ip", "rule", "show")).contains("from 10.43.1.0/24 lookup 51820");
+        assertThat(host.in(nodes[0], "nft", "list", "table", "inet", "wiremesh")).contains("masquerade");
+
+        // End of node 2's membership: its masquerade table and policy rules go; the iptables rule stays.
+        client.resources(WireGuardNode.class).withName(WireGuardNode.nameFor(mesh, nodes[1])).delete();
+        await().atMost(30, TimeUnit.SECONDS).until(() -> !host.in(nodes[1], "nft", "list", "tables").contains("wiremesh")
+                && !host.in(nodes[1], "ip", "rule", "show").contains("51820") && !host.in(nodes[1], "ip", "-6", "rule", "show").contains("51820"));
+        assertThat(host.in(nodes[1], "ip", "route", "show", "table", "all")).doesNotContain("table 51820");
+        assertThat(host.in(nodes[1], "iptables", "-t", "nat", "-S")).contains("-A POSTROUTING -j KUBE-POSTROUTING");
+    }
+
+    /** A TCP server on port 8080 of namespace {@code ns} that answers "NAME saw CLIENT-ADDRESS", IPv4 and IPv6. */
+    private void whoIsAsking(String ns, String name) throws Exception {
+        for (String listen : List.of("TCP4-LISTEN:8080,fork,reuseaddr", "TCP6-LISTEN:8080,ipv6only=1,fork,reuseaddr")) {
+            host.spawn("who-" + name + listen.charAt(3) + ".log", null, "ip", "netns", "exec", ns, "socat", listen,
+                    "SYSTEM:echo " + name + " saw $SOCAT_PEERADDR");
+        }
+        await().atMost(10, TimeUnit.SECONDS).until(() -> host.in(ns, "ss", "-ltnH").split(":8080").length > 2);
+    }
+
+    /** What the "who is asking" server at {@code address} answers pod {@code from}. */
+    private String ask(int from, String address) throws Exception {
+        String target = address.indexOf(':') >= 0 ? "TCP6:[" + address + "]:8080" : "TCP4:" + address + ":8080";
+        Host.Result r = Host.run(List.of("ip", "netns", "exec", pods[from], "socat", "-T", "5", "-", target + ",connect-timeout=5"), null, "");
+        String out = r.out().strip();
+        int saw = out.indexOf(" saw [");
+        if (saw < 0) return out;
+        // socat writes IPv6 peers in full, bracketed: shorten to RFC 5952 text.
+        String ip = out.substring(saw + 6, out.indexOf(']', saw));
+        return out.substring(0, saw) + " saw " + io.wiremesh.api.net.Cidr.parse(ip + "/128").address(0);
     }
 
     /** A plain HTTP GET to node {@code i}'s status server, from inside the node's namespace. */

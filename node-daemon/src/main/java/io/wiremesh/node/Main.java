@@ -10,7 +10,9 @@ import io.wiremesh.node.cni.PodNetwork;
 import io.wiremesh.node.ipam.Ipam;
 import io.wiremesh.node.keys.NodeKey;
 import io.wiremesh.node.mesh.MeshAgent;
+import io.wiremesh.node.egress.Nft;
 import io.wiremesh.node.mesh.MeshRouting;
+import io.wiremesh.node.mesh.NodeAddressRouting;
 import io.wiremesh.node.netlink.Netlink;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -33,7 +35,8 @@ import io.wiremesh.node.metrics.StatusServer;
  *           [--proc-sys-net /proc/sys/net]   (where the node's net sysctls are; in a container, a mount of them)
  *           [--cni-bin-dir /opt/cni/bin --cni-conf-dir /etc/cni/net.d --cni-runtime DIR --cni-jar JAR]
  *                                             (install the plugin, its runtime and 10-wiremesh.conflist)
- *   wiremesh-node-daemon uninstall-cni [--cni-conf-dir /etc/cni/net.d]
+ *   wiremesh-node-daemon uninstall-cni [--cni-conf-dir /etc/cni/net.d]   (CNI configuration, masquerade table, policy routes)
+ *   wiremesh-node-daemon pre-stop --daemonset NAME [--cni-conf-dir DIR]  (the same, only when the DaemonSet is being deleted)
  * </pre>
  * In mesh mode the node's block(s) come from its WireGuardNode; the API server is found like
  * kubectl finds it (in-cluster service account, or KUBECONFIG).
@@ -43,9 +46,22 @@ public final class Main {
 
     public static void main(String[] args) throws Exception {
         args = splitEquals(args);
-        if (args.length > 0 && args[0].equals("uninstall-cni")) {
-            Path confDir = Path.of(args.length > 2 && args[1].equals("--cni-conf-dir") ? args[2] : "/etc/cni/net.d");
-            System.err.println(CniInstaller.uninstall(confDir) ? "removed " + confDir.resolve(CniInstaller.CONFLIST) : "nothing to remove");
+        if (args.length > 0 && (args[0].equals("uninstall-cni") || args[0].equals("pre-stop"))) {
+            Path confDir = Path.of("/etc/cni/net.d");
+            String daemonSet = null;
+            for (int i = 1; i < args.length; i++) {
+                switch (args[i]) {
+                    case "--cni-conf-dir" -> confDir = Path.of(args[++i]);
+                    case "--daemonset" -> daemonSet = args[++i];
+                    default -> usage("unknown argument " + args[i]);
+                }
+            }
+            if (args[0].equals("pre-stop") && !removedForGood(daemonSet)) {
+                System.err.println("wiremesh node-daemon: being replaced (DaemonSet " + daemonSet + " remains): keeping the CNI configuration,"
+                        + " the masquerade table and the policy routes");
+                return;
+            }
+            uninstall(confDir);
             return;
         }
         List<Cidr> blocks = new ArrayList<>();
@@ -87,7 +103,9 @@ public final class Main {
         MeshAgent agent = null;
         if (mesh != null) {
             KubernetesClient client = new KubernetesClientBuilder().build();
-            agent = new MeshAgent(client, mesh, nodeName, key, ifname, new MeshRouting(Netlink.open(), ifname, procSys), nodeIp);
+            agent = new MeshAgent(client, mesh, nodeName, key, ifname, new MeshRouting(Netlink.open(), ifname, procSys),
+                    new NodeAddressRouting(Netlink.open(), ifname), Nft.onThisSystem(), nodeIp);
+            MeshAgent member = agent;
             Path confDir = cniConfDir;
             String membership = WireGuardNode.nameFor(mesh, nodeName);
             agent.onMembershipEnded(() -> {
@@ -100,6 +118,11 @@ public final class Main {
                     if (confDir != null) CniInstaller.uninstall(confDir);
                 } catch (IOException e) {
                     System.err.println("wiremesh node-daemon: could not remove the CNI configuration: " + e.getMessage());
+                }
+                try {
+                    member.removeEgress();
+                } catch (IOException e) {
+                    System.err.println("wiremesh node-daemon: could not remove the masquerade table or policy routes: " + e.getMessage());
                 }
                 // Not on the informer's thread: the shutdown hook closes that informer.
                 Thread.ofPlatform().start(() -> System.exit(3));
@@ -132,6 +155,41 @@ public final class Main {
             done.countDown();
         }));
         done.await();
+    }
+
+    /**
+     * Removes what the daemon put on the node besides the WireGuard interface: the CNI configuration
+     * (the kubelet then reports the network not ready), the masquerade table and the policy routes.
+     */
+    static void uninstall(Path confDir) throws IOException {
+        System.err.println(CniInstaller.uninstall(confDir) ? "removed " + confDir.resolve(CniInstaller.CONFLIST) : "no CNI configuration to remove");
+        Nft.onThisSystem().remove();
+        try (Netlink nl = Netlink.open()) {
+            new NodeAddressRouting(nl, "").remove();
+        }
+        System.err.println("removed the nftables table " + io.wiremesh.node.egress.MasqueradeTable.TABLE + " and the policy routes to node addresses");
+    }
+
+    /**
+     * Whether this pod stops because wiremesh leaves the node (its DaemonSet is deleted, e.g. by
+     * {@code helm uninstall}) rather than because it is replaced (rolling update, eviction, restart),
+     * when the node's state must stay so egress never breaks. Unknown (no API answer) counts as replaced.
+     */
+    static boolean removedForGood(String daemonSet) {
+        if (daemonSet == null) return true;
+        String ns = System.getenv("POD_NAMESPACE");
+        try (KubernetesClient client = new KubernetesClientBuilder().build()) {
+            var ds = client.apps().daemonSets().inNamespace(ns != null ? ns : client.getNamespace()).withName(daemonSet).get();
+            return ds == null || ds.getMetadata().getDeletionTimestamp() != null;
+        } catch (io.fabric8.kubernetes.client.KubernetesClientException e) {
+            // helm uninstall deletes this account's token and Role together with the DaemonSet.
+            if (e.getCode() == 401 || e.getCode() == 403) return true;
+            System.err.println("wiremesh node-daemon: cannot tell whether DaemonSet " + daemonSet + " remains (" + e.getMessage() + "): keeping node state");
+            return false;
+        } catch (RuntimeException e) {
+            System.err.println("wiremesh node-daemon: cannot tell whether DaemonSet " + daemonSet + " remains (" + e.getMessage() + "): keeping node state");
+            return false;
+        }
     }
 
     /** Accepts {@code --flag=value} as well as {@code --flag value}, as Kubernetes manifests usually write flags. */

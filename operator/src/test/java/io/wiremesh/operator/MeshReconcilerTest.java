@@ -142,6 +142,33 @@ class MeshReconcilerTest {
     }
 
     @Test
+    void everyMemberCarriesItsNodesAddressesAndFollowsTheirChanges() {
+        String a = node("a");
+        // As the kubelet reports them (status subresource): InternalIP and ExternalIP count, Hostname does not.
+        setAddresses(a, List.of("InternalIP", "198.18.3.11", "InternalIP", "fd18::11", "Hostname", a, "ExternalIP", "198.18.4.11"));
+        String m = mesh("addr", List.of("10.62.0.0/16"), null).getMetadata().getName();
+        await().atMost(Duration.ofSeconds(30)).until(() -> members(m).size() == 1
+                && List.of("198.18.3.11", "198.18.4.11", "fd18::11").equals(members(m).get(0).getSpec().nodeAddresses));
+        String block = members(m).get(0).getSpec().podCIDRs.get(0);
+        // A node whose address changes (DHCP, a re-IPed VM) keeps its block, and the member follows.
+        setAddresses(a, List.of("InternalIP", "198.18.3.99"));
+        await().atMost(Duration.ofSeconds(30)).until(() -> List.of("198.18.3.99").equals(members(m).get(0).getSpec().nodeAddresses));
+        assertThat(members(m).get(0).getSpec().podCIDRs.get(0)).isEqualTo(block);
+    }
+
+    private void setAddresses(String node, List<String> typeAndAddress) {
+        client.nodes().withName(node).editStatus(n -> {
+            List<io.fabric8.kubernetes.api.model.NodeAddress> list = new ArrayList<>();
+            for (int i = 0; i < typeAndAddress.size(); i += 2) {
+                list.add(new io.fabric8.kubernetes.api.model.NodeAddress(typeAndAddress.get(i + 1), typeAndAddress.get(i)));
+            }
+            if (n.getStatus() == null) n.setStatus(new io.fabric8.kubernetes.api.model.NodeStatus());
+            n.getStatus().setAddresses(list);
+            return n;
+        });
+    }
+
+    @Test
     void deletedNodeReleasesItsBlockAfterTheGracePeriodAndAFlappingNodeKeepsIt() {
         String a = node("a"), b = node("b"), c = node("c");
         String mesh = mesh("grace", List.of("10.43.0.0/16"), null).getMetadata().getName();

@@ -7,6 +7,8 @@ public final class Formats {
     /** An IPv4 or IPv6 prefix in CIDR notation. The operator re-checks it semantically. */
     public static final String CIDR = "^((25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])(\\.(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])){3}/([0-9]|[12][0-9]|3[0-2])"
             + "|[0-9a-fA-F:.]*:[0-9a-fA-F:.]*/([0-9]|[1-9][0-9]|1[01][0-9]|12[0-8]))$";
+    /** An IPv4 or IPv6 address, without a prefix length. */
+    public static final String IP = "^((25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])(\\.(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])){3}|[0-9a-fA-F:.]*:[0-9a-fA-F:.]*)$";
     /** A Curve25519 public key, base64 (32 bytes: the last character carries 4 bits). */
     public static final String WG_KEY = "^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw480]=$";
     /** host:port with an IPv4 address or a bracketed IPv6 address. */

@@ -58,6 +58,32 @@ public class WireGuardMeshSpec {
     @JsonPropertyDescription("Address pools for external peers (WireGuardPeer), at most one IPv4 and one IPv6 CIDR.")
     public List<@Pattern(Formats.CIDR) String> peerCIDRs;
 
+    @JsonPropertyDescription("Pod (and full-tunnel external peer) traffic to destinations outside the mesh: SNATed to the node's address unless turned off.")
+    public Egress egress;
+
+    /** Unset means the defaults: masquerade on, no extra exclusions. */
+    public boolean masquerade() {
+        return egress == null || egress.masquerade == null || egress.masquerade;
+    }
+
+    /** The user's extra destinations that keep the pod's source address (never null). */
+    public List<String> egressExcludeCIDRs() {
+        return egress == null || egress.excludeCIDRs == null ? List.of() : egress.excludeCIDRs;
+    }
+
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public static class Egress {
+        @Default("true")
+        @JsonPropertyDescription("SNAT (masquerade) traffic from pod and peer addresses to destinations outside the mesh's pod and peer CIDRs and"
+                + " its nodes' addresses, when it leaves a node through the underlay (as Calico's natOutgoing and flannel's ip-masq).")
+        public Boolean masquerade;
+
+        @Size(max = 64)
+        @JsonPropertyDescription("More destinations that keep the pod's own source address (e.g. a routed corporate network that knows the pod"
+                + " CIDRs). IPv4 or IPv6 CIDRs.")
+        public List<@Pattern(Formats.CIDR) String> excludeCIDRs;
+    }
+
     @JsonInclude(JsonInclude.Include.NON_NULL)
     public static class NodeBlockSize {
         @Min(8)

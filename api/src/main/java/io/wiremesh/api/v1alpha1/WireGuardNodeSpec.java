@@ -27,6 +27,11 @@ public class WireGuardNodeSpec {
     @JsonPropertyDescription("Address(es) of the node's wiremesh0 interface: the first address of each block.")
     public List<String> overlayAddresses;
 
+    @Size(max = 16)
+    @JsonPropertyDescription("The node's own addresses (InternalIP and ExternalIP of its Node, copied by the operator): other nodes' pods reach"
+            + " them through the tunnel, and they are never masqueraded.")
+    public List<@Pattern(Formats.IP) String> nodeAddresses;
+
     @Min(1)
     @JsonPropertyDescription("Bumped by the operator to ask the node-daemon for a new key pair.")
     public Long keyGeneration;

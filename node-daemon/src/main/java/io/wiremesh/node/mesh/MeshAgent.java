@@ -10,6 +10,9 @@ import io.wiremesh.api.v1alpha1.WireGuardMeshSpec;
 import io.wiremesh.api.v1alpha1.WireGuardNode;
 import io.wiremesh.api.v1alpha1.WireGuardNodeStatus;
 import io.wiremesh.api.v1alpha1.WireGuardPeer;
+import io.wiremesh.node.egress.EgressPlan;
+import io.wiremesh.node.egress.MasqueradeTable;
+import io.wiremesh.node.egress.Nft;
 import io.wiremesh.node.keys.NodeKey;
 import io.wiremesh.node.wg.Datapaths;
 import io.wiremesh.node.wg.WireGuardDevice;
@@ -37,6 +40,10 @@ public final class MeshAgent implements AutoCloseable {
     private final String ifname;
     private WireGuardDevice device;
     private final MeshRouting routing;
+    private final NodeAddressRouting nodeRouting;
+    private final Nft nft;
+    /** The egress state (masquerade table, policy routes) last failed to apply: the watchdog retries it. */
+    private volatile boolean egressPending;
     private final String endpointHost;
     private SharedIndexInformer<WireGuardNode> informer;
     private SharedIndexInformer<WireGuardPeer> peerInformer;
@@ -52,8 +59,10 @@ public final class MeshAgent implements AutoCloseable {
     private String readyMessage;
 
     public MeshAgent(KubernetesClient client, String mesh, String node, NodeKey key, String ifname,
-                     MeshRouting routing, String endpointHost) {
+                     MeshRouting routing, NodeAddressRouting nodeRouting, Nft nft, String endpointHost) {
         this.client = client;
+        this.nodeRouting = nodeRouting;
+        this.nft = nft;
         this.mesh = mesh;
         this.node = node;
         this.key = key;
@@ -152,6 +161,8 @@ public final class MeshAgent implements AutoCloseable {
                         configureDevice();
                         sync();
                         publishStatus(true, "Configured", readyMessage);
+                    } else if (egressPending) {
+                        sync();
                     }
                     List<WireGuardDevice.PeerState> peers = device.peers();
                     java.util.Set<String> healthy = healthyPeers(peers);
@@ -185,10 +196,12 @@ public final class MeshAgent implements AutoCloseable {
         return ok;
     }
 
-    /** Only what changes peers or routes: the spec, or another node's key or endpoints. */
+    /** Only what changes peers or routes: the blocks, the node addresses, or another node's key or endpoints. */
     static boolean peerRelevantChange(WireGuardNode before, WireGuardNode after) {
         if (!java.util.Objects.equals(before.getSpec() == null ? null : before.getSpec().podCIDRs,
                 after.getSpec() == null ? null : after.getSpec().podCIDRs)) return true;
+        if (!java.util.Objects.equals(before.getSpec() == null ? null : before.getSpec().nodeAddresses,
+                after.getSpec() == null ? null : after.getSpec().nodeAddresses)) return true;
         WireGuardNodeStatus a = before.getStatus(), b = after.getStatus();
         if (a == null || b == null) return a != b;
         return !java.util.Objects.equals(a.publicKey, b.publicKey) || !java.util.Objects.equals(a.endpoints, b.endpoints);
@@ -303,6 +316,36 @@ public final class MeshAgent implements AutoCloseable {
         } catch (IOException | RuntimeException e) {
             System.err.println("wiremesh node-daemon: peer sync failed, will retry on the next event: " + e.getMessage());
         }
+        applyEgress();
+    }
+
+    /**
+     * Masquerade table and policy routes to other nodes' addresses, from the mesh spec and its nodes.
+     * Independent of the peers: it must hold even while the datapath is absent (the unreachable routes).
+     */
+    private void applyEgress() {
+        WireGuardNode me = null;
+        List<WireGuardNode> members = informer.getStore().list();
+        for (WireGuardNode w : members) if (w.getSpec() != null && node.equals(w.getSpec().nodeName)) me = w;
+        if (me == null) return; // membership is ending: the end-of-membership action removes it all
+        try {
+            EgressPlan plan = EgressPlan.of(meshSpec, me, members);
+            if (nft.apply(MasqueradeTable.script(plan, ifname))) {
+                System.err.println("wiremesh node-daemon: " + (plan.masquerade() ? "masquerading " + plan.sources() + " except towards " + plan.inMesh()
+                        : "egress masquerade off (spec.egress.masquerade: false)"));
+            }
+            nodeRouting.apply(plan.ruleSources(), plan.remoteNodes());
+            egressPending = false;
+        } catch (IOException | RuntimeException e) {
+            egressPending = true;
+            System.err.println("wiremesh node-daemon: egress rules not applied, retrying: " + e.getMessage());
+        }
+    }
+
+    /** Removes the masquerade table and the policy routes (the end of this node's membership). */
+    public void removeEgress() throws IOException {
+        nft.remove();
+        nodeRouting.remove();
     }
 
     /**
@@ -344,11 +387,17 @@ public final class MeshAgent implements AutoCloseable {
         return informer != null && informer.hasSynced() && device.configured();
     }
 
-    /** A peer may send from its pod blocks and its overlay addresses. */
-    private static List<String> allowedIps(WireGuardNode w) {
+    /**
+     * A peer may send from its pod blocks, its overlay addresses and its node addresses (replies of its
+     * hostNetwork servers to our pods, which reach them through the tunnel).
+     */
+    static List<String> allowedIps(WireGuardNode w) {
         List<String> ips = new ArrayList<>(w.getSpec().podCIDRs);
         if (w.getSpec().overlayAddresses != null) {
             for (String a : w.getSpec().overlayAddresses) ips.add(a + (a.indexOf(':') >= 0 ? "/128" : "/32"));
+        }
+        if (w.getSpec().nodeAddresses != null) {
+            for (String a : w.getSpec().nodeAddresses) ips.add(a + (a.indexOf(':') >= 0 ? "/128" : "/32"));
         }
         return ips;
     }

@@ -20,20 +20,23 @@ public final class Netlink implements AutoCloseable {
     static final short RTM_NEWLINK = 16, RTM_DELLINK = 17, RTM_GETLINK = 18;
     static final short RTM_NEWADDR = 20, RTM_DELADDR = 21, RTM_GETADDR = 22;
     static final short RTM_NEWROUTE = 24, RTM_DELROUTE = 25, RTM_GETROUTE = 26;
+    static final short RTM_NEWRULE = 32, RTM_DELRULE = 33, RTM_GETRULE = 34;
     static final int NLM_F_REQUEST = 1, NLM_F_MULTI = 2, NLM_F_ACK = 4, NLM_F_DUMP = 0x300;
     static final int NLM_F_REPLACE = 0x100, NLM_F_EXCL = 0x200, NLM_F_CREATE = 0x400;
     static final int NLMSG_ERROR = 2, NLMSG_DONE = 3;
     static final int IFLA_ADDRESS = 1, IFLA_IFNAME = 3, IFLA_MTU = 4, IFLA_LINKINFO = 18, IFLA_NET_NS_FD = 28;
     static final int IFLA_INFO_KIND = 1, IFLA_INFO_DATA = 2, VETH_INFO_PEER = 1;
     static final int IFA_ADDRESS = 1, IFA_LOCAL = 2, IFA_F_NODAD = 0x02;
-    static final int RTA_DST = 1, RTA_OIF = 4, RTA_GATEWAY = 5, RTA_PRIORITY = 6;
+    static final int RTA_DST = 1, RTA_OIF = 4, RTA_GATEWAY = 5, RTA_PRIORITY = 6, RTA_TABLE = 15;
+    /** Policy rule attributes (linux/fib_rules.h). */
+    static final int FRA_SRC = 2, FRA_PRIORITY = 6, FRA_TABLE = 15, FRA_PROTOCOL = 21, FR_ACT_TO_TBL = 1;
     static final int IFF_UP = 1;
     public static final int AF_INET = 2, AF_INET6 = 10;
     public static final int RT_SCOPE_UNIVERSE = 0, RT_SCOPE_LINK = 253;
     /** In a delete request: match a route of any scope (the kernel compares the scope otherwise). */
     static final int RT_SCOPE_NOWHERE = 255;
     public static final int RTN_UNICAST = 1, RTN_UNREACHABLE = 7;
-    static final int RT_TABLE_MAIN = 254;
+    public static final int RT_TABLE_MAIN = 254;
     /** Routes we install carry this protocol number, so they are recognisably ours. */
     public static final int RTPROT_WIREMESH = 0x57;
 
@@ -275,71 +278,157 @@ public final class Netlink implements AutoCloseable {
     // ------------------------------------------------------------------ routes
 
     /**
-     * Adds (or replaces) a route: {@code dst/dstLen} via {@code gateway} (may be null) out of link
-     * {@code oif} (0 = any), of the given type (RTN_UNICAST, or RTN_UNREACHABLE for a fail-closed
-     * blackhole), with {@code metric}.
+     * Adds (or replaces) a route in the main table: {@code dst/dstLen} via {@code gateway} (may be
+     * null) out of link {@code oif} (0 = any), of the given type (RTN_UNICAST, or RTN_UNREACHABLE for
+     * a fail-closed blackhole), with {@code metric}.
      */
     public void replaceRoute(InetAddress dst, int dstLen, InetAddress gateway, int oif, int scope, int type, int metric)
+            throws IOException {
+        replaceRoute(RT_TABLE_MAIN, dst, dstLen, gateway, oif, scope, type, metric);
+    }
+
+    /** {@link #replaceRoute(InetAddress, int, InetAddress, int, int, int, int)} in routing table {@code table} (1..2^32-1). */
+    public void replaceRoute(int table, InetAddress dst, int dstLen, InetAddress gateway, int oif, int scope, int type, int metric)
             throws IOException {
         byte[] d = dst.getAddress();
         int family = d.length == 4 ? AF_INET : AF_INET6;
         Message m = new Message(RTM_NEWROUTE, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE)
-                .u8(family).u8(dstLen).u8(0).u8(0).u8(RT_TABLE_MAIN).u8(RTPROT_WIREMESH).u8(scope).u8(type).u32(0)
-                .attr(RTA_DST, d);
+                .u8(family).u8(dstLen).u8(0).u8(0).u8(headerTable(table)).u8(RTPROT_WIREMESH).u8(scope).u8(type).u32(0)
+                .attr(RTA_DST, d).attr(RTA_TABLE, table);
         if (gateway != null) m.attr(RTA_GATEWAY, gateway.getAddress());
         if (oif != 0) m.attr(RTA_OIF, oif);
         if (metric != 0) m.attr(RTA_PRIORITY, metric);
-        exchange(m, "add route " + dst.getHostAddress() + "/" + dstLen);
+        exchange(m, "add route " + dst.getHostAddress() + "/" + dstLen + " table " + table);
+    }
+
+    /** Table ids above 255 travel in RTA_TABLE only; the 8-bit header field says RT_TABLE_UNSPEC then (as iproute2 does). */
+    private static int headerTable(int table) {
+        return table > 0 && table < 256 ? table : 0;
     }
 
     /** A destination prefix. */
     public record Route(InetAddress dst, int dstLen) {}
 
-    /** The unicast routes wiremesh made (its protocol number) out of link {@code oif}, both families. */
+    /** The unicast routes wiremesh made (its protocol number) out of link {@code oif} in the main table, both families. */
     public List<Route> routesOut(int oif) throws IOException {
         List<Route> out = new ArrayList<>();
+        for (TableRoute r : routes(RT_TABLE_MAIN)) if (r.type() == RTN_UNICAST && r.oif() == oif) out.add(new Route(r.dst(), r.dstLen()));
+        return out;
+    }
+
+    /** A route wiremesh made: destination, type (RTN_*), output link (0 for none) and metric. */
+    public record TableRoute(InetAddress dst, int dstLen, int type, int oif, int metric) {}
+
+    /** Every route with wiremesh's protocol number in routing table {@code table}, both families. */
+    public List<TableRoute> routes(int table) throws IOException {
+        List<TableRoute> out = new ArrayList<>();
         for (int family : new int[] {AF_INET, AF_INET6}) {
             List<ByteBuffer> replies = exchange(new Message(RTM_GETROUTE, NLM_F_REQUEST | NLM_F_DUMP)
                     .u8(family).u8(0).u8(0).u8(0).u8(0).u8(0).u8(0).u8(0).u32(0), "list routes");
             for (ByteBuffer p : replies) {
-                int dstLen = p.get(1) & 0xff, protocol = p.get(5) & 0xff, type = p.get(7) & 0xff;
-                if (protocol != RTPROT_WIREMESH || type != RTN_UNICAST) continue;
-                byte[] dst = null;
-                int linkIndex = 0;
-                for (int off = 12; off + 4 <= p.capacity(); ) {
-                    int len = p.getShort(off) & 0xffff;
-                    int attr = p.getShort(off + 2) & 0x3fff;
-                    if (len < 4) break;
-                    if (attr == RTA_DST) {
-                        dst = new byte[len - 4];
-                        for (int i = 0; i < dst.length; i++) dst[i] = p.get(off + 4 + i);
-                    } else if (attr == RTA_OIF) {
-                        linkIndex = p.getInt(off + 4);
+                int dstLen = p.get(1) & 0xff, rtmTable = p.get(4) & 0xff, protocol = p.get(5) & 0xff, type = p.get(7) & 0xff;
+                if (protocol != RTPROT_WIREMESH) continue;
+                byte[] dst = new byte[family == AF_INET ? 4 : 16];
+                int linkIndex = 0, metric = 0, tableId = rtmTable;
+                for (Attr a : Attr.parse(p, 12)) {
+                    switch (a.type()) {
+                        case RTA_DST -> dst = a.bytes();
+                        case RTA_OIF -> linkIndex = a.data().getInt(0);
+                        case RTA_PRIORITY -> metric = a.data().getInt(0);
+                        case RTA_TABLE -> tableId = a.data().getInt(0);
+                        default -> { }
                     }
-                    off += (len + 3) & ~3;
                 }
-                if (linkIndex == oif && dst != null) out.add(new Route(InetAddress.getByAddress(dst), dstLen));
+                if (tableId == table) out.add(new TableRoute(InetAddress.getByAddress(dst), dstLen, type, linkIndex, metric));
             }
         }
         return out;
     }
 
-    /** Deletes a route; false when it did not exist. */
+    /** Deletes a route from the main table; false when it did not exist. */
     public boolean deleteRoute(InetAddress dst, int dstLen, int oif, int type, int metric) throws IOException {
+        return deleteRoute(RT_TABLE_MAIN, dst, dstLen, oif, type, metric);
+    }
+
+    /** Deletes a route of wiremesh's from routing table {@code table}; false when it did not exist. */
+    public boolean deleteRoute(int table, InetAddress dst, int dstLen, int oif, int type, int metric) throws IOException {
         byte[] d = dst.getAddress();
         int family = d.length == 4 ? AF_INET : AF_INET6;
         Message m = new Message(RTM_DELROUTE, NLM_F_REQUEST | NLM_F_ACK)
-                .u8(family).u8(dstLen).u8(0).u8(0).u8(RT_TABLE_MAIN).u8(RTPROT_WIREMESH).u8(RT_SCOPE_NOWHERE).u8(type).u32(0)
-                .attr(RTA_DST, d);
+                .u8(family).u8(dstLen).u8(0).u8(0).u8(headerTable(table)).u8(RTPROT_WIREMESH).u8(RT_SCOPE_NOWHERE).u8(type).u32(0)
+                .attr(RTA_DST, d).attr(RTA_TABLE, table);
         if (oif != 0) m.attr(RTA_OIF, oif);
         if (metric != 0) m.attr(RTA_PRIORITY, metric);
         try {
-            exchange(m, "delete route " + dst.getHostAddress() + "/" + dstLen);
+            exchange(m, "delete route " + dst.getHostAddress() + "/" + dstLen + " table " + table);
             return true;
         } catch (NetlinkException e) {
             if (e.errno == NetlinkException.ESRCH || e.errno == NetlinkException.ENOENT) return false;
             throw e;
         }
+    }
+
+    // ------------------------------------------------------------------ policy rules
+
+    /** A policy rule wiremesh made: "from {@code src}/{@code srcLen} lookup {@code table}" at {@code priority}. */
+    public record Rule(InetAddress src, int srcLen, int table, int priority) {}
+
+    /**
+     * Adds the policy rule "from src/srcLen lookup table" at {@code priority}, marked with wiremesh's
+     * protocol number (FRA_PROTOCOL, Linux 4.17+) so it is recognisably ours; an identical rule is fine.
+     */
+    public void addRule(Rule r) throws IOException {
+        byte[] s = r.src().getAddress();
+        int family = s.length == 4 ? AF_INET : AF_INET6;
+        Message m = new Message(RTM_NEWRULE, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL)
+                .u8(family).u8(0).u8(r.srcLen()).u8(0).u8(headerTable(r.table())).u8(0).u8(0).u8(FR_ACT_TO_TBL).u32(0)
+                .attr(FRA_SRC, s).attr(FRA_PRIORITY, r.priority()).attr(FRA_TABLE, r.table()).attr8(FRA_PROTOCOL, RTPROT_WIREMESH);
+        try {
+            exchange(m, "add rule from " + r.src().getHostAddress() + "/" + r.srcLen() + " lookup " + r.table());
+        } catch (NetlinkException e) {
+            if (e.errno != NetlinkException.EEXIST) throw e;
+        }
+    }
+
+    /** Deletes a policy rule; false when there was none. */
+    public boolean deleteRule(Rule r) throws IOException {
+        byte[] s = r.src().getAddress();
+        int family = s.length == 4 ? AF_INET : AF_INET6;
+        Message m = new Message(RTM_DELRULE, NLM_F_REQUEST | NLM_F_ACK)
+                .u8(family).u8(0).u8(r.srcLen()).u8(0).u8(headerTable(r.table())).u8(0).u8(0).u8(FR_ACT_TO_TBL).u32(0)
+                .attr(FRA_SRC, s).attr(FRA_PRIORITY, r.priority()).attr(FRA_TABLE, r.table());
+        try {
+            exchange(m, "delete rule from " + r.src().getHostAddress() + "/" + r.srcLen());
+            return true;
+        } catch (NetlinkException e) {
+            if (e.errno == NetlinkException.ENOENT || e.errno == NetlinkException.ESRCH) return false;
+            throw e;
+        }
+    }
+
+    /** The policy rules carrying wiremesh's protocol number, both families. */
+    public List<Rule> rules() throws IOException {
+        List<Rule> out = new ArrayList<>();
+        for (int family : new int[] {AF_INET, AF_INET6}) {
+            List<ByteBuffer> replies = exchange(new Message(RTM_GETRULE, NLM_F_REQUEST | NLM_F_DUMP)
+                    .u8(family).u8(0).u8(0).u8(0).u8(0).u8(0).u8(0).u8(0).u32(0), "list rules");
+            for (ByteBuffer p : replies) {
+                int srcLen = p.get(2) & 0xff, table = p.get(4) & 0xff;
+                byte[] src = new byte[family == AF_INET ? 4 : 16];
+                int priority = 0, protocol = 0;
+                for (Attr a : Attr.parse(p, 12)) {
+                    switch (a.type()) {
+                        case FRA_SRC -> src = a.bytes();
+                        case FRA_PRIORITY -> priority = a.data().getInt(0);
+                        case FRA_TABLE -> table = a.data().getInt(0);
+                        case FRA_PROTOCOL -> protocol = a.data().get(0) & 0xff;
+                        default -> { }
+                    }
+                }
+                if (protocol == RTPROT_WIREMESH) out.add(new Rule(InetAddress.getByAddress(src), srcLen, table, priority));
+            }
+        }
+        return out;
     }
 
     @Override

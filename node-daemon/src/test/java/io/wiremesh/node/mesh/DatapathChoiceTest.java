@@ -67,7 +67,7 @@ class DatapathChoiceTest {
             w.getSpec().podCIDRs = List.of("10.47.1.0/24");
             client.resource(w).create();
 
-            MeshAgent agent = new MeshAgent(client, "kmesh", "n1", NodeKey.loadOrCreate(state), "wmk0", null, "10.9.9.9");
+            MeshAgent agent = new MeshAgent(client, "kmesh", "n1", NodeKey.loadOrCreate(state), "wmk0", null, null, null, "10.9.9.9");
             agent.awaitMembership(Duration.ofSeconds(10));
             assertThatThrownBy(agent::start).isInstanceOf(Datapaths.Unavailable.class).hasMessageContaining("modprobe wireguard");
             WireGuardNode got = client.resources(WireGuardNode.class).withName("kmesh.n1").get();

@@ -70,10 +70,11 @@ public class MeshReconciler implements Reconciler<WireGuardMesh> {
 
     @Override
     public List<EventSource<?, WireGuardMesh>> prepareEventSources(EventSourceContext<WireGuardMesh> context) {
-        // Any node change may matter to any mesh (selection by labels); heartbeats do not.
+        // Label changes (selection) and address changes (nodeAddresses) may matter to any mesh; heartbeats do not.
         nodes = new InformerEventSource<>(InformerEventSourceConfiguration.from(Node.class, WireGuardMesh.class)
                 .withSecondaryToPrimaryMapper(n -> context.getPrimaryCache().list().map(ResourceID::fromResource).collect(Collectors.toSet()))
-                .withOnUpdateFilter((now, before) -> !Objects.equals(now.getMetadata().getLabels(), before.getMetadata().getLabels()))
+                .withOnUpdateFilter((now, before) -> !Objects.equals(now.getMetadata().getLabels(), before.getMetadata().getLabels())
+                        || NodeAddresses.changed(before, now))
                 .build(), context);
         InformerEventSource<WireGuardNode, WireGuardMesh> members = new InformerEventSource<>(
                 InformerEventSourceConfiguration.from(WireGuardNode.class, WireGuardMesh.class)
@@ -125,9 +126,16 @@ public class MeshReconciler implements Reconciler<WireGuardMesh> {
         for (String node : selected.keySet()) {
             WireGuardNode member = byNode.get(node);
             if (member == null) {
-                if (join(client, mesh, node, allocators)) joined++;
+                if (join(client, mesh, node, allocators, NodeAddresses.of(selected.get(node)))) joined++;
                 else waiting.add(node);
-            } else if (member.getMetadata().getAnnotations() != null
+                continue;
+            }
+            List<String> addresses = NodeAddresses.of(selected.get(node));
+            if (!addresses.equals(member.getSpec().nodeAddresses == null ? List.of() : member.getSpec().nodeAddresses)) {
+                client.resources(WireGuardNode.class).withName(member.getMetadata().getName())
+                        .edit(m -> { m.getSpec().nodeAddresses = addresses.isEmpty() ? null : addresses; return m; });
+            }
+            if (member.getMetadata().getAnnotations() != null
                     && member.getMetadata().getAnnotations().containsKey(WireGuardNode.ORPHANED_SINCE)) {
                 // The node came back within the grace period: it keeps its block.
                 client.resources(WireGuardNode.class).withName(member.getMetadata().getName())
@@ -166,8 +174,8 @@ public class MeshReconciler implements Reconciler<WireGuardMesh> {
         return nextCheck == null ? control : control.rescheduleAfter(nextCheck.plusMillis(100));
     }
 
-    /** Creates the node's WireGuardNode with one fresh block per family; false when a pool is full. */
-    private boolean join(KubernetesClient client, WireGuardMesh mesh, String node, List<BlockAllocator> allocators) {
+    /** Creates the node's WireGuardNode with one fresh block per family and the Node's addresses; false when a pool is full. */
+    private boolean join(KubernetesClient client, WireGuardMesh mesh, String node, List<BlockAllocator> allocators, List<String> addresses) {
         List<Cidr> blocks = new ArrayList<>();
         for (BlockAllocator a : allocators) {
             Optional<Cidr> b = a.allocate();
@@ -187,6 +195,7 @@ public class MeshReconciler implements Reconciler<WireGuardMesh> {
         spec.nodeName = node;
         spec.podCIDRs = blocks.stream().map(Cidr::toString).toList();
         spec.overlayAddresses = blocks.stream().map(b -> b.address(1)).toList();
+        spec.nodeAddresses = addresses.isEmpty() ? null : addresses;
         spec.keyGeneration = 1L;
         member.setSpec(spec);
         try {

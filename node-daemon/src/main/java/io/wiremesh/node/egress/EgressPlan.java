@@ -1,0 +1,82 @@
+package io.wiremesh.node.egress;
+
+import io.wiremesh.api.net.Cidr;
+import io.wiremesh.api.v1alpha1.WireGuardMeshSpec;
+import io.wiremesh.api.v1alpha1.WireGuardNode;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.TreeSet;
+
+/**
+ * What one node does with traffic from pod (and external peer) addresses that is not for another pod:
+ * which sources are masqueraded, which destinations keep the pod's source address, which sources are
+ * steered by policy routing towards other nodes' own addresses, and which addresses those are.
+ * A pure function of the mesh spec and the WireGuardNodes of the mesh; no I/O.
+ *
+ * @param masquerade     {@code spec.egress.masquerade} (default true)
+ * @param sources        the mesh's pod and peer pools: the only sources ever masqueraded
+ * @param inMesh         destinations that keep the source address: pod and peer pools, every mesh node's
+ *                       addresses, and {@code spec.egress.excludeCIDRs}; minimal (no entry inside another)
+ * @param ruleSources    sources of the policy rules that send traffic for node addresses into the tunnel:
+ *                       this node's blocks and the mesh's peer pools
+ * @param remoteNodes    the other mesh nodes' addresses as /32 and /128 prefixes
+ */
+public record EgressPlan(boolean masquerade, List<Cidr> sources, List<Cidr> inMesh, List<Cidr> ruleSources, List<Cidr> remoteNodes) {
+
+    /**
+     * The plan for node {@code self} of a mesh with {@code spec}, given every WireGuardNode of the mesh
+     * ({@code members} may include {@code self}; members without a spec are ignored).
+     *
+     * @throws IllegalArgumentException when a CIDR or address in the spec cannot be parsed
+     */
+    public static EgressPlan of(WireGuardMeshSpec spec, WireGuardNode self, Collection<WireGuardNode> members) {
+        List<Cidr> pools = new ArrayList<>();
+        spec.podCIDRs.forEach(c -> pools.add(Cidr.parse(c)));
+        List<Cidr> peerPools = new ArrayList<>();
+        if (spec.peerCIDRs != null) spec.peerCIDRs.forEach(c -> peerPools.add(Cidr.parse(c)));
+
+        List<Cidr> sources = new ArrayList<>(pools);
+        sources.addAll(peerPools);
+
+        List<Cidr> inMesh = new ArrayList<>(sources);
+        List<Cidr> remote = new ArrayList<>();
+        String selfName = self.getSpec().nodeName;
+        for (WireGuardNode w : members) {
+            if (w.getSpec() == null || w.getSpec().nodeAddresses == null) continue;
+            boolean isSelf = selfName.equals(w.getSpec().nodeName);
+            for (String a : w.getSpec().nodeAddresses) {
+                Cidr host = host(a);
+                inMesh.add(host);
+                if (!isSelf) remote.add(host);
+            }
+        }
+        if (self.getSpec().nodeAddresses != null) self.getSpec().nodeAddresses.forEach(a -> inMesh.add(host(a)));
+        spec.egressExcludeCIDRs().forEach(c -> inMesh.add(Cidr.parse(c)));
+
+        List<Cidr> ruleSources = new ArrayList<>();
+        self.getSpec().podCIDRs.forEach(c -> ruleSources.add(Cidr.parse(c)));
+        ruleSources.addAll(peerPools);
+        return new EgressPlan(spec.masquerade(), minimal(sources), minimal(inMesh), minimal(ruleSources), minimal(remote));
+    }
+
+    /** {@code address} as a one-address prefix (/32 or /128). */
+    static Cidr host(String address) {
+        return Cidr.parse(address + (address.indexOf(':') >= 0 ? "/128" : "/32"));
+    }
+
+    /** Sorted, without duplicates and without prefixes contained in another of the list. */
+    static List<Cidr> minimal(Collection<Cidr> cidrs) {
+        List<Cidr> out = new ArrayList<>();
+        // Sorted by network then prefix length: a container comes before what it contains.
+        for (Cidr c : new TreeSet<>(cidrs)) {
+            if (out.stream().noneMatch(o -> o.contains(c))) out.add(c);
+        }
+        return List.copyOf(out);
+    }
+
+    /** The entries of one family. */
+    public static List<Cidr> family(List<Cidr> cidrs, boolean v6) {
+        return cidrs.stream().filter(c -> c.v6() == v6).toList();
+    }
+}

@@ -1,0 +1,77 @@
+package io.wiremesh.node.egress;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.wiremesh.api.net.Cidr;
+import io.wiremesh.api.v1alpha1.WireGuardMeshSpec;
+import io.wiremesh.api.v1alpha1.WireGuardNode;
+import io.wiremesh.api.v1alpha1.WireGuardNodeSpec;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class EgressPlanTest {
+    static WireGuardMeshSpec mesh() {
+        WireGuardMeshSpec s = new WireGuardMeshSpec();
+        s.podCIDRs = List.of("10.42.0.0/16", "fd42::/48");
+        s.peerCIDRs = List.of("10.45.0.0/24");
+        return s;
+    }
+
+    static WireGuardNode node(String name, List<String> blocks, List<String> addresses) {
+        WireGuardNode w = new WireGuardNode();
+        w.setSpec(new WireGuardNodeSpec());
+        w.getSpec().nodeName = name;
+        w.getSpec().podCIDRs = blocks;
+        w.getSpec().nodeAddresses = addresses;
+        return w;
+    }
+
+    private static List<Cidr> cidrs(String... s) {
+        return java.util.Arrays.stream(s).map(Cidr::parse).toList();
+    }
+
+    @Test
+    void masqueradesPodAndPeerPoolsExceptTowardsTheMeshAndItsNodes() {
+        WireGuardNode a = node("a", List.of("10.42.1.0/24", "fd42::1:0/112"), List.of("198.19.0.11", "fd19::11"));
+        WireGuardNode b = node("b", List.of("10.42.2.0/24", "fd42::2:0/112"), List.of("198.19.0.12"));
+        EgressPlan p = EgressPlan.of(mesh(), a, List.of(a, b));
+        assertThat(p.masquerade()).isTrue();
+        assertThat(p.sources()).isEqualTo(cidrs("10.42.0.0/16", "10.45.0.0/24", "fd42::/48"));
+        assertThat(p.inMesh()).isEqualTo(cidrs("10.42.0.0/16", "10.45.0.0/24", "198.19.0.11/32", "198.19.0.12/32", "fd19::11/128", "fd42::/48"));
+        // Policy routing: from this node's blocks and the peer pools, towards the other nodes only.
+        assertThat(p.ruleSources()).isEqualTo(cidrs("10.42.1.0/24", "10.45.0.0/24", "fd42::1:0/112"));
+        assertThat(p.remoteNodes()).isEqualTo(cidrs("198.19.0.12/32"));
+    }
+
+    @Test
+    void userExclusionsKeepTheSourceAndContainedEntriesCollapse() {
+        WireGuardMeshSpec spec = mesh();
+        spec.egress = new WireGuardMeshSpec.Egress();
+        spec.egress.excludeCIDRs = List.of("172.16.0.0/12", "172.16.5.0/24", "10.42.9.0/24");
+        WireGuardNode a = node("a", List.of("10.42.1.0/24"), List.of("172.16.5.5"));
+        EgressPlan p = EgressPlan.of(spec, a, List.of(a));
+        assertThat(p.inMesh()).isEqualTo(cidrs("10.42.0.0/16", "10.45.0.0/24", "172.16.0.0/12", "fd42::/48"));
+        assertThat(p.remoteNodes()).isEmpty();
+    }
+
+    @Test
+    void masqueradeCanBeTurnedOffAndDefaultsOn() {
+        WireGuardMeshSpec spec = mesh();
+        WireGuardNode a = node("a", List.of("10.42.1.0/24"), null);
+        assertThat(EgressPlan.of(spec, a, List.of()).masquerade()).isTrue();
+        spec.egress = new WireGuardMeshSpec.Egress();
+        assertThat(EgressPlan.of(spec, a, List.of()).masquerade()).as("egress: {} keeps the default").isTrue();
+        spec.egress.masquerade = false;
+        assertThat(EgressPlan.of(spec, a, List.of()).masquerade()).isFalse();
+        assertThat(MasqueradeTable.script(EgressPlan.of(spec, a, List.of()), "wiremesh0")).isEqualTo(MasqueradeTable.removal());
+    }
+
+    @Test
+    void membersWithoutSpecOrAddressesAreSkipped() {
+        WireGuardNode a = node("a", List.of("10.42.1.0/24"), null);
+        WireGuardNode empty = new WireGuardNode();
+        EgressPlan p = EgressPlan.of(mesh(), a, List.of(a, empty, node("c", List.of("10.42.3.0/24"), null)));
+        assertThat(p.remoteNodes()).isEmpty();
+        assertThat(p.inMesh()).isEqualTo(cidrs("10.42.0.0/16", "10.45.0.0/24", "fd42::/48"));
+    }
+}

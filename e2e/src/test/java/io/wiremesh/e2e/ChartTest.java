@@ -71,6 +71,16 @@ class ChartTest {
         assertThat(datapath.getSpec().getTemplate().getSpec().getAutomountServiceAccountToken()).isFalse();
         assertThat(datapath.getSpec().getTemplate().getSpec().getContainers().getFirst().getSecurityContext().getCapabilities().getAdd())
                 .containsExactly("NET_ADMIN");
+        // The node-daemon's preStop uninstalls only when its DaemonSet is being deleted, which it may read and nothing more.
+        DaemonSet node = daemonSets.stream().filter(d -> d.getMetadata().getName().equals("wiremesh-node")).findFirst().orElseThrow();
+        assertThat(node.getSpec().getTemplate().getSpec().getContainers().getFirst().getLifecycle().getPreStop().getExec().getCommand())
+                .containsSubsequence("pre-stop", "--daemonset", "wiremesh-node");
+        assertThat(objects).filteredOn(o -> o instanceof io.fabric8.kubernetes.api.model.rbac.Role && o.getMetadata().getName().endsWith("-lifecycle"))
+                .singleElement().satisfies(o -> assertThat(((io.fabric8.kubernetes.api.model.rbac.Role) o).getRules()).singleElement()
+                        .satisfies(r -> {
+                            assertThat(r.getResources()).containsExactly("daemonsets");
+                            assertThat(r.getResourceNames()).containsExactly("wiremesh-node");
+                        }));
         assertThat(render(true)).doesNotContain("\"*\"");
         // No cluster-wide access to Secrets; nodes may only read (preshared keys) in the release namespace.
         for (HasMetadata o : objects) {

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Builds wiremesh's container images without a container engine or registry, as docker-archive
 # tarballs that `ctr image import` reads:
-#   localhost/wiremesh/node:<appVersion>      node-daemon, the Java datapath (wiremesh-wg), the CNI plugin
+#   localhost/wiremesh/node:<appVersion>      node-daemon, the Java datapath (wiremesh-wg), the CNI plugin, nft
 #   localhost/wiremesh/operator:<appVersion>  the operator (Quarkus)
-#   localhost/wiremesh/testpod:1              busybox + iperf3, for test pods
+#   localhost/wiremesh/testpod:1              busybox + iperf3 + curl, for test pods
 #   localhost/wiremesh/pause:1                the pod sandbox image
 # The Java images share one base layer: glibc from this Debian host, a jlink'ed Temurin 25 runtime
 # and busybox. Inputs are what `mvn package` built; nothing is downloaded.
@@ -81,6 +81,8 @@ cp "$(command -v wireguard-go)" "$node/opt/wiremesh/bin/wireguard-go"
 for lib in $(needed_libs "$node/opt/wiremesh/bin/wireguard-go"); do
   [ -e "$base$lib" ] || [ -e "$base/lib/x86_64-linux-gnu/$(basename "$lib")" ] || { echo "build-images: the base layer lacks $lib for wireguard-go" >&2; exit 1; }
 done
+# nftables' nft: the node-daemon writes its masquerade table with `nft -f -` (the one netfilter tool it runs).
+mkdir -p "$node/usr/sbin"; cp /usr/sbin/nft "$node/usr/sbin/nft"; copy_libs "$node" /usr/sbin/nft
 cat >"$node/opt/wiremesh/bin/wiremesh-node-daemon" <<'EOF'
 #!/bin/sh
 exec /opt/jre/bin/java --enable-native-access=ALL-UNNAMED ${WIREMESH_NODE_JAVA_OPTS:-} -jar /opt/wiremesh/lib/wiremesh-node-daemon.jar "$@"
@@ -96,9 +98,9 @@ op="$stage/operator"
 rm -rf "$op"; mkdir -p "$op/opt"
 cp -a "$op_app" "$op/opt/operator"
 
-# testpod / pause: busybox (+ iperf3 for throughput).
+# testpod / pause: busybox (+ iperf3 for throughput, curl for HTTP(S) from pods).
 tp="$stage/testpod"
-rm -rf "$tp"; add_busybox "$tp"; cp /usr/bin/iperf3 "$tp/usr/bin/iperf3"; copy_libs "$tp" /usr/bin/iperf3
+rm -rf "$tp"; add_busybox "$tp"; cp /usr/bin/iperf3 /usr/bin/curl "$tp/usr/bin/"; copy_libs "$tp" /usr/bin/iperf3 /usr/bin/curl
 pause="$stage/pause"
 rm -rf "$pause"; mkdir -p "$pause/bin"; cp "$(command -v busybox)" "$pause/bin/sleep"; copy_libs "$pause" "$pause/bin/sleep"
 

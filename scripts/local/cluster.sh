@@ -3,6 +3,11 @@
 #   wml-ul   bridge wml-br 198.19.0.1/24; etcd, kube-apiserver, controller-manager, scheduler
 #   wml-nN   eth0 198.19.0.(10+N)/24, default route via the underlay; containerd, kubelet, kube-proxy
 #            and every hostNetwork pod (wiremesh's node-daemon and datapath)
+#   wml-world  the "outside world" (outside every node and pod range): eth0 198.51.100.2/24, veth to
+#            wml-ul's wml-world-ul 198.51.100.1/24; wml-ul forwards between the bridge and it (IPv4
+#            forwarding on in wml-ul only). Its only route back is to 198.19.0.0/24, so pod traffic that
+#            was not masqueraded to a node address gets no reply. Runs scripts/local/outside.py on :80
+#            (access log $WML_DIR/log/outside-access.log) and iperf3 -s on :5201.
 # Each node also has its own mount namespace, where the node-local directories a real node would
 # have to itself (/var/lib/wiremesh, /run/wireguard, /opt/cni/bin, /var/lib/kubelet, ...) are
 # per-node directories, so N nodes share one machine the way N machines would not.
@@ -12,12 +17,42 @@ WML_NODE_PATHS=(/var/lib/wiremesh /run/wiremesh /run/wireguard /opt/cni/bin /etc
   /run/containerd /var/lib/kubelet /var/log/pods /var/log/containers /run/netns)
 
 wml_underlay_up() {
-  ip netns list | grep -qw "$WML_UL" && return 0
-  ip netns add "$WML_UL"
-  ip -n "$WML_UL" link set lo up
-  ip -n "$WML_UL" link add wml-br type bridge
-  ip -n "$WML_UL" addr add "$WML_UL_IP/24" dev wml-br
-  ip -n "$WML_UL" link set wml-br up
+  if ! ip netns list | grep -qw "$WML_UL"; then
+    ip netns add "$WML_UL"
+    ip -n "$WML_UL" link set lo up
+    ip -n "$WML_UL" link add wml-br type bridge
+    ip -n "$WML_UL" addr add "$WML_UL_IP/24" dev wml-br
+    ip -n "$WML_UL" link set wml-br up
+  fi
+  wml_world_up
+}
+
+# The outside world (see the top of this file) and its two servers.
+wml_world_up() {
+  local w=(nsenter --net="/run/netns/$WML_WORLD")
+  if ! ip netns list | grep -qw "$WML_WORLD"; then
+    ip netns add "$WML_WORLD"
+    ip -n "$WML_WORLD" link set lo up
+    ip link add wml-world-ul netns "$WML_UL" type veth peer name eth0 netns "$WML_WORLD"
+    ip -n "$WML_UL" addr add "$WML_WORLD_GW/24" dev wml-world-ul
+    ip -n "$WML_UL" link set wml-world-ul up
+    ip -n "$WML_WORLD" addr add "$WML_OUTSIDE_IP/24" dev eth0
+    ip -n "$WML_WORLD" link set eth0 up
+    ip -n "$WML_WORLD" route add "${WML_UL_IP%.*}.0/24" via "$WML_WORLD_GW"
+  fi
+  # Inside wml-ul only: the root namespace's sysctls stay as they are.
+  nsenter --net="/run/netns/$WML_UL" sysctl -qw net.ipv4.ip_forward=1
+  wml_alive outside-http || wml_start outside-http "${w[@]}" /usr/bin/python3 "$WML_ROOT/scripts/local/outside.py" \
+    --bind "$WML_OUTSIDE_IP" --port 80 --log "$WML_DIR/log/outside-access.log"
+  wml_alive outside-iperf3 || wml_start outside-iperf3 "${w[@]}" iperf3 -s -B "$WML_OUTSIDE_IP" -p 5201
+  wml_wait 15 "the outside web server" wml_listening "$WML_WORLD" "$WML_OUTSIDE_IP:80"
+  wml_wait 15 "the outside iperf3 server" wml_listening "$WML_WORLD" "$WML_OUTSIDE_IP:5201"
+}
+
+# Stops the outside world's recorded servers and removes its namespace (and with it the veth pair).
+wml_world_down() {
+  wml_stop outside-http outside-iperf3
+  ip netns del "$WML_WORLD" 2>/dev/null || true
 }
 
 wml_control_plane_up() {

@@ -9,6 +9,9 @@ export JAVA_HOME="${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}"
 WML_UL=wml-ul                 # underlay namespace: the "switch" and the control plane
 WML_UL_IP=198.19.0.1          # never 192.0.2.0/24 (this machine's own network)
 WML_API="https://$WML_UL_IP:6443"
+WML_WORLD=wml-world           # the "internet": outside every node and pod range, reached through wml-ul
+WML_WORLD_GW=198.51.100.1     # wml-ul's side of the link to wml-world
+WML_OUTSIDE_IP=198.51.100.2   # wml-world: HTTP on :80 (scripts/local/outside.py), iperf3 -s on :5201
 WML_LOCAL_API_PORT="${WIREMESH_LOCAL_API_PORT:-36443}"   # root-namespace clients: 127.0.0.1 only
 WML_SERVICE_CIDR=10.96.0.0/12
 WML_SERVICE_IP=10.96.0.1
@@ -68,6 +71,11 @@ wml_wait() {
     [ "$SECONDS" -lt "$end" ] || wml_die "timed out after ${secs}s waiting for $what (logs: $WML_DIR/log)"
     sleep 0.5
   done
+}
+
+# wml_listening NETNS ADDR:PORT: a TCP socket listens on ADDR:PORT in network namespace NETNS (wml-*).
+wml_listening() {
+  nsenter --net="/run/netns/$1" ss -Hltn | awk '{print $4}' | grep -qxF "$2"
 }
 
 # wml_in_node N CMD...: CMD in node N's network and mount namespaces (where its containerd, kubelet and pods run).

@@ -1,10 +1,34 @@
 # Test pods and the report of bin/wiremesh-local. Sourced.
 
+# The test pods' ServiceAccount (token mounted) may list nodes, for the report's pod -> API server check.
+wml_test_rbac() {
+  wml_kubectl apply -f - >/dev/null <<EOF
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: wiremesh-test, namespace: $WML_TEST_NS}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: wiremesh-test-list-nodes}
+rules: [{apiGroups: [""], resources: [nodes], verbs: [list]}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: wiremesh-test-list-nodes}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: wiremesh-test-list-nodes}
+subjects: [{kind: ServiceAccount, name: wiremesh-test, namespace: $WML_TEST_NS}]
+EOF
+}
+wml_test_sa_token() { [ -n "$(wml_kubectl -n "$WML_TEST_NS" get serviceaccount wiremesh-test -o jsonpath='{.secrets[0].name}' 2>/dev/null)" ]; }
+
 # wml_test_pods K: K iperf3-server pods per node in $WML_TEST_NS, placed by the scheduler.
 wml_test_pods() {
   local k="$1" n i
   wml_kubectl create namespace "$WML_TEST_NS" >/dev/null 2>&1 || true
   wml_wait 60 "the default ServiceAccount of $WML_TEST_NS" wml_kubectl -n "$WML_TEST_NS" get serviceaccount default
+  wml_test_rbac
+  # Kubernetes 1.20 admits a pod that mounts a token only once the token Secret exists.
+  wml_wait 60 "the token of ServiceAccount $WML_TEST_NS/wiremesh-test" wml_test_sa_token
   for n in $(wml_nodes); do
     for i in $(seq 1 "$k"); do
       cat <<EOF
@@ -14,7 +38,7 @@ kind: Pod
 metadata: {name: test-n$n-$i, namespace: $WML_TEST_NS, labels: {app.kubernetes.io/name: wiremesh-test}}
 spec:
   nodeSelector: {kubernetes.io/hostname: wml-n$n}
-  automountServiceAccountToken: false
+  serviceAccountName: wiremesh-test
   terminationGracePeriodSeconds: 1
   containers:
     - {name: iperf, image: "localhost/wiremesh/testpod:1", imagePullPolicy: Never, command: [/usr/bin/iperf3, -s]}
@@ -36,6 +60,7 @@ wml_report() {
   echo "== test pods"
   wml_kubectl -n "$WML_TEST_NS" get pods -o wide --no-headers | awk '{printf "  %-12s %-9s %-14s %s\n", $1, $3, $6, $7}'
   [ "${#nodes[@]}" -ge 2 ] && wml_measure "${nodes[@]}"
+  [ "${#nodes[@]}" -ge 1 ] && wml_reach "${nodes[0]}"
   echo
   echo "== WireGuardNodes (block, public key, peers with a handshake, as the node-daemons report it)"
   wml_kubectl get wireguardnodes -o jsonpath='{range .items[*]}{.spec.nodeName}{"\t"}{.spec.podCIDRs[0]}{"\t"}{.status.publicKey}{"\t"}{.status.peers[*].lastHandshakeTime}{"\n"}{end}' |
@@ -74,4 +99,33 @@ wml_measure() {
   pods=$(tcpdump -r "$cap" -n "net $WML_POD_CIDR" 2>/dev/null | wc -l)
   echo "  underlay capture at wml-n$from's port meanwhile: $total packets, $wg WireGuard UDP/51820, $((total - wg)) other, $pods with a pod address in plain sight"
   rm -f "$cap"
+}
+
+# wml_why OUTPUT: curl's error line if there is one, else the last line (shortened).
+wml_why() { { printf '%s\n' "$1" | grep -m1 '^curl: (' || printf '%s\n' "$1" | tail -1; } | cut -c1-120; }
+
+# wml_reach N: from node N's first test pod, the API server through the kubernetes Service (with the
+# pod's ServiceAccount token and CA) and the outside world's web server. Never fails, never hangs.
+wml_reach() {
+  local a="test-n$1-1" out count seen
+  echo
+  echo "== from $a on wml-n$1 to the API server and the outside world (curl, at most 5 s each)"
+  out=$(wml_kubectl -n "$WML_TEST_NS" exec "$a" -- sh -c 'd=/var/run/secrets/kubernetes.io/serviceaccount;
+    curl -sS --max-time 5 --cacert "$d/ca.crt" -H "Authorization: Bearer $(cat "$d/token")" \
+      "https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT/api/v1/nodes"' 2>&1 || true)
+  count=$(printf '%s' "$out" | /usr/bin/python3 -c 'import json, sys
+d = json.load(sys.stdin)
+print(len(d["items"]) if d.get("kind") == "NodeList" else "")' 2>/dev/null || true)
+  if [ -n "$count" ]; then
+    echo "  pod -> API server: ok (listed $count nodes through the kubernetes Service $WML_SERVICE_IP:443)"
+  else
+    echo "  pod -> API server: FAILED (through the kubernetes Service $WML_SERVICE_IP:443: $(wml_why "$out"))"
+  fi
+  out=$(wml_kubectl -n "$WML_TEST_NS" exec "$a" -- curl -sS --max-time 5 "http://$WML_OUTSIDE_IP/" 2>&1 || true)
+  seen=$(printf '%s\n' "$out" | sed -n 's/^wiremesh-outside: client \([0-9a-f.:]*\)$/\1/p' | head -1)
+  if [ -n "$seen" ]; then
+    echo "  pod -> outside: ok ($WML_OUTSIDE_IP saw the client as $seen)"
+  else
+    echo "  pod -> outside: FAILED ($WML_OUTSIDE_IP: $(wml_why "$out"))"
+  fi
 }

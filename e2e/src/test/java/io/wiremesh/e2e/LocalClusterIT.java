@@ -40,6 +40,7 @@ import org.junit.jupiter.api.TestMethodOrder;
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class LocalClusterIT {
+    private static final String OUTSIDE = "198.51.100.2"; // the local cluster's outside world (bin/wiremesh-local)
     private static final Pattern PING = Pattern.compile("(\\d+) packets transmitted, (\\d+) packets received");
     // Blocking work (kubectl exec, the script) runs here, never on the common pool: with two cores that pool
     // has one thread, and the Kubernetes client completes its requests there.
@@ -82,7 +83,102 @@ class LocalClusterIT {
     }
 
     @Test
-    @Order(2)
+    @Order(11)
+    void anOrdinaryPodListsNodesThroughTheKubernetesService() throws Exception {
+        // The kubernetes Service (10.96.0.1:443) leads to the API server on the control-plane host, outside the mesh:
+        // kube-proxy DNATs, wiremesh masquerades. The pod uses its own ServiceAccount token, as controllers do.
+        Host.Result r = cluster.exec("test-n1-1", "sh", "-c", "d=/var/run/secrets/kubernetes.io/serviceaccount; curl -sS --max-time 10"
+                + " --cacert $d/ca.crt -H \"Authorization: Bearer $(cat $d/token)\" https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT/api/v1/nodes");
+        assertThat(r.exit()).as(r.out()).isZero();
+        assertThat(r.out()).contains("\"kind\": \"NodeList\"", "\"name\": \"wml-n1\"", "\"name\": \"wml-n2\"");
+    }
+
+    @Test
+    @Order(12)
+    void podsReachTheOutsideAsTheirNode() throws Exception {
+        for (int n = 1; n <= 2; n++) {
+            Host.Result r = cluster.exec("test-n" + n + "-1", "curl", "-sS", "--max-time", "10", "http://" + OUTSIDE + "/");
+            assertThat(r.out().strip()).as("what the outside server saw").isEqualTo("wiremesh-outside: client 198.19.0.1" + n);
+        }
+        assertThat(Files.readString(LocalCluster.DIR.resolve("log/outside-access.log"))).contains(" 198.19.0.11 /", " 198.19.0.12 /");
+    }
+
+    @Test
+    @Order(13)
+    void podsReachNodeAddressesThroughWireGuardWithTheirOwnSource() throws Exception {
+        String pod1 = cluster.podIp("test-n1-1");
+        // A hostNetwork-style server on node 2's address that answers with the client address it sees.
+        Process who = new ProcessBuilder(LocalCluster.onNode(2, "socat", "TCP4-LISTEN:18081,bind=198.19.0.12,fork,reuseaddr",
+                "SYSTEM:echo node2 saw $SOCAT_PEERADDR")).redirectErrorStream(true).redirectOutput(work.resolve("who.log").toFile()).start();
+        try {
+            await().atMost(Duration.ofSeconds(10)).until(() -> cluster.onNodeSh(2, "ss", "-ltnH").contains("198.19.0.12:18081"));
+            Path pcap = work.resolve("node-address.pcap");
+            Process capture = cluster.capture(1, pcap);
+            Host.Result r = cluster.exec("test-n1-1", "curl", "-sS", "--http0.9", "--max-time", "10", "http://198.19.0.12:18081/");
+            assertThat(r.out().strip()).as(r.out()).isEqualTo("node2 saw " + pod1);
+            // A real hostNetwork pod on node 2 (its node-daemon's status port), and the pod's own node.
+            assertThat(cluster.exec("test-n1-1", "curl", "-sS", "--max-time", "10", "http://198.19.0.12:9465/healthz").out()).contains("ok");
+            assertThat(cluster.exec("test-n1-1", "curl", "-sS", "--max-time", "10", "http://198.19.0.11:9465/healthz").out()).contains("ok");
+            List<String> packets = LocalCluster.packets(capture, pcap);
+            assertThat(packets).as("the requests crossed node 1's underlay port").isNotEmpty();
+            assertThat(packets).as("only WireGuard between the nodes").allMatch(l -> l.matches(".* IP 198\\.19\\.0\\.1[12]\\.51820 > 198\\.19\\.0\\.1[12]\\.51820: UDP.*"));
+            assertThat(packets).noneMatch(l -> l.contains(pod1) || l.contains(".18081") || l.contains(".9465"));
+        } finally {
+            who.destroy();
+            who.waitFor(10, TimeUnit.SECONDS);
+        }
+    }
+
+    @Test
+    @Order(14)
+    void aHostPortAnswersAtItsNodeAddress() throws Exception {
+        Pod web = new PodBuilder().withNewMetadata().withName("hostport-n1").withNamespace(LocalCluster.TEST_NS).endMetadata()
+                .withNewSpec().withNodeSelector(Map.of("kubernetes.io/hostname", "wml-n1")).withAutomountServiceAccountToken(false)
+                .withTerminationGracePeriodSeconds(1L)
+                .addNewContainer().withName("web").withImage("localhost/wiremesh/testpod:1").withImagePullPolicy("Never")
+                .withCommand("sh", "-c", "mkdir -p /tmp/www && echo hostport-ok > /tmp/www/index.html && exec httpd -f -p 8080 -h /tmp/www")
+                .addNewPort().withContainerPort(8080).withHostPort(18080).withProtocol("TCP").endPort().endContainer().endSpec().build();
+        cluster.client.resource(web).create();
+        try {
+            await().atMost(Duration.ofSeconds(60)).until(() -> Readiness.isPodReady(cluster.client.pods().inNamespace(LocalCluster.TEST_NS).withName("hostport-n1").get()));
+            // From the underlay side (the control-plane host, not a mesh node) and from a pod on another node.
+            await().atMost(Duration.ofSeconds(20)).until(() -> Host.run(List.of("nsenter", "--net=/run/netns/wml-ul", "curl", "-sS", "--max-time", "5",
+                    "http://198.19.0.11:18080/"), null, null).out().contains("hostport-ok"));
+            assertThat(cluster.exec("test-n2-1", "curl", "-sS", "--max-time", "10", "http://198.19.0.11:18080/").out()).contains("hostport-ok");
+        } finally {
+            cluster.client.resource(web).withGracePeriod(0).delete();
+        }
+    }
+
+    @Test
+    @Order(15)
+    void aDownloadFromOutsideOutlivesTheNodeDaemonPod() throws Exception {
+        String before = cluster.onNodeSh(1, "nft", "-a", "list", "table", "inet", "wiremesh");
+        // About 15 s of download at 4 MB/s through node 1's masquerade, while its node-daemon pod is replaced.
+        CompletableFuture<Host.Result> download = inBackground(() -> cluster.exec("test-n1-1", "curl", "-sS", "--max-time", "120", "--limit-rate", "4M",
+                "-o", "/dev/null", "-w", "%{size_download} %{http_code}", "http://" + OUTSIDE + "/bytes/60000000"));
+        Thread.sleep(2000);
+        Pod daemon = systemPod("node", "wml-n1");
+        cluster.client.resource(daemon).delete();
+        await().atMost(Duration.ofSeconds(60)).until(() -> {
+            Pod p = systemPod("node", "wml-n1");
+            return p != null && !p.getMetadata().getUid().equals(daemon.getMetadata().getUid()) && Readiness.isPodReady(p);
+        });
+        Host.Result r = download.get(150, TimeUnit.SECONDS);
+        assertThat(r.out().strip()).as("bytes and HTTP status of the download").isEqualTo("60000000 200");
+        // The same table object (same handle): the replacement neither flushed nor re-created it.
+        assertThat(handle(cluster.onNodeSh(1, "nft", "-a", "list", "table", "inet", "wiremesh"))).isEqualTo(handle(before));
+        assertThat(cluster.exec("test-n1-1", "curl", "-sS", "--max-time", "10", "http://" + OUTSIDE + "/").out()).contains("client 198.19.0.11");
+    }
+
+    private static String handle(String nftList) {
+        Matcher m = Pattern.compile("table inet wiremesh \\{ # handle (\\d+)").matcher(nftList);
+        assertThat(m.find()).as(nftList).isTrue();
+        return m.group(1);
+    }
+
+    @Test
+    @Order(20)
     void deletingTheNodeDaemonPodLosesNoPing() throws Exception {
         String ip2 = cluster.podIp("test-n2-1");
         Pod daemon = systemPod("node", "wml-n2");
@@ -104,7 +200,7 @@ class LocalClusterIT {
     }
 
     @Test
-    @Order(3)
+    @Order(30)
     void restartingTheOperatorMovesNoAllocation() throws Exception {
         Map<String, String> before = allocations();
         Pod operator = cluster.client.pods().inNamespace(LocalCluster.SYSTEM_NS).withLabel("app.kubernetes.io/component", "operator").list().getItems().getFirst();
@@ -120,7 +216,7 @@ class LocalClusterIT {
     }
 
     @Test
-    @Order(4)
+    @Order(40)
     void aNewNodeGetsABlockAndPeersWithinTenSeconds() throws Exception {
         CompletableFuture<String> adding = inBackground(() -> LocalCluster.script("add-node", "3"));
         // Watch the nodes' WireGuard interfaces with `wg` alone (no API client in the loop): done when nodes 1
@@ -146,7 +242,7 @@ class LocalClusterIT {
     }
 
     @Test
-    @Order(5)
+    @Order(50)
     void aRemovedNodeIsDroppedFromEveryPeerSet() throws Exception {
         String key = cluster.client.resources(WireGuardNode.class).withName("default.wml-n3").get().getStatus().publicKey;
         LocalCluster.script("remove-node", "3");
@@ -159,7 +255,7 @@ class LocalClusterIT {
     }
 
     @Test
-    @Order(6)
+    @Order(60)
     void stoppingADatapathFailsClosed() throws Exception {
         String ip1 = cluster.podIp("test-n1-1"), ip2 = cluster.podIp("test-n2-1");
         Path pcap = work.resolve("fail-closed.pcap");
@@ -182,7 +278,7 @@ class LocalClusterIT {
     }
 
     @Test
-    @Order(7)
+    @Order(70)
     void deletingTheMeshRemovesWiremeshState() throws Exception {
         String ip2 = cluster.podIp("test-n2-1");
         cluster.client.resources(WireGuardMesh.class).withName("default").delete();
@@ -200,6 +296,12 @@ class LocalClusterIT {
         await().atMost(Duration.ofSeconds(60)).until(() -> cluster.client.pods().inNamespace(LocalCluster.SYSTEM_NS)
                 .withLabel("app.kubernetes.io/component", "node").list().getItems().stream()
                 .allMatch(p -> p.getStatus().getContainerStatuses().stream().allMatch(c -> c.getRestartCount() > 0)));
+        // wiremesh's netfilter table and policy rules are gone; kube-proxy's rules are untouched.
+        for (int n = 1; n <= 2; n++) {
+            assertThat(cluster.onNodeSh(n, "nft", "list", "tables")).doesNotContain("wiremesh");
+            assertThat(cluster.onNodeSh(n, "ip", "rule", "show")).doesNotContain("51820");
+            assertThat(cluster.onNodeSh(n, "iptables-save", "-t", "nat")).contains(":KUBE-SERVICES", "-A PREROUTING -m comment --comment \"kubernetes service portals\" -j KUBE-SERVICES");
+        }
         // No stale route leads pod traffic anywhere: not through the tunnel, and not in plaintext.
         assertThat(pings(cluster.exec("test-n1-1", "ping", "-c", "2", "-W", "1", ip2).out())[1]).isZero();
     }

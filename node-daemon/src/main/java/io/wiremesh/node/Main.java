@@ -177,16 +177,20 @@ public final class Main {
      */
     static boolean removedForGood(String daemonSet) {
         if (daemonSet == null) return true;
-        String ns = System.getenv("POD_NAMESPACE");
         try (KubernetesClient client = new KubernetesClientBuilder().build()) {
-            var ds = client.apps().daemonSets().inNamespace(ns != null ? ns : client.getNamespace()).withName(daemonSet).get();
+            String ns = System.getenv("POD_NAMESPACE");
+            return removedForGood(client, ns != null ? ns : client.getNamespace(), daemonSet);
+        }
+    }
+
+    /** {@link #removedForGood(String)} with a given client: gone, being deleted, or our access revoked with it. */
+    static boolean removedForGood(KubernetesClient client, String namespace, String daemonSet) {
+        try {
+            var ds = client.apps().daemonSets().inNamespace(namespace).withName(daemonSet).get();
             return ds == null || ds.getMetadata().getDeletionTimestamp() != null;
         } catch (io.fabric8.kubernetes.client.KubernetesClientException e) {
             // helm uninstall deletes this account's token and Role together with the DaemonSet.
             if (e.getCode() == 401 || e.getCode() == 403) return true;
-            System.err.println("wiremesh node-daemon: cannot tell whether DaemonSet " + daemonSet + " remains (" + e.getMessage() + "): keeping node state");
-            return false;
-        } catch (RuntimeException e) {
             System.err.println("wiremesh node-daemon: cannot tell whether DaemonSet " + daemonSet + " remains (" + e.getMessage() + "): keeping node state");
             return false;
         }

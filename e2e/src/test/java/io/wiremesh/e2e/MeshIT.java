@@ -292,7 +292,7 @@ class MeshIT {
         Path kubeconfig = host.dir.resolve("kubeconfig");
         Path keys = Files.createDirectories(host.dir.resolve("peer-keys"));
         Process add = host.spawn("peer-add.log", null, Host.ROOT.resolve("bin/wiremesh").toString(), "peer", "--kubeconfig", kubeconfig.toString(),
-                "--dir", keys.toString(), "add", name, "--mesh", mesh, "--preshared-key", "--psk-namespace", "default");
+                "--dir", keys.toString(), "add", name, "--mesh", mesh, "--preshared-key", "--psk-namespace", "default", "--full-tunnel");
         // The operator's part (proven in the operator module): an address and node 1 as gateway.
         await().atMost(30, TimeUnit.SECONDS).until(() -> client.resources(io.wiremesh.api.v1alpha1.WireGuardPeer.class).withName(name).get() != null);
         client.resources(io.wiremesh.api.v1alpha1.WireGuardPeer.class).withName(name).editStatus(x -> {
@@ -364,6 +364,12 @@ class MeshIT {
                     + "|^\\S+ IP 10\\.21[02]\\.0\\.1\\.51820 > 10\\.212\\.0\\.2\\.\\d+: UDP, length \\d+$"));
             assertThat(lines).noneMatch(l -> l.contains("10.43.") || l.contains("10.45."));
 
+            // Full tunnel: the device reaches the world through its gateway, masqueraded to the gateway's address.
+            assertThat(config).contains("AllowedIPs = 0.0.0.0/0");
+            outsideBehindNode1();
+            Host.sh("ip", "-n", ext, "route", "add", "198.18.9.2/32", "dev", wgIf);
+            assertThat(askFrom(ext, "198.18.9.2")).isEqualTo("outside saw 198.18.9.1");
+
             // The gateway reports the device's latest handshake on its WireGuardPeer.
             await().atMost(15, TimeUnit.SECONDS).until(() -> {
                 var st = client.resources(io.wiremesh.api.v1alpha1.WireGuardPeer.class).withName(name).get().getStatus();
@@ -395,17 +401,8 @@ class MeshIT {
             host.in(nodes[i], "sysctl", "-qw", "net.ipv6.conf." + link + ".disable_ipv6=0");
             host.in(nodes[i], "ip", "addr", "add", "fd10:210::" + (i + 1) + "/64", "dev", link, "nodad");
         }
-        // The outside: a host behind node 1 that has no route to any pod address.
-        String outside = host.ns("wmt-" + id + "-out");
-        Host.sh("ip", "link", "add", "wo" + id, "netns", nodes[0], "type", "veth", "peer", "name", "eth0", "netns", outside);
-        host.in(nodes[0], "ip", "addr", "add", "198.18.9.1/24", "dev", "wo" + id);
-        host.in(nodes[0], "ip", "addr", "add", "fd18:9::1/64", "dev", "wo" + id, "nodad");
-        host.in(nodes[0], "ip", "link", "set", "wo" + id, "up");
-        host.in(outside, "ip", "addr", "add", "198.18.9.2/24", "dev", "eth0");
-        host.in(outside, "ip", "addr", "add", "fd18:9::2/64", "dev", "eth0", "nodad");
-        host.in(outside, "ip", "link", "set", "eth0", "up");
-        // "Who is asking" servers: outside, and hostNetwork servers on both nodes.
-        whoIsAsking(outside, "outside");
+        outsideBehindNode1();
+        // "Who is asking" servers on both nodes, as hostNetwork servers would be.
         whoIsAsking(nodes[0], "node1");
         whoIsAsking(nodes[1], "node2");
         // A kube-proxy style rule on node 2 that wiremesh must leave alone.
@@ -417,7 +414,7 @@ class MeshIT {
 
         Path pcap = host.dir.resolve("node-address.pcap");
         Process cap = host.spawn("tcpdump-na.log", null, "ip", "netns", "exec", nodes[0], "tcpdump", "-i", underlay + "a", "-n", "-U",
-                "--immediate-mode", "-w", pcap.toString(), "(ip or ip6) and not icmp6"); // few packets: no ring-buffer delay
+                "--immediate-mode", "-w", pcap.toString(), "(ip or ip6) and not icmp6 and not ip6 multicast"); // no ring-buffer delay; no ND/MLD
         await().atMost(10, TimeUnit.SECONDS).until(() -> host.log("tcpdump-na.log").contains("listening on"));
         assertThat(ask(0, "10.210.0.2")).as("a pod reaches another node's address with its own source").isEqualTo("node2 saw 10.43.1.2");
         assertThat(ask(0, "fd10:210::2")).isEqualTo("node2 saw fd43::1:2");
@@ -437,6 +434,22 @@ class MeshIT {
         assertThat(host.in(nodes[1], "iptables", "-t", "nat", "-S")).contains("-A POSTROUTING -j KUBE-POSTROUTING");
     }
 
+    /**
+     * The outside: a host behind node 1 (198.18.9.2, fd18:9::2) that has no route to any pod or peer
+     * address, running a "who is asking" server.
+     */
+    private void outsideBehindNode1() throws Exception {
+        String outside = host.ns("wmt-" + id + "-out");
+        Host.sh("ip", "link", "add", "wo" + id, "netns", nodes[0], "type", "veth", "peer", "name", "eth0", "netns", outside);
+        host.in(nodes[0], "ip", "addr", "add", "198.18.9.1/24", "dev", "wo" + id);
+        host.in(nodes[0], "ip", "addr", "add", "fd18:9::1/64", "dev", "wo" + id, "nodad");
+        host.in(nodes[0], "ip", "link", "set", "wo" + id, "up");
+        host.in(outside, "ip", "addr", "add", "198.18.9.2/24", "dev", "eth0");
+        host.in(outside, "ip", "addr", "add", "fd18:9::2/64", "dev", "eth0", "nodad");
+        host.in(outside, "ip", "link", "set", "eth0", "up");
+        whoIsAsking(outside, "outside");
+    }
+
     /** A TCP server on port 8080 of namespace {@code ns} that answers "NAME saw CLIENT-ADDRESS", IPv4 and IPv6. */
     private void whoIsAsking(String ns, String name) throws Exception {
         for (String listen : List.of("TCP4-LISTEN:8080,fork,reuseaddr", "TCP6-LISTEN:8080,ipv6only=1,fork,reuseaddr")) {
@@ -448,8 +461,13 @@ class MeshIT {
 
     /** What the "who is asking" server at {@code address} answers pod {@code from}. */
     private String ask(int from, String address) throws Exception {
+        return askFrom(pods[from], address);
+    }
+
+    /** What the "who is asking" server at {@code address} answers a client in namespace {@code ns}. */
+    private String askFrom(String ns, String address) throws Exception {
         String target = address.indexOf(':') >= 0 ? "TCP6:[" + address + "]:8080" : "TCP4:" + address + ":8080";
-        Host.Result r = Host.run(List.of("ip", "netns", "exec", pods[from], "socat", "-T", "5", "-", target + ",connect-timeout=5"), null, "");
+        Host.Result r = Host.run(List.of("ip", "netns", "exec", ns, "socat", "-T", "5", "-", target + ",connect-timeout=5"), null, "");
         String out = r.out().strip();
         int saw = out.indexOf(" saw [");
         if (saw < 0) return out;

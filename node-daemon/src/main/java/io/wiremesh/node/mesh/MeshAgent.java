@@ -98,6 +98,9 @@ public final class MeshAgent implements AutoCloseable {
         if (m == null) throw new IOException("WireGuardMesh " + mesh + " does not exist");
         meshSpec = m.getSpec();
         listenPort = meshSpec.listenPort == null ? 51820 : meshSpec.listenPort;
+        // Before anything else (datapath choice, CNI socket, conflist): no instant in which pod traffic for the
+        // mesh could take the node's default route.
+        routing.failClosed(pools());
         try {
             device = Datapaths.choose(meshSpec.datapath, ifname);
         } catch (Datapaths.Unavailable e) {
@@ -108,12 +111,12 @@ public final class MeshAgent implements AutoCloseable {
         String underlay = routing.strictReversePathOn(endpointHost);
         readyMessage = "WireGuard interface " + ifname + " configured; " + self.getSpec().podCIDRs
                 + "; pod sources accepted only from the tunnel, not from " + underlay;
+        String waiting = null;
         try {
             configureDevice();
-            publishStatus(true, "Configured", readyMessage);
         } catch (IOException e) {
             // The datapath container may start after us: the watchdog below configures it when it appears.
-            publishStatus(false, "WaitingForDatapath", e.getMessage());
+            waiting = e.getMessage();
         }
 
         informer = client.resources(WireGuardNode.class).withLabel(WireGuardNode.MESH_LABEL, mesh).inform(new ResourceEventHandler<>() {
@@ -150,6 +153,10 @@ public final class MeshAgent implements AutoCloseable {
             }
         }, TimeUnit.MINUTES.toMillis(5));
         sync();
+        // Peers first, key second: a node back with a new key can answer the first handshake of every peer
+        // that learns the key from this status (publishing first cost a dropped handshake and a 5 s retry).
+        if (waiting == null) publishStatus(true, "Configured", readyMessage);
+        else publishStatus(false, "WaitingForDatapath", waiting);
         // The datapath is its own process: if it restarts, its interface comes back empty. Notice and reapply.
         watchdog = Thread.ofPlatform().daemon().name("datapath-watch").start(() -> {
             long lastReport = 0;
@@ -157,6 +164,11 @@ public final class MeshAgent implements AutoCloseable {
             while (!Thread.currentThread().isInterrupted()) {
                 try {
                     Thread.sleep(1000);
+                    try {
+                        routing.failClosed(pools()); // someone may have flushed them
+                    } catch (IOException e) {
+                        System.err.println("wiremesh node-daemon: cannot re-assert the fail-closed routes: " + e.getMessage());
+                    }
                     if (!device.configured()) {
                         configureDevice();
                         sync();
@@ -239,9 +251,14 @@ public final class MeshAgent implements AutoCloseable {
 
     private synchronized void configureDevice() throws IOException {
         device.configure(key.privateKeyForDevice(), listenPort);
+        routing.setUp(self.getSpec().overlayAddresses, mtu, pools());
+    }
+
+    /** Every pool of the mesh: pod pools and external peer pools. */
+    private List<Cidr> pools() {
         List<Cidr> pools = new ArrayList<>(meshSpec.podCIDRs.stream().map(Cidr::parse).toList());
         if (meshSpec.peerCIDRs != null) meshSpec.peerCIDRs.forEach(c -> pools.add(Cidr.parse(c)));
-        routing.setUp(self.getSpec().overlayAddresses, mtu, pools);
+        return pools;
     }
 
     /** Makes peers and routes equal to the other ready nodes; removes strangers only once the cache is synced. */

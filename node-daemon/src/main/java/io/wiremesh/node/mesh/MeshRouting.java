@@ -33,7 +33,21 @@ public final class MeshRouting {
         return l.index();
     }
 
-    /** Addresses, MTU and link state of the WireGuard interface, plus the fail-closed routes for the pools. */
+    /**
+     * The fail-closed routes: {@code unreachable <pool> metric 4096} for every mesh pool (pod and peer
+     * pools, both families). They need no interface, so they are installed first, before the CNI socket
+     * and the conflist exist and whether or not the datapath is there: until a more specific route
+     * through the tunnel exists, pod traffic for the mesh is refused, never sent in clear. Idempotent
+     * (replace), so it is also re-asserted while the daemon runs.
+     */
+    public synchronized void failClosed(List<Cidr> pools) throws IOException {
+        for (Cidr pool : pools) {
+            nl.replaceRoute(InetAddress.getByName(pool.address(0)), pool.bits(), null, 0,
+                    Netlink.RT_SCOPE_UNIVERSE, Netlink.RTN_UNREACHABLE, FAIL_CLOSED_METRIC);
+        }
+    }
+
+    /** Addresses, MTU and link state of the WireGuard interface (and the fail-closed routes again). */
     public synchronized void setUp(List<String> overlayAddresses, int mtu, List<Cidr> pools) throws IOException {
         int idx = index();
         // A new interface has none of our routes; one that outlived a restart of this daemon has some,
@@ -46,10 +60,7 @@ public final class MeshRouting {
             nl.addAddress(idx, ip, ip.getAddress().length == 4 ? 32 : 128, Netlink.RT_SCOPE_UNIVERSE);
         }
         nl.setUp(idx);
-        for (Cidr pool : pools) {
-            nl.replaceRoute(InetAddress.getByName(pool.address(0)), pool.bits(), null, 0,
-                    Netlink.RT_SCOPE_UNIVERSE, Netlink.RTN_UNREACHABLE, FAIL_CLOSED_METRIC);
-        }
+        failClosed(pools);
     }
 
     /** WireGuard over IPv6 adds 80 bytes (40 IPv6 + 8 UDP + 32 WireGuard); the default MTU leaves room for it. */

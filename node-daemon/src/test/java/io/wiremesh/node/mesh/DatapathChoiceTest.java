@@ -16,6 +16,8 @@ import io.wiremesh.api.v1alpha1.WireGuardMeshSpec;
 import io.wiremesh.api.v1alpha1.WireGuardNode;
 import io.wiremesh.api.v1alpha1.WireGuardNodeSpec;
 import io.wiremesh.node.keys.NodeKey;
+import io.wiremesh.node.netlink.NetNs;
+import io.wiremesh.node.netlink.Netlink;
 import io.wiremesh.node.wg.Datapaths;
 import java.io.FileInputStream;
 import java.nio.file.Files;
@@ -43,6 +45,7 @@ class DatapathChoiceTest {
                 .withApiServerVersion("1.20.2").withTestDir(DIR.toString()).withUpdateKubeConfig(false)
                 .withApiServerFlag("--bind-address", "127.0.0.1").build());
         server.start();
+        sh("ip", "netns", "add", NS);
         try (KubernetesClient client = new KubernetesClientBuilder().withConfig(Config.fromKubeconfig(server.getKubeConfigYaml())).build()) {
             for (String crd : List.of("wireguardmeshes", "wireguardnodes")) {
                 try (FileInputStream in = new FileInputStream(ROOT.resolve("crds/" + crd + ".wiremesh.io-v1.yml").toFile())) {
@@ -67,7 +70,9 @@ class DatapathChoiceTest {
             w.getSpec().podCIDRs = List.of("10.47.1.0/24");
             client.resource(w).create();
 
-            MeshAgent agent = new MeshAgent(client, "kmesh", "n1", NodeKey.loadOrCreate(state), "wmk0", null, null, null, "10.9.9.9");
+            // The node's routes live in a namespace of the test's own.
+            MeshRouting routing = NetNs.run(Path.of("/run/netns/" + NS), () -> new MeshRouting(Netlink.open(), "wmk0", Path.of("/proc/sys/net")));
+            MeshAgent agent = new MeshAgent(client, "kmesh", "n1", NodeKey.loadOrCreate(state), "wmk0", routing, null, null, "10.9.9.9");
             agent.awaitMembership(Duration.ofSeconds(10));
             assertThatThrownBy(agent::start).isInstanceOf(Datapaths.Unavailable.class).hasMessageContaining("modprobe wireguard");
             WireGuardNode got = client.resources(WireGuardNode.class).withName("kmesh.n1").get();
@@ -77,8 +82,20 @@ class DatapathChoiceTest {
                 assertThat(c.getMessage()).contains("spec.datapath to auto or userspace");
             });
             assertThat(got.getStatus().publicKey).hasSize(44); // the public key is published all the same
+            // Fail closed even with no datapath at all: the pool's unreachable route is there.
+            assertThat(sh("ip", "-n", NS, "route", "show", "type", "unreachable")).contains("10.47.0.0/16");
         } finally {
             server.stop();
+            new ProcessBuilder("ip", "netns", "del", NS).start().waitFor();
         }
+    }
+
+    private static final String NS = "wmt-dpchoice";
+
+    private static String sh(String... cmd) throws Exception {
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes());
+        if (p.waitFor() != 0) throw new IllegalStateException(String.join(" ", cmd) + ": " + out);
+        return out;
     }
 }

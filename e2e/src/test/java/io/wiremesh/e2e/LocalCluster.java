@@ -120,6 +120,20 @@ final class LocalCluster implements AutoCloseable {
         return p;
     }
 
+    /**
+     * tcpdump on the underlay switch's own port (wml-br, 198.19.0.1: the gateway of every node's default
+     * route, so whatever a node would send in clear off-mesh arrives here), with a BPF filter.
+     */
+    Process captureSwitch(Path file, String filter) throws Exception {
+        Path log = file.resolveSibling(file.getFileName() + ".log");
+        Files.deleteIfExists(log);
+        Process p = new ProcessBuilder("nsenter", "--net=/run/netns/wml-ul", "tcpdump", "-i", "wml-br", "-n", "-U", "--immediate-mode", "-w", file.toString(),
+                filter).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while ((!Files.exists(log) || !Files.readString(log).contains("listening on")) && System.nanoTime() < deadline) Thread.sleep(50);
+        return p;
+    }
+
     /** Stops a capture and returns its packets, one tcpdump line each. */
     static List<String> packets(Process capture, Path file) throws Exception {
         Thread.sleep(500);

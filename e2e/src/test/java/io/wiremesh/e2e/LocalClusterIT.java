@@ -255,6 +255,40 @@ class LocalClusterIT {
     }
 
     @Test
+    @Order(55)
+    void aNodeWhoseDatapathIsLateSendsNothingInClear() throws Exception {
+        // The datapath DaemonSet only on labelled nodes: node 3 joins without one (an image slow to pull, a crash loop).
+        cluster.kubectl("label", "node", "wml-n1", "wml-n2", "wiremesh-datapath=yes", "--overwrite");
+        LocalCluster.script("upgrade", "datapath.nodeSelector.wiremesh-datapath=yes");
+        String ip1 = cluster.podIp("test-n1-1");
+        // Every pod-addressed packet on the underlay switch, from before node 3 exists.
+        Path pcap = work.resolve("late-datapath.pcap");
+        Process capture = cluster.captureSwitch(pcap, "net 10.42.0.0/16");
+        try {
+            cluster.client.resource(new PodBuilder(testPod("late-n3", "wml-n3")).editSpec().editFirstContainer()
+                    .withCommand("ping", "-i", "0.2", ip1).endContainer().endSpec().build()).create();
+            LocalCluster.script("add-node", "3");
+            await().atMost(Duration.ofSeconds(90)).until(() -> Readiness.isPodReady(cluster.client.pods().inNamespace(LocalCluster.TEST_NS).withName("late-n3").get()));
+            WireGuardNode w3 = cluster.client.resources(WireGuardNode.class).withName("default.wml-n3").get();
+            assertThat(w3.getStatus().conditions).anyMatch(c -> "WaitingForDatapath".equals(c.getReason()));
+            assertThat(cluster.onNodeSh(3, "ip", "route", "show", "type", "unreachable")).contains("10.42.0.0/16");
+            Thread.sleep(8000); // the pod pings all along
+            List<String> leaked = LocalCluster.packets(capture, pcap);
+            assertThat(leaked).as("pod packets in clear while node 3 had no datapath").isEmpty();
+            capture = cluster.captureSwitch(pcap, "net 10.42.0.0/16");
+
+            // The datapath arrives: the same pod's pings flow, encrypted.
+            cluster.kubectl("label", "node", "wml-n3", "wiremesh-datapath=yes", "--overwrite");
+            await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofSeconds(1))
+                    .until(() -> pings(cluster.exec("late-n3", "ping", "-c", "1", "-W", "1", ip1).out())[1] == 1);
+            assertThat(LocalCluster.packets(capture, pcap)).as("pod packets in clear once the datapath came").isEmpty();
+        } finally {
+            capture.destroy();
+            cluster.client.pods().inNamespace(LocalCluster.TEST_NS).withName("late-n3").withGracePeriod(0).delete();
+        }
+    }
+
+    @Test
     @Order(60)
     void stoppingADatapathFailsClosed() throws Exception {
         String ip1 = cluster.podIp("test-n1-1"), ip2 = cluster.podIp("test-n2-1");

@@ -225,6 +225,24 @@ class CniIT {
     }
 
     @Test
+    void gcNeverReleasesLivePodsOnAMissingOrDifferentlyNamedList() throws Exception {
+        String p1 = ns("h1");
+        assertThat(cni("ADD", "h1-" + id, "/var/run/netns/" + p1, conf("1.1.0")).exit()).isZero();
+        // The CNI 1.1 text's key (libcni's older key absent): the pod is valid and stays.
+        String specKey = conf("1.1.0").replace("}", ",\"cni.dev/attachments\":[{\"containerID\":\"h1-" + id + "\",\"ifname\":\"eth0\"}]}");
+        assertThat(cni("GC", null, null, specKey).exit()).isZero();
+        // No list at all: an invalid request (code 7), nothing released.
+        Result missing = cni("GC", null, null, conf("1.1.0"));
+        assertThat(missing.exit()).isNotZero();
+        assertThat(missing.json()).containsEntry("code", 7);
+        assertThat(Files.readString(dir.resolve("state/ipam.json"))).contains("h1-" + id);
+        assertThat(sh("ip", "-n", p1, "-o", "link")).contains("eth0");
+        // An explicit empty list: nothing is valid, the attachment goes.
+        assertThat(cni("GC", null, null, conf("1.1.0").replace("}", ",\"cni.dev/attachments\":[]}")).exit()).isZero();
+        assertThat(Files.readString(dir.resolve("state/ipam.json"))).doesNotContain("h1-" + id);
+    }
+
+    @Test
     void worksAsTheFirstPluginOfAChainWithPortmap() throws Exception {
         assumeTrue(Files.isExecutable(CNITOOL), "needs wmcnitool (scripts/build-cnitool.sh, run by scripts/install-deps.sh)");
         String p = ns("chain");

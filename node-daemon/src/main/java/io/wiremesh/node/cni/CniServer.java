@@ -7,11 +7,8 @@ import java.nio.ByteBuffer;
 import java.nio.channels.Channels;
 import java.nio.file.Path;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
-import java.util.Set;
 
 /**
  * Serves the CNI plugin on a root-only unix socket: one JSON request per connection, one JSON
@@ -75,12 +72,7 @@ public final class CniServer implements AutoCloseable {
             }
             case "STATUS" -> null; // reachable and configured: ready for ADDs
             case "GC" -> {
-                Set<String> keep = new HashSet<>();
-                for (Object o : (List<Object>) config.getOrDefault("cni.dev/valid-attachments", List.of())) {
-                    Map<String, Object> att = (Map<String, Object>) o;
-                    keep.add(att.get("containerID") + "/" + att.get("ifname"));
-                }
-                pods.gc(keep);
+                pods.gc(GcRequest.validAttachments(config));
                 yield null;
             }
             default -> throw new CniException(CniException.INVALID_ENV, "unknown command " + command, null);

@@ -29,6 +29,11 @@ public final class Protocol {
     public static final long REKEY_TIMEOUT_JITTER_MAX = 334_000_000L;
     public static final int MAX_TIMER_HANDSHAKES = (int) (REKEY_ATTEMPT_TIME / REKEY_TIMEOUT);
     public static final long COOKIE_REFRESH_TIME = 120 * SECOND;
+    /**
+     * How long a device stays "under load" (cookies required) after its handshake queue was last at
+     * least 1/8 full: wireguard-go's UnderLoadAfterTime, the kernel's UNDER_LOAD_TIMEOUT (1 s).
+     */
+    public static final long UNDER_LOAD_AFTER_TIME = SECOND;
     /** Initiations from one peer faster than this are dropped (flood protection, as wireguard-go). */
     public static final long HANDSHAKE_INITIATION_RATE = SECOND / 50;
 

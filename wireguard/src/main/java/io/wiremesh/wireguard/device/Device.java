@@ -68,6 +68,7 @@ public final class Device implements AutoCloseable {
     private final Pipeline outbound;
     private final Pipeline inbound;
     private final ArrayBlockingQueue<HandshakeWork> handshakes = new ArrayBlockingQueue<>(HANDSHAKE_QUEUE);
+    private final LoadDetector load = new LoadDetector(HANDSHAKE_QUEUE);
     private final RateLimiter rateLimiter = new RateLimiter();
     private final EnumMap<Drop, LongAdder> drops = new EnumMap<>(Drop.class);
     private volatile Boolean underLoadOverride;
@@ -417,7 +418,7 @@ public final class Device implements AutoCloseable {
     private boolean underLoad() {
         Boolean o = underLoadOverride;
         if (o != null) return o;
-        return handshakes.size() >= HANDSHAKE_QUEUE / 8;
+        return load.underLoad(handshakes.size(), clock.nanos());
     }
 
     /** Handshake messages (whitepaper 5.4): MAC checks, cookies under load, then the Noise steps. */

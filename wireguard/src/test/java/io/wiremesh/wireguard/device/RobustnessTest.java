@@ -83,10 +83,10 @@ class RobustnessTest {
 
             // Everything sent was dropped and counted (the kernel may have dropped a few on its own).
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-            while (b.totalDrops() - dropsBefore < sent * 0.95 && System.nanoTime() < deadline) Thread.sleep(100);
+            while (b.totalDrops() - dropsBefore < sent * 0.99 && System.nanoTime() < deadline) Thread.sleep(100);
             long dropped = b.totalDrops() - dropsBefore;
             System.out.printf("robustness: sent %d hostile datagrams, %d counted as drops: %s%n", sent, dropped, b.dropCounts());
-            assertThat(dropped).isGreaterThanOrEqualTo((long) (sent * 0.95)).isLessThanOrEqualTo(sent);
+            assertThat(dropped).isGreaterThanOrEqualTo((long) (sent * 0.99)).isLessThanOrEqualTo(sent);
             assertThat(tunB.fromDevice).isEmpty();
 
             // The session still carries traffic, and every device thread is alive.
@@ -104,6 +104,7 @@ class RobustnessTest {
     }
 
     private static int fuzz(DatagramChannel out, InetSocketAddress to, List<byte[]> genuine, Device b, int n) throws Exception {
+        long dropsBefore = b.totalDrops();
         Random r = new Random(42);
         ByteBuffer big = ByteBuffer.allocate(65507);
         List<byte[]> transport = new ArrayList<>();
@@ -151,8 +152,12 @@ class RobustnessTest {
             }
             out.send(ByteBuffer.wrap(m), to);
             sent++;
-            if ((i & 255) == 0) Thread.onSpinWait();
-            if ((i & 1023) == 0) Thread.sleep(1); // let the receiver keep up: kernel drops are not the subject here
+            // Let the receiver keep up (at most ~1,000 datagrams in flight): kernel socket-buffer drops are not the
+            // subject here, and a fixed pause proved too short on a loaded machine.
+            if ((i & 127) == 0) {
+                long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
+                while (b.totalDrops() - dropsBefore < sent - 1000 && System.nanoTime() < until) Thread.sleep(1);
+            }
         }
         return sent;
     }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds wiremesh's container images without a container engine or registry, as docker-archive
 # tarballs that `ctr image import` reads:
-#   localhost/wiremesh/node:<appVersion>      node-daemon, the Java datapath (wiremesh-wg), the CNI plugin, nft
+#   localhost/wiremesh/node:<appVersion>      node-daemon, the Java datapath (wiremesh-wg), the CNI plugin, nft, conntrack
 #   localhost/wiremesh/operator:<appVersion>  the operator (Quarkus)
 #   localhost/wiremesh/testpod:1              busybox + iperf3 + curl, for test pods
 #   localhost/wiremesh/pause:1                the pod sandbox image
@@ -81,8 +81,9 @@ cp "$(command -v wireguard-go)" "$node/opt/wiremesh/bin/wireguard-go"
 for lib in $(needed_libs "$node/opt/wiremesh/bin/wireguard-go"); do
   [ -e "$base$lib" ] || [ -e "$base/lib/x86_64-linux-gnu/$(basename "$lib")" ] || { echo "build-images: the base layer lacks $lib for wireguard-go" >&2; exit 1; }
 done
-# nftables' nft: the node-daemon writes its masquerade table with `nft -f -` (the one netfilter tool it runs).
-mkdir -p "$node/usr/sbin"; cp /usr/sbin/nft "$node/usr/sbin/nft"; copy_libs "$node" /usr/sbin/nft
+# Netfilter's own tools, the only commands the node-daemon runs: nft (its table, `nft -f -`) and conntrack
+# (forgetting flows whose path changed).
+mkdir -p "$node/usr/sbin"; cp /usr/sbin/nft /usr/sbin/conntrack "$node/usr/sbin/"; copy_libs "$node" /usr/sbin/nft /usr/sbin/conntrack
 cat >"$node/opt/wiremesh/bin/wiremesh-node-daemon" <<'EOF'
 #!/bin/sh
 exec /opt/jre/bin/java --enable-native-access=ALL-UNNAMED ${WIREMESH_NODE_JAVA_OPTS:-} -jar /opt/wiremesh/lib/wiremesh-node-daemon.jar "$@"

@@ -10,9 +10,11 @@ import io.wiremesh.node.cni.PodNetwork;
 import io.wiremesh.node.ipam.Ipam;
 import io.wiremesh.node.keys.NodeKey;
 import io.wiremesh.node.mesh.MeshAgent;
+import io.wiremesh.node.egress.Conntrack;
 import io.wiremesh.node.egress.Nft;
 import io.wiremesh.node.mesh.MeshRouting;
 import io.wiremesh.node.mesh.NodeAddressRouting;
+import io.wiremesh.node.mesh.NodeEgress;
 import io.wiremesh.node.netlink.Netlink;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -104,7 +106,7 @@ public final class Main {
         if (mesh != null) {
             KubernetesClient client = new KubernetesClientBuilder().build();
             agent = new MeshAgent(client, mesh, nodeName, key, ifname, new MeshRouting(Netlink.open(), ifname, procSys),
-                    new NodeAddressRouting(Netlink.open(), ifname), Nft.onThisSystem(), nodeIp);
+                    new NodeEgress(new NodeAddressRouting(Netlink.open(), ifname), Nft.onThisSystem(), Conntrack.onThisSystem(), ifname), nodeIp);
             MeshAgent member = agent;
             Path confDir = cniConfDir;
             String membership = WireGuardNode.nameFor(mesh, nodeName);
@@ -163,9 +165,8 @@ public final class Main {
      */
     static void uninstall(Path confDir) throws IOException {
         System.err.println(CniInstaller.uninstall(confDir) ? "removed " + confDir.resolve(CniInstaller.CONFLIST) : "no CNI configuration to remove");
-        Nft.onThisSystem().remove();
         try (Netlink nl = Netlink.open()) {
-            new NodeAddressRouting(nl, "").remove();
+            new NodeEgress(new NodeAddressRouting(nl, ""), Nft.onThisSystem(), Conntrack.onThisSystem(), "").remove();
         }
         System.err.println("removed the nftables table " + io.wiremesh.node.egress.MasqueradeTable.TABLE + " and the policy routes to node addresses");
     }

@@ -144,16 +144,24 @@ class MeshReconcilerTest {
     @Test
     void everyMemberCarriesItsNodesAddressesAndFollowsTheirChanges() {
         String a = node("a");
-        // As the kubelet reports them (status subresource): InternalIP and ExternalIP count, Hostname does not.
+        // As the kubelet reports them (status subresource): InternalIPs count; ExternalIP (often a NAT address) and Hostname do not.
         setAddresses(a, List.of("InternalIP", "198.18.3.11", "InternalIP", "fd18::11", "Hostname", a, "ExternalIP", "198.18.4.11"));
         String m = mesh("addr", List.of("10.62.0.0/16"), null).getMetadata().getName();
         await().atMost(Duration.ofSeconds(30)).until(() -> members(m).size() == 1
-                && List.of("198.18.3.11", "198.18.4.11", "fd18::11").equals(members(m).get(0).getSpec().nodeAddresses));
+                && List.of("198.18.3.11", "fd18::11").equals(members(m).get(0).getSpec().nodeAddresses));
         String block = members(m).get(0).getSpec().podCIDRs.get(0);
         // A node whose address changes (DHCP, a re-IPed VM) keeps its block, and the member follows.
         setAddresses(a, List.of("InternalIP", "198.18.3.99"));
         await().atMost(Duration.ofSeconds(30)).until(() -> List.of("198.18.3.99").equals(members(m).get(0).getSpec().nodeAddresses));
         assertThat(members(m).get(0).getSpec().podCIDRs.get(0)).isEqualTo(block);
+        // Two nodes reporting one address (a copied VM image): neither gets it; an address in the pod pool: never.
+        String b = node("b");
+        setAddresses(b, List.of("InternalIP", "198.18.3.99", "InternalIP", "10.62.200.1", "InternalIP", "198.18.3.12"));
+        await().atMost(Duration.ofSeconds(30)).until(() -> {
+            Map<String, List<String>> got = new TreeMap<>();
+            for (WireGuardNode w : members(m)) got.put(w.getSpec().nodeName, w.getSpec().nodeAddresses == null ? List.of() : w.getSpec().nodeAddresses);
+            return got.equals(Map.of(a, List.of(), b, List.of("198.18.3.12")));
+        });
     }
 
     private void setAddresses(String node, List<String> typeAndAddress) {

@@ -16,25 +16,32 @@ import java.util.TreeSet;
  *
  * @param masquerade     {@code spec.egress.masquerade} (default true)
  * @param sources        the mesh's pod and peer pools: the only sources ever masqueraded
- * @param inMesh         destinations that keep the source address: pod and peer pools, every mesh node's
- *                       addresses, and {@code spec.egress.excludeCIDRs}; minimal (no entry inside another)
+ * @param inMesh         destinations that keep the source address: pod and peer pools, the addresses of
+ *                       this node and of every peer node, and {@code spec.egress.excludeCIDRs}; minimal
+ *                       (no entry inside another)
  * @param ruleSources    sources of the policy rules that send traffic for node addresses into the tunnel:
  *                       this node's blocks and the mesh's peer pools
- * @param remoteNodes    the other mesh nodes' addresses as /32 and /128 prefixes
+ * @param remoteNodes    the addresses (/32, /128) of the other nodes that are peers (they published a key
+ *                       and an endpoint): only those can be reached through the tunnel; a node not yet a
+ *                       peer is reached like any host outside the mesh (masqueraded) rather than dropped
+ * @param rejected       entries of the spec or of WireGuardNodes that could not be parsed and were left
+ *                       out (each one alone, so one bad entry never disables egress), as "what: value"
  */
-public record EgressPlan(boolean masquerade, List<Cidr> sources, List<Cidr> inMesh, List<Cidr> ruleSources, List<Cidr> remoteNodes) {
+public record EgressPlan(boolean masquerade, List<Cidr> sources, List<Cidr> inMesh, List<Cidr> ruleSources, List<Cidr> remoteNodes,
+                         List<String> rejected) {
 
     /**
      * The plan for node {@code self} of a mesh with {@code spec}, given every WireGuardNode of the mesh
      * ({@code members} may include {@code self}; members without a spec are ignored).
      *
-     * @throws IllegalArgumentException when a CIDR or address in the spec cannot be parsed
+     * @throws IllegalArgumentException when the mesh's own pools cannot be parsed (the operator refuses such a mesh)
      */
     public static EgressPlan of(WireGuardMeshSpec spec, WireGuardNode self, Collection<WireGuardNode> members) {
         List<Cidr> pools = new ArrayList<>();
         spec.podCIDRs.forEach(c -> pools.add(Cidr.parse(c)));
         List<Cidr> peerPools = new ArrayList<>();
         if (spec.peerCIDRs != null) spec.peerCIDRs.forEach(c -> peerPools.add(Cidr.parse(c)));
+        List<String> rejected = new ArrayList<>();
 
         List<Cidr> sources = new ArrayList<>(pools);
         sources.addAll(peerPools);
@@ -43,21 +50,47 @@ public record EgressPlan(boolean masquerade, List<Cidr> sources, List<Cidr> inMe
         List<Cidr> remote = new ArrayList<>();
         String selfName = self.getSpec().nodeName;
         for (WireGuardNode w : members) {
-            if (w.getSpec() == null || w.getSpec().nodeAddresses == null) continue;
-            boolean isSelf = selfName.equals(w.getSpec().nodeName);
+            if (w.getSpec() == null || w.getSpec().nodeAddresses == null || selfName.equals(w.getSpec().nodeName)) continue;
+            if (!isPeer(w)) continue;
             for (String a : w.getSpec().nodeAddresses) {
-                Cidr host = host(a);
+                Cidr host = host(a, "node " + w.getSpec().nodeName + " address", rejected);
+                if (host == null) continue;
                 inMesh.add(host);
-                if (!isSelf) remote.add(host);
+                remote.add(host);
             }
         }
-        if (self.getSpec().nodeAddresses != null) self.getSpec().nodeAddresses.forEach(a -> inMesh.add(host(a)));
-        spec.egressExcludeCIDRs().forEach(c -> inMesh.add(Cidr.parse(c)));
+        if (self.getSpec().nodeAddresses != null) {
+            for (String a : self.getSpec().nodeAddresses) {
+                Cidr host = host(a, "this node's address", rejected);
+                if (host != null) inMesh.add(host);
+            }
+        }
+        for (String c : spec.egressExcludeCIDRs()) {
+            try {
+                inMesh.add(Cidr.parse(c));
+            } catch (IllegalArgumentException e) {
+                rejected.add("spec.egress.excludeCIDRs: " + e.getMessage());
+            }
+        }
 
         List<Cidr> ruleSources = new ArrayList<>();
         self.getSpec().podCIDRs.forEach(c -> ruleSources.add(Cidr.parse(c)));
         ruleSources.addAll(peerPools);
-        return new EgressPlan(spec.masquerade(), minimal(sources), minimal(inMesh), minimal(ruleSources), minimal(remote));
+        return new EgressPlan(spec.masquerade(), minimal(sources), minimal(inMesh), minimal(ruleSources), minimal(remote), List.copyOf(rejected));
+    }
+
+    /** A member this node has as a WireGuard peer: it published its key and an endpoint. */
+    static boolean isPeer(WireGuardNode w) {
+        return w.getStatus() != null && w.getStatus().publicKey != null && w.getStatus().endpoints != null && !w.getStatus().endpoints.isEmpty();
+    }
+
+    private static Cidr host(String address, String what, List<String> rejected) {
+        try {
+            return host(address);
+        } catch (IllegalArgumentException e) {
+            rejected.add(what + ": " + e.getMessage());
+            return null;
+        }
     }
 
     /** {@code address} as a one-address prefix (/32 or /128). */

@@ -9,9 +9,11 @@ import java.util.List;
 import java.util.stream.Collectors;
 
 /**
- * wiremesh's own nftables table ({@code inet wiremesh}): one NAT chain on the postrouting hook that
+ * wiremesh's own nftables table ({@code inet wiremesh}): a NAT chain on the postrouting hook that
  * masquerades traffic from the mesh's pod and peer pools to anything outside the mesh, unless it
- * leaves through the WireGuard interface. Rendered as one {@code nft -f} transaction that replaces
+ * leaves through the WireGuard interface; a forward chain that drops pod traffic for a peer node's
+ * address unless it leaves through the tunnel; and, for IPv6, a strict reverse-path check of pod
+ * sources (IPv4 has rp_filter). Rendered as one {@code nft -f} transaction that replaces
  * only this table (declare, delete, re-create: atomic, no moment without rules) and touches no other
  * table — kube-proxy's and portmap's iptables-nft tables live beside it, each with its own base chain.
  * The table's comment carries a digest of its content, so an unchanged table is never rewritten,
@@ -32,25 +34,39 @@ public final class MasqueradeTable {
     public static String script(EgressPlan plan, String tunnel) {
         if (!plan.masquerade()) return removal();
         StringBuilder body = new StringBuilder();
+        StringBuilder nat = new StringBuilder(), forward = new StringBuilder(), reversePath = new StringBuilder();
         for (boolean v6 : new boolean[] {false, true}) {
             List<Cidr> src = EgressPlan.family(plan.sources(), v6), keep = EgressPlan.family(plan.inMesh(), v6);
             if (src.isEmpty()) continue;
-            String f = v6 ? "6" : "4", type = v6 ? "ipv6_addr" : "ipv4_addr";
-            body.append("  set sources").append(f).append(" { type ").append(type).append("; flags interval; elements = { ")
-                    .append(elements(src)).append(" }; }\n");
-            body.append("  set mesh").append(f).append(" { type ").append(type).append("; flags interval; elements = { ")
-                    .append(elements(keep)).append(" }; }\n");
+            List<Cidr> remote = EgressPlan.family(plan.remoteNodes(), v6);
+            String f = v6 ? "6" : "4", type = v6 ? "ipv6_addr" : "ipv4_addr", ip = v6 ? "ip6" : "ip";
+            set(body, "sources" + f, type, src);
+            set(body, "mesh" + f, type, keep);
+            if (!remote.isEmpty()) set(body, "nodes" + f, type, remote);
+            nat.append("    ").append(ip).append(" saddr @sources").append(f).append(' ').append(ip).append(" daddr != @mesh").append(f)
+                    .append(" masquerade fully-random\n");
+            // Fail closed also here: pod traffic for a peer node's address leaves only through the tunnel (a
+            // missing policy rule, or a flow conntrack still sends the old way, is dropped, never sent in clear).
+            if (!remote.isEmpty()) {
+                forward.append("    ").append(ip).append(" saddr @sources").append(f).append(' ').append(ip).append(" daddr @nodes").append(f)
+                        .append(" oifname != \"").append(tunnel).append("\" drop\n");
+            }
+            // Strict reverse path for pod sources (IPv4 has rp_filter on the underlay; IPv6 has no such sysctl):
+            // a pod address is accepted only on the interface its route points at (a veth, or the tunnel).
+            if (v6) reversePath.append("    ip6 saddr @sources6 fib saddr . iif oif missing drop\n");
         }
         body.append("  chain postrouting {\n")
-                .append("    type nat hook postrouting priority srcnat; policy accept;\n")
-                .append("    oifname \"").append(tunnel).append("\" return\n");
-        if (!EgressPlan.family(plan.sources(), false).isEmpty()) {
-            body.append("    ip saddr @sources4 ip daddr != @mesh4 masquerade fully-random\n");
+                // After iptables' own nat chains (kube-proxy, ip-masq-agent), deterministically: the first NAT wins.
+                .append("    type nat hook postrouting priority srcnat + 10; policy accept;\n")
+                .append("    oifname \"").append(tunnel).append("\" return\n")
+                .append(nat)
+                .append("  }\n");
+        if (forward.length() > 0) {
+            body.append("  chain forward {\n    type filter hook forward priority filter; policy accept;\n").append(forward).append("  }\n");
         }
-        if (!EgressPlan.family(plan.sources(), true).isEmpty()) {
-            body.append("    ip6 saddr @sources6 ip6 daddr != @mesh6 masquerade fully-random\n");
+        if (reversePath.length() > 0) {
+            body.append("  chain prerouting {\n    type filter hook prerouting priority filter; policy accept;\n").append(reversePath).append("  }\n");
         }
-        body.append("  }\n");
         String digest = hash(body.toString());
         return "# " + digest + "\n"
                 + "table " + TABLE + " {}\n"
@@ -69,6 +85,11 @@ public final class MasqueradeTable {
     /** The digest a script made by {@link #script} gives its table, or null for a removal. */
     public static String digest(String script) {
         return script.startsWith("# ") ? script.substring(2, script.indexOf('\n')) : null;
+    }
+
+    private static void set(StringBuilder body, String name, String type, List<Cidr> elements) {
+        body.append("  set ").append(name).append(" { type ").append(type).append("; flags interval; elements = { ")
+                .append(elements(elements)).append(" }; }\n");
     }
 
     private static String elements(List<Cidr> cidrs) {

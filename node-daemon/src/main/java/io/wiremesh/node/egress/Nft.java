@@ -1,11 +1,9 @@
 package io.wiremesh.node.egress;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 
 /**
  * Applies {@link MasqueradeTable} scripts with the {@code nft} tool ({@code nft -f -}: one atomic
@@ -36,8 +34,9 @@ public final class Nft {
      */
     public synchronized boolean apply(String script) throws IOException {
         String want = MasqueradeTable.digest(script);
+        if (want == null) want = NO_TABLE;
         if (applied == null) applied = currentDigest();
-        if (want != null ? want.equals(applied) : applied == null) return false;
+        if (want.equals(applied)) return false;
         run(script, "-f", "-");
         applied = want;
         return true;
@@ -46,48 +45,37 @@ public final class Nft {
     /** Removes the table (if any). */
     public synchronized void remove() throws IOException {
         run(MasqueradeTable.removal(), "-f", "-");
+        applied = NO_TABLE;
+    }
+
+    /**
+     * Forgets what was applied, so the next {@link #apply} compares with the kernel again (someone may have
+     * flushed the ruleset, e.g. a reload of /etc/nftables.conf, which starts with "flush ruleset").
+     */
+    public synchronized void forget() {
         applied = null;
     }
 
-    /** The digest in the comment of the table as the kernel has it, or null when there is no such table. */
+    /** What {@link #currentDigest} says when the kernel has no such table. */
+    static final String NO_TABLE = "-";
+
+    /** The digest in the comment of the table as the kernel has it; {@link #NO_TABLE} when there is none, "" without a comment. */
     String currentDigest() throws IOException {
-        Result r = exec(null, "list", "table", "inet", "wiremesh");
-        if (r.exit != 0) return null; // no table (nft says "No such file or directory")
-        int i = r.out.indexOf("comment \"");
+        NetfilterCommand.Result r = exec(null, "list", "table", "inet", "wiremesh");
+        if (r.exit() != 0) return NO_TABLE; // nft says "No such file or directory"
+        int i = r.out().indexOf("comment \"");
         if (i < 0) return "";
-        return r.out.substring(i + 9, r.out.indexOf('"', i + 9));
+        return r.out().substring(i + 9, r.out().indexOf('"', i + 9));
     }
 
     private void run(String stdin, String... args) throws IOException {
-        Result r = exec(stdin, args);
-        if (r.exit != 0) throw new IOException("nft " + String.join(" ", args) + " failed (exit " + r.exit + "): " + r.out.strip());
+        NetfilterCommand.Result r = exec(stdin, args);
+        if (r.exit() != 0) throw new IOException("nft " + String.join(" ", args) + " failed (exit " + r.exit() + "): " + r.out().strip());
     }
 
-    private record Result(int exit, String out) {}
-
-    private Result exec(String stdin, String... args) throws IOException {
+    private NetfilterCommand.Result exec(String stdin, String... args) throws IOException {
         List<String> cmd = new java.util.ArrayList<>(nft);
         cmd.addAll(List.of(args));
-        Process p;
-        try {
-            p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        } catch (IOException e) {
-            throw new IOException("cannot run " + String.join(" ", nft) + " (the node image must carry nftables' nft): " + e.getMessage(), e);
-        }
-        try (var in = p.getOutputStream()) {
-            if (stdin != null) in.write(stdin.getBytes(StandardCharsets.UTF_8));
-        }
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        try {
-            if (!p.waitFor(30, TimeUnit.SECONDS)) {
-                p.destroyForcibly();
-                throw new IOException("nft did not finish within 30 s");
-            }
-        } catch (InterruptedException e) {
-            p.destroyForcibly();
-            Thread.currentThread().interrupt();
-            throw new IOException("interrupted while running nft");
-        }
-        return new Result(p.exitValue(), out);
+        return NetfilterCommand.run(cmd, stdin);
     }
 }

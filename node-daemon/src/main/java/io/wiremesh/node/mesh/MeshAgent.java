@@ -11,8 +11,6 @@ import io.wiremesh.api.v1alpha1.WireGuardNode;
 import io.wiremesh.api.v1alpha1.WireGuardNodeStatus;
 import io.wiremesh.api.v1alpha1.WireGuardPeer;
 import io.wiremesh.node.egress.EgressPlan;
-import io.wiremesh.node.egress.MasqueradeTable;
-import io.wiremesh.node.egress.Nft;
 import io.wiremesh.node.keys.NodeKey;
 import io.wiremesh.node.wg.Datapaths;
 import io.wiremesh.node.wg.WireGuardDevice;
@@ -40,8 +38,7 @@ public final class MeshAgent implements AutoCloseable {
     private final String ifname;
     private WireGuardDevice device;
     private final MeshRouting routing;
-    private final NodeAddressRouting nodeRouting;
-    private final Nft nft;
+    private final NodeEgress egress;
     /** The egress state (masquerade table, policy routes) last failed to apply: the watchdog retries it. */
     private volatile boolean egressPending;
     private final String endpointHost;
@@ -59,10 +56,9 @@ public final class MeshAgent implements AutoCloseable {
     private String readyMessage;
 
     public MeshAgent(KubernetesClient client, String mesh, String node, NodeKey key, String ifname,
-                     MeshRouting routing, NodeAddressRouting nodeRouting, Nft nft, String endpointHost) {
+                     MeshRouting routing, NodeEgress egress, String endpointHost) {
         this.client = client;
-        this.nodeRouting = nodeRouting;
-        this.nft = nft;
+        this.egress = egress;
         this.mesh = mesh;
         this.node = node;
         this.key = key;
@@ -159,7 +155,7 @@ public final class MeshAgent implements AutoCloseable {
         else publishStatus(false, "WaitingForDatapath", waiting);
         // The datapath is its own process: if it restarts, its interface comes back empty. Notice and reapply.
         watchdog = Thread.ofPlatform().daemon().name("datapath-watch").start(() -> {
-            long lastReport = 0;
+            long lastReport = 0, ticks = 0;
             java.util.Set<String> lastHealthy = null;
             while (!Thread.currentThread().isInterrupted()) {
                 try {
@@ -169,12 +165,18 @@ public final class MeshAgent implements AutoCloseable {
                     } catch (IOException e) {
                         System.err.println("wiremesh node-daemon: cannot re-assert the fail-closed routes: " + e.getMessage());
                     }
+                    // Egress does not wait for the datapath: retried every second when it failed, and compared
+                    // with the kernel every 10 s (someone may have flushed the ruleset or deleted a rule).
+                    if (++ticks % EGRESS_RECHECK_TICKS == 0) {
+                        egress.reassert();
+                        applyEgress();
+                    } else if (egressPending) {
+                        applyEgress();
+                    }
                     if (!device.configured()) {
                         configureDevice();
                         sync();
                         publishStatus(true, "Configured", readyMessage);
-                    } else if (egressPending) {
-                        sync();
                     }
                     List<WireGuardDevice.PeerState> peers = device.peers();
                     java.util.Set<String> healthy = healthyPeers(peers);
@@ -278,6 +280,9 @@ public final class MeshAgent implements AutoCloseable {
                 if (s == null || s.publicKey == null || s.endpoints == null || s.endpoints.isEmpty()) continue;
                 desired.put(s.publicKey, w);
             }
+            // This node's own WireGuardNode is gone (membership ended): its blocks are no longer its own, so it
+            // keeps no peer and no route, whoever else is still in the mesh.
+            if (me == null && informer.hasSynced()) desired.clear();
             nodeByKey.clear();
             desired.forEach((k, w) -> nodeByKey.put(k, w.getSpec().nodeName));
             // External peers: the gateway node has them as WireGuard peers; every other node sends their
@@ -340,29 +345,36 @@ public final class MeshAgent implements AutoCloseable {
      * Masquerade table and policy routes to other nodes' addresses, from the mesh spec and its nodes.
      * Independent of the peers: it must hold even while the datapath is absent (the unreachable routes).
      */
-    private void applyEgress() {
+    private synchronized void applyEgress() {
+        if (informer == null) return;
         WireGuardNode me = null;
         List<WireGuardNode> members = informer.getStore().list();
         for (WireGuardNode w : members) if (w.getSpec() != null && node.equals(w.getSpec().nodeName)) me = w;
         if (me == null) return; // membership is ending: the end-of-membership action removes it all
         try {
             EgressPlan plan = EgressPlan.of(meshSpec, me, members);
-            if (nft.apply(MasqueradeTable.script(plan, ifname))) {
-                System.err.println("wiremesh node-daemon: " + (plan.masquerade() ? "masquerading " + plan.sources() + " except towards " + plan.inMesh()
-                        : "egress masquerade off (spec.egress.masquerade: false)"));
+            if (!plan.rejected().isEmpty() && !plan.rejected().equals(lastRejected)) {
+                System.err.println("wiremesh node-daemon: left out of the egress rules: " + plan.rejected());
             }
-            nodeRouting.apply(plan.ruleSources(), plan.remoteNodes());
+            lastRejected = plan.rejected();
+            if (egress.apply(plan)) {
+                System.err.println("wiremesh node-daemon: " + (plan.masquerade() ? "masquerading " + plan.sources() + " except towards " + plan.inMesh()
+                        : "egress masquerade off (spec.egress.masquerade: false)") + "; peer node addresses through the tunnel: " + plan.remoteNodes());
+            }
             egressPending = false;
         } catch (IOException | RuntimeException e) {
             egressPending = true;
-            System.err.println("wiremesh node-daemon: egress rules not applied, retrying: " + e.getMessage());
+            System.err.println("wiremesh node-daemon: egress rules not (fully) applied, retrying: " + e.getMessage());
         }
     }
 
+    private List<String> lastRejected = List.of();
+    /** Watchdog ticks (seconds) between comparisons of the egress state with the kernel. */
+    static final int EGRESS_RECHECK_TICKS = 10;
+
     /** Removes the masquerade table and the policy routes (the end of this node's membership). */
     public void removeEgress() throws IOException {
-        nft.remove();
-        nodeRouting.remove();
+        egress.remove();
     }
 
     /**

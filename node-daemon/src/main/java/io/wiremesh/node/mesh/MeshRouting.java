@@ -41,7 +41,12 @@ public final class MeshRouting {
      * (replace), so it is also re-asserted while the daemon runs.
      */
     public synchronized void failClosed(List<Cidr> pools) throws IOException {
+        Set<Cidr> present = new HashSet<>();
+        for (Netlink.TableRoute r : nl.routes(Netlink.RT_TABLE_MAIN)) {
+            if (r.type() == Netlink.RTN_UNREACHABLE && r.metric() == FAIL_CLOSED_METRIC) present.add(Cidr.parse(r.dst().getHostAddress() + "/" + r.dstLen()));
+        }
         for (Cidr pool : pools) {
+            if (present.contains(pool)) continue; // replacing an IPv6 route would notify every listener each time
             nl.replaceRoute(InetAddress.getByName(pool.address(0)), pool.bits(), null, 0,
                     Netlink.RT_SCOPE_UNIVERSE, Netlink.RTN_UNREACHABLE, FAIL_CLOSED_METRIC);
         }

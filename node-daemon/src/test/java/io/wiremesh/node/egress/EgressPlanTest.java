@@ -17,13 +17,40 @@ class EgressPlanTest {
         return s;
     }
 
+    /** A member that is a peer (published a key and an endpoint). */
     static WireGuardNode node(String name, List<String> blocks, List<String> addresses) {
         WireGuardNode w = new WireGuardNode();
         w.setSpec(new WireGuardNodeSpec());
         w.getSpec().nodeName = name;
         w.getSpec().podCIDRs = blocks;
         w.getSpec().nodeAddresses = addresses;
+        w.setStatus(new io.wiremesh.api.v1alpha1.WireGuardNodeStatus());
+        w.getStatus().publicKey = "k-" + name;
+        w.getStatus().endpoints = List.of(addresses == null ? "198.18.255.1:51820" : addresses.get(0) + ":51820");
         return w;
+    }
+
+    @Test
+    void aMemberThatIsNotAPeerYetIsReachedLikeTheOutsideNotDropped() {
+        WireGuardNode a = node("a", List.of("10.42.1.0/24"), List.of("198.19.0.11"));
+        WireGuardNode late = node("late", List.of("10.42.3.0/24"), List.of("198.19.0.13"));
+        late.setStatus(null); // its daemon has not published a key yet
+        EgressPlan p = EgressPlan.of(mesh(), a, List.of(a, late));
+        assertThat(p.remoteNodes()).isEmpty();
+        assertThat(p.inMesh()).doesNotContain(Cidr.parse("198.19.0.13/32"));
+    }
+
+    @Test
+    void aBadEntryIsLeftOutAloneNeverDisablingEgress() {
+        WireGuardMeshSpec spec = mesh();
+        spec.egress = new WireGuardMeshSpec.Egress();
+        spec.egress.excludeCIDRs = List.of("10.1.2.3/8", "172.16.0.0/12");
+        WireGuardNode a = node("a", List.of("10.42.1.0/24"), List.of("198.19.0.11"));
+        WireGuardNode b = node("b", List.of("10.42.2.0/24"), List.of("198.19.0.12", ":"));
+        EgressPlan p = EgressPlan.of(spec, a, List.of(a, b));
+        assertThat(p.inMesh()).contains(Cidr.parse("172.16.0.0/12"), Cidr.parse("198.19.0.12/32"));
+        assertThat(p.remoteNodes()).containsExactly(Cidr.parse("198.19.0.12/32"));
+        assertThat(p.rejected()).hasSize(2).anyMatch(r -> r.contains("10.1.2.3/8")).anyMatch(r -> r.contains("node b"));
     }
 
     private static List<Cidr> cidrs(String... s) {

@@ -3,6 +3,7 @@ package io.wiremesh.node.egress;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import io.wiremesh.api.net.Cidr;
 import io.wiremesh.api.v1alpha1.WireGuardMeshSpec;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -59,6 +60,15 @@ class MasqueradeNamespaceTest {
         assertThat(ping()).as("masqueraded to the node address").isTrue();
         assertThat(sh("ip", "netns", "exec", NODE, "conntrack", "-L", "-p", "icmp")).contains("src=10.42.1.2 dst=198.18.5.2")
                 .contains("src=198.18.5.2 dst=198.18.5.1");
+
+        // A node whose path changed: its flows from the pools are forgotten (and only those).
+        Conntrack conntrack = new Conntrack(List.of("ip", "netns", "exec", NODE, "/usr/sbin/conntrack"));
+        conntrack.forget(List.of(Cidr.parse("10.43.0.0/16")), Cidr.parse("198.18.5.2/32"));
+        assertThat(sh("ip", "netns", "exec", NODE, "conntrack", "-L", "-p", "icmp")).as("another pool's flows stay").contains("src=10.42.1.2");
+        conntrack.forget(List.of(Cidr.parse("10.42.0.0/16"), Cidr.parse("fd42::/48")), Cidr.parse("198.18.5.2/32"));
+        assertThat(sh("ip", "netns", "exec", NODE, "conntrack", "-L", "-p", "icmp")).doesNotContain("src=10.42.1.2");
+        conntrack.forget(List.of(Cidr.parse("10.42.0.0/16")), Cidr.parse("198.18.5.2/32")); // nothing left: not an error
+        assertThat(Conntrack.mask(Cidr.parse("10.42.0.0/16"))).isEqualTo("255.255.0.0");
 
         // Unchanged content is not rewritten, by this instance or by a restarted daemon's.
         assertThat(nft.apply(script)).isFalse();

@@ -13,10 +13,22 @@ class MasqueradeTableTest {
         assertThat(s.lines().filter(l -> l.startsWith("table ") || l.startsWith("delete ")).toList())
                 .containsExactly("table inet wiremesh {}", "delete table inet wiremesh", "table inet wiremesh {");
         assertThat(s).contains("oifname \"wiremesh0\" return",
+                "type nat hook postrouting priority srcnat + 10;",
                 "set mesh4 { type ipv4_addr; flags interval; elements = { 10.42.0.0/16, 10.45.0.0/24, 198.19.0.11 }; }",
                 "ip saddr @sources4 ip daddr != @mesh4 masquerade fully-random",
-                "ip6 saddr @sources6 ip6 daddr != @mesh6 masquerade fully-random");
+                "ip6 saddr @sources6 ip6 daddr != @mesh6 masquerade fully-random",
+                "ip6 saddr @sources6 fib saddr . iif oif missing drop");
+        assertThat(s).as("no peer node yet: no forward rule").doesNotContain("chain forward");
         assertThat(s).doesNotContain("flush", "ip nat", "iptables");
+    }
+
+    @Test
+    void podTrafficForAPeerNodesAddressLeavesOnlyThroughTheTunnel() {
+        var a = EgressPlanTest.node("a", List.of("10.42.1.0/24"), List.of("198.19.0.11"));
+        var b = EgressPlanTest.node("b", List.of("10.42.2.0/24"), List.of("198.19.0.12", "fd19::12"));
+        String s = MasqueradeTable.script(EgressPlan.of(EgressPlanTest.mesh(), a, List.of(a, b)), "wiremesh0");
+        assertThat(s).contains("set nodes4 { type ipv4_addr; flags interval; elements = { 198.19.0.12 }; }",
+                "ip saddr @sources4 ip daddr @nodes4 oifname != \"wiremesh0\" drop", "ip6 saddr @sources6 ip6 daddr @nodes6 oifname != \"wiremesh0\" drop");
     }
 
     @Test

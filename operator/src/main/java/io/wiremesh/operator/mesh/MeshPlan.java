@@ -6,8 +6,9 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * A WireGuardMesh spec checked for what the schema cannot express: CIDRs with host bits, two pools
- * of one family, blocks larger than their pool, peer pools overlapping pod pools. Each problem is
+ * A WireGuardMesh spec checked for what the schema cannot express: CIDRs with host bits (pools and
+ * egress exclusions), two pools of one family, blocks larger than their pool, peer pools overlapping
+ * pod pools. Each problem is
  * described as the change that fixes it.
  */
 record MeshPlan(List<Pool> pools, List<Cidr> peerPools) {
@@ -51,6 +52,7 @@ record MeshPlan(List<Pool> pools, List<Cidr> peerPools) {
                 peers.add(c);
             }
         }
+        for (String s : spec.egressExcludeCIDRs()) parse("spec.egress.excludeCIDRs", s);
         return new MeshPlan(List.copyOf(pools), List.copyOf(peers));
     }
 

@@ -121,19 +121,32 @@ public class MeshReconciler implements Reconciler<WireGuardMesh> {
             allocators.add(new BlockAllocator(pool.cidr(), pool.blockBits(), inUse));
         }
 
+        // Node addresses: what each node's kubelet reports, minus what no node may claim.
+        Map<String, Integer> claims = new HashMap<>();
+        selected.values().forEach(n -> NodeAddresses.of(n).forEach(a -> claims.merge(a, 1, Integer::sum)));
+        Set<String> contested = claims.entrySet().stream().filter(e -> e.getValue() > 1).map(Map.Entry::getKey).collect(Collectors.toSet());
+        List<Cidr> meshRanges = plan.claimed();
+
         List<String> waiting = new ArrayList<>();
         int joined = 0;
         for (String node : selected.keySet()) {
             WireGuardNode member = byNode.get(node);
+            List<String> reported = NodeAddresses.of(selected.get(node));
+            List<String> addresses = NodeAddresses.claimable(reported, meshRanges, contested);
             if (member == null) {
-                if (join(client, mesh, node, allocators, NodeAddresses.of(selected.get(node)))) joined++;
+                if (join(client, mesh, node, allocators, addresses)) joined++;
                 else waiting.add(node);
                 continue;
             }
-            List<String> addresses = NodeAddresses.of(selected.get(node));
             if (!addresses.equals(member.getSpec().nodeAddresses == null ? List.of() : member.getSpec().nodeAddresses)) {
                 client.resources(WireGuardNode.class).withName(member.getMetadata().getName())
                         .edit(m -> { m.getSpec().nodeAddresses = addresses.isEmpty() ? null : addresses; return m; });
+                if (addresses.size() < reported.size()) {
+                    List<String> left = new ArrayList<>(reported);
+                    left.removeAll(addresses);
+                    MeshEvents.warning(client, mesh, "NodeAddressRejected", "node " + node + ": " + left + " not reachable through the tunnel"
+                            + " (reported by another node too, or inside the mesh's pod or peer CIDRs): give each node its own InternalIP");
+                }
             }
             if (member.getMetadata().getAnnotations() != null
                     && member.getMetadata().getAnnotations().containsKey(WireGuardNode.ORPHANED_SINCE)) {

@@ -20,11 +20,21 @@ class NodeAddressesTest {
     }
 
     @Test
-    void internalAndExternalLiteralIpsOnlySortedAndUnique() {
+    void internalUnicastLiteralIpsOnlySortedAndUnique() {
         assertThat(NodeAddresses.of(node("Hostname", "n1", "InternalIP", "198.18.0.11", "ExternalDNS", "n1.example",
-                "ExternalIP", "fd18::11", "InternalIP", "198.18.0.11", "InternalIP", "not-an-ip", "InternalIP", "::ffff:1.2.3.4")))
+                "InternalIP", "fd18::11", "InternalIP", "198.18.0.11", "InternalIP", "not-an-ip", "InternalIP", "::ffff:1.2.3.4")))
                 .containsExactly("198.18.0.11", "fd18::11");
+        // ExternalIP is often a 1:1 NAT address the node does not hold; the rest no other host can send to.
+        assertThat(NodeAddresses.of(node("ExternalIP", "203.0.113.7", "InternalIP", "127.0.0.1", "InternalIP", "169.254.169.254",
+                "InternalIP", "fe80::1", "InternalIP", "0.0.0.0", "InternalIP", "::", "InternalIP", "224.0.0.1", "InternalIP", "ff02::1"))).isEmpty();
         assertThat(NodeAddresses.of(new Node())).isEmpty();
+    }
+
+    @Test
+    void nothingInsideTheMeshsPoolsAndNothingTwoNodesReport() {
+        List<io.wiremesh.api.net.Cidr> pools = List.of(io.wiremesh.api.net.Cidr.parse("10.42.0.0/16"), io.wiremesh.api.net.Cidr.parse("fd42::/48"));
+        assertThat(NodeAddresses.claimable(List.of("10.42.3.7", "198.18.0.11", "fd42::5", "fd18::11", "10.0.2.15"), pools, java.util.Set.of("10.0.2.15")))
+                .containsExactly("198.18.0.11", "fd18::11");
     }
 
     @Test

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Handshake flood: a flooder namespace sends handshake initiations with a valid MAC1 and no MAC2
+# (bench/flood.py) at RATE/s for SECONDS to a responder: the Java datapath (bin/wiremesh-wg) or
+# wireguard-go (Debian's), interleaved, ROUNDS times per rate. Under load a responder must answer
+# with cookie replies (whitepaper 5.3) instead of a Diffie-Hellman computation per message.
+# Prints per sample: cookie-reply share, initiations not answered with a cookie (each one a DH at most)
+# and the responder's CPU (% of one core); then medians per rate and implementation.
+# Usage: bench/handshake-flood.sh [ROUNDS=3] [SECONDS=5] [RATES="20000 50000"]   (root; after mvn package)
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib/tunnel.sh"
+ROUNDS="${1:-3}"; SECS="${2:-5}"; RATES="${3:-20000 50000}"
+WM_PREFIX=wm-flood-
+trap wm_cleanup EXIT
+[ -f "$WM_ROOT/wireguard/target/wiremesh-wireguard-0.1.0-SNAPSHOT-all.jar" ] || {
+  echo "build first: JAVA_HOME=/usr/lib/jvm/temurin-25-jdk-amd64 mvn -B package -DskipTests" >&2; exit 1; }
+
+wm_pair f r 198.18.30
+wg genkey >"$WM_TMP/r.key"; pub=$(wg pubkey <"$WM_TMP/r.key")
+ticks=$(getconf CLK_TCK)
+cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+# flood IMPL RATE -> "share unanswered cpu%"
+flood() {
+  local impl="$1" rate="$2" ifname="wmfl$1" pid before after out sent cookies
+  wm_start "$impl" r "$ifname"
+  pid="${WM_PIDS[-1]}"
+  ip netns exec "${WM_PREFIX}r" wg set "$ifname" private-key "$WM_TMP/r.key" listen-port 51820
+  ip -n "${WM_PREFIX}r" link set "$ifname" up
+  sleep 1
+  before=$(cpu "$pid")
+  out=$(ip netns exec "${WM_PREFIX}f" /usr/bin/python3 "$WM_ROOT/bench/flood.py" 198.18.30.2 51820 "$pub" "$rate" "$SECS")
+  after=$(cpu "$pid")
+  kill "$pid"; wait "$pid" 2>/dev/null || true
+  rm -f "/var/run/wireguard/$ifname.sock"
+  sent=$(awk '{print $2}' <<<"$out"); cookies=$(awk '{print $4}' <<<"$out")
+  awk -v s="$sent" -v c="$cookies" -v t=$((after - before)) -v hz="$ticks" -v d="$SECS" \
+    'BEGIN {printf "%.3f %d %.0f %d\n", c / s, s - c, 100 * t / hz / (d + 1), s}'
+}
+
+out="$WM_TMP/samples"; : >"$out"
+printf "%-5s %-6s %-6s %10s %12s %12s %8s\n" round impl rate sent cookie_share not_cookied cpu%
+for r in $(seq "$ROUNDS"); do
+  for rate in $RATES; do
+    order="java go"; [ $((r % 2)) -eq 0 ] && order="go java"
+    for impl in $order; do
+      read -r share unanswered cpu sent < <(flood "$impl" "$rate")
+      printf "%-5s %-6s %-6s %10s %12s %12s %8s\n" "$r" "$impl" "$rate" "$sent" "$share" "$unanswered" "$cpu"
+      echo "$impl $rate $share $unanswered $cpu" >>"$out"
+    done
+  done
+done
+echo
+echo "median over $ROUNDS rounds ($(nproc) cores, $(date -u +%F)); wireguard-go $(wireguard-go --version 2>&1 | head -1 | awk '{print $NF}')"
+printf "%-6s %-6s %12s %12s %8s\n" impl rate cookie_share not_cookied cpu%
+for rate in $RATES; do
+  for impl in java go; do
+    printf "%-6s %-6s %12s %12s %8s\n" "$impl" "$rate" \
+      "$(awk -v i="$impl" -v r="$rate" '$1==i && $2==r {print $3}' "$out" | wm_median)" \
+      "$(awk -v i="$impl" -v r="$rate" '$1==i && $2==r {print $4}' "$out" | wm_median)" \
+      "$(awk -v i="$impl" -v r="$rate" '$1==i && $2==r {print $5}' "$out" | wm_median)"
+  done
+done

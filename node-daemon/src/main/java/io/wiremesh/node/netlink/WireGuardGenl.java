@@ -104,7 +104,7 @@ public final class WireGuardGenl implements AutoCloseable {
         return new InetSocketAddress(InetAddress.getByAddress(a), port);
     }
 
-    /** Parses the payload of one GET_DEVICE reply (after the generic header). */
+    /** Parses the payloads of a GET_DEVICE dump (after the generic header): every part of a multi-part reply. */
     static Device parseDevice(List<ByteBuffer> replies) throws IOException {
         byte[] priv = null;
         int port = 0;
@@ -114,7 +114,22 @@ public final class WireGuardGenl implements AutoCloseable {
                 switch (a.type()) {
                     case WGDEVICE_A_PRIVATE_KEY -> priv = a.bytes();
                     case WGDEVICE_A_LISTEN_PORT -> port = Short.toUnsignedInt(a.data().getShort(0));
-                    case WGDEVICE_A_PEERS -> { for (Attr p : a.nested()) peers.add(parsePeer(p.nested())); }
+                    case WGDEVICE_A_PEERS -> {
+                        for (Attr p : a.nested()) {
+                            Peer peer = parsePeer(p.nested());
+                            Peer last = peers.isEmpty() ? null : peers.getLast();
+                            // A peer with more allowed IPs than fit one message continues in the next one, repeated
+                            // with its public key and the rest of its allowed IPs only: one peer, not two.
+                            if (last != null && java.util.Arrays.equals(last.publicKey(), peer.publicKey())) {
+                                List<AllowedIp> ips = new ArrayList<>(last.allowedIps());
+                                ips.addAll(peer.allowedIps());
+                                peers.set(peers.size() - 1, new Peer(last.publicKey(), last.endpoint(), ips, last.lastHandshakeSeconds(),
+                                        last.rxBytes(), last.txBytes()));
+                            } else {
+                                peers.add(peer);
+                            }
+                        }
+                    }
                     default -> { }
                 }
             }

@@ -98,6 +98,41 @@ class WireGuardGenlTest {
         });
     }
 
+    @Test
+    void aPeerSplitAcrossDumpPartsIsOnePeer() throws Exception {
+        // The kernel fills each dump message as far as it goes: a peer with many allowed IPs continues in the
+        // next message as its public key plus the rest of its allowed IPs.
+        byte[] a = new byte[32], b = new byte[32];
+        a[0] = 1;
+        b[0] = 2;
+        ByteBuffer first = part(new byte[][] {a}, new String[][] {{"10.1.0.0", "10.2.0.0"}}, true);
+        ByteBuffer second = part(new byte[][] {a, b}, new String[][] {{"10.3.0.0"}, {"10.9.0.0"}}, false);
+        WireGuardGenl.Device d = WireGuardGenl.parseDevice(List.of(first, second));
+        assertThat(d.peers()).hasSize(2);
+        assertThat(d.peers().get(0).publicKey()).isEqualTo(a);
+        assertThat(d.peers().get(0).allowedIps()).extracting(x -> x.address().getHostAddress()).containsExactly("10.1.0.0", "10.2.0.0", "10.3.0.0");
+        assertThat(d.peers().get(0).endpoint()).isEqualTo(new InetSocketAddress("198.18.0.9", 4000));
+        assertThat(d.peers().get(1).allowedIps()).hasSize(1);
+    }
+
+    /** One dump part: device attributes, then peers (the first with its endpoint when {@code withEndpoint}). */
+    private static ByteBuffer part(byte[][] keys, String[][] ips, boolean withEndpoint) throws Exception {
+        Message m = WireGuardGenl.header(FAMILY, WireGuardGenl.WG_CMD_GET_DEVICE, 0).attr16(WireGuardGenl.WGDEVICE_A_LISTEN_PORT, 51820)
+                .begin(WireGuardGenl.WGDEVICE_A_PEERS | Attr.NLA_F_NESTED);
+        for (int i = 0; i < keys.length; i++) {
+            m.begin(Attr.NLA_F_NESTED).attr(WireGuardGenl.WGPEER_A_PUBLIC_KEY, keys[i]);
+            if (withEndpoint && i == 0) m.attr(WireGuardGenl.WGPEER_A_ENDPOINT, WireGuardGenl.sockaddr(new InetSocketAddress("198.18.0.9", 4000)));
+            m.begin(WireGuardGenl.WGPEER_A_ALLOWEDIPS | Attr.NLA_F_NESTED);
+            for (String ip : ips[i]) {
+                m.begin(Attr.NLA_F_NESTED).attr16(WireGuardGenl.WGALLOWEDIP_A_FAMILY, Netlink.AF_INET)
+                        .attr(WireGuardGenl.WGALLOWEDIP_A_IPADDR, InetAddress.getByName(ip).getAddress()).attr8(WireGuardGenl.WGALLOWEDIP_A_CIDR_MASK, 16).end();
+            }
+            m.end().end();
+        }
+        ByteBuffer b = body(m.end());
+        return b.slice(16, b.limit() - 16).order(ByteOrder.nativeOrder());
+    }
+
     private static byte[] longBytes(long v) {
         return ByteBuffer.allocate(8).order(ByteOrder.nativeOrder()).putLong(v).array();
     }

@@ -2,7 +2,8 @@
 # Installs (idempotently) the Debian packages wiremesh's demo, tests and benchmarks use.
 set -euo pipefail
 pkgs=(wireguard-go wireguard-tools iproute2 iputils-ping iperf3 tcpdump socat procps openssl
-      containernetworking-plugins containerd runc iptables nftables conntrack python3 util-linux curl)
+      containernetworking-plugins containerd runc iptables nftables conntrack python3 util-linux curl
+      qemu-system-x86)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -11,9 +11,9 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The kernel WireGuard module, driven over generic netlink. The daemon creates the interface itself
- * (no datapath process). Note: this machine's test bed has no WireGuard module, so this path is
- * checked only for its message encoding; the userspace datapath is what the tests run.
+ * The kernel WireGuard module, driven over generic netlink (the {@code wg} tool's API). The daemon
+ * creates the interface itself (no datapath process). Checked against the real module in a VM
+ * ({@code KernelGenlIT}).
  */
 public final class KernelDevice implements WireGuardDevice {
     private final String ifname;

@@ -26,13 +26,13 @@ public final class MasqueradeTable {
     private MasqueradeTable() {}
 
     /**
-     * The nft script that makes the table match {@code plan}, or, when masquerading is off, removes it.
+     * The nft script that makes the table match {@code plan} (with masquerading off: the fail-closed chains
+     * without the NAT chain).
      * The first line is a comment naming the digest the table will carry ({@link #digest}).
      *
      * @param tunnel the WireGuard interface (traffic leaving through it keeps its source)
      */
     public static String script(EgressPlan plan, String tunnel) {
-        if (!plan.masquerade()) return removal();
         StringBuilder body = new StringBuilder();
         StringBuilder nat = new StringBuilder(), forward = new StringBuilder(), reversePath = new StringBuilder();
         for (boolean v6 : new boolean[] {false, true}) {
@@ -55,12 +55,14 @@ public final class MasqueradeTable {
             // a pod address is accepted only on the interface its route points at (a veth, or the tunnel).
             if (v6) reversePath.append("    ip6 saddr @sources6 fib saddr . iif oif missing drop\n");
         }
-        body.append("  chain postrouting {\n")
-                // After iptables' own nat chains (kube-proxy, ip-masq-agent), deterministically: the first NAT wins.
-                .append("    type nat hook postrouting priority srcnat + 10; policy accept;\n")
-                .append("    oifname \"").append(tunnel).append("\" return\n")
-                .append(nat)
-                .append("  }\n");
+        if (plan.masquerade()) {
+            body.append("  chain postrouting {\n")
+                    // After iptables' own nat chains (kube-proxy, ip-masq-agent), deterministically: the first NAT wins.
+                    .append("    type nat hook postrouting priority srcnat + 10; policy accept;\n")
+                    .append("    oifname \"").append(tunnel).append("\" return\n")
+                    .append(nat)
+                    .append("  }\n");
+        }
         if (forward.length() > 0) {
             body.append("  chain forward {\n    type filter hook forward priority filter; policy accept;\n").append(forward).append("  }\n");
         }

@@ -90,7 +90,10 @@ class EgressPlanTest {
         assertThat(EgressPlan.of(spec, a, List.of()).masquerade()).as("egress: {} keeps the default").isTrue();
         spec.egress.masquerade = false;
         assertThat(EgressPlan.of(spec, a, List.of()).masquerade()).isFalse();
-        assertThat(MasqueradeTable.script(EgressPlan.of(spec, a, List.of()), "wiremesh0")).isEqualTo(MasqueradeTable.removal());
+        // Off means no NAT; the fail-closed chains stay.
+        WireGuardNode b = node("b", List.of("10.42.2.0/24"), List.of("198.19.0.12"));
+        String script = MasqueradeTable.script(EgressPlan.of(spec, a, List.of(a, b)), "wiremesh0");
+        assertThat(script).doesNotContain("masquerade", "postrouting").contains("daddr @nodes4 oifname != \"wiremesh0\" drop");
     }
 
     @Test

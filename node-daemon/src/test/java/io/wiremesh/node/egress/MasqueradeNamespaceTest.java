@@ -81,11 +81,12 @@ class MasqueradeNamespaceTest {
         assertThat(nft.apply(MasqueradeTable.script(EgressPlan.of(spec, a, List.of(a)), "wiremesh0"))).isTrue();
         assertThat(ping()).isFalse();
 
-        // Masquerade off removes the table; remove() is idempotent.
+        // Masquerade off: no NAT chain any more (the table stays for its other chains); remove() is idempotent.
         spec.egress.masquerade = false;
         assertThat(nft.apply(MasqueradeTable.script(EgressPlan.of(spec, a, List.of(a)), "wiremesh0"))).isTrue();
-        assertThat(sh("ip", "netns", "exec", NODE, "nft", "list", "tables")).doesNotContain("wiremesh");
+        assertThat(sh("ip", "netns", "exec", NODE, "nft", "list", "table", "inet", "wiremesh")).doesNotContain("masquerade");
         nft.remove();
+        assertThat(sh("ip", "netns", "exec", NODE, "nft", "list", "tables")).doesNotContain("wiremesh");
         nft.remove();
         assertThat(sh("ip", "netns", "exec", NODE, "iptables-save", "-t", "nat").replaceAll("(?m)^#.*$", ""))
                 .as("kube-proxy's chains and rules").isEqualTo(kubeProxyBefore);

@@ -11,8 +11,9 @@ import java.util.Set;
 import java.util.TreeSet;
 
 /**
- * Runs inside a VM with the real WireGuard module (see {@code KernelGenlIT}): the node-daemon's own
- * kernel code ({@link KernelDevice}: rtnetlink + generic netlink) configures {@code wiremesh0}, and
+ * Runs inside a VM with the real WireGuard module (see {@code KernelGenlIT}): {@link Datapaths} detects
+ * the module, the node-daemon's own kernel code ({@link KernelDevice}: rtnetlink + generic netlink)
+ * configures {@code wiremesh0}, and
  * every step is read back twice, through genl ({@link KernelDevice#peers()}) and through the
  * unmodified {@code wg show dump}; they must agree with what was set. Prints one line per check and
  * exits 1 at the first disagreement. Kept short: the VM emulates the CPU.
@@ -21,6 +22,14 @@ public final class KernelGenlProbe {
     private static final String IF = "wiremesh0";
 
     public static void main(String[] args) throws Exception {
+        // Detection: with the module present, auto and kernel pick it; userspace still means the UAPI socket.
+        try (WireGuardDevice auto = Datapaths.choose(io.wiremesh.api.v1alpha1.WireGuardMeshSpec.Datapath.AUTO, IF);
+             WireGuardDevice kernel = Datapaths.choose(io.wiremesh.api.v1alpha1.WireGuardMeshSpec.Datapath.KERNEL, IF);
+             WireGuardDevice user = Datapaths.choose(io.wiremesh.api.v1alpha1.WireGuardMeshSpec.Datapath.USERSPACE, IF)) {
+            check("datapath auto picks the kernel module", auto.kind().equals("kernel"));
+            check("datapath kernel is accepted", kernel.kind().equals("kernel"));
+            check("datapath userspace stays userspace", user.kind().equals("userspace"));
+        }
         try (KernelDevice dev = new KernelDevice(IF)) {
             byte[] key1 = X25519.generatePrivateKey();
             dev.configure(key1, 51820);

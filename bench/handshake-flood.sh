@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Handshake flood: a flooder namespace sends handshake initiations with a valid MAC1 and no MAC2
-# (bench/flood.py) at RATE/s for SECONDS to a responder: the Java datapath (bin/wiremesh-wg) or
-# wireguard-go (Debian's), interleaved, ROUNDS times per rate. Under load a responder must answer
+# (bench/flood.py) at RATE/s for SECONDS to a responder: the Java datapath (bin/wiremesh-wg), the
+# current wireguard-go (bookworm-backports, "go23", the reference) and Debian's bookworm wireguard-go
+# ("go"), interleaved, ROUNDS times per rate. Under load a responder must answer
 # with cookie replies (whitepaper 5.3) instead of a Diffie-Hellman computation per message.
 # Prints per sample: cookie-reply share, initiations not answered with a cookie (each one a DH at most)
 # and the responder's CPU (% of one core); then medians per rate and implementation.
@@ -14,6 +15,7 @@ trap wm_cleanup EXIT
 [ -f "$WM_ROOT/wireguard/target/wiremesh-wireguard-0.1.0-SNAPSHOT-all.jar" ] || {
   echo "build first: JAVA_HOME=/usr/lib/jvm/temurin-25-jdk-amd64 mvn -B package -DskipTests" >&2; exit 1; }
 
+WM_GO_CURRENT=$("$WM_ROOT/scripts/wireguard-go-current.sh")
 wm_pair f r 198.18.30
 wg genkey >"$WM_TMP/r.key"; pub=$(wg pubkey <"$WM_TMP/r.key")
 ticks=$(getconf CLK_TCK)
@@ -41,7 +43,7 @@ out="$WM_TMP/samples"; : >"$out"
 printf "%-5s %-6s %-6s %10s %12s %12s %8s\n" round impl rate sent cookie_share not_cookied cpu%
 for r in $(seq "$ROUNDS"); do
   for rate in $RATES; do
-    order="java go"; [ $((r % 2)) -eq 0 ] && order="go java"
+    order="java go23 go"; [ $((r % 2)) -eq 0 ] && order="go go23 java"
     for impl in $order; do
       read -r share unanswered cpu sent < <(flood "$impl" "$rate")
       printf "%-5s %-6s %-6s %10s %12s %12s %8s\n" "$r" "$impl" "$rate" "$sent" "$share" "$unanswered" "$cpu"
@@ -50,10 +52,10 @@ for r in $(seq "$ROUNDS"); do
   done
 done
 echo
-echo "median over $ROUNDS rounds ($(nproc) cores, $(date -u +%F)); wireguard-go $(wireguard-go --version 2>&1 | head -1 | awk '{print $NF}')"
+echo "median over $ROUNDS rounds ($(nproc) cores, $(date -u +%F)); go23 = wireguard-go $("$WM_GO_CURRENT" --version 2>&1 | head -1 | awk '{print $NF}'), go = $(wireguard-go --version 2>&1 | head -1 | awk '{print $NF}')"
 printf "%-6s %-6s %12s %12s %8s\n" impl rate cookie_share not_cookied cpu%
 for rate in $RATES; do
-  for impl in java go; do
+  for impl in java go23 go; do
     printf "%-6s %-6s %12s %12s %8s\n" "$impl" "$rate" \
       "$(awk -v i="$impl" -v r="$rate" '$1==i && $2==r {print $3}' "$out" | wm_median)" \
       "$(awk -v i="$impl" -v r="$rate" '$1==i && $2==r {print $4}' "$out" | wm_median)" \

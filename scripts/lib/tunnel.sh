@@ -35,10 +35,15 @@ wm_pair() {
   done
 }
 
-# wm_start IMPL NS IFNAME: IMPL is java or go; waits for the UAPI socket
+# wm_start IMPL NS IFNAME: IMPL is java, go (Debian's wireguard-go) or go23 (the current one,
+# scripts/wireguard-go-current.sh, path in WM_GO_CURRENT); waits for the UAPI socket
 wm_start() {
   local impl="$1" ns="${WM_PREFIX}$2" ifname="$3" cmd
-  if [ "$impl" = java ]; then cmd="$WM_ROOT/bin/wiremesh-wg"; else cmd="wireguard-go"; fi
+  case "$impl" in
+    java) cmd="$WM_ROOT/bin/wiremesh-wg" ;;
+    go23) cmd="${WM_GO_CURRENT:?set WM_GO_CURRENT=\$(scripts/wireguard-go-current.sh)}" ;;
+    *) cmd="wireguard-go" ;;
+  esac
   ip netns exec "$ns" "$cmd" -f "$ifname" >"$WM_TMP/$ifname.log" 2>&1 &
   WM_PIDS+=("$!"); WM_IFS+=("$ifname")
   for _ in $(seq 200); do [ -S "/var/run/wireguard/$ifname.sock" ] && return 0; sleep 0.05; done

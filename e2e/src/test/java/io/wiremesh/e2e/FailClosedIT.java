@@ -5,12 +5,10 @@ import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
-import io.fabric8.kubernetes.api.model.OwnerReferenceBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.wiremesh.api.v1alpha1.WireGuardMesh;
 import io.wiremesh.api.v1alpha1.WireGuardMeshSpec;
 import io.wiremesh.api.v1alpha1.WireGuardNode;
-import io.wiremesh.api.v1alpha1.WireGuardNodeSpec;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HexFormat;
@@ -72,17 +70,7 @@ class FailClosedIT {
         m.getSpec().datapath = WireGuardMeshSpec.Datapath.USERSPACE;
         m.getSpec().nodeSelector = Map.of("wiremesh-e2e", id);
         m = client.resource(m).create();
-        WireGuardNode w = new WireGuardNode();
-        w.setMetadata(new ObjectMetaBuilder().withName(WireGuardNode.nameFor(mesh, node))
-                .withLabels(Map.of(WireGuardNode.MESH_LABEL, mesh, WireGuardNode.NODE_LABEL, node))
-                .withOwnerReferences(new OwnerReferenceBuilder().withApiVersion("wiremesh.io/v1alpha1").withKind("WireGuardMesh")
-                        .withName(mesh).withUid(m.getMetadata().getUid()).build()).build());
-        w.setSpec(new WireGuardNodeSpec());
-        w.getSpec().mesh = mesh;
-        w.getSpec().nodeName = node;
-        w.getSpec().podCIDRs = List.of("10.44.1.0/24", "fd44::1:0/112");
-        w.getSpec().overlayAddresses = List.of("10.44.1.1", "fd44::1:1");
-        w.getSpec().keyGeneration = 1L;
+        WireGuardNode w = MeshIT.member(m, node, List.of("10.44.1.0/24", "fd44::1:0/112"), List.of("10.44.1.1", "fd44::1:1"));
         client.resource(w).create();
     }
 

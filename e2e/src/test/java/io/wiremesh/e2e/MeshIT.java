@@ -82,19 +82,10 @@ class MeshIT {
         m.getSpec().nodeSelector = Map.of("wiremesh-e2e", id);
         m = client.resource(m).create();
         for (int i = 0; i < 2; i++) {
-            WireGuardNode w = new WireGuardNode();
-            w.setMetadata(new ObjectMetaBuilder().withName(WireGuardNode.nameFor(mesh, nodes[i]))
-                    .withLabels(Map.of(WireGuardNode.MESH_LABEL, mesh, WireGuardNode.NODE_LABEL, nodes[i]))
-                    .withOwnerReferences(new OwnerReferenceBuilder().withApiVersion("wiremesh.io/v1alpha1").withKind("WireGuardMesh")
-                            .withName(mesh).withUid(m.getMetadata().getUid()).build()).build());
-            w.setSpec(new WireGuardNodeSpec());
-            w.getSpec().mesh = mesh;
-            w.getSpec().nodeName = nodes[i];
-            w.getSpec().podCIDRs = List.of("10.43." + (i + 1) + ".0/24", "fd43::" + (i + 1) + ":0/112");
-            w.getSpec().overlayAddresses = List.of("10.43." + (i + 1) + ".1", "fd43::" + (i + 1) + ":1");
+            WireGuardNode w = member(m, nodes[i], List.of("10.43." + (i + 1) + ".0/24", "fd43::" + (i + 1) + ":0/112"),
+                    List.of("10.43." + (i + 1) + ".1", "fd43::" + (i + 1) + ":1"));
             // What the operator copies from the Node's InternalIPs.
             w.getSpec().nodeAddresses = List.of("10.210.0." + (i + 1), "fd10:210::" + (i + 1));
-            w.getSpec().keyGeneration = 1L;
             client.resource(w).create();
         }
         for (int i = 0; i < 2; i++) ifs[i] = "wmj" + id + i;
@@ -131,6 +122,23 @@ class MeshIT {
             assertThat(add.exit()).as(add.out()).isZero();
             assertThat(add.out()).contains("10.43." + (i + 1) + ".2/32");
         }
+    }
+
+    /** A WireGuardNode of {@code mesh} for {@code node}, as the operator creates it (not yet stored). */
+    static WireGuardNode member(WireGuardMesh mesh, String node, List<String> blocks, List<String> overlayAddresses) {
+        String name = mesh.getMetadata().getName();
+        WireGuardNode w = new WireGuardNode();
+        w.setMetadata(new ObjectMetaBuilder().withName(WireGuardNode.nameFor(name, node))
+                .withLabels(Map.of(WireGuardNode.MESH_LABEL, name, WireGuardNode.NODE_LABEL, node))
+                .withOwnerReferences(new OwnerReferenceBuilder().withApiVersion("wiremesh.io/v1alpha1").withKind("WireGuardMesh")
+                        .withName(name).withUid(mesh.getMetadata().getUid()).build()).build());
+        w.setSpec(new WireGuardNodeSpec());
+        w.getSpec().mesh = name;
+        w.getSpec().nodeName = node;
+        w.getSpec().podCIDRs = blocks;
+        w.getSpec().overlayAddresses = overlayAddresses;
+        w.getSpec().keyGeneration = 1L;
+        return w;
     }
 
     private Path cniSocket(int i) {

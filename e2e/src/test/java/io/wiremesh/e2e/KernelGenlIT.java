@@ -1,4 +1,4 @@
-package io.wiremesh.node.wg;
+package io.wiremesh.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -11,7 +11,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The kernel datapath against the real WireGuard module: a VM boots Debian's kernel and runs the
- * node-daemon's own {@link KernelDevice} ({@link KernelGenlProbe}), checked against the unmodified
+ * node-daemon's own KernelDevice (the node-daemon test class KernelGenlProbe), checked against the unmodified
  * {@code wg} tool, including a 1,000-peer device whose dump spans many netlink messages.
  */
 class KernelGenlIT {

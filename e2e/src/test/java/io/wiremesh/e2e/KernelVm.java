@@ -1,4 +1,4 @@
-package io.wiremesh.node.wg;
+package io.wiremesh.e2e;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -12,7 +12,7 @@ import java.util.concurrent.TimeUnit;
  * /share). One line per test: {@code KernelVm.run(share, "probe.sh", 384, 240)}.
  */
 final class KernelVm {
-    static final Path ROOT = Path.of(System.getProperty("wiremesh.root", "..")).toAbsolutePath().normalize();
+    static final Path ROOT = Host.ROOT;
     static final Path SCRIPT = ROOT.resolve("scripts/kernel-vm.sh");
 
     /** The guest script's exit code (124: timed out, 125: the VM died) and the VM's console log. */

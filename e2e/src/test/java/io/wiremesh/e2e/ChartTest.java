@@ -19,7 +19,7 @@ import org.junit.jupiter.api.Test;
 class ChartTest {
     static final Path CHART = Host.ROOT.resolve("charts/wiremesh");
 
-    private static String render(boolean mesh) {
+    static String render(boolean mesh) {
         return new Helm(CHART).template().withName("wiremesh").withNamespace("wiremesh-system")
                 .set("defaultMesh.create", mesh).set("defaultMesh.podCIDRs[0]", "10.42.0.0/16").call();
     }

@@ -81,6 +81,7 @@ class FailClosedIT {
             client.resources(WireGuardNode.class).withLabel(WireGuardNode.MESH_LABEL, mesh).delete();
             client.resources(WireGuardMesh.class).withName(mesh).delete();
         }
+        java.nio.file.Files.deleteIfExists(Path.of("/var/run/wireguard", "wmf" + id + ".owner")); // the node-daemon's record
     }
 
     private Path socket() {

@@ -170,7 +170,11 @@ class MeshIT {
             client.resources(WireGuardNode.class).withLabel(WireGuardNode.MESH_LABEL, mesh).delete();
             client.resources(WireGuardMesh.class).withName(mesh).delete();
         }
-        for (String i : ifs) if (i != null) Files.deleteIfExists(Path.of("/var/run/wireguard", i + ".sock"));
+        for (String i : ifs) {
+            if (i == null) continue;
+            Files.deleteIfExists(Path.of("/var/run/wireguard", i + ".sock"));
+            Files.deleteIfExists(Path.of("/var/run/wireguard", i + ".owner")); // the node-daemon's record for the datapath
+        }
     }
 
     private String ping(int from, String to, int count) throws Exception {

@@ -103,6 +103,8 @@ public final class MeshAgent implements AutoCloseable {
             publishStatus(false, "DatapathUnavailable", e.getMessage());
             throw e;
         }
+        // The chart's userspace datapath waits for this before it creates a TUN of the same name.
+        Datapaths.owner(device).record(Datapaths.UAPI_DIR, ifname);
         mtu = meshSpec.mtu != null ? meshSpec.mtu : routing.autoMtu(endpointHost);
         String underlay = routing.strictReversePathOn(endpointHost);
         readyMessage = "WireGuard interface " + ifname + " configured; " + self.getSpec().podCIDRs

@@ -4,6 +4,7 @@ import io.wiremesh.wireguard.Protocol;
 import io.wiremesh.wireguard.device.Device;
 import io.wiremesh.wireguard.net.UdpBind;
 import io.wiremesh.wireguard.timers.Clock;
+import io.wiremesh.wireguard.uapi.InterfaceOwner;
 import io.wiremesh.wireguard.tun.LinuxTun;
 import io.wiremesh.wireguard.uapi.Uapi;
 import io.wiremesh.wireguard.uapi.UapiServer;
@@ -17,6 +18,11 @@ import java.util.List;
  * Creates TUN IFNAME, serves the UAPI socket and waits to be configured with {@code wg}.
  * Without {@code -f} it starts itself in the background and returns once the interface is ready.
  *
+ * <p>{@code wiremesh-wg --wait-for-userspace IFNAME} creates nothing: it returns (exit 0) once the
+ * node-daemon has recorded a userspace datapath as IFNAME's {@link InterfaceOwner}, and waits (standing
+ * by) while the owner is the kernel module. The chart runs it before the datapath, so a node whose
+ * kernel has WireGuard never also runs a userspace interface of the same name.
+ *
  * <p>Environment: {@code WIREMESH_WG_WORKERS} crypto workers per direction (0 = run to completion
  * on the I/O threads), {@code WIREMESH_WG_BUFFERS} packet buffers per direction,
  * {@code WIREMESH_WG_UAPI_DIR} socket directory (default /var/run/wireguard).
@@ -25,10 +31,11 @@ public final class Main {
     private Main() {}
 
     public static void main(String[] args) throws Exception {
-        boolean foreground = false;
+        boolean foreground = false, waitForUserspace = false;
         String ifname = null;
         for (String a : args) {
             if (a.equals("-f") || a.equals("--foreground")) foreground = true;
+            else if (a.equals("--wait-for-userspace")) waitForUserspace = true;
             else if (a.equals("--version")) {
                 System.out.println("wiremesh-wg 0.1.0 (pure-Java WireGuard, UAPI protocol_version=1)");
                 return;
@@ -38,6 +45,10 @@ public final class Main {
         }
         if (ifname == null) usage("missing interface name");
         Path uapiDir = Path.of(System.getenv().getOrDefault("WIREMESH_WG_UAPI_DIR", UapiServer.DEFAULT_DIR.toString()));
+        if (waitForUserspace) {
+            awaitUserspaceOwner(uapiDir, ifname, 500);
+            return;
+        }
         if (!foreground) {
             daemonize(ifname, uapiDir);
             return;
@@ -48,6 +59,7 @@ public final class Main {
     private static void usage(String problem) {
         System.err.println("wiremesh-wg: " + problem);
         System.err.println("Usage: wiremesh-wg [-f/--foreground] INTERFACE-NAME");
+        System.err.println("       wiremesh-wg --wait-for-userspace INTERFACE-NAME");
         System.exit(2);
     }
 
@@ -72,6 +84,33 @@ public final class Main {
                 told = true;
                 Thread.sleep(200);
             }
+        }
+    }
+
+    /**
+     * Returns once {@code ifname}'s recorded owner is {@link InterfaceOwner#USERSPACE}, polling every
+     * {@code pollMillis}; says once per state why it is still waiting (no owner yet, the kernel module,
+     * an unreadable record).
+     */
+    static void awaitUserspaceOwner(Path uapiDir, String ifname, long pollMillis) throws InterruptedException {
+        String told = null;
+        while (true) {
+            String why;
+            try {
+                var owner = InterfaceOwner.read(uapiDir, ifname);
+                if (owner.orElse(null) == InterfaceOwner.USERSPACE) {
+                    if (told != null) System.err.println("wiremesh-wg: the node-daemon chose the userspace datapath for " + ifname);
+                    return;
+                }
+                why = owner.isEmpty()
+                        ? "waiting for the node-daemon to choose the datapath of " + ifname + " (" + InterfaceOwner.path(uapiDir, ifname) + ")"
+                        : "the node-daemon drives " + ifname + " through the kernel WireGuard module: standing by, no userspace interface on this node";
+            } catch (java.io.IOException e) {
+                why = "waiting: " + e.getMessage();
+            }
+            if (!why.equals(told)) System.err.println("wiremesh-wg: " + why);
+            told = why;
+            Thread.sleep(pollMillis);
         }
     }
 

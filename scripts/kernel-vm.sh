@@ -7,7 +7,7 @@
 #   kernel-vm.sh run --share DIR --script NAME [--netns NS --tap TAP [--mac MAC]] [--mem MB=256] [--timeout S=180]
 #
 # prepare downloads (never installs) the kernel, busybox-static, kmod and libkmod2 and caches vmlinux +
-# initramfs under /var/cache/wiremesh/kernel-vm/<kernel version>/; a cached version is not rebuilt.
+# initramfs under /var/cache/wiremesh/kernel-vm/<kernel version>/; rebuilt only when the version or MODULES change.
 # run boots one VM: DIR is /share (read-write), `sh /share/NAME` runs there as root with cwd /share, and
 # the guest powers off. Console: DIR/console.log. Exit status: the script's (DIR/exit-code), 124 on
 # timeout, 125 when the VM died without an exit code. With --netns/--tap, qemu runs inside NS on TAP
@@ -17,7 +17,12 @@
 set -euo pipefail
 
 CACHE=/var/cache/wiremesh/kernel-vm
-MODULES=(wireguard virtio_net virtio_pci 9p 9pnet_virtio tun)
+# What a node-daemon needs besides WireGuard: veth for pods, its nftables table (NAT, fib reverse-path check) and
+# conntrack -D; the kernel loads them on demand (request_module) from the initramfs.
+MODULES=(wireguard virtio_net virtio_pci 9p 9pnet_virtio tun veth
+         nf_tables nft_chain_nat nft_masq nft_fib_inet nft_ct nf_conntrack_netlink)
+# A cached VM is rebuilt when this changes: the module list plus the version of the initramfs layout.
+LAYOUT="2 ${MODULES[*]}"
 tmp=""
 log() { echo "kernel-vm: $*"; }
 die() { echo "kernel-vm: $*" >&2; exit 1; }
@@ -98,7 +103,7 @@ prepare() {
   mkdir -p "$CACHE"
   exec 9>"$CACHE/.lock"
   flock 9
-  if [ -s "$dir/vmlinux" ] && [ -s "$dir/initramfs.gz" ]; then
+  if [ -s "$dir/vmlinux" ] && [ -s "$dir/initramfs.gz" ] && [ "$(cat "$dir/layout" 2>/dev/null)" = "$LAYOUT" ]; then
     ln -sfn "$kver" "$CACHE/current"
     log "cached: $dir (current -> $kver)"
     return
@@ -162,6 +167,7 @@ EOF
   mkdir -p "$i"/{busybox,dev,etc,proc,sys,tmp,run,usr,share,root,lib/modules}
   ln -s usr/bin "$i/bin"
   ln -s usr/sbin "$i/sbin"
+  mkdir -p "$i/var" && ln -s /run "$i/var/run"          # as on Debian: ip netns and /var/run/wireguard live in /run
   ln -s usr/lib64 "$i/lib64"
   ln -s /usr/lib/x86_64-linux-gnu "$i/lib/x86_64-linux-gnu"
   cp "$r/${bb#./}" "$i/busybox/busybox"
@@ -193,6 +199,7 @@ EOF
   mv "$tmp/debs" "$dir/debs.new" && rm -rf "$dir/debs" && mv "$dir/debs.new" "$dir/debs"
   mv "$tmp/vmlinux" "$dir/vmlinux.new" && mv "$dir/vmlinux.new" "$dir/vmlinux"
   mv "$tmp/initramfs.gz" "$dir/initramfs.gz.new" && mv "$dir/initramfs.gz.new" "$dir/initramfs.gz"
+  echo "$LAYOUT" >"$dir/layout"
   rm -rf "$tmp"
   trap - EXIT
   ln -sfn "$kver" "$CACHE/current"

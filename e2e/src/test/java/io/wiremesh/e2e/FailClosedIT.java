@@ -76,12 +76,7 @@ class FailClosedIT {
 
     @AfterEach
     void tearDown() throws Exception {
-        if (host != null) host.close();
-        if (client != null) {
-            client.resources(WireGuardNode.class).withLabel(WireGuardNode.MESH_LABEL, mesh).delete();
-            client.resources(WireGuardMesh.class).withName(mesh).delete();
-        }
-        java.nio.file.Files.deleteIfExists(Path.of("/var/run/wireguard", "wmf" + id + ".owner")); // the node-daemon's record
+        MeshIT.cleanUp(host, client, mesh, "wmf" + id);
     }
 
     private Path socket() {

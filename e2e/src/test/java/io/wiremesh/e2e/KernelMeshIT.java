@@ -43,13 +43,7 @@ class KernelMeshIT {
 
     @AfterEach
     void tearDown() throws Exception {
-        if (host != null) host.close();
-        if (client != null) {
-            client.resources(WireGuardNode.class).withLabel(WireGuardNode.MESH_LABEL, mesh).delete();
-            client.resources(WireGuardMesh.class).withName(mesh).delete();
-        }
-        Files.deleteIfExists(Path.of("/var/run/wireguard", javaIf + ".sock"));
-        Files.deleteIfExists(Path.of("/var/run/wireguard", javaIf + ".owner"));
+        MeshIT.cleanUp(host, client, mesh, javaIf);
     }
 
     @Test

@@ -165,15 +165,24 @@ class MeshIT {
 
     @AfterEach
     void tearDown() throws Exception {
+        cleanUp(host, client, mesh, ifs);
+    }
+
+    /**
+     * Removes what a mesh test made, also after a failure: its processes and namespaces ({@code host}),
+     * the mesh and its WireGuardNodes, and the files its interfaces left in /var/run/wireguard (UAPI
+     * socket, the node-daemon's owner record). Null arguments are skipped.
+     */
+    static void cleanUp(Host host, KubernetesClient client, String mesh, String... ifnames) throws Exception {
         if (host != null) host.close();
         if (client != null) {
             client.resources(WireGuardNode.class).withLabel(WireGuardNode.MESH_LABEL, mesh).delete();
             client.resources(WireGuardMesh.class).withName(mesh).delete();
         }
-        for (String i : ifs) {
+        for (String i : ifnames) {
             if (i == null) continue;
             Files.deleteIfExists(Path.of("/var/run/wireguard", i + ".sock"));
-            Files.deleteIfExists(Path.of("/var/run/wireguard", i + ".owner")); // the node-daemon's record for the datapath
+            Files.deleteIfExists(Path.of("/var/run/wireguard", i + ".owner"));
         }
     }
 

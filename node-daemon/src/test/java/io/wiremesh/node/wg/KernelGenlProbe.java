@@ -36,6 +36,8 @@ public final class KernelGenlProbe {
             check("configured", dev.configured());
             Map<String, String[]> dump = dump();
             check("private key and port in wg dump", dump.get("").length > 2 && dump.get("")[0].equals(Keys.toBase64(key1)) && dump.get("")[2].equals("51820"));
+            // The daemon routes by source and table, never by mark: its interface carries no fwmark.
+            check("no fwmark in wg dump", dump.get("").length > 3 && dump.get("")[3].equals("off"));
 
             String psk = Keys.toBase64(X25519.generatePrivateKey());
             List<WireGuardDevice.PeerConfig> peers = List.of(

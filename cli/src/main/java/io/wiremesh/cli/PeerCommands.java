@@ -5,6 +5,7 @@ import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.wiremesh.api.v1alpha1.PeerGateway;
 import io.wiremesh.api.v1alpha1.WireGuardMesh;
 import io.wiremesh.api.v1alpha1.WireGuardNode;
 import io.wiremesh.api.v1alpha1.WireGuardPeer;
@@ -22,6 +23,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
@@ -63,19 +65,24 @@ public final class PeerCommands {
         return Files.readString(f).trim();
     }
 
-    /** The config of an allocated peer, or null while the operator has not allocated it yet. */
-    WgQuickConfig config(KubernetesClient c, String name, String privateKey) throws Failure {
+    /**
+     * The config of an allocated peer, or null while the operator has not given it an address and a gateway yet.
+     *
+     * @param dns DNS servers and search domains for the device (validated by {@link DnsOption}); empty: no DNS line
+     */
+    WgQuickConfig config(KubernetesClient c, String name, String privateKey, List<String> dns) throws Failure {
         WireGuardPeer p = c.resources(WireGuardPeer.class).withName(name).get();
         if (p == null) throw new Failure("WireGuardPeer " + name + " does not exist: add it with `wiremesh peer add " + name + " --mesh MESH`");
         if (p.getStatus() == null || p.getStatus().addresses == null || p.getStatus().addresses.isEmpty()) return null;
         WireGuardMesh mesh = c.resources(WireGuardMesh.class).withName(p.getSpec().mesh).get();
         if (mesh == null) throw new Failure("WireGuardMesh " + p.getSpec().mesh + " does not exist");
-        // The gateway is the node behind the first gateway endpoint the operator chose for this peer.
+        // The device dials the first gateway endpoint as the operator wrote it (an external address or DNS name
+        // when the node has one: never resolved here); the key is that of the node the status names.
         if (p.getStatus().gatewayEndpoints == null || p.getStatus().gatewayEndpoints.isEmpty()) return null;
         String endpoint = p.getStatus().gatewayEndpoints.get(0);
-        WireGuardNode gateway = c.resources(WireGuardNode.class).withLabel(WireGuardNode.MESH_LABEL, p.getSpec().mesh).list().getItems()
-                .stream().filter(n -> n.getStatus() != null && n.getStatus().publicKey != null && n.getStatus().endpoints != null
-                        && n.getStatus().endpoints.contains(endpoint)).findFirst().orElse(null);
+        WireGuardNode gateway = PeerGateway.find(p.getStatus(), c.resources(WireGuardNode.class)
+                .withLabel(WireGuardNode.MESH_LABEL, p.getSpec().mesh).list().getItems().stream()
+                .filter(n -> n.getStatus() != null && n.getStatus().publicKey != null).toList());
         if (gateway == null) return null;
         boolean full = p.getSpec().tunnel == WireGuardPeerSpec.Tunnel.FULL;
         List<String> allowed = full ? List.of("0.0.0.0/0", "::/0") : new ArrayList<>(mesh.getSpec().podCIDRs);
@@ -89,11 +96,15 @@ public final class PeerCommands {
                 throw new Failure("peer " + name + " uses a preshared key, but " + pskFile + " is missing");
             }
         }
-        return new WgQuickConfig(privateKey, p.getStatus().addresses, gateway.getStatus().publicKey, psk, endpoint,
+        return new WgQuickConfig(privateKey, p.getStatus().addresses, dns, gateway.getStatus().publicKey, psk, endpoint,
                 allowed, keepalive);
     }
 
     void print(WgQuickConfig cfg, Path png) throws IOException {
+        for (String d : cfg.dnsOutsideTunnel()) {
+            err.println("note: DNS server " + d + " is outside AllowedIPs " + cfg.allowedIps() + ": the device sends its queries there"
+                    + " directly, not through the mesh");
+        }
         String text = cfg.render();
         out.print(text);
         out.println();
@@ -127,6 +138,9 @@ public final class PeerCommands {
 
         @Option(names = "--preshared-key", description = "add a preshared key (kept here and in a Secret the gateway nodes read)")
         boolean psk;
+
+        @Mixin
+        DnsOption dns;
 
         @Option(names = "--psk-namespace", description = "namespace of that Secret (default: wiremesh-system, where the chart lets nodes read it)")
         String pskNamespace = "wiremesh-system";
@@ -171,7 +185,7 @@ public final class PeerCommands {
                 peer.err.print("waiting for an address from mesh " + mesh + " ");
                 long deadline = System.nanoTime() + timeout.toNanos();
                 WgQuickConfig cfg;
-                while ((cfg = peer.config(c, name, Keys.toBase64(priv))) == null) {
+                while ((cfg = peer.config(c, name, Keys.toBase64(priv), dns.entries())) == null) {
                     if (System.nanoTime() > deadline) {
                         peer.err.println();
                         throw new Failure("no address after " + timeout.toSeconds() + " s: is the wiremesh operator running? See `kubectl get wgpeer "
@@ -198,10 +212,13 @@ public final class PeerCommands {
         @Option(names = "--png")
         Path png;
 
+        @Mixin
+        DnsOption dns;
+
         @Override
         public Integer call() throws Exception {
             try (KubernetesClient c = peer.client()) {
-                WgQuickConfig cfg = peer.config(c, name, peer.privateKey(name));
+                WgQuickConfig cfg = peer.config(c, name, peer.privateKey(name), dns.entries());
                 if (cfg == null) throw new Failure("peer " + name + " has no address or no gateway yet: see `kubectl get wgpeer " + name + "`");
                 peer.print(cfg, png);
                 return 0;

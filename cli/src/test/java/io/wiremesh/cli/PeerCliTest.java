@@ -49,6 +49,8 @@ class PeerCliTest {
     static KubernetesClient client;
     static Path kubeconfig;
     static final String GATEWAY_KEY = Keys.toBase64(X25519.publicKey(X25519.generatePrivateKey()));
+    /** Node n2's key: n2 is behind a port-forward (its devices dial vpn.example.test:4500). */
+    static final String NATTED_KEY = Keys.toBase64(X25519.publicKey(X25519.generatePrivateKey()));
 
     @TempDir
     Path keys;
@@ -76,17 +78,23 @@ class PeerCliTest {
         mesh.getSpec().podCIDRs = List.of("10.42.0.0/16", "fd42::/48");
         mesh.getSpec().peerCIDRs = List.of("10.99.0.0/24");
         client.resource(mesh).create();
+        member("n1", "10.42.1.0/24", GATEWAY_KEY, "198.18.0.11:51820");
+        member("n2", "10.42.2.0/24", NATTED_KEY, "198.18.0.12:51820");
+    }
+
+    /** A WireGuardNode of cli-mesh with its published key and endpoint (what the operator and a node-daemon write). */
+    private static void member(String node, String block, String key, String endpoint) {
         WireGuardNode n = new WireGuardNode();
-        n.setMetadata(new ObjectMetaBuilder().withName("cli-mesh.n1").withLabels(Map.of(WireGuardNode.MESH_LABEL, "cli-mesh")).build());
+        n.setMetadata(new ObjectMetaBuilder().withName("cli-mesh." + node).withLabels(Map.of(WireGuardNode.MESH_LABEL, "cli-mesh")).build());
         n.setSpec(new WireGuardNodeSpec());
         n.getSpec().mesh = "cli-mesh";
-        n.getSpec().nodeName = "n1";
-        n.getSpec().podCIDRs = List.of("10.42.1.0/24");
+        n.getSpec().nodeName = node;
+        n.getSpec().podCIDRs = List.of(block);
         client.resource(n).create();
-        client.resources(WireGuardNode.class).withName("cli-mesh.n1").editStatus(x -> {
+        client.resources(WireGuardNode.class).withName("cli-mesh." + node).editStatus(x -> {
             x.setStatus(new WireGuardNodeStatus());
-            x.getStatus().publicKey = GATEWAY_KEY;
-            x.getStatus().endpoints = List.of("198.18.0.11:51820");
+            x.getStatus().publicKey = key;
+            x.getStatus().endpoints = List.of(endpoint);
             return x;
         });
     }
@@ -113,17 +121,48 @@ class PeerCliTest {
         }
     }
 
-    /** Plays the operator's part (proven in the operator module): allocate the peer an address. */
-    private static Thread operatorStandIn(String peer) {
+    /**
+     * Plays the operator's part (proven in the operator module): allocate the peer an address and name its
+     * gateway; {@code gatewayNode} null is a status written by an operator from before that field.
+     */
+    private static Thread operatorStandIn(String peer, String address, String gatewayNode, String... gatewayEndpoints) {
         return Thread.ofVirtual().start(() -> {
             WireGuardPeer p = client.resources(WireGuardPeer.class).withName(peer).waitUntilCondition(x -> x != null, 30, TimeUnit.SECONDS);
             client.resources(WireGuardPeer.class).withName(p.getMetadata().getName()).editStatus(x -> {
                 x.setStatus(new WireGuardPeerStatus());
-                x.getStatus().addresses = List.of("10.99.0.1/32");
-                x.getStatus().gatewayEndpoints = List.of("198.18.0.11:51820");
+                x.getStatus().addresses = List.of(address);
+                x.getStatus().gatewayNode = gatewayNode;
+                x.getStatus().gatewayEndpoints = List.of(gatewayEndpoints);
                 return x;
             });
         });
+    }
+
+    private static Thread operatorStandIn(String peer) {
+        return operatorStandIn(peer, "10.99.0.1/32", null, "198.18.0.11:51820");
+    }
+
+    /** The wg-quick config in a command's output (the QR code follows it). */
+    private static String configIn(String out) {
+        return out.substring(0, out.indexOf("\n\n", out.indexOf("[Peer]")) + 1);
+    }
+
+    /** `wg-quick strip` of the config: what `wg setconf` would take; fails the test if wg-quick refuses it. */
+    private String wgQuickStrip(String config) throws Exception {
+        Path conf = keys.resolve("wmcli0.conf");
+        Files.writeString(conf, config);
+        Process strip = new ProcessBuilder("wg-quick", "strip", conf.toString()).redirectErrorStream(true).start();
+        String stripped = new String(strip.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(strip.waitFor()).as(stripped).isZero();
+        return stripped;
+    }
+
+    /** The text of the QR code in a PNG file. */
+    private static String qrText(Path png) throws Exception {
+        BufferedImage img = ImageIO.read(png.toFile());
+        int[] rgb = img.getRGB(0, 0, img.getWidth(), img.getHeight(), null, 0, img.getWidth());
+        return new QRCodeReader().decode(new BinaryBitmap(new HybridBinarizer(new RGBLuminanceSource(img.getWidth(), img.getHeight(), rgb))),
+                Map.of(DecodeHintType.CHARACTER_SET, "UTF-8")).getText();
     }
 
     @Test
@@ -144,29 +183,22 @@ class PeerCliTest {
         assertThat(peer.getSpec().publicKey).isEqualTo(Keys.toBase64(X25519.publicKey(Keys.fromBase64(priv))));
         assertThat(client.getKubernetesSerialization().asYaml(peer)).doesNotContain(priv);
 
-        String config = add.out().substring(0, add.out().indexOf("\n\n", add.out().indexOf("[Peer]")) + 1);
+        String config = configIn(add.out());
         assertThat(config).contains("PrivateKey = " + priv).contains("Address = 10.99.0.1/32")
                 .contains("PublicKey = " + GATEWAY_KEY).contains("Endpoint = 198.18.0.11:51820")
-                .contains("AllowedIPs = 10.42.0.0/16, fd42::/48").contains("PersistentKeepalive = 25");
+                .contains("AllowedIPs = 10.42.0.0/16, fd42::/48").contains("PersistentKeepalive = 25")
+                .doesNotContain("DNS"); // no --dns, no DNS line
         assertThat(add.out()).contains("█"); // the QR code in the terminal
 
         // wg-quick strips it to what `wg setconf` takes, and wg accepts that.
-        Path conf = keys.resolve("wmcli0.conf");
-        Files.writeString(conf, config);
-        Process strip = new ProcessBuilder("wg-quick", "strip", conf.toString()).redirectErrorStream(true).start();
-        String stripped = new String(strip.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertThat(strip.waitFor()).as(stripped).isZero();
+        String stripped = wgQuickStrip(config);
         assertThat(stripped).doesNotContain("Address").contains("PrivateKey = " + priv);
         Path strippedFile = keys.resolve("stripped.conf");
         Files.writeString(strippedFile, stripped);
         assertThat(wgSetconf(strippedFile, priv)).isTrue();
 
         // The PNG QR code decodes back to exactly the config text.
-        BufferedImage img = ImageIO.read(png.toFile());
-        int[] rgb = img.getRGB(0, 0, img.getWidth(), img.getHeight(), null, 0, img.getWidth());
-        String decoded = new QRCodeReader().decode(new BinaryBitmap(new HybridBinarizer(new RGBLuminanceSource(img.getWidth(), img.getHeight(), rgb))),
-                Map.of(DecodeHintType.CHARACTER_SET, "UTF-8")).getText();
-        assertThat(decoded).isEqualTo(config);
+        assertThat(qrText(png)).isEqualTo(config);
 
         // `peer config` reprints it from the local key; `peer remove` revokes it.
         Run again = wiremesh("peer", "--kubeconfig", kubeconfig.toString(), "--dir", keys.toString(), "config", "laptop");
@@ -204,6 +236,53 @@ class PeerCliTest {
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         p.waitFor(30, TimeUnit.SECONDS);
         return out;
+    }
+
+    /**
+     * n2 is behind a port-forward: the operator names it as gateway and lists the address devices dial,
+     * a DNS name. The config dials that name (unresolved) with n2's key; --dns adds one DNS line.
+     */
+    @Test
+    void aGatewayBehindAPortForwardIsDialledByNameWithItsNodesKey() throws Exception {
+        Thread op = operatorStandIn("phone", "10.99.0.2/32", "n2", "vpn.example.test:4500", "198.18.0.11:51820");
+        Path png = keys.resolve("phone.png");
+        Run add = wiremesh("peer", "--kubeconfig", kubeconfig.toString(), "--dir", keys.toString(), "add", "phone", "--mesh", "cli-mesh",
+                "--png", png.toString(), "--dns", "10.96.0.10");
+        op.join();
+        assertThat(add.exit()).as(add.err()).isZero();
+        String config = configIn(add.out());
+        assertThat(config).contains("Endpoint = vpn.example.test:4500\n").contains("PublicKey = " + NATTED_KEY + "\n")
+                .doesNotContain(GATEWAY_KEY).doesNotContain("198.18.0.1");
+        assertThat(config.lines().filter(l -> l.startsWith("DNS")).toList()).containsExactly("DNS = 10.96.0.10");
+        assertThat(config.indexOf("DNS = ")).isBetween(config.indexOf("[Interface]"), config.indexOf("[Peer]"));
+        // Outside the split tunnel's AllowedIPs: said, not refused (a public resolver there is a fine choice).
+        assertThat(add.err()).contains("note: DNS server 10.96.0.10 is outside AllowedIPs");
+        assertThat(wgQuickStrip(config)).contains("Endpoint = vpn.example.test:4500").doesNotContain("DNS");
+        assertThat(qrText(png)).isEqualTo(config).contains("Endpoint = vpn.example.test:4500");
+
+        // `peer config` without --dns: no DNS line; with several entries: one line, in order.
+        Run plain = wiremesh("peer", "--kubeconfig", kubeconfig.toString(), "--dir", keys.toString(), "config", "phone");
+        assertThat(plain.exit()).as(plain.err()).isZero();
+        assertThat(configIn(plain.out())).doesNotContain("DNS").contains("Endpoint = vpn.example.test:4500");
+        Run several = wiremesh("peer", "--kubeconfig", kubeconfig.toString(), "--dir", keys.toString(), "config", "phone",
+                "--dns", "10.42.0.10,fd42::a,svc.cluster.local");
+        assertThat(several.exit()).as(several.err()).isZero();
+        assertThat(configIn(several.out()).lines().filter(l -> l.startsWith("DNS")).toList())
+                .containsExactly("DNS = 10.42.0.10, fd42::a, svc.cluster.local");
+        assertThat(several.err()).doesNotContain("note: DNS server"); // both inside the mesh's pod CIDRs
+
+        // A bad entry is refused before anything is made, saying which and why.
+        for (String bad : List.of("10.96.0.300", "svc_cluster.local", "10.96.0.10,bad_domain", "[fd42::a]", "")) {
+            Run refused = wiremesh("peer", "--kubeconfig", kubeconfig.toString(), "--dir", keys.toString(), "add", "tablet", "--mesh", "cli-mesh",
+                    "--dns", bad);
+            assertThat(refused.exit()).as(bad).isNotZero();
+            assertThat(refused.err()).as(bad).contains("--dns").contains("is neither an IP address nor a DNS search domain");
+        }
+        assertThat(wiremesh("peer", "--kubeconfig", kubeconfig.toString(), "--dir", keys.toString(), "config", "phone", "--dns", "10.96.0.300").err())
+                .contains("\"10.96.0.300\" is neither an IP address nor a DNS search domain").contains("not an IPv4 address");
+        assertThat(keys.resolve("tablet.key")).doesNotExist();
+        assertThat(client.resources(WireGuardPeer.class).withName("tablet").get()).isNull();
+        assertThat(wiremesh("peer", "--kubeconfig", kubeconfig.toString(), "--dir", keys.toString(), "remove", "phone").exit()).isZero();
     }
 
     @Test

@@ -25,7 +25,10 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-/** External peers' addresses, on a real kube-apiserver: unique under concurrency, stable, released on delete. */
+/**
+ * External peers on a real kube-apiserver: addresses unique under concurrency, stable, released on delete;
+ * gateways from the nodes' endpoints or their external-endpoint annotations.
+ */
 class PeerReconcilerTest {
     private KubernetesClient client;
     private Operator operator;
@@ -166,6 +169,63 @@ class PeerReconcilerTest {
         p.getSpec().publicKey = Keys.toBase64(X25519.publicKey(X25519.generatePrivateKey()));
         p.getSpec().gatewayNodes = selector;
         client.resource(p).create();
+    }
+
+    /** Sets (or with null removes) a Node's wiremesh.io/external-endpoint annotation, as an admin would. */
+    private void externalEndpoint(String node, String value) {
+        client.nodes().withName(node).edit(n -> {
+            if (n.getMetadata().getAnnotations() == null) n.getMetadata().setAnnotations(new java.util.HashMap<>());
+            if (value == null) n.getMetadata().getAnnotations().remove("wiremesh.io/external-endpoint");
+            else n.getMetadata().getAnnotations().put("wiremesh.io/external-endpoint", value);
+            return n;
+        });
+    }
+
+    private static io.fabric8.kubernetes.api.model.Condition readyCondition(WireGuardPeer p) {
+        return p == null || p.getStatus() == null ? null
+                : p.getStatus().conditions.stream().filter(c -> c.getType().equals("Ready")).findFirst().orElse(null);
+    }
+
+    @Test
+    void anExternalEndpointAnnotationIsWhatDevicesDialAndABadOneIsNamed() {
+        String mesh = mesh("ext", List.of("10.95.0.0/24")); // its node gw-ext-<id> has no annotation
+        String plain = "198.18.9." + (meshes.size() + 10) + ":51820";
+        String edge = "a-edge-" + id; // before gw-ext-<id> by name: the gateway
+        gatewayNode(mesh, edge, "198.18.9.98:51820", Map.of());
+        externalEndpoint(edge, "vpn.example.test:4500");
+        String bad = "b-bad-" + id;
+        gatewayNode(mesh, bad, "198.18.9.97:51820", Map.of("wiremesh.io/bad-gw", id));
+        externalEndpoint(bad, "vpn_gw.example.test:51820");
+        peer("ext", mesh);
+        peerWithSelector("onlybad", mesh, Map.of("wiremesh.io/bad-gw", id));
+        await().atMost(30, TimeUnit.SECONDS).until(() -> "True".equals(ready(get("ext"), false)) && readyCondition(get("onlybad")) != null);
+
+        WireGuardPeer ext = get("ext");
+        assertThat(ext.getStatus().gatewayNode).isEqualTo(edge);
+        assertThat(ext.getStatus().gatewayEndpoints).containsExactly("vpn.example.test:4500", plain);
+        String[] named = {"node " + bad, "wiremesh.io/external-endpoint=\"vpn_gw.example.test:51820\"", "label \"vpn_gw\"",
+                "expected HOST[:PORT]", "DNS name"};
+        assertThat(ready(ext, true)).contains("gateway node " + edge + " at vpn.example.test:4500").contains(named);
+        // The bad node was the only one this peer may use: no gateway, and the condition says why.
+        var onlyBad = readyCondition(get("onlybad"));
+        assertThat(onlyBad.getStatus()).isEqualTo("False");
+        assertThat(onlyBad.getReason()).isEqualTo("NoGateway");
+        assertThat(onlyBad.getMessage()).contains(named);
+        assertThat(get("onlybad").getStatus().gatewayNode).isNull();
+        assertThat(get("onlybad").getStatus().gatewayEndpoints).isEmpty();
+        await().atMost(10, TimeUnit.SECONDS).until(() -> client.v1().events().inNamespace("default").list().getItems().stream()
+                .anyMatch(e -> e.getInvolvedObject().getName().equals("ext-" + id) && "Warning".equals(e.getType())
+                        && "InvalidExternalEndpoint".equals(e.getReason()) && e.getMessage().contains(named[1])));
+
+        // Removed: back to the node's own endpoint, promptly (Nodes are watched; the periodic pass is once a minute).
+        externalEndpoint(edge, null);
+        await().atMost(20, TimeUnit.SECONDS).until(() -> List.of("198.18.9.98:51820", plain).equals(get("ext").getStatus().gatewayEndpoints));
+        assertThat(get("ext").getStatus().gatewayNode).isEqualTo(edge);
+        // Fixed: the node serves again.
+        externalEndpoint(bad, "vpn-gw.example.test");
+        await().atMost(20, TimeUnit.SECONDS).until(() -> "True".equals(ready(get("onlybad"), false)));
+        assertThat(get("onlybad").getStatus().gatewayEndpoints).containsExactly("vpn-gw.example.test:51820");
+        assertThat(get("onlybad").getStatus().gatewayNode).isEqualTo(bad);
     }
 
     @Test

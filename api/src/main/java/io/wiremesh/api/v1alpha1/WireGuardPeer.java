@@ -9,12 +9,13 @@ import io.fabric8.kubernetes.model.annotation.ShortNames;
 import io.fabric8.kubernetes.model.annotation.Version;
 
 /** An external device (laptop, phone) that joins a mesh through gateway nodes. Cluster-scoped. */
-@ColumnOrder({"MESH", "ADDRESSES", "READY"})
+@ColumnOrder({"MESH", "ADDRESSES", "ENDPOINT", "READY"})
 @Group(WireGuardMesh.GROUP)
 @Version(WireGuardMesh.VERSION)
 @ShortNames("wgpeer")
 @Plural("wireguardpeers")
 @AdditionalPrinterColumn(name = "MESH", jsonPath = ".spec.mesh", type = AdditionalPrinterColumn.Type.STRING)
 @AdditionalPrinterColumn(name = "ADDRESSES", jsonPath = ".status.addresses", type = AdditionalPrinterColumn.Type.STRING)
+@AdditionalPrinterColumn(name = "ENDPOINT", jsonPath = ".status.gatewayEndpoints[0]", type = AdditionalPrinterColumn.Type.STRING)
 @AdditionalPrinterColumn(name = "READY", jsonPath = ".status.conditions[?(@.type==\"Ready\")].status", type = AdditionalPrinterColumn.Type.STRING)
 public class WireGuardPeer extends CustomResource<WireGuardPeerSpec, WireGuardPeerStatus> {}

@@ -289,22 +289,10 @@ public final class MeshAgent implements AutoCloseable {
             desired.forEach((k, w) -> nodeByKey.put(k, w.getSpec().nodeName));
             // External peers: the gateway node has them as WireGuard peers; every other node sends their
             // traffic to the gateway, i.e. adds their addresses to the gateway node's AllowedIPs.
-            Map<String, List<String>> viaNode = new HashMap<>();
-            Map<String, List<String>> external = new HashMap<>();
-            for (WireGuardPeer p : peerInformer == null ? List.<WireGuardPeer>of() : peerInformer.getStore().list()) {
-                if (p.getSpec() == null || !mesh.equals(p.getSpec().mesh) || p.getStatus() == null
-                        || p.getStatus().addresses == null || p.getStatus().gatewayEndpoints == null || p.getStatus().gatewayEndpoints.isEmpty()) continue;
-                String gatewayEndpoint = p.getStatus().gatewayEndpoints.get(0);
-                if (me != null && me.getStatus() != null && me.getStatus().endpoints != null && me.getStatus().endpoints.contains(gatewayEndpoint)) {
-                    external.put(p.getSpec().publicKey, p.getStatus().addresses);
-                } else {
-                    for (var e : desired.entrySet()) {
-                        if (e.getValue().getStatus().endpoints.contains(gatewayEndpoint)) {
-                            viaNode.computeIfAbsent(e.getKey(), k -> new ArrayList<>()).addAll(p.getStatus().addresses);
-                        }
-                    }
-                }
-            }
+            ExternalPeerRoutes externalRoutes = ExternalPeerRoutes.of(mesh, me, desired.values(),
+                    peerInformer == null ? List.of() : peerInformer.getStore().list());
+            Map<String, List<String>> viaNode = externalRoutes.viaNode();
+            Map<String, List<String>> external = externalRoutes.served();
             int keepalive = meshSpec.persistentKeepalive == null ? 0 : meshSpec.persistentKeepalive;
             // One read of the device per sync (not one per peer: that would be O(N^2) for N nodes).
             List<WireGuardDevice.PeerState> present = device.peers();

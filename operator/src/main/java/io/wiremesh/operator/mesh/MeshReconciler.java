@@ -22,6 +22,7 @@ import io.wiremesh.api.v1alpha1.WireGuardMeshStatus;
 import io.wiremesh.api.v1alpha1.WireGuardNode;
 import io.wiremesh.api.v1alpha1.WireGuardNodeSpec;
 import io.wiremesh.operator.Conditions;
+import io.wiremesh.operator.Events;
 import io.wiremesh.operator.OperatorMetrics;
 import io.wiremesh.operator.ipam.BlockAllocator;
 import jakarta.inject.Inject;
@@ -144,7 +145,7 @@ public class MeshReconciler implements Reconciler<WireGuardMesh> {
                 if (addresses.size() < reported.size()) {
                     List<String> left = new ArrayList<>(reported);
                     left.removeAll(addresses);
-                    MeshEvents.warning(client, mesh, "NodeAddressRejected", "node " + node + ": " + left + " not reachable through the tunnel"
+                    Events.warning(client, mesh, "NodeAddressRejected", "node " + node + ": " + left + " not reachable through the tunnel"
                             + " (reported by another node too, or inside the mesh's pod or peer CIDRs): give each node its own InternalIP");
                 }
             }
@@ -288,7 +289,7 @@ public class MeshReconciler implements Reconciler<WireGuardMesh> {
         Long gen = mesh.getMetadata().getGeneration();
         Conditions.set(status.conditions, Conditions.DEGRADED, true, reason, message, gen);
         Conditions.set(status.conditions, Conditions.READY, false, reason, message, gen);
-        if (news) MeshEvents.warning(client, mesh, reason, message);
+        if (news) Events.warning(client, mesh, reason, message);
         return UpdateControl.patchStatus(withStatus(mesh, status));
     }
 

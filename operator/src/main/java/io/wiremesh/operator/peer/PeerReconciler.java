@@ -1,24 +1,35 @@
 package io.wiremesh.operator.peer;
 
+import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
+import io.javaoperatorsdk.operator.api.reconciler.EventSourceContext;
 import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
+import io.javaoperatorsdk.operator.processing.event.ResourceID;
+import io.javaoperatorsdk.operator.processing.event.source.EventSource;
+import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
 import io.wiremesh.api.net.Cidr;
+import io.wiremesh.api.net.ExternalEndpoint;
 import io.wiremesh.api.v1alpha1.WireGuardMesh;
 import io.wiremesh.api.v1alpha1.WireGuardNode;
 import io.wiremesh.api.v1alpha1.WireGuardPeer;
 import io.wiremesh.api.v1alpha1.WireGuardPeerStatus;
 import io.wiremesh.operator.Conditions;
+import io.wiremesh.operator.Events;
 import java.math.BigInteger;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.stream.Collectors;
 
 /**
  * Gives each WireGuardPeer (an external device) an address of each family from its mesh's
@@ -30,12 +41,34 @@ import java.util.concurrent.ConcurrentHashMap;
  *       reused); a new peer gets the lowest address no other peer of the mesh holds. Allocations of
  *       one mesh are serialised and read from the API server, so peers created together still get
  *       distinct addresses. Deleting the peer releases them.</li>
- *   <li>Gateways: the endpoints the mesh's nodes publish in their WireGuardNode status.</li>
+ *   <li>Gateways ({@link GatewayChoice}): the mesh's nodes (those matching spec.gatewayNodes, if set) that have
+ *       published a WireGuard endpoint, each listed at the address devices dial: its Node's
+ *       wiremesh.io/external-endpoint annotation, else that endpoint. status.gatewayNode names the gateway,
+ *       whose address comes first. An invalid annotation leaves its node out, with a Warning Event and the
+ *       reason in the Ready condition. Nodes are watched, so a changed annotation or label applies at once.</li>
  * </ol>
  */
 @ControllerConfiguration(name = "wireguardpeer")
 public class PeerReconciler implements Reconciler<WireGuardPeer> {
     private final ConcurrentHashMap<String, Object> meshLocks = new ConcurrentHashMap<>();
+    private InformerEventSource<Node, WireGuardPeer> nodes;
+
+    @Override
+    public List<EventSource<?, WireGuardPeer>> prepareEventSources(EventSourceContext<WireGuardPeer> context) {
+        // Any peer's gateways may change with a node's external endpoint or labels (spec.gatewayNodes); heartbeats
+        // change neither. A new node matters once its WireGuardNode has an endpoint (the periodic pass sees that).
+        nodes = new InformerEventSource<>(InformerEventSourceConfiguration.from(Node.class, WireGuardPeer.class)
+                .withSecondaryToPrimaryMapper(n -> context.getPrimaryCache().list().map(ResourceID::fromResource).collect(Collectors.toSet()))
+                .withOnAddFilter(n -> externalEndpoint(n) != null)
+                .withOnUpdateFilter((now, before) -> !Objects.equals(now.getMetadata().getLabels(), before.getMetadata().getLabels())
+                        || !Objects.equals(externalEndpoint(now), externalEndpoint(before)))
+                .build(), context);
+        return List.of(nodes);
+    }
+
+    private static String externalEndpoint(Node n) {
+        return n.getMetadata().getAnnotations() == null ? null : n.getMetadata().getAnnotations().get(ExternalEndpoint.ANNOTATION);
+    }
 
     @Override
     public UpdateControl<WireGuardPeer> reconcile(WireGuardPeer peer, Context<WireGuardPeer> context) {
@@ -73,24 +106,24 @@ public class PeerReconciler implements Reconciler<WireGuardPeer> {
                 });
             }
         }
-        // Gateways: the mesh's nodes, or those whose Node carries all spec.gatewayNodes labels.
-        Set<String> allowed = null;
-        if (peer.getSpec().gatewayNodes != null && !peer.getSpec().gatewayNodes.isEmpty()) {
-            allowed = new HashSet<>();
-            for (var n : client.nodes().withLabels(peer.getSpec().gatewayNodes).list().getItems()) allowed.add(n.getMetadata().getName());
-        }
-        Set<String> gateways = allowed;
-        status.gatewayEndpoints = client.resources(WireGuardNode.class).withLabel(WireGuardNode.MESH_LABEL, meshName).list().getItems()
-                .stream().filter(n -> n.getStatus() != null && n.getStatus().endpoints != null)
-                .filter(n -> gateways == null || gateways.contains(n.getSpec().nodeName))
-                .flatMap(n -> n.getStatus().endpoints.stream()).sorted().toList();
-        if (status.gatewayEndpoints.isEmpty()) {
-            return notReady(peer, status, "NoGateway", "no node of WireGuardMesh " + meshName + " can serve as gateway"
-                    + (gateways == null ? " yet (no node has published an endpoint)" : ": no ready node matches spec.gatewayNodes "
-                    + peer.getSpec().gatewayNodes), Duration.ofSeconds(30));
+        int listenPort = mesh.getSpec().listenPort == null ? 51820 : mesh.getSpec().listenPort;
+        List<WireGuardNode> members = client.resources(WireGuardNode.class).withLabel(WireGuardNode.MESH_LABEL, meshName).list().getItems();
+        GatewayChoice gateways = GatewayChoice.of(members, name -> nodes.get(new ResourceID(name)).orElse(null),
+                peer.getSpec().gatewayNodes, listenPort, old);
+        status.gatewayNode = gateways.node();
+        status.gatewayEndpoints = gateways.endpoints();
+        warnOnce(client, peer, gateways.problems());
+        String problems = String.join("; ", gateways.problems());
+        if (gateways.node() == null) {
+            Map<String, String> selector = peer.getSpec().gatewayNodes;
+            String why = !problems.isEmpty() ? ": " + problems : selector == null || selector.isEmpty()
+                    ? " yet (no node has published an endpoint)" : ": no ready node matches spec.gatewayNodes " + selector;
+            return notReady(peer, status, "NoGateway", "no node of WireGuardMesh " + meshName + " can serve as gateway" + why,
+                    Duration.ofSeconds(30));
         }
         Conditions.set(status.conditions, Conditions.READY, true, "Allocated", "address(es) " + status.addresses + " from WireGuardMesh " + meshName
-                + "; " + status.gatewayEndpoints.size() + " gateway endpoint(s)", peer.getMetadata().getGeneration());
+                + "; gateway node " + gateways.node() + " at " + status.gatewayEndpoints.get(0) + ", " + status.gatewayEndpoints.size()
+                + " gateway endpoint(s)" + (problems.isEmpty() ? "" : "; " + problems), peer.getMetadata().getGeneration());
         return UpdateControl.patchStatus(withStatus(peer, status)).rescheduleAfter(Duration.ofMinutes(1));
     }
 
@@ -120,6 +153,16 @@ public class PeerReconciler implements Reconciler<WireGuardPeer> {
             out.add(found);
         }
         return out;
+    }
+
+    /**
+     * A Warning Event per invalid external-endpoint annotation, once: not again while the Ready
+     * condition already carries that sentence (this peer is reconciled every minute).
+     */
+    private static void warnOnce(KubernetesClient client, WireGuardPeer peer, List<String> problems) {
+        var ready = Conditions.find(peer.getStatus() == null ? null : peer.getStatus().conditions, Conditions.READY);
+        String said = ready == null || ready.getMessage() == null ? "" : ready.getMessage();
+        for (String p : problems) if (!said.contains(p)) Events.warning(client, peer, "InvalidExternalEndpoint", p);
     }
 
     private static UpdateControl<WireGuardPeer> notReady(WireGuardPeer peer, WireGuardPeerStatus status, String reason, String message,

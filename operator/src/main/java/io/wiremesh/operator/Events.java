@@ -1,25 +1,26 @@
-package io.wiremesh.operator.mesh;
+package io.wiremesh.operator;
 
 import io.fabric8.kubernetes.api.model.EventBuilder;
+import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
-import io.wiremesh.api.v1alpha1.WireGuardMesh;
 import java.time.Instant;
 
-/** Kubernetes Events about a mesh (cluster-scoped objects' events live in the default namespace). */
-final class MeshEvents {
+/** Kubernetes Events about wiremesh's cluster-scoped objects (their events live in the default namespace). */
+public final class Events {
     private static final String COMPONENT = "wiremesh-operator";
 
-    private MeshEvents() {}
+    private Events() {}
 
-    static void warning(KubernetesClient client, WireGuardMesh mesh, String reason, String message) {
+    /** A Warning Event on {@code object} (a WireGuardMesh or WireGuardPeer); best effort, never throws. */
+    public static void warning(KubernetesClient client, HasMetadata object, String reason, String message) {
         String now = Instant.now().toString();
         try {
             client.v1().events().inNamespace("default").resource(new EventBuilder()
-                    .withNewMetadata().withGenerateName(mesh.getMetadata().getName() + ".").withNamespace("default").endMetadata()
+                    .withNewMetadata().withGenerateName(object.getMetadata().getName() + ".").withNamespace("default").endMetadata()
                     .withNewInvolvedObject()
-                    .withApiVersion(mesh.getApiVersion()).withKind(mesh.getKind())
-                    .withName(mesh.getMetadata().getName()).withUid(mesh.getMetadata().getUid())
+                    .withApiVersion(object.getApiVersion()).withKind(object.getKind())
+                    .withName(object.getMetadata().getName()).withUid(object.getMetadata().getUid())
                     .endInvolvedObject()
                     .withType("Warning").withReason(reason).withMessage(message)
                     .withFirstTimestamp(now).withLastTimestamp(now).withCount(1)

@@ -24,11 +24,7 @@ out="$WM_TMP/samples"; : >"$out"
 echo "round path  tput1(Gbit/s) tput4(Gbit/s) rtt(ms)"
 for r in $(seq "$ROUNDS"); do
   for p in java go veth; do
-    t1=$(wm_iperf "${client[$p]}" "${server[$p]}" "${target[$p]}" "$SECS" 1)
-    t4=$(wm_iperf "${client[$p]}" "${server[$p]}" "${target[$p]}" "$SECS" 4)
-    rtt=$(wm_ping "${client[$p]}" "${target[$p]}" 50)
-    printf "%5s %-5s %13s %13s %7s\n" "$r" "$p" "$t1" "$t4" "$rtt"
-    echo "$p $t1 $t4 $rtt" >>"$out"
+    wm_sample "$r" "$p" "${client[$p]}" "${server[$p]}" "${target[$p]}" "$SECS" "$out"
   done
 done
 med() { awk -v p="$1" -v c="$2" '$1==p {print $c}' "$out" | wm_median; }

@@ -80,4 +80,15 @@ wm_ping() {
   ip netns exec "${WM_PREFIX}$1" ping -q -c "$3" -i 0.05 -W 2 "$2" | awk -F/ '/^rtt/ {print $5}'
 }
 
+# wm_sample ROUND PATH CLIENT SERVER TARGET SECS OUT: one interleaved sample (iperf3 1 and 4 streams, ping
+# RTT) of PATH, printed as a table row and appended to OUT as "PATH tput1 tput4 rtt".
+wm_sample() {
+  local t1 t4 rtt
+  t1=$(wm_iperf "$3" "$4" "$5" "$6" 1)
+  t4=$(wm_iperf "$3" "$4" "$5" "$6" 4)
+  rtt=$(wm_ping "$3" "$5" 50)
+  printf "%5s %-5s %13s %13s %7s\n" "$1" "$2" "$t1" "$t4" "$rtt"
+  echo "$2 $t1 $t4 $rtt" >>"$7"
+}
+
 wm_median() { sort -g | awk '{a[NR]=$1} END {if (NR==0) print "nan"; else if (NR%2) print a[(NR+1)/2]; else printf "%.3f\n", (a[NR/2]+a[NR/2+1])/2}'; }

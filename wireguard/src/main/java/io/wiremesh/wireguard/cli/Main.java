@@ -2,7 +2,8 @@ package io.wiremesh.wireguard.cli;
 
 import io.wiremesh.wireguard.Protocol;
 import io.wiremesh.wireguard.device.Device;
-import io.wiremesh.wireguard.net.UdpBind;
+import io.wiremesh.wireguard.metrics.DatapathMetrics;
+import io.wiremesh.wireguard.net.LinuxUdpBind;
 import io.wiremesh.wireguard.timers.Clock;
 import io.wiremesh.wireguard.uapi.InterfaceOwner;
 import io.wiremesh.wireguard.tun.LinuxTun;
@@ -25,7 +26,8 @@ import java.util.List;
  *
  * <p>Environment: {@code WIREMESH_WG_WORKERS} crypto workers per direction (0 = run to completion
  * on the I/O threads), {@code WIREMESH_WG_BUFFERS} packet buffers per direction,
- * {@code WIREMESH_WG_UAPI_DIR} socket directory (default /var/run/wireguard).
+ * {@code WIREMESH_WG_UAPI_DIR} socket directory (default /var/run/wireguard), {@code WIREMESH_WG_METRICS}
+ * HOST:PORT to serve Prometheus metrics on ({@link DatapathMetrics}; unset: none).
  */
 public final class Main {
     private Main() {}
@@ -117,10 +119,14 @@ public final class Main {
     static void run(String ifname, Path uapiDir) throws Exception {
         LinuxTun tun = createTun(ifname);
         Device.Options opts = new Device.Options(env("WIREMESH_WG_WORKERS", 0), env("WIREMESH_WG_BUFFERS", 512), true);
-        Device device = new Device(tun, UdpBind::open, Clock.SYSTEM, opts);
+        Device device = new Device(tun, LinuxUdpBind::open, Clock.SYSTEM, opts);
         device.start();
         UapiServer uapi = UapiServer.start(new Uapi(device), uapiDir, ifname);
+        String metricsAddress = System.getenv("WIREMESH_WG_METRICS");
+        DatapathMetrics metrics = metricsAddress == null || metricsAddress.isBlank() ? null
+                : DatapathMetrics.serve(device, ifname, metricsAddress.trim());
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            if (metrics != null) metrics.close();
             uapi.close();
             device.close();
         }));

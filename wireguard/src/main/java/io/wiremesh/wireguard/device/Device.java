@@ -14,6 +14,7 @@ import io.wiremesh.wireguard.session.Keypair;
 import io.wiremesh.wireguard.timers.Clock;
 import io.wiremesh.wireguard.tun.Tun;
 import java.io.IOException;
+import io.wiremesh.wireguard.net.Endpoint;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
@@ -76,7 +77,7 @@ public final class Device implements AutoCloseable {
     private volatile boolean closed;
     private final java.util.concurrent.CountDownLatch tunGone = new java.util.concurrent.CountDownLatch(1);
 
-    private record HandshakeWork(byte[] msg, InetSocketAddress source) {}
+    private record HandshakeWork(byte[] msg, Endpoint source) {}
 
     public Device(Tun tun, Bind.Factory bindFactory, Clock clock, Options options) {
         this.tun = tun;
@@ -304,21 +305,23 @@ public final class Device implements AutoCloseable {
         kp.destroy();
     }
 
-    void sendHandshake(byte[] msg, InetSocketAddress to) {
+    /** Sends a handshake message to {@code to}; {@code peer} (null for cookie replies) forgets a source that stopped working. */
+    void sendHandshake(byte[] msg, Endpoint to, Peer peer) {
         Bind b = bind;
         if (b == null || to == null) return;
         try {
-            b.send(ByteBuffer.wrap(msg), to);
+            if (!b.send(ByteBuffer.wrap(msg), to) && peer != null) peer.forgetSource(to);
         } catch (IOException | RuntimeException e) {
             count(Drop.SEND_FAILED);
         }
     }
 
-    void sendDatagram(ByteBuffer buf, InetSocketAddress to) {
+    /** Sends a sealed datagram ({@code buf}, position to limit) to {@code peer} at {@code to}. */
+    void sendDatagram(ByteBuffer buf, Endpoint to, Peer peer) {
         Bind b = bind;
         try {
             if (b == null) throw new IOException("no bind");
-            b.send(buf, to);
+            if (!b.send(buf, to) && peer != null) peer.forgetSource(to);
         } catch (IOException | RuntimeException e) {
             count(Drop.SEND_FAILED);
         }
@@ -359,7 +362,7 @@ public final class Device implements AutoCloseable {
     // ------------------------------------------------------------------ inbound: UDP -> peer
 
     /** Dispatches a datagram of {@code e.length} bytes at offset 0 received from {@code source}. */
-    void handleDatagram(Element e, InetSocketAddress source) {
+    void handleDatagram(Element e, Endpoint source) {
         e.state = Element.PENDING;
         int n = e.length;
         if (n < 4) {
@@ -394,7 +397,7 @@ public final class Device implements AutoCloseable {
         inPool.release(e);
     }
 
-    private void handleTransport(Element e, InetSocketAddress source) {
+    private void handleTransport(Element e, Endpoint source) {
         if (e.length < Protocol.TRANSPORT_MIN_SIZE) {
             drop(e, Drop.TOO_SHORT);
             return;
@@ -415,14 +418,15 @@ public final class Device implements AutoCloseable {
         inbound.submit(e);
     }
 
-    private boolean underLoad() {
+    /** Whether handshake messages without a valid MAC2 now get a cookie reply (whitepaper 5.3; {@link LoadDetector}). */
+    public boolean underLoad() {
         Boolean o = underLoadOverride;
         if (o != null) return o;
         return load.underLoad(handshakes.size(), clock.nanos());
     }
 
     /** Handshake messages (whitepaper 5.4): MAC checks, cookies under load, then the Noise steps. */
-    void handleHandshake(byte[] msg, InetSocketAddress source, boolean underLoad) {
+    void handleHandshake(byte[] msg, Endpoint source, boolean underLoad) {
         long now = clock.nanos();
         int type = msg[0];
         if (type == Protocol.MESSAGE_COOKIE_REPLY) {
@@ -442,13 +446,13 @@ public final class Device implements AutoCloseable {
             return;
         }
         if (underLoad) {
-            byte[] src = sourceBytes(source);
+            byte[] src = sourceBytes(source.address());
             if (!checker.checkMac2(msg, src, now)) {
                 count(Drop.COOKIE_REQUIRED);
-                sendHandshake(checker.createReply(msg, Messages.getInt(msg, 4), src, now), source);
+                sendHandshake(checker.createReply(msg, Messages.getInt(msg, 4), src, now), source, null);
                 return;
             }
-            if (!rateLimiter.allow(source.getAddress(), now)) {
+            if (!rateLimiter.allow(source.address().getAddress(), now)) {
                 count(Drop.RATE_LIMITED);
                 return;
             }
@@ -554,7 +558,7 @@ public final class Device implements AutoCloseable {
             try {
                 Bind b = bind;
                 e.buf.limit(Element.CAPACITY).position(0);
-                InetSocketAddress src = b.receive(e.buf);
+                Endpoint src = b.receive(e.buf);
                 if (src == null) {
                     inPool.release(e);
                     if (closed) return;

@@ -1,7 +1,7 @@
 package io.wiremesh.wireguard.device;
 
 import io.wiremesh.wireguard.session.Keypair;
-import java.net.InetSocketAddress;
+import io.wiremesh.wireguard.net.Endpoint;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 
@@ -31,7 +31,7 @@ final class Element {
     long counter;
     /** Outbound: datagram length once sealed. */
     int size;
-    InetSocketAddress endpoint;
+    Endpoint endpoint;
     /** Set by the crypto stage, read by the in-order stage. */
     volatile int state;
 

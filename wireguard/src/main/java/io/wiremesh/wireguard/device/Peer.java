@@ -11,6 +11,7 @@ import io.wiremesh.wireguard.noise.Tai64n;
 import io.wiremesh.wireguard.session.Keypair;
 import io.wiremesh.wireguard.session.Keypairs;
 import io.wiremesh.wireguard.timers.Timers;
+import io.wiremesh.wireguard.net.Endpoint;
 import java.net.InetSocketAddress;
 import java.util.EnumSet;
 import java.util.SplittableRandom;
@@ -34,7 +35,7 @@ public final class Peer {
     /** Held while a send counter is assigned and the element queued, so per-peer order equals counter order. */
     private final Object sendLock = new Object();
 
-    private volatile InetSocketAddress endpoint;
+    private volatile Endpoint endpoint;
     final AtomicLong txBytes = new AtomicLong();
     final AtomicLong rxBytes = new AtomicLong();
     private volatile long lastHandshakeEpochNanos;
@@ -55,17 +56,28 @@ public final class Peer {
         return publicKey.clone();
     }
 
-    public InetSocketAddress endpoint() {
+    /** Where the peer is and which of our addresses it last sent to; null until configured or heard from. */
+    public Endpoint endpoint() {
         return endpoint;
     }
 
-    public void setEndpoint(InetSocketAddress ep) {
-        endpoint = ep;
+    /** A configured endpoint (UAPI {@code endpoint=}): no source address, the kernel's routing picks one. */
+    public void setEndpoint(InetSocketAddress address) {
+        endpoint = address == null ? null : Endpoint.of(address);
     }
 
-    /** Roaming (whitepaper 2.1): follow the source of the latest authenticated packet. */
-    void updateEndpoint(InetSocketAddress src) {
+    /**
+     * Roaming (whitepaper 2.1): follow the source of the latest authenticated packet, and the local
+     * address it was sent to (replies leave from there).
+     */
+    void updateEndpoint(Endpoint src) {
         if (src != null && src != endpoint && !src.equals(endpoint)) endpoint = src;
+    }
+
+    /** Our source address for this peer stopped working (it left the host): let routing choose again. */
+    void forgetSource(Endpoint used) {
+        Endpoint now = endpoint;
+        if (now != null && now.equals(used)) endpoint = now.withoutSource();
     }
 
     public long txBytes() {
@@ -118,7 +130,7 @@ public final class Peer {
         synchronized (sendLock) {
             while (!staged.isEmpty()) {
                 Keypair kp = keypairs.current();
-                InetSocketAddress ep = endpoint;
+                Endpoint ep = endpoint;
                 long n = kp == null ? -1 : kp.nextNonce(now);
                 if (n < 0 || ep == null) {
                     needHandshake = true;
@@ -165,7 +177,7 @@ public final class Peer {
             if (lastSentHandshake != Long.MIN_VALUE && now - lastSentHandshake < REKEY_TIMEOUT) return;
             lastSentHandshake = now;
         }
-        InetSocketAddress ep = endpoint;
+        Endpoint ep = endpoint;
         if (ep == null || removed) return;
         int index = device.indices().add(this);
         byte[] ephemeral = X25519.generatePrivateKey();
@@ -179,7 +191,7 @@ public final class Peer {
         cookies.addMacs(msg, now);
         timers.anyAuthenticatedPacketTraversal(now);
         timers.anyAuthenticatedPacketSent();
-        device.sendHandshake(msg, ep);
+        device.sendHandshake(msg, ep, this);
         timers.handshakeInitiated(now);
     }
 
@@ -190,7 +202,7 @@ public final class Peer {
 
     /** Responder: an initiation from this peer was accepted; answer it and derive the new session. */
     void sendResponse(long now) {
-        InetSocketAddress ep = endpoint;
+        Endpoint ep = endpoint;
         int index = device.indices().add(this);
         byte[] ephemeral = X25519.generatePrivateKey();
         byte[] msg = handshake.createResponse(index, ephemeral);
@@ -204,7 +216,7 @@ public final class Peer {
         beginSession(keys, now);
         timers.anyAuthenticatedPacketTraversal(now);
         timers.anyAuthenticatedPacketSent();
-        device.sendHandshake(msg, ep);
+        device.sendHandshake(msg, ep, this);
     }
 
     /** Initiator: our initiation was answered; the session is ready to send. */

@@ -46,7 +46,7 @@ final class Send implements Pipeline.Stage {
         Peer p = e.peer;
         int size = e.size;
         e.buf.limit(size).position(0);
-        device.sendDatagram(e.buf, e.endpoint);
+        device.sendDatagram(e.buf, e.endpoint, e.peer);
         p.txBytes.addAndGet(size);
         long now = device.clock().nanos();
         p.timers.anyAuthenticatedPacketTraversal(now);

@@ -53,6 +53,14 @@ public interface LibC {
 
     long recv(int fd, @Out ByteBuffer buf, long len, int flags);
 
+    long recvmsg(int fd, Pointer msg, int flags);
+
+    long sendmsg(int fd, Pointer msg, int flags);
+
+    int shutdown(int fd, int how);
+
+    int getsockname(int fd, Pointer addr, Pointer addrlen);
+
     int setns(int fd, int nstype);
 
     int unshare(int flags);

@@ -36,8 +36,8 @@ public final class Uapi {
             line(sb, "public_key", Keys.toHex(p.publicKey()));
             line(sb, "preshared_key", Keys.toHex(device.presharedKey(p)));
             line(sb, "protocol_version", "1");
-            InetSocketAddress ep = p.endpoint();
-            if (ep != null) line(sb, "endpoint", formatEndpoint(ep));
+            var ep = p.endpoint();
+            if (ep != null) line(sb, "endpoint", formatEndpoint(ep.address()));
             long hs = p.lastHandshakeEpochNanos();
             line(sb, "last_handshake_time_sec", Long.toString(hs / 1_000_000_000L));
             line(sb, "last_handshake_time_nsec", Long.toString(hs % 1_000_000_000L));

@@ -211,7 +211,7 @@ class DeviceTest {
         a.address = moved;
         a.fromTun(MemoryNet.ipv4("10.200.0.1", "10.200.0.2", 10));
         net.pump();
-        assertThat(bToA.endpoint()).isEqualTo(moved);
+        assertThat(bToA.endpoint().address()).isEqualTo(moved);
         byte[] reply = MemoryNet.ipv4("10.200.0.2", "10.200.0.1", 20);
         b.fromTun(reply);
         net.pump();
@@ -220,7 +220,7 @@ class DeviceTest {
         // An unauthenticated packet from elsewhere does not move the endpoint.
         b.fromUdp(new byte[] {4, 0, 0, 0, 1, 2, 3, 4, 0, 0, 0, 0, 0, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16},
                 new InetSocketAddress(InetAddress.getByName("10.66.6.6"), 1));
-        assertThat(bToA.endpoint()).isEqualTo(moved);
+        assertThat(bToA.endpoint().address()).isEqualTo(moved);
     }
 
     @Test

@@ -6,6 +6,7 @@ import io.wiremesh.wireguard.routing.Prefix;
 import io.wiremesh.wireguard.timers.FakeClock;
 import io.wiremesh.wireguard.tun.Tun;
 import java.net.InetAddress;
+import io.wiremesh.wireguard.net.Endpoint;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.util.ArrayDeque;
@@ -62,16 +63,17 @@ final class MemoryNet {
                 public void close() {}
             };
             device = new Device(tun, p -> new Bind() {
-                public InetSocketAddress receive(ByteBuffer dst) {
+                public Endpoint receive(ByteBuffer dst) {
                     return null;
                 }
 
-                public void send(ByteBuffer src, InetSocketAddress to) {
+                public boolean send(ByteBuffer src, Endpoint to) {
                     byte[] b = new byte[src.remaining()];
                     src.get(b);
-                    Datagram d = new Datagram(address, to, b);
+                    Datagram d = new Datagram(address, to.address(), b);
                     sent.add(d);
                     inFlight.add(d);
+                    return true;
                 }
 
                 public int port() {
@@ -104,7 +106,7 @@ final class MemoryNet {
             Element e = device.pollInbound();
             e.buf.put(0, data);
             e.length = data.length;
-            device.handleDatagram(e, from);
+            device.handleDatagram(e, Endpoint.of(from));
         }
     }
 

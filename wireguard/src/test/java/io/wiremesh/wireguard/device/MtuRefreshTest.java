@@ -2,7 +2,7 @@ package io.wiremesh.wireguard.device;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.wiremesh.wireguard.net.UdpBind;
+import io.wiremesh.wireguard.net.LinuxUdpBind;
 import io.wiremesh.wireguard.timers.Clock;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -20,7 +20,7 @@ class MtuRefreshTest {
                 refreshes.incrementAndGet();
             }
         };
-        try (Device d = new Device(tun, UdpBind::open, Clock.SYSTEM, new Device.Options(0, 8, true))) {
+        try (Device d = new Device(tun, LinuxUdpBind::open, Clock.SYSTEM, new Device.Options(0, 8, true))) {
             d.start();
             Awaitility.await().atMost(5, TimeUnit.SECONDS).until(() -> refreshes.get() >= 2);
         }

@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.wiremesh.wireguard.Protocol;
 import io.wiremesh.wireguard.crypto.X25519;
-import io.wiremesh.wireguard.net.UdpBind;
+import io.wiremesh.wireguard.net.LinuxUdpBind;
 import io.wiremesh.wireguard.routing.Prefix;
 import io.wiremesh.wireguard.timers.Clock;
 import java.net.InetAddress;
@@ -33,8 +33,8 @@ class RobustnessTest {
         QueueTun tunB = new QueueTun();
         byte[] keyA = X25519.generatePrivateKey();
         byte[] keyB = X25519.generatePrivateKey();
-        try (Device a = new Device(tunA, UdpBind::open, Clock.SYSTEM, opts);
-             Device b = new Device(tunB, UdpBind::open, Clock.SYSTEM, opts);
+        try (Device a = new Device(tunA, LinuxUdpBind::open, Clock.SYSTEM, opts);
+             Device b = new Device(tunB, LinuxUdpBind::open, Clock.SYSTEM, opts);
              DatagramChannel relay = DatagramChannel.open().bind(new InetSocketAddress(LO, 0));
              DatagramChannel fuzzer = DatagramChannel.open().bind(new InetSocketAddress(LO, 0))) {
             a.setPrivateKey(keyA);

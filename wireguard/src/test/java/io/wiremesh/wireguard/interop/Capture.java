@@ -7,15 +7,18 @@ import java.util.concurrent.TimeUnit;
 
 /** tcpdump on an underlay link, started before traffic and read back after. */
 final class Capture implements AutoCloseable {
+    private static final java.util.concurrent.atomic.AtomicInteger SEQUENCE = new java.util.concurrent.atomic.AtomicInteger();
     private final Lab lab;
     private final Process proc;
     final Path pcap;
 
     Capture(Lab lab, String ns, String link) throws Exception {
         this.lab = lab;
-        this.pcap = lab.dir.resolve("underlay-" + link + ".pcap");
-        proc = lab.spawnIn(ns, "tcpdump-" + link + ".log", "tcpdump", "-i", link, "-n", "-U", "-s", "0", "-w", pcap.toString(), "ip or ip6");
-        Path log = lab.dir.resolve("tcpdump-" + link + ".log");
+        // One file pair per capture: a second capture on the same link must not see the first one's "listening on".
+        String name = link + "-" + SEQUENCE.incrementAndGet();
+        this.pcap = lab.dir.resolve("underlay-" + name + ".pcap");
+        proc = lab.spawnIn(ns, "tcpdump-" + name + ".log", "tcpdump", "-i", link, "-n", "-U", "--immediate-mode", "-s", "0", "-w", pcap.toString(), "ip or ip6");
+        Path log = lab.dir.resolve("tcpdump-" + name + ".log");
         for (int i = 0; i < 100 && !(Files.exists(log) && Files.readString(log).contains("listening on")); i++) Thread.sleep(50);
     }
 

@@ -6,7 +6,7 @@ import io.wiremesh.wireguard.crypto.Keys;
 import io.wiremesh.wireguard.crypto.X25519;
 import io.wiremesh.wireguard.device.Device;
 import io.wiremesh.wireguard.device.QueueTun;
-import io.wiremesh.wireguard.net.UdpBind;
+import io.wiremesh.wireguard.net.LinuxUdpBind;
 import io.wiremesh.wireguard.timers.Clock;
 import java.io.IOException;
 import java.net.UnixDomainSocketAddress;
@@ -30,7 +30,7 @@ class UapiServerTest {
 
     @BeforeEach
     void start() throws IOException {
-        device = new Device(new QueueTun(), UdpBind::open, Clock.SYSTEM, new Device.Options(0, 16, false));
+        device = new Device(new QueueTun(), LinuxUdpBind::open, Clock.SYSTEM, new Device.Options(0, 16, false));
         server = UapiServer.start(new Uapi(device), dir, "wmtest0");
     }
 

@@ -1,6 +1,17 @@
 package io.wiremesh.cni;
 
+import static io.wiremesh.api.cni.CniErrorCode.DECODE_FAILURE;
+import static io.wiremesh.api.cni.CniErrorCode.INCOMPATIBLE_VERSION;
+import static io.wiremesh.api.cni.CniErrorCode.INVALID_CONFIG;
+import static io.wiremesh.api.cni.CniErrorCode.INVALID_ENV;
+import static io.wiremesh.api.cni.CniErrorCode.IO_FAILURE;
+import static io.wiremesh.api.cni.CniErrorCode.NOT_AVAILABLE;
+import static io.wiremesh.api.cni.CniErrorCode.TRY_AGAIN_LATER;
+
 import com.fasterxml.jackson.jr.ob.JSON;
+import io.wiremesh.api.cni.CniErrorCode;
+import io.wiremesh.api.cni.CniReply;
+import io.wiremesh.api.cni.CniRequest;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -17,35 +28,28 @@ import java.util.Map;
 
 /**
  * The wiremesh CNI plugin (spec 1.1.0; configs 0.3.0-1.1.0 accepted). It checks its input, answers
- * VERSION itself and forwards everything else to the node-daemon over a unix socket; the daemon
+ * VERSION itself and forwards everything else to the node-daemon over a unix socket
+ * ({@link CniRequest}, answered by a {@link CniReply}: the one definition both sides use); the daemon
  * does the netlink work and IPAM and returns the result to print. Errors are spec-shaped JSON on
- * stdout with a non-zero exit. Kept small for start-up time: only Jackson jr, no reflection-heavy
- * binding.
+ * stdout with a non-zero exit. Kept small for start-up time: only Jackson jr and the plain-Java
+ * contract classes of wiremesh-api (none of its Kubernetes dependencies), no reflection-heavy binding.
  */
 public final class Main {
     static final String SPEC_VERSION = "1.1.0";
     static final List<String> SUPPORTED = List.of("0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0");
     static final String DEFAULT_SOCKET = "/var/run/wiremesh/cni.sock";
 
-    // CNI error codes (spec section "Error")
-    static final int INCOMPATIBLE_VERSION = 1;
-    static final int UNSUPPORTED_FIELD = 2;
-    static final int INVALID_ENV = 4;
-    static final int IO_FAILURE = 5;
-    static final int DECODE_FAILURE = 6;
-    static final int INVALID_CONFIG = 7;
-    static final int TRY_AGAIN_LATER = 11;
-    static final int NOT_AVAILABLE = 50;
-
-    /** A failure to report as a CNI error. */
+    /** A failure to report as a CNI error: the plugin's own, or the daemon's, passed through. */
     static final class CniError extends Exception {
-        final int code;
-        final String details;
+        final CniReply reply;
 
-        CniError(int code, String msg, String details) {
-            super(msg);
-            this.code = code;
-            this.details = details;
+        CniError(CniErrorCode code, String msg, String details) {
+            this(CniReply.failure(code, msg, details));
+        }
+
+        CniError(CniReply failure) {
+            super(failure.msg());
+            this.reply = failure;
         }
     }
 
@@ -81,36 +85,29 @@ public final class Main {
             }
             version = s;
             if (!(config.get("name") instanceof String)) throw new CniError(INVALID_CONFIG, "the network configuration has no name", null);
-            Map<String, Object> request = request(command, env, config, version);
+            CniRequest request = request(command, env, config, version);
             String socket = config.get("socket") instanceof String p ? p : DEFAULT_SOCKET;
-            Map<String, Object> reply = call(Path.of(socket), request, command);
-            if (Boolean.TRUE.equals(reply.get("ok"))) {
-                Object result = reply.get("result");
-                if (result != null) out.println(JSON.std.asString(result));
+            CniReply reply = call(Path.of(socket), request, command);
+            if (reply.ok()) {
+                if (reply.result() != null) out.println(JSON.std.asString(reply.result()));
                 return 0;
             }
-            int code = reply.get("code") instanceof Number n ? n.intValue() : IO_FAILURE;
-            throw new CniError(code, String.valueOf(reply.get("msg")), reply.get("details") == null ? null : String.valueOf(reply.get("details")));
+            throw new CniError(reply);
         } catch (CniError e) {
-            Map<String, Object> err = new LinkedHashMap<>();
-            err.put("cniVersion", version);
-            err.put("code", e.code);
-            err.put("msg", e.getMessage());
-            if (e.details != null) err.put("details", e.details);
             try {
-                out.println(JSON.std.asString(err));
+                out.println(JSON.std.asString(e.reply.specError(version)));
             } catch (IOException ignored) {
-                out.println("{\"cniVersion\":\"" + version + "\",\"code\":" + e.code + ",\"msg\":\"internal error\"}");
+                out.println("{\"cniVersion\":\"" + version + "\",\"code\":" + e.reply.code() + ",\"msg\":\"internal error\"}");
             }
             return 1;
         } catch (IOException e) {
-            out.println("{\"cniVersion\":\"" + version + "\",\"code\":" + IO_FAILURE + ",\"msg\":\"I/O failure\"}");
+            out.println("{\"cniVersion\":\"" + version + "\",\"code\":" + IO_FAILURE.code() + ",\"msg\":\"I/O failure\"}");
             return 1;
         }
     }
 
     /** Checks the CNI_* variables each command needs and builds the daemon request. */
-    static Map<String, Object> request(String command, Map<String, String> env, Map<String, Object> config, String version) throws CniError {
+    static CniRequest request(String command, Map<String, String> env, Map<String, Object> config, String version) throws CniError {
         List<String> required = switch (command) {
             case "ADD", "CHECK" -> List.of("CNI_CONTAINERID", "CNI_NETNS", "CNI_IFNAME");
             case "DEL" -> List.of("CNI_CONTAINERID", "CNI_IFNAME");
@@ -128,27 +125,20 @@ public final class Main {
         if (netns != null && !netns.isEmpty() && !command.equals("DEL") && !Files.exists(Path.of(netns))) {
             throw new CniError(INVALID_ENV, "CNI_NETNS " + netns + " does not exist", "the container's network namespace must exist for " + command);
         }
-        Map<String, Object> r = new LinkedHashMap<>();
-        r.put("command", command);
-        r.put("containerId", env.get("CNI_CONTAINERID"));
-        r.put("netns", netns);
-        r.put("ifName", env.get("CNI_IFNAME"));
-        r.put("args", env.get("CNI_ARGS"));
-        r.put("config", config);
-        return r;
+        return new CniRequest(command, env.get("CNI_CONTAINERID"), netns, env.get("CNI_IFNAME"), env.get("CNI_ARGS"), config);
     }
 
     /** One request, one reply, over the daemon's unix socket. */
-    static Map<String, Object> call(Path socket, Map<String, Object> request, String command) throws CniError, IOException {
+    static CniReply call(Path socket, CniRequest request, String command) throws CniError, IOException {
         SocketChannel ch;
         try {
             ch = SocketChannel.open(UnixDomainSocketAddress.of(socket));
         } catch (IOException e) {
-            int code = command.equals("STATUS") ? NOT_AVAILABLE : TRY_AGAIN_LATER;
+            CniErrorCode code = command.equals("STATUS") ? NOT_AVAILABLE : TRY_AGAIN_LATER;
             throw new CniError(code, "the wiremesh node-daemon is not running", "cannot connect to " + socket + ": " + e.getMessage());
         }
         try (ch) {
-            ch.write(ByteBuffer.wrap((JSON.std.asString(request) + "\n").getBytes(StandardCharsets.UTF_8)));
+            ch.write(ByteBuffer.wrap((JSON.std.asString(request.toMap()) + "\n").getBytes(StandardCharsets.UTF_8)));
             ch.shutdownOutput();
             ByteArrayOutputStream buf = new ByteArrayOutputStream();
             ByteBuffer b = ByteBuffer.allocate(8192);
@@ -157,7 +147,7 @@ public final class Main {
                 b.clear();
             }
             if (buf.size() == 0) throw new CniError(IO_FAILURE, "the node-daemon closed the connection without a reply", null);
-            return JSON.std.mapFrom(buf.toByteArray());
+            return CniReply.fromMap(JSON.std.mapFrom(buf.toByteArray()));
         }
     }
 

@@ -1,21 +1,18 @@
 package io.wiremesh.node.cni;
 
-/** A CNI failure with its spec error code (spec section "Error"). */
-public final class CniException extends Exception {
-    public static final int INCOMPATIBLE_VERSION = 1;
-    public static final int UNSUPPORTED_FIELD = 2;
-    public static final int UNKNOWN_CONTAINER = 3;
-    public static final int INVALID_ENV = 4;
-    public static final int IO_FAILURE = 5;
-    public static final int DECODE_FAILURE = 6;
-    public static final int INVALID_CONFIG = 7;
-    public static final int TRY_AGAIN_LATER = 11;
-    public static final int NOT_AVAILABLE = 50;
+import io.wiremesh.api.cni.CniErrorCode;
 
-    public final int code;
+/** A CNI failure with its spec error code (spec section "Error"), answered to the plugin as a failed reply. */
+public final class CniException extends Exception {
+    public final CniErrorCode code;
     public final String details;
 
-    public CniException(int code, String msg, String details) {
+    /**
+     * @param code    the well-known code the runtime acts on (e.g. 11 retries later, 3 skips clean-up)
+     * @param msg     the short message
+     * @param details the longer explanation (what to do about it), or null
+     */
+    public CniException(CniErrorCode code, String msg, String details) {
         super(msg);
         this.code = code;
         this.details = details;

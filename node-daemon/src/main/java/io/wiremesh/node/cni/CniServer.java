@@ -1,19 +1,22 @@
 package io.wiremesh.node.cni;
 
 import com.fasterxml.jackson.jr.ob.JSON;
+import io.wiremesh.api.cni.CniErrorCode;
+import io.wiremesh.api.cni.CniReply;
+import io.wiremesh.api.cni.CniRequest;
 import io.wiremesh.wireguard.linux.UnixSocketServer;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.Channels;
 import java.nio.file.Path;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * Serves the CNI plugin on a root-only unix socket: one JSON request per connection, one JSON
- * reply ({@code ok} + {@code result}, or {@code code}/{@code msg}/{@code details}). Requests are
- * handled one at a time: pod wiring is quick and the netlink socket is not shared.
+ * Serves the CNI plugin on a root-only unix socket: one JSON request per connection
+ * ({@link CniRequest}), one JSON reply ({@link CniReply}: {@code ok} + {@code result}, or
+ * {@code code}/{@code msg}/{@code details}). Requests are handled one at a time: pod wiring is quick
+ * and the netlink socket is not shared.
  */
 public final class CniServer implements AutoCloseable {
     private final PodNetwork pods;
@@ -31,39 +34,27 @@ public final class CniServer implements AutoCloseable {
         return new CniServer(pods, path);
     }
 
+    /** One request's bytes in, the reply object out; never throws (every failure is a failed reply). */
     Map<String, Object> handle(byte[] raw) {
-        Map<String, Object> reply = new LinkedHashMap<>();
+        CniReply reply;
         try {
-            Map<String, Object> req = JSON.std.mapFrom(raw);
-            Object result = dispatch(req);
-            reply.put("ok", true);
-            if (result != null) reply.put("result", result);
+            reply = CniReply.success(dispatch(CniRequest.fromMap(JSON.std.mapFrom(raw))));
         } catch (CniException e) {
-            reply.put("ok", false);
-            reply.put("code", e.code);
-            reply.put("msg", e.getMessage());
-            if (e.details != null) reply.put("details", e.details);
+            reply = CniReply.failure(e.code, e.getMessage(), e.details);
         } catch (IOException | RuntimeException e) {
-            reply.put("ok", false);
-            reply.put("code", CniException.IO_FAILURE);
-            reply.put("msg", "node-daemon error: " + e);
+            reply = CniReply.failure(CniErrorCode.IO_FAILURE, "node-daemon error: " + e, null);
         }
-        return reply;
+        return reply.toMap();
     }
 
-    @SuppressWarnings("unchecked")
-    private synchronized Object dispatch(Map<String, Object> req) throws CniException {
-        String command = (String) req.get("command");
-        Map<String, Object> config = (Map<String, Object>) req.get("config");
-        String version = (String) config.get("cniVersion");
-        String containerId = (String) req.get("containerId");
-        String ifName = (String) req.get("ifName");
-        PodNetwork.Attachment a = new PodNetwork.Attachment(containerId, (String) req.get("netns"), ifName,
-                parseArgs((String) req.get("args")), version);
+    private synchronized Object dispatch(CniRequest req) throws CniException {
+        String command = req.command();
+        String version = (String) req.config().get("cniVersion");
+        PodNetwork.Attachment a = new PodNetwork.Attachment(req.containerId(), req.netns(), req.ifName(), parseArgs(req.args()), version);
         return switch (command) {
             case "ADD" -> pods.add(a);
             case "DEL" -> {
-                pods.del(containerId, ifName);
+                pods.del(req.containerId(), req.ifName());
                 yield null;
             }
             case "CHECK" -> {
@@ -72,10 +63,10 @@ public final class CniServer implements AutoCloseable {
             }
             case "STATUS" -> null; // reachable and configured: ready for ADDs
             case "GC" -> {
-                pods.gc(GcRequest.validAttachments(config));
+                pods.gc(GcRequest.validAttachments(req.config()));
                 yield null;
             }
-            default -> throw new CniException(CniException.INVALID_ENV, "unknown command " + command, null);
+            default -> throw new CniException(CniErrorCode.INVALID_ENV, "unknown command " + command, null);
         };
     }
 

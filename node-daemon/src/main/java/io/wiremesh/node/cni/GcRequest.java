@@ -1,5 +1,6 @@
 package io.wiremesh.node.cni;
 
+import io.wiremesh.api.cni.CniErrorCode;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -37,7 +38,7 @@ public final class GcRequest {
             if (!config.containsKey(key)) continue;
             any = true;
             if (!(config.get(key) instanceof List<?> list)) {
-                throw new CniException(CniException.INVALID_CONFIG, "GC: " + key + " is not a list", "send a list of {containerID, ifname} objects; nothing was released");
+                throw new CniException(CniErrorCode.INVALID_CONFIG, "GC: " + key + " is not a list", "send a list of {containerID, ifname} objects; nothing was released");
             }
             List<String> bad = new ArrayList<>();
             for (Object o : list) {
@@ -49,12 +50,12 @@ public final class GcRequest {
                 }
             }
             if (!bad.isEmpty()) {
-                throw new CniException(CniException.INVALID_CONFIG, "GC: " + key + " has entries without containerID and ifname: " + bad,
+                throw new CniException(CniErrorCode.INVALID_CONFIG, "GC: " + key + " has entries without containerID and ifname: " + bad,
                         "nothing was released");
             }
         }
         if (!any) {
-            throw new CniException(CniException.INVALID_CONFIG, "GC without " + ATTACHMENTS + " (or " + VALID_ATTACHMENTS + ")",
+            throw new CniException(CniErrorCode.INVALID_CONFIG, "GC without " + ATTACHMENTS + " (or " + VALID_ATTACHMENTS + ")",
                     "a GC must list the attachments that are still valid (an empty list releases everything); nothing was released");
         }
         return keep;

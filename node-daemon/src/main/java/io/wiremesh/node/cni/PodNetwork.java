@@ -1,5 +1,6 @@
 package io.wiremesh.node.cni;
 
+import io.wiremesh.api.cni.CniErrorCode;
 import io.wiremesh.node.ipam.Ipam;
 import io.wiremesh.node.netlink.NetNs;
 import io.wiremesh.node.netlink.Netlink;
@@ -58,9 +59,9 @@ public final class PodNetwork {
         try {
             ips = ipam.allocate(a.containerId(), a.ifName(), a.args().get("K8S_POD_NAMESPACE"), a.args().get("K8S_POD_NAME"));
         } catch (Ipam.ExhaustedException e) {
-            throw new CniException(CniException.TRY_AGAIN_LATER, e.getMessage(), "add nodes or widen the mesh's podCIDRs");
+            throw new CniException(CniErrorCode.TRY_AGAIN_LATER, e.getMessage(), "add nodes or widen the mesh's podCIDRs");
         } catch (IOException e) {
-            throw new CniException(CniException.IO_FAILURE, "cannot record the pod's address", e.getMessage());
+            throw new CniException(CniErrorCode.IO_FAILURE, "cannot record the pod's address", e.getMessage());
         }
         try {
             host.deleteLink(veth); // a half-done earlier ADD for the same attachment
@@ -102,12 +103,12 @@ public final class PodNetwork {
         } catch (IOException | RuntimeException e) {
             undo(a, veth);
             if (e instanceof NetNs.NoSuchNamespaceException) {
-                throw new CniException(CniException.INVALID_ENV, e.getMessage(), "CNI_NETNS must name the container's network namespace");
+                throw new CniException(CniErrorCode.INVALID_ENV, e.getMessage(), "CNI_NETNS must name the container's network namespace");
             }
             if (e instanceof NetlinkException ne && ne.errno == NetlinkException.EEXIST) {
-                throw new CniException(CniException.INVALID_CONFIG, "interface " + a.ifName() + " already exists in " + a.netns(), e.getMessage());
+                throw new CniException(CniErrorCode.INVALID_CONFIG, "interface " + a.ifName() + " already exists in " + a.netns(), e.getMessage());
             }
-            throw new CniException(CniException.IO_FAILURE, "cannot wire the pod: " + e.getMessage(), null);
+            throw new CniException(CniErrorCode.IO_FAILURE, "cannot wire the pod: " + e.getMessage(), null);
         }
     }
 
@@ -130,26 +131,26 @@ public final class PodNetwork {
             host.deleteLink(hostVeth(containerId, ifName));
             ipam.release(containerId, ifName);
         } catch (IOException e) {
-            throw new CniException(CniException.IO_FAILURE, "cannot remove the pod's network: " + e.getMessage(), null);
+            throw new CniException(CniErrorCode.IO_FAILURE, "cannot remove the pod's network: " + e.getMessage(), null);
         }
     }
 
     /** CHECK: the attachment's address, veth and routes are all still there. */
     public void check(Attachment a) throws CniException {
         List<Ipam.Allocation> ips = ipam.find(a.containerId(), a.ifName());
-        if (ips.isEmpty()) throw new CniException(CniException.UNKNOWN_CONTAINER, "no address is recorded for " + a.containerId() + "/" + a.ifName(), null);
+        if (ips.isEmpty()) throw new CniException(CniErrorCode.UNKNOWN_CONTAINER, "no address is recorded for " + a.containerId() + "/" + a.ifName(), null);
         try {
             if (host.link(hostVeth(a.containerId(), a.ifName())) == null) {
-                throw new CniException(CniException.IO_FAILURE, "host interface " + hostVeth(a.containerId(), a.ifName()) + " is missing", null);
+                throw new CniException(CniErrorCode.IO_FAILURE, "host interface " + hostVeth(a.containerId(), a.ifName()) + " is missing", null);
             }
             Netlink.Link pod = NetNs.run(Path.of(a.netns()), () -> {
                 try (Netlink nl = Netlink.open()) {
                     return nl.link(a.ifName());
                 }
             });
-            if (pod == null || !pod.up()) throw new CniException(CniException.IO_FAILURE, a.ifName() + " is missing or down in " + a.netns(), null);
+            if (pod == null || !pod.up()) throw new CniException(CniErrorCode.IO_FAILURE, a.ifName() + " is missing or down in " + a.netns(), null);
         } catch (IOException e) {
-            throw new CniException(CniException.IO_FAILURE, "check failed: " + e.getMessage(), null);
+            throw new CniException(CniErrorCode.IO_FAILURE, "check failed: " + e.getMessage(), null);
         }
     }
 
@@ -160,7 +161,7 @@ public final class PodNetwork {
             for (Ipam.Allocation g : gone) host.deleteLink(hostVeth(g.containerId(), g.ifName()));
             return gone;
         } catch (IOException e) {
-            throw new CniException(CniException.IO_FAILURE, "gc failed: " + e.getMessage(), null);
+            throw new CniException(CniErrorCode.IO_FAILURE, "gc failed: " + e.getMessage(), null);
         }
     }
 

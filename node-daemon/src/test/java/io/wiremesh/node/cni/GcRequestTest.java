@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.jr.ob.JSON;
+import io.wiremesh.api.cni.CniErrorCode;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
@@ -31,12 +32,12 @@ class GcRequestTest {
     @Test
     void aMissingListIsAnInvalidRequestNotReleaseEverything() {
         assertThatThrownBy(() -> GcRequest.validAttachments(conf(""))).isInstanceOfSatisfying(CniException.class, e -> {
-            assertThat(e.code).isEqualTo(CniException.INVALID_CONFIG);
+            assertThat(e.code).isEqualTo(CniErrorCode.INVALID_CONFIG);
             assertThat(e.getMessage()).contains("cni.dev/attachments");
             assertThat(e.details).contains("nothing was released");
         });
         assertThatThrownBy(() -> GcRequest.validAttachments(conf(",\"cni.dev/attachments\":null")))
-                .isInstanceOfSatisfying(CniException.class, e -> assertThat(e.code).isEqualTo(CniException.INVALID_CONFIG));
+                .isInstanceOfSatisfying(CniException.class, e -> assertThat(e.code).isEqualTo(CniErrorCode.INVALID_CONFIG));
     }
 
     @Test
@@ -44,7 +45,7 @@ class GcRequestTest {
         for (String bad : new String[] {"{\"containerID\":\"c1\"}", "{\"ifname\":\"eth0\"}", "\"c1\"", "{\"containerID\":\"\",\"ifname\":\"eth0\"}",
                 "{\"containerID\":7,\"ifname\":\"eth0\"}"}) {
             assertThatThrownBy(() -> GcRequest.validAttachments(conf(",\"cni.dev/attachments\":[{\"containerID\":\"c1\",\"ifname\":\"eth0\"}," + bad + "]")))
-                    .as(bad).isInstanceOfSatisfying(CniException.class, e -> assertThat(e.code).isEqualTo(CniException.INVALID_CONFIG));
+                    .as(bad).isInstanceOfSatisfying(CniException.class, e -> assertThat(e.code).isEqualTo(CniErrorCode.INVALID_CONFIG));
         }
         assertThatThrownBy(() -> GcRequest.validAttachments(conf(",\"cni.dev/valid-attachments\":{\"containerID\":\"c1\"}")))
                 .isInstanceOf(CniException.class);

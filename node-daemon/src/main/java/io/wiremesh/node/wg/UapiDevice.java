@@ -1,5 +1,7 @@
 package io.wiremesh.node.wg;
 
+import static io.wiremesh.wireguard.uapi.UapiKeys.*;
+
 import io.wiremesh.wireguard.crypto.Keys;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -15,7 +17,8 @@ import java.util.List;
 /**
  * A userspace WireGuard interface driven over its UAPI socket (/var/run/wireguard/IFNAME.sock):
  * wiremesh-wg, or wireguard-go, whichever runs. The datapath is its own process, so restarting the
- * daemon never stops traffic.
+ * daemon never stops traffic. Speaks the keys of {@link io.wiremesh.wireguard.uapi.UapiKeys}, the
+ * definition the Java datapath's server uses too.
  */
 public final class UapiDevice implements WireGuardDevice {
     private final Path socket;
@@ -40,12 +43,16 @@ public final class UapiDevice implements WireGuardDevice {
                 out.write(b.array(), 0, b.position());
             }
             String reply = out.toString(StandardCharsets.UTF_8);
-            int at = reply.lastIndexOf("errno=");
+            int at = reply.lastIndexOf(ERRNO + "=");
             if (at < 0) throw new IOException("UAPI " + socket + ": no reply to " + request.lines().findFirst().orElse(""));
-            int errno = Integer.parseInt(reply.substring(at + 6).trim());
+            int errno = Integer.parseInt(reply.substring(at + ERRNO.length() + 1).trim());
             if (errno != 0) throw new IOException("UAPI " + socket + " refused the request (errno " + errno + ")");
             return reply.substring(0, at);
         }
+    }
+
+    private static void line(StringBuilder sb, String key, Object value) {
+        sb.append(key).append('=').append(value).append('\n');
     }
 
     private static String hex(String base64Key) {
@@ -54,13 +61,13 @@ public final class UapiDevice implements WireGuardDevice {
 
     @Override
     public void configure(byte[] privateKey, int listenPort) throws IOException {
-        exchange("set=1\nprivate_key=" + Keys.toHex(privateKey) + "\nlisten_port=" + listenPort + "\n\n");
+        exchange(SET + "\n" + PRIVATE_KEY + "=" + Keys.toHex(privateKey) + "\n" + LISTEN_PORT + "=" + listenPort + "\n\n");
     }
 
     @Override
     public boolean configured() {
         try {
-            return exchange("get=1\n\n").contains("private_key=");
+            return exchange(GET + "\n\n").contains(PRIVATE_KEY + "=");
         } catch (IOException e) {
             return false;
         }
@@ -68,20 +75,21 @@ public final class UapiDevice implements WireGuardDevice {
 
     @Override
     public void upsertPeer(PeerConfig p, PeerState current) throws IOException {
-        StringBuilder sb = new StringBuilder("set=1\npublic_key=").append(hex(p.publicKey())).append('\n');
-        if (p.endpoint() != null) sb.append("endpoint=").append(p.endpoint()).append('\n');
-        if (p.presharedKey() != null) sb.append("preshared_key=").append(hex(p.presharedKey())).append('\n');
-        sb.append("persistent_keepalive_interval=").append(p.persistentKeepalive()).append('\n');
+        StringBuilder sb = new StringBuilder(SET).append('\n');
+        line(sb, PUBLIC_KEY, hex(p.publicKey()));
+        if (p.endpoint() != null) line(sb, ENDPOINT, p.endpoint());
+        if (p.presharedKey() != null) line(sb, PRESHARED_KEY, hex(p.presharedKey()));
+        line(sb, PERSISTENT_KEEPALIVE_INTERVAL, p.persistentKeepalive());
         if (!WireGuardDevice.sameAllowedIps(current, p.allowedIps())) {
-            sb.append("replace_allowed_ips=true\n");
-            for (String ip : p.allowedIps()) sb.append("allowed_ip=").append(ip).append('\n');
+            line(sb, REPLACE_ALLOWED_IPS, true);
+            for (String ip : p.allowedIps()) line(sb, ALLOWED_IP, ip);
         }
         exchange(sb.append('\n').toString());
     }
 
     @Override
     public void removePeer(String publicKey) throws IOException {
-        exchange("set=1\npublic_key=" + hex(publicKey) + "\nremove=true\n\n");
+        exchange(SET + "\n" + PUBLIC_KEY + "=" + hex(publicKey) + "\n" + REMOVE + "=true\n\n");
     }
 
     @Override
@@ -90,23 +98,23 @@ public final class UapiDevice implements WireGuardDevice {
         String key = null, endpoint = null;
         List<String> ips = new ArrayList<>();
         long hs = 0, rx = 0, tx = 0;
-        for (String line : exchange("get=1\n\n").split("\n")) {
+        for (String line : exchange(GET + "\n\n").split("\n")) {
             int eq = line.indexOf('=');
             if (eq < 0) continue;
             String k = line.substring(0, eq), v = line.substring(eq + 1);
             switch (k) {
-                case "public_key" -> {
+                case PUBLIC_KEY -> {
                     if (key != null) out.add(new PeerState(key, endpoint, ips, hs, rx, tx));
                     key = Keys.toBase64(HexFormat.of().parseHex(v));
                     endpoint = null;
                     ips = new ArrayList<>();
                     hs = rx = tx = 0;
                 }
-                case "endpoint" -> endpoint = v;
-                case "allowed_ip" -> ips.add(v);
-                case "last_handshake_time_sec" -> hs = Long.parseLong(v);
-                case "rx_bytes" -> rx = Long.parseLong(v);
-                case "tx_bytes" -> tx = Long.parseLong(v);
+                case ENDPOINT -> endpoint = v;
+                case ALLOWED_IP -> ips.add(v);
+                case LAST_HANDSHAKE_TIME_SEC -> hs = Long.parseLong(v);
+                case RX_BYTES -> rx = Long.parseLong(v);
+                case TX_BYTES -> tx = Long.parseLong(v);
                 default -> { }
             }
         }

@@ -2,6 +2,7 @@ package io.wiremesh.wireguard.uapi;
 
 import static io.wiremesh.wireguard.uapi.UapiException.EADDRINUSE;
 import static io.wiremesh.wireguard.uapi.UapiException.EINVAL;
+import static io.wiremesh.wireguard.uapi.UapiKeys.*;
 
 import io.wiremesh.wireguard.crypto.Keys;
 import io.wiremesh.wireguard.device.Device;
@@ -16,7 +17,8 @@ import java.util.List;
 
 /**
  * The cross-platform configuration protocol (wireguard.com/xplatform), with wireguard-go's key
- * names, output order and errno values, so the unmodified {@code wg} tool drives a Java device.
+ * names ({@link UapiKeys}), output order and errno values, so the unmodified {@code wg} tool drives a
+ * Java device.
  */
 public final class Uapi {
     private final Device device;
@@ -29,22 +31,22 @@ public final class Uapi {
     public String get() {
         StringBuilder sb = new StringBuilder();
         Identity id = device.identity();
-        if (id != null) line(sb, "private_key", Keys.toHex(id.privateKey));
-        if (device.listenPort() != 0) line(sb, "listen_port", Integer.toString(device.listenPort()));
-        if (device.fwmark() != 0) line(sb, "fwmark", Integer.toUnsignedString(device.fwmark()));
+        if (id != null) line(sb, PRIVATE_KEY, Keys.toHex(id.privateKey));
+        if (device.listenPort() != 0) line(sb, LISTEN_PORT, Integer.toString(device.listenPort()));
+        if (device.fwmark() != 0) line(sb, FWMARK, Integer.toUnsignedString(device.fwmark()));
         for (Peer p : device.peers()) {
-            line(sb, "public_key", Keys.toHex(p.publicKey()));
-            line(sb, "preshared_key", Keys.toHex(device.presharedKey(p)));
-            line(sb, "protocol_version", "1");
+            line(sb, PUBLIC_KEY, Keys.toHex(p.publicKey()));
+            line(sb, PRESHARED_KEY, Keys.toHex(device.presharedKey(p)));
+            line(sb, PROTOCOL_VERSION, "1");
             var ep = p.endpoint();
-            if (ep != null) line(sb, "endpoint", formatEndpoint(ep.address()));
+            if (ep != null) line(sb, ENDPOINT, formatEndpoint(ep.address()));
             long hs = p.lastHandshakeEpochNanos();
-            line(sb, "last_handshake_time_sec", Long.toString(hs / 1_000_000_000L));
-            line(sb, "last_handshake_time_nsec", Long.toString(hs % 1_000_000_000L));
-            line(sb, "tx_bytes", Long.toString(p.txBytes()));
-            line(sb, "rx_bytes", Long.toString(p.rxBytes()));
-            line(sb, "persistent_keepalive_interval", Integer.toString(p.persistentKeepalive()));
-            for (Prefix prefix : device.allowedIps(p)) line(sb, "allowed_ip", prefix.toString());
+            line(sb, LAST_HANDSHAKE_TIME_SEC, Long.toString(hs / 1_000_000_000L));
+            line(sb, LAST_HANDSHAKE_TIME_NSEC, Long.toString(hs % 1_000_000_000L));
+            line(sb, TX_BYTES, Long.toString(p.txBytes()));
+            line(sb, RX_BYTES, Long.toString(p.rxBytes()));
+            line(sb, PERSISTENT_KEEPALIVE_INTERVAL, Integer.toString(p.persistentKeepalive()));
+            for (Prefix prefix : device.allowedIps(p)) line(sb, ALLOWED_IP, prefix.toString());
         }
         return sb.toString();
     }
@@ -70,7 +72,7 @@ public final class Uapi {
             if (eq < 0) throw new UapiException(EINVAL, "failed to parse line " + line);
             String key = line.substring(0, eq);
             String value = line.substring(eq + 1);
-            if (key.equals("public_key")) {
+            if (key.equals(PUBLIC_KEY)) {
                 if (peer != null) peer.finish();
                 peer = new PeerSection(key(value));
                 continue;
@@ -83,8 +85,8 @@ public final class Uapi {
 
     private void setDevice(String key, String value) throws UapiException {
         switch (key) {
-            case "private_key" -> device.setPrivateKey(key(value));
-            case "listen_port" -> {
+            case PRIVATE_KEY -> device.setPrivateKey(key(value));
+            case LISTEN_PORT -> {
                 int port = (int) parseUnsigned(value, 0xffff);
                 try {
                     device.setListenPort(port);
@@ -92,14 +94,14 @@ public final class Uapi {
                     throw new UapiException(EADDRINUSE, "failed to set listen_port: " + e.getMessage());
                 }
             }
-            case "fwmark" -> {
+            case FWMARK -> {
                 try {
                     device.setFwmark((int) parseUnsigned(value, 0xffffffffL));
                 } catch (IOException e) {
                     throw new UapiException(UapiException.EIO, "failed to set fwmark: " + e.getMessage());
                 }
             }
-            case "replace_peers" -> {
+            case REPLACE_PEERS -> {
                 requireTrue(key, value);
                 device.removeAllPeers();
             }
@@ -130,37 +132,37 @@ public final class Uapi {
 
         void set(String key, String value) throws UapiException {
             switch (key) {
-                case "update_only" -> {
+                case UPDATE_ONLY -> {
                     requireTrue(key, value);
                     if (peer == null) updateOnly = true;
                 }
-                case "remove" -> {
+                case REMOVE -> {
                     requireTrue(key, value);
                     Peer p = device.peer(publicKey);
                     if (p != null) device.removePeer(p);
                     peer = null;
                     dummy = true;
                 }
-                case "preshared_key" -> {
+                case PRESHARED_KEY -> {
                     byte[] psk = key(value);
                     if (peer() != null) device.setPresharedKey(peer, psk);
                 }
-                case "endpoint" -> {
+                case ENDPOINT -> {
                     InetSocketAddress ep = parseEndpoint(value);
                     if (peer() != null) peer.setEndpoint(ep);
                 }
-                case "persistent_keepalive_interval" -> {
+                case PERSISTENT_KEEPALIVE_INTERVAL -> {
                     int secs = (int) parseUnsigned(value, 0xffff);
                     if (peer() != null) {
                         keepaliveTurnedOn = peer.persistentKeepalive() == 0 && secs > 0;
                         device.setPersistentKeepalive(peer, secs);
                     }
                 }
-                case "replace_allowed_ips" -> {
+                case REPLACE_ALLOWED_IPS -> {
                     requireTrue(key, value);
                     if (peer() != null) device.clearAllowedIps(peer);
                 }
-                case "allowed_ip" -> {
+                case ALLOWED_IP -> {
                     Prefix prefix;
                     if (value.indexOf('/') < 0) throw new UapiException(EINVAL, "failed to set allowed ip: " + value);
                     try {
@@ -170,7 +172,7 @@ public final class Uapi {
                     }
                     if (peer() != null) device.addAllowedIp(peer, prefix);
                 }
-                case "protocol_version" -> {
+                case PROTOCOL_VERSION -> {
                     if (!value.equals("1")) throw new UapiException(EINVAL, "invalid protocol version: " + value);
                     peer();
                 }

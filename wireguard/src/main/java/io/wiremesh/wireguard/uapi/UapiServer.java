@@ -50,7 +50,7 @@ public final class UapiServer implements AutoCloseable {
             String op;
             while ((op = in.readLine()) != null) {
                 switch (op) {
-                    case "get=1" -> {
+                    case UapiKeys.GET -> {
                         String next = in.readLine();
                         if (next == null || !next.isEmpty()) {
                             reply(out, "", UapiException.EINVAL);
@@ -58,7 +58,7 @@ public final class UapiServer implements AutoCloseable {
                         }
                         reply(out, uapi.get(), 0);
                     }
-                    case "set=1" -> {
+                    case UapiKeys.SET -> {
                         List<String> lines = new ArrayList<>();
                         String l;
                         while ((l = in.readLine()) != null && !l.isEmpty()) lines.add(l);
@@ -80,7 +80,7 @@ public final class UapiServer implements AutoCloseable {
     }
 
     private static void reply(OutputStream out, String body, int errno) throws IOException {
-        out.write((body + "errno=" + errno + "\n\n").getBytes(StandardCharsets.UTF_8));
+        out.write((body + UapiKeys.ERRNO + "=" + errno + "\n\n").getBytes(StandardCharsets.UTF_8));
         out.flush();
     }
 

@@ -1,0 +1,108 @@
+package io.wiremesh.node.wg;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.wiremesh.wireguard.crypto.Keys;
+import io.wiremesh.wireguard.crypto.X25519;
+import io.wiremesh.wireguard.linux.UnixSocketServer;
+import io.wiremesh.wireguard.uapi.UapiKeys;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.lang.reflect.Field;
+import java.nio.ByteBuffer;
+import java.nio.channels.Channels;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The node-daemon's UAPI client writes and reads only keys of {@link UapiKeys}, the server's own definition. */
+class UapiDeviceTest {
+    @TempDir
+    Path dir;
+    /** Every request the fake datapath received, as its lines (without the closing empty line). */
+    private final List<List<String>> requests = new CopyOnWriteArrayList<>();
+    private volatile String getReply = "";
+    private UnixSocketServer datapath;
+    private UapiDevice device;
+
+    @BeforeEach
+    void start() throws IOException {
+        datapath = UnixSocketServer.start(dir.resolve("wmtest0.sock"), "rwx------", "fake-uapi", false, c -> {
+            BufferedReader in = new BufferedReader(new InputStreamReader(Channels.newInputStream(c), StandardCharsets.UTF_8));
+            List<String> lines = new ArrayList<>();
+            for (String l = in.readLine(); l != null && !l.isEmpty(); l = in.readLine()) lines.add(l);
+            requests.add(lines);
+            String body = lines.getFirst().equals(UapiKeys.GET) ? getReply : "";
+            c.write(ByteBuffer.wrap((body + "errno=0\n\n").getBytes(StandardCharsets.UTF_8)));
+        });
+        device = new UapiDevice(datapath.path());
+    }
+
+    @AfterEach
+    void stop() {
+        datapath.close();
+    }
+
+    private static Set<String> uapiKeys() {
+        return Stream.of(UapiKeys.class.getFields()).map(UapiDeviceTest::read).collect(Collectors.toSet());
+    }
+
+    private static String read(Field f) {
+        try {
+            return (String) f.get(null);
+        } catch (IllegalAccessException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static String newKey() {
+        return Keys.toBase64(X25519.publicKey(X25519.generatePrivateKey()));
+    }
+
+    private static String hex(String base64) {
+        return HexFormat.of().formatHex(Keys.fromBase64(base64));
+    }
+
+    @Test
+    void aPeersSetRequestUsesOnlyUapiKeys() throws IOException {
+        String key = newKey(), psk = Keys.toBase64(Keys.random().generateSeed(32));
+        device.upsertPeer(new WireGuardDevice.PeerConfig(key, "192.0.2.7:51820", List.of("10.42.1.0/24", "fd42::1:0/112"), 25, psk), null);
+        device.removePeer(key);
+        device.configure(X25519.generatePrivateKey(), 51820);
+        assertThat(requests).hasSize(3);
+        for (List<String> request : requests) {
+            assertThat(request.getFirst()).isEqualTo(UapiKeys.SET);
+            assertThat(uapiKeys()).containsAll(request.stream().skip(1).map(l -> l.substring(0, l.indexOf('='))).toList());
+        }
+        assertThat(requests.getFirst()).containsExactly("set=1", "public_key=" + hex(key), "endpoint=192.0.2.7:51820",
+                "preshared_key=" + hex(psk), "persistent_keepalive_interval=25", "replace_allowed_ips=true",
+                "allowed_ip=10.42.1.0/24", "allowed_ip=fd42::1:0/112");
+        assertThat(requests.get(1)).containsExactly("set=1", "public_key=" + hex(key), "remove=true");
+    }
+
+    @Test
+    void peersAreReadFromAGetReply() throws IOException {
+        String a = newKey(), b = newKey();
+        getReply = "private_key=" + "11".repeat(32) + "\nlisten_port=51820\n"
+                + "public_key=" + hex(a) + "\npreshared_key=" + "00".repeat(32) + "\nprotocol_version=1\nendpoint=192.0.2.7:51820\n"
+                + "last_handshake_time_sec=1700000000\nlast_handshake_time_nsec=5\ntx_bytes=10\nrx_bytes=20\n"
+                + "persistent_keepalive_interval=0\nallowed_ip=10.42.1.0/24\n"
+                + "public_key=" + hex(b) + "\nprotocol_version=1\nlast_handshake_time_sec=0\ntx_bytes=0\nrx_bytes=0\n";
+        assertThat(device.peers()).containsExactly(
+                new WireGuardDevice.PeerState(a, "192.0.2.7:51820", List.of("10.42.1.0/24"), 1_700_000_000L, 20, 10),
+                new WireGuardDevice.PeerState(b, null, List.of(), 0, 0, 0));
+        assertThat(device.configured()).isTrue();
+        assertThat(requests).allSatisfy(r -> assertThat(r).containsExactly(UapiKeys.GET));
+    }
+}

@@ -8,88 +8,61 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
-import java.util.List;
 import java.util.Map;
 import java.util.function.BooleanSupplier;
 
 /**
  * /healthz (the process answers), /readyz (pods can be wired and, in mesh mode, the WireGuard
- * interface is configured) and /metrics in Prometheus text format: peers, per-peer traffic and
- * handshake age, peers without a recent handshake, IPAM use. No key material, ever.
+ * interface is configured; 200 or 503) and /metrics in Prometheus text format ({@link NodeMetrics}:
+ * peers, per-peer traffic and handshake age, peers without a recent handshake, IPAM use). No key
+ * material, ever. Served by the JDK's HTTP server, one request at a time.
  */
 public final class StatusServer implements AutoCloseable {
-    /** After REJECT_AFTER_TIME without a handshake a peer's session is dead. */
-    static final long STALE_HANDSHAKE_SECONDS = 180;
-    private final HttpServer server;
+    /** The Prometheus text format, 0.0.4; the probes' plain-text answers go out with it too. */
+    static final String CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 
-    private StatusServer(HttpServer server) {
+    private final HttpServer server;
+    private final NodeMetrics metrics;
+
+    private StatusServer(HttpServer server, NodeMetrics metrics) {
         this.server = server;
+        this.metrics = metrics;
     }
 
+    /**
+     * Serves on {@code address} (port 0 picks a free one).
+     *
+     * @param device    the WireGuard interface, or null outside mesh mode
+     * @param nodeByKey node name by peer public key (base64), for the per-peer {@code node} label
+     * @param ready     whether /readyz answers 200
+     * @throws IOException when the address cannot be bound
+     */
     public static StatusServer start(InetSocketAddress address, Ipam ipam, WireGuardDevice device, Map<String, String> nodeByKey,
                                      BooleanSupplier ready) throws IOException {
-        HttpServer s = HttpServer.create(address, 16);
-        s.createContext("/healthz", x -> reply(x, 200, "ok\n"));
-        s.createContext("/readyz", x -> reply(x, ready.getAsBoolean() ? 200 : 503, ready.getAsBoolean() ? "ready\n" : "not ready\n"));
-        s.createContext("/metrics", x -> reply(x, 200, metrics(ipam, device, nodeByKey)));
-        s.setExecutor(null);
-        s.start();
-        return new StatusServer(s);
+        return start(address, new NodeMetrics(ipam, device, nodeByKey, () -> System.currentTimeMillis() / 1000), ready);
     }
 
+    static StatusServer start(InetSocketAddress address, NodeMetrics metrics, BooleanSupplier ready) throws IOException {
+        HttpServer s = HttpServer.create(address, 16);
+        s.createContext("/healthz", x -> reply(x, 200, "ok\n"));
+        s.createContext("/readyz", x -> {
+            boolean r = ready.getAsBoolean(); // once: status and body must agree
+            reply(x, r ? 200 : 503, r ? "ready\n" : "not ready\n");
+        });
+        s.createContext("/metrics", x -> reply(x, 200, metrics.scrape()));
+        s.setExecutor(null);
+        s.start();
+        return new StatusServer(s, metrics);
+    }
+
+    /** The bound port (useful with port 0). */
     public int port() {
         return server.getAddress().getPort();
     }
 
-    static String metrics(Ipam ipam, WireGuardDevice device, Map<String, String> nodeByKey) {
-        StringBuilder sb = new StringBuilder();
-        gauge(sb, "wiremesh_ipam_addresses_used", "Pod addresses in use on this node", ipam.all().size());
-        gauge(sb, "wiremesh_ipam_ipv4_addresses_free", "Free IPv4 pod addresses in this node's block", ipam.free(false));
-        if (device != null) {
-            List<WireGuardDevice.PeerState> peers;
-            boolean up;
-            try {
-                peers = device.peers();
-                up = true;
-            } catch (IOException e) {
-                peers = List.of();
-                up = false;
-            }
-            gauge(sb, "wiremesh_datapath_up", "1 when the WireGuard interface answers", up ? 1 : 0);
-            gauge(sb, "wiremesh_peers", "WireGuard peers on this node", peers.size());
-            long now = System.currentTimeMillis() / 1000;
-            long stale = peers.stream().filter(p -> p.lastHandshakeEpochSeconds() == 0 || now - p.lastHandshakeEpochSeconds() > STALE_HANDSHAKE_SECONDS).count();
-            gauge(sb, "wiremesh_peers_without_recent_handshake", "Peers with no handshake in the last 180 s (failing handshakes)", stale);
-            header(sb, "wiremesh_peer_rx_bytes", "Bytes received from a peer", "counter");
-            for (var p : peers) sb.append("wiremesh_peer_rx_bytes").append(labels(p, nodeByKey)).append(' ').append(p.rxBytes()).append('\n');
-            header(sb, "wiremesh_peer_tx_bytes", "Bytes sent to a peer", "counter");
-            for (var p : peers) sb.append("wiremesh_peer_tx_bytes").append(labels(p, nodeByKey)).append(' ').append(p.txBytes()).append('\n');
-            header(sb, "wiremesh_peer_last_handshake_age_seconds", "Seconds since the latest handshake with a peer (-1: never)", "gauge");
-            for (var p : peers) {
-                long age = p.lastHandshakeEpochSeconds() == 0 ? -1 : now - p.lastHandshakeEpochSeconds();
-                sb.append("wiremesh_peer_last_handshake_age_seconds").append(labels(p, nodeByKey)).append(' ').append(age).append('\n');
-            }
-        }
-        return sb.toString();
-    }
-
-    private static String labels(WireGuardDevice.PeerState p, Map<String, String> nodeByKey) {
-        return "{peer=\"" + p.publicKey() + "\",node=\"" + nodeByKey.getOrDefault(p.publicKey(), "") + "\"}";
-    }
-
-    private static void header(StringBuilder sb, String name, String help, String type) {
-        sb.append("# HELP ").append(name).append(' ').append(help).append('\n');
-        sb.append("# TYPE ").append(name).append(' ').append(type).append('\n');
-    }
-
-    private static void gauge(StringBuilder sb, String name, String help, long value) {
-        header(sb, name, help, "gauge");
-        sb.append(name).append(' ').append(value).append('\n');
-    }
-
     private static void reply(HttpExchange x, int code, String body) throws IOException {
         byte[] b = body.getBytes(StandardCharsets.UTF_8);
-        x.getResponseHeaders().set("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+        x.getResponseHeaders().set("Content-Type", CONTENT_TYPE);
         x.sendResponseHeaders(code, b.length);
         try (OutputStream out = x.getResponseBody()) {
             out.write(b);
@@ -99,5 +72,6 @@ public final class StatusServer implements AutoCloseable {
     @Override
     public void close() {
         server.stop(0);
+        metrics.close();
     }
 }

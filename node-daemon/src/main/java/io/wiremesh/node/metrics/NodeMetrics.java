@@ -1,0 +1,140 @@
+package io.wiremesh.node.metrics;
+
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MultiGauge;
+import io.micrometer.core.instrument.Tags;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.wiremesh.node.ipam.Ipam;
+import io.wiremesh.node.wg.WireGuardDevice;
+import io.wiremesh.node.wg.WireGuardDevice.PeerState;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.LongSupplier;
+import java.util.function.ToDoubleFunction;
+
+/**
+ * The node-daemon's metrics, rendered in the Prometheus text format (0.0.4) by Micrometer's
+ * Prometheus registry. All are gauges, so the names are the ones the daemon has always exposed
+ * (Micrometer would add {@code _total} to a counter):
+ * <ul>
+ *   <li>{@code wiremesh_ipam_addresses_used}, {@code wiremesh_ipam_ipv4_addresses_free}: pod addresses
+ *       in use, free IPv4 addresses in this node's block;</li>
+ *   <li>mesh mode only: {@code wiremesh_datapath_up} (1 when the WireGuard interface answers),
+ *       {@code wiremesh_peers}, {@code wiremesh_peers_without_recent_handshake} (none within
+ *       {@value #STALE_HANDSHAKE_SECONDS} s, or never);</li>
+ *   <li>mesh mode only, per peer, labels {@code peer} (public key, base64) and {@code node} (its node's
+ *       name, empty when unknown): {@code wiremesh_peer_rx_bytes}, {@code wiremesh_peer_tx_bytes} (bytes
+ *       since the datapath started) and {@code wiremesh_peer_last_handshake_age_seconds} (-1: never).
+ *       A removed peer's series disappear at the next scrape.</li>
+ * </ul>
+ * The interface is read once per scrape (one UAPI or netlink dump), not once per meter. No key
+ * material, ever: a public key is the only key that appears.
+ */
+final class NodeMetrics implements AutoCloseable {
+    /** After REJECT_AFTER_TIME without a handshake a peer's session is dead. */
+    static final long STALE_HANDSHAKE_SECONDS = 180;
+
+    /** What one read of the interface found; {@code now} is when, in Unix seconds. */
+    private record Reading(boolean up, Map<String, PeerState> peers, long now, long stale) {
+        static final Reading NONE = new Reading(false, Map.of(), 0, 0);
+    }
+
+    /** One per-peer metric: a row per peer, its value read from the latest reading. */
+    private record PeerSeries(MultiGauge gauge, PeerValue value) {}
+
+    /** A per-peer value from a reading. */
+    private interface PeerValue {
+        double of(PeerState peer, Reading reading);
+    }
+
+    private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    private final WireGuardDevice device;
+    private final Map<String, String> nodeByKey;
+    private final LongSupplier nowEpochSeconds;
+    private final List<PeerSeries> perPeer = new ArrayList<>();
+    private volatile Reading last = Reading.NONE;
+
+    /**
+     * @param ipam            this node's pod addresses
+     * @param device          the WireGuard interface, or null outside mesh mode (no datapath or peer metrics)
+     * @param nodeByKey       node name by peer public key (base64), read at each scrape
+     * @param nowEpochSeconds the clock for handshake ages, in Unix seconds
+     */
+    NodeMetrics(Ipam ipam, WireGuardDevice device, Map<String, String> nodeByKey, LongSupplier nowEpochSeconds) {
+        this.device = device;
+        this.nodeByKey = nodeByKey;
+        this.nowEpochSeconds = nowEpochSeconds;
+        Gauge.builder("wiremesh.ipam.addresses.used", ipam, i -> i.all().size()).description("Pod addresses in use on this node")
+                .strongReference(true).register(registry);
+        Gauge.builder("wiremesh.ipam.ipv4.addresses.free", ipam, i -> i.free(false)).description("Free IPv4 pod addresses in this node's block")
+                .strongReference(true).register(registry);
+        if (device == null) return;
+        gauge("wiremesh.datapath.up", "1 when the WireGuard interface answers", r -> r.up() ? 1 : 0);
+        gauge("wiremesh.peers", "WireGuard peers on this node", r -> r.peers().size());
+        gauge("wiremesh.peers.without.recent.handshake", "Peers with no handshake in the last 180 s (failing handshakes)", Reading::stale);
+        perPeer("wiremesh.peer.rx.bytes", "Bytes received from a peer", (p, r) -> p.rxBytes());
+        perPeer("wiremesh.peer.tx.bytes", "Bytes sent to a peer", (p, r) -> p.txBytes());
+        perPeer("wiremesh.peer.last.handshake.age.seconds", "Seconds since the latest handshake with a peer (-1: never)",
+                (p, r) -> p.lastHandshakeEpochSeconds() == 0 ? -1 : r.now() - p.lastHandshakeEpochSeconds());
+    }
+
+    private void gauge(String name, String help, ToDoubleFunction<Reading> value) {
+        Gauge.builder(name, this, m -> value.applyAsDouble(m.last)).description(help).strongReference(true).register(registry);
+    }
+
+    private void perPeer(String name, String help, PeerValue value) {
+        perPeer.add(new PeerSeries(MultiGauge.builder(name).description(help).register(registry), value));
+    }
+
+    /** Reads the interface once, brings the per-peer series in line with its peers, and renders every meter. */
+    synchronized String scrape() {
+        if (device != null) read();
+        return registry.scrape();
+    }
+
+    private void read() {
+        List<PeerState> peers;
+        boolean up;
+        try {
+            peers = device.peers();
+            up = true;
+        } catch (IOException e) {
+            peers = List.of(); // the datapath is down or restarting: wiremesh_datapath_up says so
+            up = false;
+        }
+        long now = nowEpochSeconds.getAsLong();
+        Map<String, PeerState> byKey = new LinkedHashMap<>();
+        long stale = 0;
+        for (PeerState p : peers) {
+            byKey.put(p.publicKey(), p);
+            if (p.lastHandshakeEpochSeconds() == 0 || now - p.lastHandshakeEpochSeconds() > STALE_HANDSHAKE_SECONDS) stale++;
+        }
+        Reading reading = new Reading(up, byKey, now, stale);
+        last = reading;
+        for (PeerSeries series : perPeer) {
+            List<MultiGauge.Row<?>> rows = new ArrayList<>();
+            for (PeerState p : peers) {
+                Tags tags = Tags.of("peer", p.publicKey(), "node", nodeByKey.getOrDefault(p.publicKey(), ""));
+                rows.add(MultiGauge.Row.of(tags, p.publicKey(), key -> peerValue(series.value(), key)));
+            }
+            // Overwrite off: a peer that stays keeps its meter (its value is read from the latest reading);
+            // rows not in this list, i.e. removed peers or a peer whose node changed, are removed from the registry.
+            series.gauge().register(rows, false);
+        }
+    }
+
+    private double peerValue(PeerValue value, String key) {
+        Reading r = last;
+        PeerState p = r.peers().get(key);
+        return p == null ? Double.NaN : value.of(p, r);
+    }
+
+    @Override
+    public void close() {
+        registry.close();
+    }
+}

@@ -26,7 +26,7 @@ cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
 # The Java datapath's own counts during a flood, from its Prometheus metrics: "DH-computations queue-full-drops".
 java_counts() {
-  ip netns exec "${WM_PREFIX}r" curl -sf http://127.0.0.1:9466/metrics | awk '
+  ip netns exec "${WM_PREFIX}r" curl -sf http://127.0.0.1:9467/metrics | awk '
     /^wiremesh_wg_dropped_total\{.*reason="(unknown_peer|bad_handshake)"/ {dh += $2}
     /^wiremesh_wg_dropped_total\{.*reason="queue_full"/ {qf += $2}
     END {printf "%d %d", dh, qf}'
@@ -35,7 +35,7 @@ java_counts() {
 # flood IMPL RATE -> "share unanswered cpu% sent dh queue_full"
 flood() {
   local impl="$1" rate="$2" ifname="wmfl$1" pid before after out sent cookies counts="- -"
-  WIREMESH_WG_METRICS=127.0.0.1:9466 wm_start "$impl" r "$ifname"
+  WIREMESH_WG_METRICS=127.0.0.1:9467 wm_start "$impl" r "$ifname"
   pid="${WM_PIDS[-1]}"
   ip netns exec "${WM_PREFIX}r" wg set "$ifname" private-key "$WM_TMP/r.key" listen-port 51820
   ip -n "${WM_PREFIX}r" link set "$ifname" up

@@ -30,6 +30,11 @@ public final class Protocol {
     public static final int MAX_TIMER_HANDSHAKES = (int) (REKEY_ATTEMPT_TIME / REKEY_TIMEOUT);
     public static final long COOKIE_REFRESH_TIME = 120 * SECOND;
     /**
+     * A sender stops using a cookie this long before the receiver's secret may rotate, so a mac2 in
+     * flight is not made with an expired cookie (the kernel's COOKIE_SECRET_LATENCY, cookie.c).
+     */
+    public static final long COOKIE_SECRET_LATENCY = 5 * SECOND;
+    /**
      * How long a device stays "under load" (cookies required) after its handshake queue was last at
      * least 1/8 full: wireguard-go's UnderLoadAfterTime, the kernel's UNDER_LOAD_TIMEOUT (1 s).
      */

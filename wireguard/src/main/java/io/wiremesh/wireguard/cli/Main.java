@@ -123,10 +123,18 @@ public final class Main {
         device.start();
         UapiServer uapi = UapiServer.start(new Uapi(device), uapiDir, ifname);
         String metricsAddress = System.getenv("WIREMESH_WG_METRICS");
-        DatapathMetrics metrics = metricsAddress == null || metricsAddress.isBlank() ? null
-                : DatapathMetrics.serve(device, ifname, metricsAddress.trim());
+        DatapathMetrics metrics = null;
+        if (metricsAddress != null && !metricsAddress.isBlank()) {
+            // Metrics are for people; the interface must come up without them (a port taken by another process).
+            try {
+                metrics = DatapathMetrics.serve(device, ifname, metricsAddress.trim());
+            } catch (java.io.IOException | IllegalArgumentException e) {
+                System.err.println("wiremesh-wg: no metrics: cannot serve them on " + metricsAddress + ": " + e.getMessage());
+            }
+        }
+        DatapathMetrics served = metrics;
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            if (metrics != null) metrics.close();
+            if (served != null) served.close();
             uapi.close();
             device.close();
         }));

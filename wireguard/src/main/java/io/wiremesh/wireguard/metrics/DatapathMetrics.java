@@ -60,7 +60,7 @@ public final class DatapathMetrics implements AutoCloseable {
      */
     public static DatapathMetrics serve(Device device, String ifname, String address) throws IOException {
         int colon = address.lastIndexOf(':');
-        if (colon < 0) throw new IllegalArgumentException("metrics address '" + address + "' is not HOST:PORT (e.g. 127.0.0.1:9466)");
+        if (colon < 0) throw new IllegalArgumentException("metrics address '" + address + "' is not HOST:PORT (e.g. 127.0.0.1:9467)");
         String host = address.substring(0, colon).replace("[", "").replace("]", "");
         int port;
         try {

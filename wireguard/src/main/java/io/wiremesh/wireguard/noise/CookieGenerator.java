@@ -27,7 +27,8 @@ public final class CookieGenerator {
         int mac2 = msg.length - Blake2s.MAC_LEN;
         Blake2s.mac(mac1Key, msg, 0, mac1, msg, mac1);
         lastMac1 = Arrays.copyOfRange(msg, mac1, mac2);
-        if (cookie != null && nowNanos - cookieSetAt < Protocol.COOKIE_REFRESH_TIME) {
+        // Fresh enough that the receiver's secret cannot have rotated by the time it arrives (kernel cookie.c).
+        if (cookie != null && nowNanos - cookieSetAt < Protocol.COOKIE_REFRESH_TIME - Protocol.COOKIE_SECRET_LATENCY) {
             Blake2s.mac(cookie, msg, 0, mac2, msg, mac2);
         } else {
             Arrays.fill(msg, mac2, msg.length, (byte) 0);

@@ -178,6 +178,81 @@ class LocalClusterIT {
     }
 
     @Test
+    @Order(16)
+    void aMeshEditAppliesOnEveryNodeWithinSeconds() throws Exception {
+        var meshes = cluster.client.resources(WireGuardMesh.class);
+        String name = meshes.list().getItems().getFirst().getMetadata().getName();
+        String ip2 = cluster.podIp("test-n2-1");
+        // Pings across nodes at 10/s for the whole edit: the listen port moves under them.
+        CompletableFuture<Host.Result> ping = inBackground(() -> cluster.exec("test-n1-1", "ping", "-c", "150", "-i", "0.1", "-W", "2", ip2));
+        Thread.sleep(1000);
+        long t0 = System.nanoTime();
+        var edited = meshes.withName(name).edit(m -> {
+            m.getSpec().mtu = 1380;
+            m.getSpec().persistentKeepalive = 25;
+            m.getSpec().listenPort = 51821;
+            return m;
+        });
+        long generation = edited.getMetadata().getGeneration();
+        await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(100)).until(() -> {
+            for (int n = 1; n <= 2; n++) {
+                if (!cluster.onNodeSh(n, "ip", "link", "show", "wiremesh0").contains("mtu 1380")) return false;
+                String wg = cluster.onNodeSh(n, "wg", "show", "wiremesh0", "dump");
+                if (!wg.contains("\t51821\t") || wg.lines().skip(1).anyMatch(l -> !l.endsWith("\t25") || !l.contains(":51821\t"))) return false;
+            }
+            return true;
+        });
+        double applied = (System.nanoTime() - t0) / 1e9;
+        await().atMost(Duration.ofSeconds(30)).until(() -> {
+            var st = meshes.withName(name).get().getStatus();
+            return st != null && st.upToDateNodes != null && st.upToDateNodes == 2;
+        });
+        double reported = (System.nanoTime() - t0) / 1e9;
+        int[] sentReceived = pings(ping.get(60, TimeUnit.SECONDS).out());
+        System.out.printf("mesh edit (mtu 1380, keepalive 25, listenPort 51821): on every node's wiremesh0 %.1f s after the edit,"
+                + " all nodes up to date in the mesh status %.1f s; pings across nodes meanwhile %d/%d answered%n",
+                applied, reported, sentReceived[1], sentReceived[0]);
+        assertThat(applied).as("applied on every node within 5 s").isLessThan(5.0);
+        assertThat(cluster.kubectl("get", "wgmesh", name)).contains("UP-TO-DATE").containsPattern(name + "\\s+True\\s+2\\s+2\\s");
+        for (int n = 1; n <= 2; n++) {
+            var self = cluster.client.resources(WireGuardNode.class)
+                    .withName(WireGuardNode.nameFor(name, "wml-n" + n)).get();
+            assertThat(self.getStatus().observedMeshGeneration).isEqualTo(generation);
+            assertThat(self.getStatus().endpoints).allMatch(e -> e.endsWith(":51821"));
+        }
+        // At most a handshake's worth of pings may be lost while the port moves (both sides rebind, then re-learn).
+        assertThat(sentReceived[1]).as("pings answered across the listen-port change").isGreaterThanOrEqualTo(sentReceived[0] - 20);
+        // A pod created now gets the new MTU.
+        cluster.client.resource(testPod("test-mtu", "wml-n1")).create();
+        try {
+            await().atMost(Duration.ofSeconds(60)).until(() -> Readiness.isPodReady(cluster.client.pods().inNamespace(LocalCluster.TEST_NS)
+                    .withName("test-mtu").get()));
+            assertThat(cluster.exec("test-mtu", "cat", "/sys/class/net/eth0/mtu").out().trim()).isEqualTo("1380");
+        } finally {
+            cluster.client.pods().inNamespace(LocalCluster.TEST_NS).withName("test-mtu").delete();
+        }
+
+        // And back to the defaults, which later tests (captures on UDP 51820) expect.
+        long t1 = System.nanoTime();
+        meshes.withName(name).edit(m -> {
+            m.getSpec().mtu = null;
+            m.getSpec().persistentKeepalive = null;
+            m.getSpec().listenPort = null;
+            return m;
+        });
+        await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(100)).until(() -> {
+            for (int n = 1; n <= 2; n++) {
+                String wg = cluster.onNodeSh(n, "wg", "show", "wiremesh0", "dump");
+                if (!wg.contains("\t51820\t") || wg.lines().skip(1).anyMatch(l -> !l.endsWith("\toff") || !l.contains(":51820\t"))) return false;
+                if (cluster.onNodeSh(n, "ip", "link", "show", "wiremesh0").contains("mtu 1380")) return false;
+            }
+            return true;
+        });
+        System.out.printf("mesh edit back to the defaults: on every node %.1f s after the edit%n", (System.nanoTime() - t1) / 1e9);
+        assertThat(pings(cluster.exec("test-n1-1", "ping", "-c", "3", "-W", "3", ip2).out())).isEqualTo(new int[] {3, 3});
+    }
+
+    @Test
     @Order(20)
     void deletingTheNodeDaemonPodLosesNoPing() throws Exception {
         String ip2 = cluster.podIp("test-n2-1");

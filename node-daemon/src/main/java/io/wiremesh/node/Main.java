@@ -135,7 +135,10 @@ public final class Main {
             mtu = agent.mtu();
         }
         Ipam ipam = new Ipam(state.resolve("ipam.json"), blocks);
-        CniServer server = CniServer.start(new PodNetwork(ipam, netlink, mtu, procSys), socket);
+        // In a mesh, new pods get the WireGuard interface's MTU as it is at their ADD (a mesh edit may change it).
+        int fixedMtu = mtu;
+        java.util.function.IntSupplier podMtu = agent == null ? () -> fixedMtu : agent::mtu;
+        CniServer server = CniServer.start(new PodNetwork(ipam, netlink, podMtu, procSys), socket);
         if (cniBinDir != null && cniConfDir != null && cniRuntime != null && cniJar != null) {
             Path conflist = new CniInstaller(cniRuntime, cniJar, cniBinDir, cniConfDir).install(socket, mtu);
             System.err.println("wiremesh node-daemon: installed the CNI plugin into " + cniBinDir + " and " + conflist);

@@ -139,6 +139,19 @@ class MeshReconcilerTest {
         assertThat(got.getStatus().allocatedBlocks).isEqualTo(3);
         assertThat(got.getStatus().freeBlocks).isEqualTo(253);
         assertThat(got.getStatus().observedGeneration).isEqualTo(got.getMetadata().getGeneration());
+        assertThat(got.getStatus().upToDateNodes).as("no node-daemon has applied the spec yet").isZero();
+
+        // Two node-daemons report the mesh's generation as applied, the third an older one: UP-TO-DATE 2.
+        long generation = got.getMetadata().getGeneration();
+        for (int i = 0; i < 3; i++) {
+            long observed = i < 2 ? generation : generation - 1;
+            client.resources(WireGuardNode.class).withName(ms.get(i).getMetadata().getName()).editStatus(w -> {
+                w.setStatus(new io.wiremesh.api.v1alpha1.WireGuardNodeStatus());
+                w.getStatus().observedMeshGeneration = observed;
+                return w;
+            });
+        }
+        await().atMost(30, TimeUnit.SECONDS).until(() -> Integer.valueOf(2).equals(get(mesh).getStatus().upToDateNodes));
     }
 
     @Test

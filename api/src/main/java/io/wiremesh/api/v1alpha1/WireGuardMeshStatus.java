@@ -15,6 +15,8 @@ public class WireGuardMeshStatus {
     public Integer nodes;
     @JsonPropertyDescription("Nodes whose node-daemon reports its WireGuard interface ready.")
     public Integer readyNodes;
+    @JsonPropertyDescription("Nodes whose node-daemon has applied the current spec (their WireGuardNode's status.observedMeshGeneration equals this mesh's metadata.generation).")
+    public Integer upToDateNodes;
     public Long allocatedBlocks;
     public Long freeBlocks;
 }

@@ -27,6 +27,8 @@ public class WireGuardNodeStatus {
 
     @Min(1)
     public Long keyGeneration;
+    @JsonPropertyDescription("metadata.generation of the WireGuardMesh whose spec this node has applied (listen port, MTU, persistent keepalive, pools, egress). Behind the mesh's generation while a change is being applied or could not be (see the Ready condition).")
+    public Long observedMeshGeneration;
 
     @JsonPropertyDescription("Handshake summary per peer.")
     public List<PeerSummary> peers;

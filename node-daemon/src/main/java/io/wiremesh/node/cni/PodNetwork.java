@@ -30,10 +30,11 @@ public final class PodNetwork {
     static final String GATEWAY_V6 = "fe80::1";
     private final Ipam ipam;
     private final Netlink host;
-    private final int mtu;
+    /** The pods' MTU at ADD time: in a mesh, the WireGuard interface's, which a mesh edit may change. */
+    private final java.util.function.IntSupplier mtu;
     private final Path procSys;
 
-    public PodNetwork(Ipam ipam, Netlink host, int mtu, Path procSys) {
+    public PodNetwork(Ipam ipam, Netlink host, java.util.function.IntSupplier mtu, Path procSys) {
         this.ipam = ipam;
         this.host = host;
         this.mtu = mtu;
@@ -67,7 +68,7 @@ public final class PodNetwork {
             host.deleteLink(veth); // a half-done earlier ADD for the same attachment
             int nsFd = NetNs.openFd(Path.of(a.netns()));
             try {
-                host.createVeth(veth, a.ifName(), nsFd, mtu);
+                host.createVeth(veth, a.ifName(), nsFd, mtu.getAsInt());
             } finally {
                 NetNs.closeFd(nsFd);
             }

@@ -44,6 +44,9 @@ public final class MeshAgent implements AutoCloseable {
     private final String endpointHost;
     private SharedIndexInformer<WireGuardNode> informer;
     private SharedIndexInformer<WireGuardPeer> peerInformer;
+    private SharedIndexInformer<WireGuardMesh> meshInformer;
+    /** metadata.generation of the mesh spec this node has applied (published as status.observedMeshGeneration). */
+    private volatile Long appliedGeneration;
     private Thread watchdog;
     private volatile Runnable onMembershipEnded = () -> {};
     private final java.util.concurrent.ConcurrentHashMap<String, String> nodeByKey = new java.util.concurrent.ConcurrentHashMap<>();
@@ -52,7 +55,7 @@ public final class MeshAgent implements AutoCloseable {
     private WireGuardNode self;
     private WireGuardMeshSpec meshSpec;
     private int listenPort;
-    private int mtu;
+    private volatile int mtu;
     private String readyMessage;
 
     public MeshAgent(KubernetesClient client, String mesh, String node, NodeKey key, String ifname,
@@ -93,7 +96,8 @@ public final class MeshAgent implements AutoCloseable {
         WireGuardMesh m = client.resources(WireGuardMesh.class).withName(mesh).get();
         if (m == null) throw new IOException("WireGuardMesh " + mesh + " does not exist");
         meshSpec = m.getSpec();
-        listenPort = meshSpec.listenPort == null ? 51820 : meshSpec.listenPort;
+        appliedGeneration = m.getMetadata().getGeneration();
+        listenPort = MeshChange.port(meshSpec);
         // Before anything else (datapath choice, CNI socket, conflist): no instant in which pod traffic for the
         // mesh could take the node's default route.
         routing.failClosed(pools());
@@ -148,6 +152,23 @@ public final class MeshAgent implements AutoCloseable {
             @Override
             public void onDelete(WireGuardPeer obj, boolean deletedFinalStateUnknown) {
                 sync();
+            }
+        }, TimeUnit.MINUTES.toMillis(5));
+        // Edits of the mesh apply live (issue: a kubectl edit must not wait for a pod restart).
+        meshInformer = client.resources(WireGuardMesh.class).withName(mesh).inform(new ResourceEventHandler<>() {
+            @Override
+            public void onAdd(WireGuardMesh obj) {
+                applyMesh(obj);
+            }
+
+            @Override
+            public void onUpdate(WireGuardMesh oldObj, WireGuardMesh newObj) {
+                applyMesh(newObj);
+            }
+
+            @Override
+            public void onDelete(WireGuardMesh obj, boolean deletedFinalStateUnknown) {
+                // The operator deletes the members with it: onDelete of this node's WireGuardNode ends membership.
             }
         }, TimeUnit.MINUTES.toMillis(5));
         sync();
@@ -293,7 +314,7 @@ public final class MeshAgent implements AutoCloseable {
                     peerInformer == null ? List.of() : peerInformer.getStore().list());
             Map<String, List<String>> viaNode = externalRoutes.viaNode();
             Map<String, List<String>> external = externalRoutes.served();
-            int keepalive = meshSpec.persistentKeepalive == null ? 0 : meshSpec.persistentKeepalive;
+            int keepalive = MeshChange.keepalive(meshSpec);
             // One read of the device per sync (not one per peer: that would be O(N^2) for N nodes).
             List<WireGuardDevice.PeerState> present = device.peers();
             Map<String, WireGuardDevice.PeerState> current = new HashMap<>();
@@ -329,6 +350,50 @@ public final class MeshAgent implements AutoCloseable {
             System.err.println("wiremesh node-daemon: peer sync failed, will retry on the next event: " + e.getMessage());
         }
         applyEgress();
+    }
+
+    /**
+     * Applies an edit of the mesh on this running node ({@link MeshChange}): listen port (rebind; the new
+     * endpoint is published and the other nodes follow it), MTU (the interface now, pods created from now
+     * on; existing pods keep theirs until recreated), persistent keepalive, pools (fail-closed routes,
+     * AllowedIPs, routes), egress. Then publishes the spec's generation as status.observedMeshGeneration.
+     * A change that fails (a port in use) is reported in the Ready condition with the generation it
+     * concerns and retried at the next event or resync; the observed generation stays behind until it
+     * applies. A change of spec.datapath is not applied live: the condition says to restart the node's
+     * node-daemon pod.
+     */
+    synchronized void applyMesh(WireGuardMesh m) {
+        Long generation = m.getMetadata().getGeneration();
+        if (m.getSpec() == null || device == null || java.util.Objects.equals(generation, appliedGeneration)) return;
+        WireGuardMeshSpec before = meshSpec, after = m.getSpec();
+        Set<MeshChange> changes = MeshChange.between(before, after);
+        meshSpec = after;
+        int oldPort = listenPort;
+        boolean rebound = false;
+        try {
+            if (changes.contains(MeshChange.DATAPATH)) {
+                throw new IOException("spec.datapath changed to " + after.datapath + ": the switch happens when this node's node-daemon"
+                        + " pod restarts (kubectl -n <namespace> delete pod of the node-daemon on " + node + "); the other changes were applied");
+            }
+            if (changes.contains(MeshChange.LISTEN_PORT)) {
+                device.configure(key.privateKeyForDevice(), MeshChange.port(after));
+                listenPort = MeshChange.port(after);
+                rebound = true;
+            }
+            if (changes.contains(MeshChange.MTU)) {
+                mtu = after.mtu != null ? after.mtu : routing.autoMtu(endpointHost);
+                routing.setUp(self.getSpec().overlayAddresses, mtu, pools());
+            }
+            if (changes.contains(MeshChange.POOLS)) routing.failClosed(pools());
+            sync(); // keepalive, AllowedIPs and routes of the pools, egress
+            appliedGeneration = generation;
+            System.err.println("wiremesh node-daemon: applied mesh generation " + generation + " " + changes);
+            publishStatus(true, "Configured", readyMessage);
+        } catch (IOException | RuntimeException e) {
+            if (!rebound) listenPort = oldPort; // the device keeps its old port when the new one cannot be bound
+            System.err.println("wiremesh node-daemon: mesh generation " + generation + " not (fully) applied: " + e.getMessage());
+            publishStatus(false, "MeshChangeNotApplied", "generation " + generation + " of WireGuardMesh " + mesh + ": " + e.getMessage());
+        }
     }
 
     /**
@@ -430,6 +495,7 @@ public final class MeshAgent implements AutoCloseable {
             s.listenPort = listenPort;
             if (device != null) s.datapath = WireGuardMeshSpec.Datapath.valueOf(device.kind().toUpperCase());
             s.keyGeneration = w.getSpec().keyGeneration;
+            s.observedMeshGeneration = appliedGeneration;
             s.conditions = new ArrayList<>(List.of(new ConditionBuilder().withType("Ready").withStatus(ready ? "True" : "False")
                     .withReason(reason).withMessage(message).withLastTransitionTime(Instant.now().toString()).build()));
             w.setStatus(s);
@@ -442,5 +508,6 @@ public final class MeshAgent implements AutoCloseable {
         if (watchdog != null) watchdog.interrupt();
         if (informer != null) informer.close();
         if (peerInformer != null) peerInformer.close();
+        if (meshInformer != null) meshInformer.close();
     }
 }

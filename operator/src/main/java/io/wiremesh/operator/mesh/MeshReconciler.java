@@ -168,6 +168,9 @@ public class MeshReconciler implements Reconciler<WireGuardMesh> {
 
         status.nodes = selected.size();
         status.readyNodes = (int) members.stream().filter(MeshReconciler::reportsReady).count();
+        Long generation = mesh.getMetadata().getGeneration();
+        status.upToDateNodes = (int) members.stream().filter(m -> m.getStatus() != null && generation != null
+                && generation.equals(m.getStatus().observedMeshGeneration)).count();
         status.allocatedBlocks = (long) (members.size() - released + joined);
         status.freeBlocks = allocators.stream().mapToLong(BlockAllocator::free).min().orElse(0);
 

@@ -1,0 +1,57 @@
+package io.wiremesh.node.mesh;
+
+import io.wiremesh.api.v1alpha1.WireGuardMeshSpec;
+import java.util.EnumSet;
+import java.util.Objects;
+import java.util.Set;
+
+/**
+ * What an edit of a WireGuardMesh changes for a node-daemon that is already running, by what it
+ * takes to apply: a rebind of the WireGuard port, a new interface MTU, the peers' keepalive, the
+ * fail-closed pools and their routes, the egress rules, or the WireGuard implementation. Fields that
+ * only the operator uses (nodeSelector, nodeBlockSize) are not node changes. Pure.
+ */
+public enum MeshChange {
+    /** spec.listenPort (default 51820): rebind; the new endpoint is published, peers follow it. */
+    LISTEN_PORT,
+    /** spec.mtu (unset: the underlay's MTU less the WireGuard overhead): the interface and new pods. */
+    MTU,
+    /** spec.persistentKeepalive: every node peer. */
+    PERSISTENT_KEEPALIVE,
+    /** spec.podCIDRs or spec.peerCIDRs: fail-closed routes, AllowedIPs and routes of the pools. */
+    POOLS,
+    /** spec.egress: the masquerade table. */
+    EGRESS,
+    /** spec.datapath: kernel module or userspace process. */
+    DATAPATH;
+
+    /** The node-side changes from {@code before} to {@code after}; empty when none. */
+    public static Set<MeshChange> between(WireGuardMeshSpec before, WireGuardMeshSpec after) {
+        Set<MeshChange> out = EnumSet.noneOf(MeshChange.class);
+        if (port(before) != port(after)) out.add(LISTEN_PORT);
+        if (!Objects.equals(before.mtu, after.mtu)) out.add(MTU);
+        if (keepalive(before) != keepalive(after)) out.add(PERSISTENT_KEEPALIVE);
+        if (!Objects.equals(before.podCIDRs, after.podCIDRs) || !Objects.equals(list(before.peerCIDRs), list(after.peerCIDRs))) out.add(POOLS);
+        if (before.masquerade() != after.masquerade() || !Objects.equals(before.egressExcludeCIDRs(), after.egressExcludeCIDRs())) out.add(EGRESS);
+        if (datapath(before) != datapath(after)) out.add(DATAPATH);
+        return out;
+    }
+
+    /** The listen port a spec asks for (unset: 51820). */
+    public static int port(WireGuardMeshSpec s) {
+        return s.listenPort == null ? 51820 : s.listenPort;
+    }
+
+    /** The persistent keepalive of node peers in seconds (unset: 0, off). */
+    public static int keepalive(WireGuardMeshSpec s) {
+        return s.persistentKeepalive == null ? 0 : s.persistentKeepalive;
+    }
+
+    private static WireGuardMeshSpec.Datapath datapath(WireGuardMeshSpec s) {
+        return s.datapath == null ? WireGuardMeshSpec.Datapath.AUTO : s.datapath;
+    }
+
+    private static java.util.List<String> list(java.util.List<String> l) {
+        return l == null ? java.util.List.of() : l;
+    }
+}

@@ -26,9 +26,11 @@ class KernelInteropIT {
     private static final int PAYLOAD = 2 << 20;
     private final String id = HexFormat.of().toHexDigits((short) ThreadLocalRandom.current().nextInt());
     private Host host;
+    private KernelVm.Running vm;
 
     @AfterEach
     void tearDown() throws Exception {
+        if (vm != null) vm.close(); // a test that failed while the VM ran: stop it before its namespace goes
         if (host != null) host.close();
         Files.deleteIfExists(Path.of("/var/run/wireguard", "wmkj" + id + ".sock"));
         Files.deleteIfExists(Path.of("/var/run/wireguard", "wmkg" + id + ".sock"));
@@ -108,27 +110,18 @@ class KernelInteropIT {
                 wg show all dump > /share/wg.dump
                 [ ! -e /share/errors ]
                 """);
-        KernelVm.Result[] result = new KernelVm.Result[1];
-        Exception[] failure = new Exception[1];
-        Thread vm = Thread.ofPlatform().start(() -> {
-            try {
-                result[0] = KernelVm.run(share, "interop.sh", 160, 240, "--netns", ns, "--tap", tap);
-            } catch (Exception e) {
-                failure[0] = e;
-            }
-        });
+        vm = KernelVm.start(share, "interop.sh", 160, 240, "--netns", ns, "--tap", tap);
         long t0 = System.nanoTime();
         await().atMost(120, TimeUnit.SECONDS).pollInterval(100, TimeUnit.MILLISECONDS)
-                .until(() -> Files.exists(share.resolve("ready")) || !vm.isAlive());
+                .until(() -> Files.exists(share.resolve("ready")) || !vm.alive());
         assertThat(Files.exists(share.resolve("ready"))).as("guest set up its interfaces; console:\n%s", console(share)).isTrue();
         // The Java side initiates the first handshake (towards wiremesh0); the VM initiates towards wireguard-go.
         String ping = Host.run(List.of("ip", "netns", "exec", ns, "ping", "-c", "3", "-i", "0.2", "-W", "5", "10.77.0.2"), null, null).out();
         Files.writeString(share.resolve("go"), "");
-        vm.join(TimeUnit.SECONDS.toMillis(300));
-        if (failure[0] != null) throw failure[0];
-        System.out.printf("kernel VM interop: %.1f s (exit %d)%n", (System.nanoTime() - t0) / 1e9, result[0].exit());
+        KernelVm.Result result = vm.await();
+        System.out.printf("kernel VM interop: %.1f s (exit %d)%n", (System.nanoTime() - t0) / 1e9, result.exit());
         assertThat(ping).as("Java -> kernel ping").contains("3 received");
-        assertThat(result[0].exit()).as("guest exit; errors: %s; trace:%n%s%nconsole:%n%s", read(share.resolve("errors")), read(share.resolve("trace")), result[0].console()).isZero();
+        assertThat(result.exit()).as("guest exit; errors: %s; trace:%n%s%nconsole:%n%s", read(share.resolve("errors")), read(share.resolve("trace")), result.console()).isZero();
         for (int i = 0; i < 2; i++) {
             assertThat(read(share.resolve("ping" + i + ".out"))).as("kernel -> %s ping", ifs[i]).contains("3 received");
             assertThat(sha256(Files.readAllBytes(host.dir.resolve("got-up" + i)))).as("kernel -> %s transfer", ifs[i]).isEqualTo(sha256(up));

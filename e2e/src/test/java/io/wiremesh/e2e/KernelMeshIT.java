@@ -39,10 +39,12 @@ class KernelMeshIT {
     private final String mesh = "e2e-k" + id;
     private final String javaIf = "wmkm" + id;
     private Host host;
+    private KernelVm.Running vm;
     private KubernetesClient client;
 
     @AfterEach
     void tearDown() throws Exception {
+        if (vm != null) vm.close(); // a test that failed while the VM ran: stop it before its namespace goes
         MeshIT.cleanUp(host, client, mesh, javaIf);
     }
 
@@ -157,26 +159,17 @@ class KernelMeshIT {
                 wait $daemon
                 [ ! -e /share/errors ]
                 """.formatted(port, mesh, vmNode));
-        KernelVm.Result[] result = new KernelVm.Result[1];
-        Exception[] failure = new Exception[1];
         long t0 = System.nanoTime();
-        Thread vm = Thread.ofPlatform().start(() -> {
-            try {
-                result[0] = KernelVm.run(share, "node.sh", 768, 420, "--netns", n1, "--tap", tap);
-            } catch (Exception e) {
-                failure[0] = e;
-            }
-        });
+        vm = KernelVm.start(share, "node.sh", 768, 420, "--netns", n1, "--tap", tap);
         await().atMost(360, TimeUnit.SECONDS).pollInterval(200, TimeUnit.MILLISECONDS)
-                .until(() -> Files.exists(share.resolve("vm-done")) || !vm.isAlive());
+                .until(() -> Files.exists(share.resolve("vm-done")) || !vm.alive());
         String ping1 = Host.run(List.of("ip", "netns", "exec", pod1, "ping", "-c", "3", "-i", "0.2", "-W", "5", "10.44.2.2"), null, null).out();
         Files.writeString(share.resolve("go-fail"), "");
-        vm.join(TimeUnit.SECONDS.toMillis(480));
-        if (failure[0] != null) throw failure[0];
-        System.out.printf("kernel VM node: %.1f s (exit %d)%n", (System.nanoTime() - t0) / 1e9, result[0].exit());
+        KernelVm.Result result = vm.await();
+        System.out.printf("kernel VM node: %.1f s (exit %d)%n", (System.nanoTime() - t0) / 1e9, result.exit());
         String why = "errors: %s%ndaemon:%n%s%ntrace:%n%s%nconsole:%n%s".formatted(read(share, "errors"), read(share, "daemon.log"),
-                read(share, "trace"), result[0].console());
-        assertThat(result[0].exit()).as(why).isZero();
+                read(share, "trace"), result.console());
+        assertThat(result.exit()).as(why).isZero();
 
         // The kernel node took the module and told the chart's userspace datapath to stand by.
         assertThat(read(share, "owner")).isEqualTo("kernel\n");

@@ -26,17 +26,54 @@ final class KernelVm {
         if (!p.waitFor(15, TimeUnit.MINUTES) || p.exitValue() != 0) throw new IllegalStateException("scripts/kernel-vm.sh prepare failed");
     }
 
-    /** Boots a VM that runs {@code sh /share/SCRIPT}; waits for it to power off. */
-    static Result run(Path share, String script, int memoryMb, int timeoutSeconds, String... network) throws Exception {
+    /** A VM being run by the harness: wait for it, or stop it (a test that failed before it ended). */
+    static final class Running implements AutoCloseable {
+        private final Process process;
+        private final Path share;
+        private final int timeoutSeconds;
+
+        private Running(Process process, Path share, int timeoutSeconds) {
+            this.process = process;
+            this.share = share;
+            this.timeoutSeconds = timeoutSeconds;
+        }
+
+        boolean alive() {
+            return process.isAlive();
+        }
+
+        /** Waits for the guest to power off (the harness's own timeout plus a minute at most). */
+        Result await() throws Exception {
+            if (!process.waitFor(timeoutSeconds + 60L, TimeUnit.SECONDS)) {
+                close();
+                throw new IllegalStateException("scripts/kernel-vm.sh did not return");
+            }
+            Path console = share.resolve("console.log");
+            return new Result(process.exitValue(), Files.exists(console) ? Files.readString(console) : "");
+        }
+
+        /** Stops the harness if it still runs; its exit trap kills qemu and removes the tap it made. */
+        @Override
+        public void close() throws InterruptedException {
+            if (!process.isAlive()) return;
+            process.destroy();
+            if (!process.waitFor(10, TimeUnit.SECONDS)) process.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
+        }
+    }
+
+    /** Starts a VM that runs {@code sh /share/SCRIPT} and powers off; {@code network}: "--netns", NS, "--tap", TAP. */
+    static Running start(Path share, String script, int memoryMb, int timeoutSeconds, String... network) throws Exception {
         List<String> cmd = new ArrayList<>(List.of(SCRIPT.toString(), "run", "--share", share.toString(), "--script", script,
                 "--mem", String.valueOf(memoryMb), "--timeout", String.valueOf(timeoutSeconds)));
         cmd.addAll(List.of(network));
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(share.resolve("harness.log").toFile()).start();
-        if (!p.waitFor(timeoutSeconds + 60L, TimeUnit.SECONDS)) {
-            p.destroyForcibly();
-            throw new IllegalStateException("scripts/kernel-vm.sh did not return");
+        return new Running(p, share, timeoutSeconds);
+    }
+
+    /** Boots a VM that runs {@code sh /share/SCRIPT}; waits for it to power off. */
+    static Result run(Path share, String script, int memoryMb, int timeoutSeconds, String... network) throws Exception {
+        try (Running vm = start(share, script, memoryMb, timeoutSeconds, network)) {
+            return vm.await();
         }
-        Path console = share.resolve("console.log");
-        return new Result(p.exitValue(), Files.exists(console) ? Files.readString(console) : "");
     }
 }

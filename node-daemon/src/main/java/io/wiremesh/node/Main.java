@@ -10,6 +10,7 @@ import io.wiremesh.node.cni.PodNetwork;
 import io.wiremesh.node.ipam.Ipam;
 import io.wiremesh.node.keys.NodeKey;
 import io.wiremesh.node.mesh.MeshAgent;
+import io.wiremesh.node.wg.Datapaths;
 import io.wiremesh.node.egress.Conntrack;
 import io.wiremesh.node.egress.Nft;
 import io.wiremesh.node.mesh.MeshRouting;
@@ -104,6 +105,8 @@ public final class Main {
 
         MeshAgent agent = null;
         if (mesh != null) {
+            // Until this daemon has chosen (after it has its membership), a datapath starting now must wait.
+            io.wiremesh.wireguard.uapi.InterfaceOwner.forget(Datapaths.UAPI_DIR, ifname);
             KubernetesClient client = new KubernetesClientBuilder().build();
             agent = new MeshAgent(client, mesh, nodeName, key, ifname, new MeshRouting(Netlink.open(), ifname, procSys),
                     new NodeEgress(new NodeAddressRouting(Netlink.open(), ifname), Nft.onThisSystem(), Conntrack.onThisSystem(), ifname), nodeIp);

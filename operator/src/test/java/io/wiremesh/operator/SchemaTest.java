@@ -94,7 +94,7 @@ class SchemaTest {
         var got = client.resources(io.wiremesh.api.v1alpha1.WireGuardMesh.class).withName("schema-ok").get();
         assertThat(got.getSpec().listenPort).isEqualTo(51820);
         assertThat(got.getSpec().datapath).isEqualTo(io.wiremesh.api.v1alpha1.WireGuardMeshSpec.Datapath.AUTO);
-        assertThat(columns("wireguardmeshes")).containsExactly("Name", "READY", "NODES", "CIDRS", "AGE");
+        assertThat(columns("wireguardmeshes")).containsExactly("Name", "READY", "NODES", "UP-TO-DATE", "CIDRS", "AGE");
         assertThat(columns("wireguardnodes")).containsExactly("Name", "NODE", "BLOCK", "PUBLICKEY", "READY");
     }
 

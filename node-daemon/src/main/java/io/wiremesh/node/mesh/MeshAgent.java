@@ -47,6 +47,13 @@ public final class MeshAgent implements AutoCloseable {
     private SharedIndexInformer<WireGuardMesh> meshInformer;
     /** metadata.generation of the mesh spec this node has applied (published as status.observedMeshGeneration). */
     private volatile Long appliedGeneration;
+    /** The spec this node has applied: what the next edit is compared with. */
+    private WireGuardMeshSpec appliedSpec;
+    /** spec.datapath as this daemon chose its device at start: a change of it waits for a restart. */
+    private WireGuardMeshSpec.Datapath startDatapath;
+    /** The latest WireGuardMesh whose generation is not applied yet; the watchdog retries it every second. */
+    private volatile WireGuardMesh pendingMesh;
+    private String lastMeshProblem;
     private Thread watchdog;
     private volatile Runnable onMembershipEnded = () -> {};
     private final java.util.concurrent.ConcurrentHashMap<String, String> nodeByKey = new java.util.concurrent.ConcurrentHashMap<>();
@@ -96,6 +103,8 @@ public final class MeshAgent implements AutoCloseable {
         WireGuardMesh m = client.resources(WireGuardMesh.class).withName(mesh).get();
         if (m == null) throw new IOException("WireGuardMesh " + mesh + " does not exist");
         meshSpec = m.getSpec();
+        appliedSpec = meshSpec;
+        startDatapath = MeshChange.datapath(meshSpec);
         appliedGeneration = m.getMetadata().getGeneration();
         listenPort = MeshChange.port(meshSpec);
         // Before anything else (datapath choice, CNI socket, conflist): no instant in which pod traffic for the
@@ -158,12 +167,12 @@ public final class MeshAgent implements AutoCloseable {
         meshInformer = client.resources(WireGuardMesh.class).withName(mesh).inform(new ResourceEventHandler<>() {
             @Override
             public void onAdd(WireGuardMesh obj) {
-                applyMesh(obj);
+                onMesh(obj);
             }
 
             @Override
             public void onUpdate(WireGuardMesh oldObj, WireGuardMesh newObj) {
-                applyMesh(newObj);
+                onMesh(newObj);
             }
 
             @Override
@@ -190,6 +199,7 @@ public final class MeshAgent implements AutoCloseable {
                     }
                     // Egress does not wait for the datapath: retried every second when it failed, and compared
                     // with the kernel every 10 s (someone may have flushed the ruleset or deleted a rule).
+                    if (pendingMesh != null) applyPendingMesh(); // a mesh edit that failed to apply
                     if (++ticks % EGRESS_RECHECK_TICKS == 0) {
                         egress.reassert();
                         applyEgress();
@@ -281,14 +291,25 @@ public final class MeshAgent implements AutoCloseable {
 
     /** Every pool of the mesh: pod pools and external peer pools. */
     private List<Cidr> pools() {
-        List<Cidr> pools = new ArrayList<>(meshSpec.podCIDRs.stream().map(Cidr::parse).toList());
-        if (meshSpec.peerCIDRs != null) meshSpec.peerCIDRs.forEach(c -> pools.add(Cidr.parse(c)));
+        return pools(meshSpec);
+    }
+
+    private static List<Cidr> pools(WireGuardMeshSpec spec) {
+        List<Cidr> pools = new ArrayList<>(spec.podCIDRs.stream().map(Cidr::parse).toList());
+        if (spec.peerCIDRs != null) spec.peerCIDRs.forEach(c -> pools.add(Cidr.parse(c)));
         return pools;
     }
 
     /** Makes peers and routes equal to the other ready nodes; removes strangers only once the cache is synced. */
     public synchronized void sync() {
-        if (informer == null) return;
+        String failure = syncPeers();
+        if (failure != null) System.err.println("wiremesh node-daemon: peer sync failed, will retry on the next event: " + failure);
+        applyEgress();
+    }
+
+    /** The work of {@link #sync()} without egress; returns null, or what failed. */
+    private synchronized String syncPeers() {
+        if (informer == null) return null;
         try {
             Map<String, WireGuardNode> desired = new HashMap<>();
             Set<Cidr> blocks = new HashSet<>();
@@ -346,53 +367,90 @@ public final class MeshAgent implements AutoCloseable {
                 }
             }
             routing.route(blocks);
+            return null;
         } catch (IOException | RuntimeException e) {
-            System.err.println("wiremesh node-daemon: peer sync failed, will retry on the next event: " + e.getMessage());
+            return String.valueOf(e.getMessage());
         }
-        applyEgress();
+    }
+
+    /** A WireGuardMesh from the watch: a generation newer than the applied one is applied (an older object, e.g. from a relist, is not). */
+    void onMesh(WireGuardMesh m) {
+        Long generation = m.getMetadata().getGeneration();
+        Long applied = appliedGeneration;
+        if (m.getSpec() == null || generation == null || applied != null && generation <= applied) return;
+        pendingMesh = m;
+        applyPendingMesh();
     }
 
     /**
-     * Applies an edit of the mesh on this running node ({@link MeshChange}): listen port (rebind; the new
-     * endpoint is published and the other nodes follow it), MTU (the interface now, pods created from now
-     * on; existing pods keep theirs until recreated), persistent keepalive, pools (fail-closed routes,
-     * AllowedIPs, routes), egress. Then publishes the spec's generation as status.observedMeshGeneration.
-     * A change that fails (a port in use) is reported in the Ready condition with the generation it
-     * concerns and retried at the next event or resync; the observed generation stays behind until it
-     * applies. A change of spec.datapath is not applied live: the condition says to restart the node's
-     * node-daemon pod.
+     * Applies the pending edit of the mesh on this running node ({@link MeshChange}): listen port (rebind;
+     * the new endpoint is published and the other nodes follow it), MTU (the interface now, pods created
+     * from now on; existing pods keep theirs until recreated), persistent keepalive, pools (fail-closed
+     * routes, AllowedIPs, routes), egress. Only when every step succeeded and the status is written does
+     * status.observedMeshGeneration move to the new generation. A step that fails (a port in use, the
+     * datapath away) is reported once in the Ready condition (reason MeshChangeNotApplied, with the
+     * generation and the cause) and retried every second by the watchdog; what did apply stays applied
+     * and is published (a rebound port is the node's endpoint at once). A change of spec.datapath is
+     * not applied live: everything else is, and the condition (DatapathChangeNeedsRestart) says which
+     * pods to restart; the observed generation stays behind until then.
      */
-    synchronized void applyMesh(WireGuardMesh m) {
+    synchronized void applyPendingMesh() {
+        WireGuardMesh m = pendingMesh;
+        if (m == null || device == null) return;
         Long generation = m.getMetadata().getGeneration();
-        if (m.getSpec() == null || device == null || java.util.Objects.equals(generation, appliedGeneration)) return;
-        WireGuardMeshSpec before = meshSpec, after = m.getSpec();
-        Set<MeshChange> changes = MeshChange.between(before, after);
-        meshSpec = after;
-        int oldPort = listenPort;
-        boolean rebound = false;
+        WireGuardMeshSpec after = m.getSpec();
+        Set<MeshChange> changes = MeshChange.between(appliedSpec, after);
         try {
-            if (changes.contains(MeshChange.DATAPATH)) {
-                throw new IOException("spec.datapath changed to " + after.datapath + ": the switch happens when this node's node-daemon"
-                        + " pod restarts (kubectl -n <namespace> delete pod of the node-daemon on " + node + "); the other changes were applied");
+            int port = MeshChange.port(after);
+            if (port != listenPort) {
+                device.configure(key.privateKeyForDevice(), port);
+                listenPort = port; // from here on the published endpoint, also if a later step fails
             }
-            if (changes.contains(MeshChange.LISTEN_PORT)) {
-                device.configure(key.privateKeyForDevice(), MeshChange.port(after));
-                listenPort = MeshChange.port(after);
-                rebound = true;
+            int newMtu = after.mtu != null ? after.mtu : routing.autoMtu(endpointHost);
+            if (newMtu != mtu) {
+                routing.setUp(self.getSpec().overlayAddresses, newMtu, pools(after));
+                mtu = newMtu;
             }
-            if (changes.contains(MeshChange.MTU)) {
-                mtu = after.mtu != null ? after.mtu : routing.autoMtu(endpointHost);
-                routing.setUp(self.getSpec().overlayAddresses, mtu, pools());
+            meshSpec = after; // keepalive, pools and egress below read it
+            routing.failClosed(pools());
+            String failure = syncPeers();
+            if (failure != null) throw new IOException("peers and routes not updated: " + failure);
+            applyEgress(); // retried by the watchdog on its own when it fails
+            appliedSpec = after;
+            if (MeshChange.datapath(after) != startDatapath) {
+                pendingMesh = null;
+                String msg = "spec.datapath is now " + MeshChange.datapath(after) + " (this node runs " + startDatapath + "): the switch"
+                        + " happens when this node's wiremesh datapath pod and then its node-daemon pod are deleted (the DaemonSets"
+                        + " recreate them); every other change of generation " + generation + " is applied";
+                reportMeshProblem(generation, "DatapathChangeNeedsRestart", msg);
+                return;
             }
-            if (changes.contains(MeshChange.POOLS)) routing.failClosed(pools());
-            sync(); // keepalive, AllowedIPs and routes of the pools, egress
+            Long previous = appliedGeneration;
             appliedGeneration = generation;
+            try {
+                publishStatus(true, "Configured", readyMessage);
+            } catch (RuntimeException e) {
+                appliedGeneration = previous; // not published: retried
+                throw e;
+            }
+            pendingMesh = null;
+            lastMeshProblem = null;
             System.err.println("wiremesh node-daemon: applied mesh generation " + generation + " " + changes);
-            publishStatus(true, "Configured", readyMessage);
         } catch (IOException | RuntimeException e) {
-            if (!rebound) listenPort = oldPort; // the device keeps its old port when the new one cannot be bound
-            System.err.println("wiremesh node-daemon: mesh generation " + generation + " not (fully) applied: " + e.getMessage());
-            publishStatus(false, "MeshChangeNotApplied", "generation " + generation + " of WireGuardMesh " + mesh + ": " + e.getMessage());
+            reportMeshProblem(generation, "MeshChangeNotApplied", "generation " + generation + " of WireGuardMesh " + mesh + " not (fully)"
+                    + " applied, retrying every second: " + e.getMessage());
+        }
+    }
+
+    /** Ready False with the reason, once per distinct problem (the watchdog retries every second). */
+    private void reportMeshProblem(Long generation, String reason, String message) {
+        if (message.equals(lastMeshProblem)) return;
+        System.err.println("wiremesh node-daemon: " + message);
+        try {
+            publishStatus(false, reason, message);
+            lastMeshProblem = message;
+        } catch (RuntimeException e) {
+            System.err.println("wiremesh node-daemon: cannot write the status: " + e.getMessage());
         }
     }
 

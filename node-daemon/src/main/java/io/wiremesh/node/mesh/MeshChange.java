@@ -47,7 +47,8 @@ public enum MeshChange {
         return s.persistentKeepalive == null ? 0 : s.persistentKeepalive;
     }
 
-    private static WireGuardMeshSpec.Datapath datapath(WireGuardMeshSpec s) {
+    /** The datapath a spec asks for (unset: auto). */
+    public static WireGuardMeshSpec.Datapath datapath(WireGuardMeshSpec s) {
         return s.datapath == null ? WireGuardMeshSpec.Datapath.AUTO : s.datapath;
     }
 

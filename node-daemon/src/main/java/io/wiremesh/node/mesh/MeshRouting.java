@@ -38,7 +38,8 @@ public final class MeshRouting {
      * pools, both families). They need no interface, so they are installed first, before the CNI socket
      * and the conflist exist and whether or not the datapath is there: until a more specific route
      * through the tunnel exists, pod traffic for the mesh is refused, never sent in clear. Idempotent
-     * (replace), so it is also re-asserted while the daemon runs.
+     * (replace), so it is also re-asserted while the daemon runs; the route of a pool that is no longer
+     * in {@code pools} (a mesh edit) is removed.
      */
     public synchronized void failClosed(List<Cidr> pools) throws IOException {
         Set<Cidr> present = new HashSet<>();
@@ -49,6 +50,10 @@ public final class MeshRouting {
             if (present.contains(pool)) continue; // replacing an IPv6 route would notify every listener each time
             nl.replaceRoute(InetAddress.getByName(pool.address(0)), pool.bits(), null, 0,
                     Netlink.RT_SCOPE_UNIVERSE, Netlink.RTN_UNREACHABLE, FAIL_CLOSED_METRIC);
+        }
+        // A pool the mesh no longer has (an edit of podCIDRs or peerCIDRs): its route is ours (our protocol), remove it.
+        for (Cidr stale : present) {
+            if (!pools.contains(stale)) nl.deleteRoute(InetAddress.getByName(stale.address(0)), stale.bits(), 0, Netlink.RTN_UNREACHABLE, FAIL_CLOSED_METRIC);
         }
     }
 

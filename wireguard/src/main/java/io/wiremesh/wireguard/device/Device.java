@@ -142,16 +142,27 @@ public final class Device implements AutoCloseable {
         return b != null ? b.port() : listenPort;
     }
 
-    /** Rebinds the UDP socket; throws when the port is taken. */
+    /**
+     * Rebinds the UDP socket; throws when the port is taken, and then nothing changed (the old socket and
+     * port stay, so the same request can be retried and a revert to the old port is a no-op).
+     */
     public void setListenPort(int port) throws IOException {
         synchronized (config) {
-            if (port == listenPort && bind != null) return;
-            listenPort = port;
-            if (bind == null) return;
+            if (bind == null) {
+                listenPort = port;
+                return;
+            }
+            if (port != 0 && port == bind.port()) return;
             Bind fresh = bindFactory.open(port);
-            if (fwmark != 0) fresh.setMark(fwmark);
+            try {
+                if (fwmark != 0) fresh.setMark(fwmark);
+            } catch (IOException | RuntimeException e) {
+                fresh.close();
+                throw e;
+            }
             Bind old = bind;
             bind = fresh;
+            listenPort = port;
             old.close();
             // Endpoints stay; new packets leave from the new port.
         }
@@ -606,7 +617,10 @@ public final class Device implements AutoCloseable {
     public void close() {
         closed = true;
         removeAllPeers();
-        Bind b = bind;
+        Bind b;
+        synchronized (config) {
+            b = bind; // not while setListenPort swaps it
+        }
         if (b != null) b.close();
         tun.close();
         for (Thread t : threads) t.interrupt();

@@ -76,8 +76,18 @@ public final class Peer {
 
     /** Our source address for this peer stopped working (it left the host): let routing choose again. */
     void forgetSource(Endpoint used) {
-        Endpoint now = endpoint;
-        if (now != null && now.equals(used)) endpoint = now.withoutSource();
+        // Compare-and-set: a roam to a new endpoint in the meantime must not be undone.
+        if (used != null && used.source() != null) ENDPOINT.compareAndSet(this, used, used.withoutSource());
+    }
+
+    private static final java.lang.invoke.VarHandle ENDPOINT;
+
+    static {
+        try {
+            ENDPOINT = java.lang.invoke.MethodHandles.lookup().findVarHandle(Peer.class, "endpoint", Endpoint.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
     }
 
     public long txBytes() {

@@ -27,7 +27,7 @@ public final class LinuxUdpBind implements Bind {
     private static final MemoryIO IO = MemoryIO.getInstance();
     private static final int IPV6_V6ONLY = 26, IPV6_RECVPKTINFO = 49;
     private static final int SO_SNDBUF = 7, SO_RCVBUF = 8, SO_SNDBUFFORCE = 32, SO_RCVBUFFORCE = 33;
-    private static final int EINVAL = 22, EADDRNOTAVAIL = 99, ENETUNREACH = 101, SHUT_RDWR = 2;
+    private static final int EINVAL = 22, EAFNOSUPPORT = 97, EADDRNOTAVAIL = 99, ENETUNREACH = 101, SHUT_RDWR = 2;
     // x86_64/aarch64 layouts: struct msghdr (56 bytes), struct iovec (16), sockaddr_in6 (28 + 4 pad), cmsg buffer, a 16-byte address.
     private static final int MSG_NAME = 0, MSG_NAMELEN = 8, MSG_IOV = 16, MSG_IOVLEN = 24, MSG_CONTROL = 32, MSG_CONTROLLEN = 40, MSG_FLAGS = 48;
     private static final int MSGHDR = 56, IOVEC = 16, SOCKADDR = 32, CONTROL = 64, ADDRESS = 16;
@@ -37,6 +37,7 @@ public final class LinuxUdpBind implements Bind {
     private final int port;
     private final AtomicInteger users = new AtomicInteger();
     private volatile boolean closed;
+    private final java.util.concurrent.atomic.AtomicBoolean closing = new java.util.concurrent.atomic.AtomicBoolean();
     private final Scratch recv = new Scratch();
     private final ThreadLocal<Scratch> sendScratch = ThreadLocal.withInitial(Scratch::new);
     private final EndpointCache endpoints = new EndpointCache();
@@ -70,8 +71,9 @@ public final class LinuxUdpBind implements Bind {
     public static LinuxUdpBind open(int port) throws IOException {
         boolean v6 = true;
         int fd = C.socket(SocketAddresses.AF_INET6, LibC.SOCK_DGRAM | LibC.SOCK_CLOEXEC, 0);
+        if (fd < 0 && LibC.errno() != EAFNOSUPPORT) throw new IOException("socket(AF_INET6): " + C.strerror(LibC.errno()));
         if (fd < 0) {
-            // No IPv6 in this kernel or namespace: IPv4 only.
+            // No IPv6 in this kernel: IPv4 only.
             v6 = false;
             fd = C.socket(LibC.AF_INET, LibC.SOCK_DGRAM | LibC.SOCK_CLOEXEC, 0);
             if (fd < 0) throw new IOException("socket: " + C.strerror(LibC.errno()));
@@ -208,13 +210,18 @@ public final class LinuxUdpBind implements Bind {
     /** SO_MARK (needs CAP_NET_ADMIN); 0 clears it. */
     @Override
     public void setMark(int mark) throws IOException {
-        setInt(fd, LibC.SOL_SOCKET, LibC.SO_MARK, mark, "SO_MARK");
+        if (!enter()) throw new IOException("socket closed");
+        try {
+            setInt(fd, LibC.SOL_SOCKET, LibC.SO_MARK, mark, "SO_MARK");
+        } finally {
+            users.decrementAndGet();
+        }
     }
 
     /** Wakes a blocked receive (shutdown(2)), waits for calls in flight, then closes the descriptor. */
     @Override
     public void close() {
-        if (closed) return;
+        if (!closing.compareAndSet(false, true)) return; // the descriptor is closed once, never a reused number
         closed = true;
         C.shutdown(fd, SHUT_RDWR);
         long deadline = System.nanoTime() + 2_000_000_000L;
@@ -224,35 +231,35 @@ public final class LinuxUdpBind implements Bind {
     }
 
     /**
-     * The last few endpoints seen, keyed by raw bytes (peer address and port, our address), so a
-     * steady flow maps to one {@link Endpoint} object without allocating. Only the receiving thread uses it.
+     * Endpoints seen recently, in a direct-mapped table keyed by the raw bytes (peer address, port and
+     * IPv6 scope; our address), so each peer's packets map to one {@link Endpoint} object without
+     * allocating, for up to a few hundred active peers. Only the receiving thread uses it.
      */
     private static final class EndpointCache {
-        private static final int SLOTS = 32;
-        private final long[] keys = new long[SLOTS * 5];
+        private static final int SLOTS = 512; // a power of two
+        private static final int KEY = 6;
+        private final long[] keys = new long[SLOTS * KEY];
         private final Endpoint[] values = new Endpoint[SLOTS];
-        private int next;
 
         /** The endpoint for the sockaddr at {@code sockaddr} and the destination {@code dstLen} bytes at {@code destination}. */
         Endpoint lookup(long sockaddr, long destination, int dstLen) throws IOException {
-            // family, port, flowinfo and the 16 address bytes (sockaddr_in: family, port, address; the rest constant)
-            long a0 = IO.getLong(sockaddr), a1 = IO.getLong(sockaddr + 8), a2 = IO.getLong(sockaddr + 16);
+            // family, port, flowinfo, the 16 address bytes, the scope id (sockaddr_in: family, port, address; the rest constant)
+            long a0 = IO.getLong(sockaddr), a1 = IO.getLong(sockaddr + 8), a2 = IO.getLong(sockaddr + 16), a3 = IO.getInt(sockaddr + 24);
             long d0 = dstLen == 0 ? -1 : IO.getLong(destination), d1 = dstLen == 0 ? -1 : IO.getLong(destination + 8);
-            for (int i = 0; i < SLOTS; i++) {
-                int k = i * 5;
-                if (values[i] != null && keys[k] == a0 && keys[k + 1] == a1 && keys[k + 2] == a2 && keys[k + 3] == d0 && keys[k + 4] == d1) {
-                    return values[i];
-                }
+            long h = a0 * 0x9E3779B97F4A7C15L ^ a1 * 0xC2B2AE3D27D4EB4FL ^ a2 * 0x165667B19E3779F9L ^ a3 ^ d0 * 31 ^ d1;
+            int i = (int) (h ^ h >>> 29) & SLOTS - 1;
+            int k = i * KEY;
+            if (values[i] != null && keys[k] == a0 && keys[k + 1] == a1 && keys[k + 2] == a2 && keys[k + 3] == a3
+                    && keys[k + 4] == d0 && keys[k + 5] == d1) {
+                return values[i];
             }
             Endpoint e = Endpoint.of(SocketAddresses.read(sockaddr), dstLen == 0 ? null : ControlMessages.address(destination, dstLen));
-            int i = next;
-            next = (next + 1) % SLOTS;
-            int k = i * 5;
             keys[k] = a0;
             keys[k + 1] = a1;
             keys[k + 2] = a2;
-            keys[k + 3] = d0;
-            keys[k + 4] = d1;
+            keys[k + 3] = a3;
+            keys[k + 4] = d0;
+            keys[k + 5] = d1;
             values[i] = e;
             return e;
         }

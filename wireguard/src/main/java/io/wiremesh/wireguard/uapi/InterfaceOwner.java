@@ -45,6 +45,14 @@ public enum InterfaceOwner {
     }
 
     /**
+     * Forgets the record (a node-daemon starting: its decision may differ from its predecessor's, and a
+     * datapath starting meanwhile must wait for the new one rather than follow the old).
+     */
+    public static void forget(Path dir, String ifname) throws IOException {
+        Files.deleteIfExists(path(dir, ifname));
+    }
+
+    /**
      * The recorded owner of {@code ifname}; empty when nothing is recorded yet.
      *
      * @throws IOException when the file exists but holds anything other than the two words

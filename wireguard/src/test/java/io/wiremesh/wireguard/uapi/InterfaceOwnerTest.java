@@ -27,6 +27,10 @@ class InterfaceOwnerTest {
         InterfaceOwner.USERSPACE.record(sub, "wiremesh0");
         assertThat(InterfaceOwner.read(sub, "wiremesh0")).contains(InterfaceOwner.USERSPACE);
         assertThat(InterfaceOwner.read(sub, "wiremesh1")).isEmpty();
+        InterfaceOwner.forget(sub, "wiremesh1"); // nothing to forget: fine
+        InterfaceOwner.forget(sub, "wiremesh0");
+        assertThat(InterfaceOwner.read(sub, "wiremesh0")).isEmpty();
+        InterfaceOwner.USERSPACE.record(sub, "wiremesh0");
         try (var files = Files.list(sub)) {
             assertThat(files.map(p -> p.getFileName().toString())).containsExactly("wiremesh0.owner");
         }

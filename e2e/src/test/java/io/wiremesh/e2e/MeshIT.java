@@ -193,6 +193,44 @@ class MeshIT {
     private static final byte[] MARKER = "WIREMESH-E2E-PLAINTEXT-MARKER".getBytes();
 
     @Test
+    void aListenPortInUseIsReportedThenAppliedOnceFree() throws Exception {
+        // Another process holds UDP 51830 on node 1 (both families), so only node 2 can move there at first.
+        Process squatter = host.spawn("squatter.log", null, "ip", "netns", "exec", nodes[0], "socat", "-u", "UDP6-RECV:51830", "-");
+        await().atMost(10, TimeUnit.SECONDS).until(() -> host.in(nodes[0], "ss", "-uanH").contains(":51830"));
+        var edited = client.resources(WireGuardMesh.class).withName(mesh).edit(m -> {
+            m.getSpec().listenPort = 51830;
+            return m;
+        });
+        long generation = edited.getMetadata().getGeneration();
+        String n1 = WireGuardNode.nameFor(mesh, nodes[0]), n2 = WireGuardNode.nameFor(mesh, nodes[1]);
+        await().atMost(30, TimeUnit.SECONDS).until(() -> {
+            var s2 = client.resources(WireGuardNode.class).withName(n2).get().getStatus();
+            var s1 = client.resources(WireGuardNode.class).withName(n1).get().getStatus();
+            return Long.valueOf(generation).equals(s2.observedMeshGeneration) && s1.conditions.stream()
+                    .anyMatch(c -> "MeshChangeNotApplied".equals(c.getReason()) && c.getMessage().contains("generation " + generation));
+        });
+        var s1 = client.resources(WireGuardNode.class).withName(n1).get().getStatus();
+        assertThat(s1.observedMeshGeneration).as("node 1 is not on the new generation").isNotEqualTo(generation);
+        assertThat(s1.endpoints).as("node 1 still publishes the port it listens on").allMatch(e -> e.endsWith(":51820"));
+        assertThat(client.resources(WireGuardNode.class).withName(n2).get().getStatus().endpoints).allMatch(e -> e.endsWith(":51830"));
+        // Pods still talk across the half-applied edit (after node 2's rebind: wireguard-go reopens its sockets).
+        await().atMost(15, TimeUnit.SECONDS).until(() -> ping(0, "10.43.2.2", 1).contains("1 received"));
+        assertThat(ping(0, "10.43.2.2", 3)).contains("3 received");
+        // Retried every second: once the port is free, node 1 takes it without any further edit.
+        Host.stop(squatter);
+        long freed = System.nanoTime();
+        await().atMost(30, TimeUnit.SECONDS).pollInterval(100, TimeUnit.MILLISECONDS).until(() -> {
+            var s = client.resources(WireGuardNode.class).withName(n1).get().getStatus();
+            return Long.valueOf(generation).equals(s.observedMeshGeneration) && s.endpoints.stream().allMatch(e -> e.endsWith(":51830"))
+                    && s.conditions.stream().anyMatch(c -> "Configured".equals(c.getReason()));
+        });
+        System.out.printf("e2e: listen port applied %.1f s after another process let go of it%n", (System.nanoTime() - freed) / 1e9);
+        assertThat(host.in(nodes[0], "wg", "show", ifs[0], "listen-port").trim()).isEqualTo("51830");
+        assertThat(ping(0, "10.43.2.2", 3)).contains("3 received");
+        assertThat(ping(1, "10.43.1.2", 3)).contains("3 received");
+    }
+
+    @Test
     void podsOnDifferentNodesTalkOnlyThroughWireGuardAndSurviveRestarts() throws Exception {
         assertThat(ping(0, "10.43.2.2", 3)).contains("3 received");
         assertThat(ping(1, "10.43.1.2", 3)).contains("3 received");

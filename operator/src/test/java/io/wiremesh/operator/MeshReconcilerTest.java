@@ -283,6 +283,28 @@ class MeshReconcilerTest {
     }
 
     @Test
+    void shrinkingThePoolUnderAllocatedBlocksIsRefusedAndMovesNothing() {
+        String a = node("a");
+        String mesh = mesh("shrink", List.of("10.61.0.0/16"), null).getMetadata().getName();
+        await().atMost(30, TimeUnit.SECONDS).until(() -> members(mesh).size() == 1);
+        Map<String, List<String>> before = blocks(mesh);
+        client.resources(WireGuardMesh.class).withName(mesh).edit(m -> {
+            m.getSpec().podCIDRs = List.of("10.62.0.0/16");
+            return m;
+        });
+        await().atMost(30, TimeUnit.SECONDS).until(() -> "True".equals(condition(get(mesh), "Degraded", false))
+                && condition(get(mesh), "Degraded", true).contains("no longer holds"));
+        assertThat(condition(get(mesh), "Degraded", true)).contains(a + " (10.61.0.0/24)").contains("put the range back");
+        assertThat(blocks(mesh)).as("no block moved").isEqualTo(before);
+        // Put back: accepted again.
+        client.resources(WireGuardMesh.class).withName(mesh).edit(m -> {
+            m.getSpec().podCIDRs = List.of("10.61.0.0/16");
+            return m;
+        });
+        await().atMost(30, TimeUnit.SECONDS).until(() -> "False".equals(condition(get(mesh), "Degraded", false)));
+    }
+
+    @Test
     void aSpecTheSchemaCannotCatchIsDegradedWithTheFix() {
         node("a");
         String mesh = mesh("hostbits", List.of("10.70.0.5/16"), null).getMetadata().getName();

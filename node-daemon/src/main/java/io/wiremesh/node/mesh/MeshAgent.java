@@ -290,8 +290,23 @@ public final class MeshAgent implements AutoCloseable {
     }
 
     /** Every pool of the mesh: pod pools and external peer pools. */
+    /**
+     * What the fail-closed routes cover: the mesh's pools and every member's blocks, so a block that is
+     * still in use stays covered even when an edit of the pools (which the operator refuses) reaches
+     * the node.
+     */
     private List<Cidr> pools() {
-        return pools(meshSpec);
+        List<Cidr> pools = pools(meshSpec);
+        if (informer != null) {
+            for (WireGuardNode w : informer.getStore().list()) {
+                if (w.getSpec() == null || w.getSpec().podCIDRs == null) continue;
+                for (String b : w.getSpec().podCIDRs) {
+                    Cidr block = Cidr.parse(b);
+                    if (pools.stream().noneMatch(p -> p.v6() == block.v6() && p.contains(block))) pools.add(block);
+                }
+            }
+        }
+        return pools;
     }
 
     private static List<Cidr> pools(WireGuardMeshSpec spec) {

@@ -56,6 +56,25 @@ record MeshPlan(List<Pool> pools, List<Cidr> peerPools) {
         return new MeshPlan(List.copyOf(pools), List.copyOf(peers));
     }
 
+    /**
+     * Blocks of existing members that this plan's pools no longer hold (an edit that shrank or moved
+     * spec.podCIDRs while pods use them), as "node (block)"; empty when every block is inside its
+     * family's pool. Such an edit cannot be applied: it is refused, and nothing is allocated or moved.
+     */
+    List<String> strandedBlocks(List<io.wiremesh.api.v1alpha1.WireGuardNode> members) {
+        List<String> out = new ArrayList<>();
+        for (var m : members) {
+            if (m.getSpec() == null || m.getSpec().podCIDRs == null) continue;
+            for (String b : m.getSpec().podCIDRs) {
+                Cidr block = Cidr.parse(b);
+                if (pools.stream().noneMatch(p -> p.cidr().v6() == block.v6() && p.cidr().contains(block))) {
+                    out.add(m.getSpec().nodeName + " (" + block + ")");
+                }
+            }
+        }
+        return out;
+    }
+
     private static Cidr parse(String field, String s) throws InvalidSpec {
         try {
             return Cidr.parse(s);

@@ -115,6 +115,13 @@ public class MeshReconciler implements Reconciler<WireGuardMesh> {
                 .withLabel(WireGuardNode.MESH_LABEL, name).list().getItems();
         Map<String, WireGuardNode> byNode = new HashMap<>();
         for (WireGuardNode m : members) byNode.put(m.getSpec().nodeName, m);
+        List<String> stranded = plan.strandedBlocks(members);
+        if (!stranded.isEmpty()) {
+            // Refused, never half-applied: pods use those blocks, and every node routes them.
+            return degraded(client, mesh, status, "PoolsInUse", "spec.podCIDRs " + mesh.getSpec().podCIDRs + " no longer holds the"
+                    + " blocks of " + String.join(", ", stranded) + ", which pods use: put the range back, or first take those nodes out"
+                    + " of the mesh (spec.nodeSelector) and wait for their blocks to be released");
+        }
 
         List<BlockAllocator> allocators = new ArrayList<>();
         for (MeshPlan.Pool pool : plan.pools()) {

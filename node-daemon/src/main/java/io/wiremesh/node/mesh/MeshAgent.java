@@ -326,62 +326,23 @@ public final class MeshAgent implements AutoCloseable {
     private synchronized String syncPeers() {
         if (informer == null) return null;
         try {
-            Map<String, WireGuardNode> desired = new HashMap<>();
-            Set<Cidr> blocks = new HashSet<>();
-            WireGuardNode me = null;
-            for (WireGuardNode w : informer.getStore().list()) {
-                if (w.getSpec() == null) continue;
-                if (node.equals(w.getSpec().nodeName)) {
-                    me = w;
-                    continue;
-                }
-                WireGuardNodeStatus s = w.getStatus();
-                if (s == null || s.publicKey == null || s.endpoints == null || s.endpoints.isEmpty()) continue;
-                desired.put(s.publicKey, w);
-            }
-            // This node's own WireGuardNode is gone (membership ended): its blocks are no longer its own, so it
-            // keeps no peer and no route, whoever else is still in the mesh.
-            if (me == null && informer.hasSynced()) desired.clear();
+            List<WireGuardPeer> externalPeers = peerInformer == null ? List.of() : peerInformer.getStore().list();
+            PeerPlan plan = PeerPlan.of(mesh, node, meshSpec, informer.getStore().list(), informer.hasSynced(), externalPeers,
+                    this::presharedKey);
             nodeByKey.clear();
-            desired.forEach((k, w) -> nodeByKey.put(k, w.getSpec().nodeName));
-            // External peers: the gateway node has them as WireGuard peers; every other node sends their
-            // traffic to the gateway, i.e. adds their addresses to the gateway node's AllowedIPs.
-            ExternalPeerRoutes externalRoutes = ExternalPeerRoutes.of(mesh, me, desired.values(),
-                    peerInformer == null ? List.of() : peerInformer.getStore().list());
-            Map<String, List<String>> viaNode = externalRoutes.viaNode();
-            Map<String, List<String>> external = externalRoutes.served();
-            int keepalive = MeshChange.keepalive(meshSpec);
+            nodeByKey.putAll(plan.nodeByKey());
+            externalNames.clear();
+            externalNames.putAll(plan.externalNames());
             // One read of the device per sync (not one per peer: that would be O(N^2) for N nodes).
             List<WireGuardDevice.PeerState> present = device.peers();
             Map<String, WireGuardDevice.PeerState> current = new HashMap<>();
             for (WireGuardDevice.PeerState p : present) current.put(p.publicKey(), p);
-            for (var e : desired.entrySet()) {
-                WireGuardNode w = e.getValue();
-                List<String> ips = allowedIps(w);
-                ips.addAll(viaNode.getOrDefault(e.getKey(), List.of()));
-                device.upsertPeer(new WireGuardDevice.PeerConfig(e.getKey(), w.getStatus().endpoints.get(0), ips, keepalive), current.get(e.getKey()));
-                for (String b : w.getSpec().podCIDRs) blocks.add(Cidr.parse(b));
-            }
-            externalNames.clear();
-            Map<String, io.wiremesh.api.v1alpha1.WireGuardPeerSpec> externalSpecs = new HashMap<>();
-            for (WireGuardPeer p : peerInformer == null ? List.<WireGuardPeer>of() : peerInformer.getStore().list()) {
-                if (p.getSpec() != null && external.containsKey(p.getSpec().publicKey)) {
-                    externalNames.put(p.getSpec().publicKey, p.getMetadata().getName());
-                    externalSpecs.put(p.getSpec().publicKey, p.getSpec());
-                }
-            }
-            for (var e : external.entrySet()) {
-                // Roams in: no endpoint. Its preshared key, if any, comes from the Secret its WireGuardPeer names.
-                device.upsertPeer(new WireGuardDevice.PeerConfig(e.getKey(), null, e.getValue(), 0, presharedKey(externalSpecs.get(e.getKey()))),
-                        current.get(e.getKey()));
-            }
-            if (meshSpec.peerCIDRs != null) for (String c : meshSpec.peerCIDRs) blocks.add(Cidr.parse(c));
+            for (WireGuardDevice.PeerConfig p : plan.peers().values()) device.upsertPeer(p, current.get(p.publicKey()));
+            // Strangers go only once both watches are complete: an incomplete view must not drop a live peer.
             if (informer.hasSynced() && (peerInformer == null || peerInformer.hasSynced())) {
-                for (WireGuardDevice.PeerState p : present) {
-                    if (!desired.containsKey(p.publicKey()) && !external.containsKey(p.publicKey())) device.removePeer(p.publicKey());
-                }
+                for (WireGuardDevice.PeerState p : present) if (!plan.peers().containsKey(p.publicKey())) device.removePeer(p.publicKey());
             }
-            routing.route(blocks);
+            routing.route(plan.routedBlocks());
             return null;
         } catch (IOException | RuntimeException e) {
             return String.valueOf(e.getMessage());
@@ -542,21 +503,6 @@ public final class MeshAgent implements AutoCloseable {
     /** Ready once the interface is configured and the informer has synced. */
     public boolean ready() {
         return informer != null && informer.hasSynced() && device.configured();
-    }
-
-    /**
-     * A peer may send from its pod blocks, its overlay addresses and its node addresses (replies of its
-     * hostNetwork servers to our pods, which reach them through the tunnel).
-     */
-    static List<String> allowedIps(WireGuardNode w) {
-        List<String> ips = new ArrayList<>(w.getSpec().podCIDRs);
-        if (w.getSpec().overlayAddresses != null) {
-            for (String a : w.getSpec().overlayAddresses) ips.add(a + (a.indexOf(':') >= 0 ? "/128" : "/32"));
-        }
-        if (w.getSpec().nodeAddresses != null) {
-            for (String a : w.getSpec().nodeAddresses) ips.add(a + (a.indexOf(':') >= 0 ? "/128" : "/32"));
-        }
-        return ips;
     }
 
     private void publishStatus(boolean ready, String reason, String message) {

@@ -24,7 +24,8 @@ class ExternalPeerRoutesTest {
         return w;
     }
 
-    private static WireGuardPeer peer(String mesh, String key, String address, String gatewayNode, String... gatewayEndpoints) {
+    /** A WireGuardPeer of {@code mesh} with one address, as the operator leaves it allocated (also used by PeerPlanTest). */
+    static WireGuardPeer peer(String mesh, String key, String address, String gatewayNode, String... gatewayEndpoints) {
         WireGuardPeer p = new WireGuardPeer();
         p.setSpec(new WireGuardPeerSpec());
         p.getSpec().mesh = mesh;

@@ -398,7 +398,7 @@ public final class MeshAgent implements AutoCloseable {
                 String msg = "spec.datapath is now " + MeshChange.datapath(after) + " (this node runs " + startDatapath + "): the switch"
                         + " happens when this node's wiremesh datapath pod and then its node-daemon pod are deleted (the DaemonSets"
                         + " recreate them); every other change of generation " + generation + " is applied";
-                reportMeshProblem(generation, "DatapathChangeNeedsRestart", msg);
+                reportMeshProblem("DatapathChangeNeedsRestart", msg);
                 return;
             }
             Long previous = appliedGeneration;
@@ -413,13 +413,13 @@ public final class MeshAgent implements AutoCloseable {
             lastMeshProblem = null;
             System.err.println("wiremesh node-daemon: applied mesh generation " + generation + " " + changes);
         } catch (IOException | RuntimeException e) {
-            reportMeshProblem(generation, "MeshChangeNotApplied", "generation " + generation + " of WireGuardMesh " + mesh + " not (fully)"
+            reportMeshProblem("MeshChangeNotApplied", "generation " + generation + " of WireGuardMesh " + mesh + " not (fully)"
                     + " applied, retrying every second: " + e.getMessage());
         }
     }
 
     /** Ready False with the reason, once per distinct problem (the watchdog retries every second). */
-    private void reportMeshProblem(Long generation, String reason, String message) {
+    private void reportMeshProblem(String reason, String message) {
         if (message.equals(lastMeshProblem)) return;
         System.err.println("wiremesh node-daemon: " + message);
         try {

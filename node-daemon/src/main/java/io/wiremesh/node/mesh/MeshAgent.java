@@ -388,10 +388,12 @@ public final class MeshAgent implements AutoCloseable {
                 mtu = newMtu;
             }
             meshSpec = after; // keepalive, pools and egress below read it
-            routing.failClosed(pools());
-            String failure = syncPeers();
-            if (failure != null) throw new IOException("peers and routes not updated: " + failure);
-            applyEgress(); // retried by the watchdog on its own when it fails
+            if (changes.contains(MeshChange.POOLS)) routing.failClosed(pools());
+            if (changes.contains(MeshChange.POOLS) || changes.contains(MeshChange.PERSISTENT_KEEPALIVE)) {
+                String failure = syncPeers();
+                if (failure != null) throw new IOException("peers and routes not updated: " + failure);
+            }
+            if (changes.contains(MeshChange.POOLS) || changes.contains(MeshChange.EGRESS)) applyEgress(); // the watchdog retries it
             appliedSpec = after;
             if (MeshChange.datapath(after) != startDatapath) {
                 pendingMesh = null;

@@ -24,7 +24,10 @@ final class Element {
     /** Big-endian view for IP header fields. */
     final ByteBuffer net = buf.duplicate();
 
-    /** Outbound: plaintext length (without padding). Inbound: datagram length, then plaintext length. */
+    /**
+     * Outbound: plaintext length in bytes (without padding). Inbound: the datagram length throughout,
+     * as rx_bytes counts it; once opened, the plaintext runs from {@link #HEADER} to {@code buf}'s limit.
+     */
     int length;
     Peer peer;
     Keypair keypair;

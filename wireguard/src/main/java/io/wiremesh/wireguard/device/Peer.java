@@ -20,12 +20,13 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * A remote WireGuard peer: its handshake, sessions, timers, endpoint and staged packets
- * (wireguard-go's peer.go). Packet I/O goes through the owning {@link Device}.
+ * (wireguard-go's peer.go). It reaches the TUN, the bind and the shared tables only through its
+ * device's {@link DeviceContext}; {@link Device} configures it.
  */
 public final class Peer {
     static final int MAX_STAGED = 128;
 
-    private final Device device;
+    private final DeviceContext device;
     final byte[] publicKey;
     final Handshake handshake;
     final CookieGenerator cookies;
@@ -43,7 +44,7 @@ public final class Peer {
     private int pendingHandshakeIndex;
     private volatile boolean removed;
 
-    Peer(Device device, Identity identity, byte[] publicKey) {
+    Peer(DeviceContext device, Identity identity, byte[] publicKey) {
         this.device = device;
         this.publicKey = publicKey.clone();
         this.handshake = new Handshake(identity, publicKey);
@@ -52,6 +53,7 @@ public final class Peer {
         this.timers = new Timers(new SplittableRandom());
     }
 
+    /** The peer's 32-byte static public key; a copy. */
     public byte[] publicKey() {
         return publicKey.clone();
     }
@@ -90,10 +92,12 @@ public final class Peer {
         }
     }
 
+    /** Bytes of transport datagrams sealed for the peer and handed to the socket (headers and tags included, handshakes not). */
     public long txBytes() {
         return txBytes.get();
     }
 
+    /** Bytes of authenticated transport datagrams received from the peer (headers and tags included). */
     public long rxBytes() {
         return rxBytes.get();
     }
@@ -103,10 +107,12 @@ public final class Peer {
         return lastHandshakeEpochNanos;
     }
 
+    /** The persistent keepalive interval in seconds; 0 = off. */
     public int persistentKeepalive() {
         return timers.persistentKeepalive();
     }
 
+    /** The session packets are sent with now; null before the first handshake or after key erasure. */
     public Keypair currentKeypair() {
         return keypairs.current();
     }
@@ -166,7 +172,7 @@ public final class Peer {
             flushStaged();
             return;
         }
-        Element e = device.pollElement();
+        Element e = device.pollOutbound();
         if (e == null) return;
         e.length = 0;
         send(e);

@@ -18,8 +18,10 @@ import java.util.function.Consumer;
 final class Pipeline implements AutoCloseable {
     /** The two halves of a direction: crypto (any thread) and delivery (in order). */
     interface Stage {
+        /** Seals or opens {@code e} in place and sets its state; any thread, concurrently for different elements. */
         void process(Element e, ChaChaPoly cipher);
 
+        /** Finishes {@code e} (send or TUN write, bookkeeping) in submission order; the pipeline frees it afterwards. */
         void deliver(Element e);
     }
 
@@ -54,8 +56,9 @@ final class Pipeline implements AutoCloseable {
     }
 
     /**
-     * Submits an element. Callers submitting for the same peer must not race each other (the
-     * device holds the peer's send lock while it assigns a counter and submits).
+     * Submits an element. Callers submitting for the same peer must not race each other, or delivery
+     * order would differ from counter order: outbound, {@link Peer#flushStaged} holds the peer's send
+     * lock while it assigns a counter and submits; inbound, the one UDP reader submits.
      */
     void submit(Element e) {
         if (work == null) {

@@ -3,21 +3,148 @@ package io.wiremesh.wireguard.device;
 import static io.wiremesh.wireguard.Protocol.*;
 
 import io.wiremesh.wireguard.crypto.ChaChaPoly;
+import io.wiremesh.wireguard.net.Endpoint;
+import io.wiremesh.wireguard.noise.Messages;
+import io.wiremesh.wireguard.routing.AllowedIps;
 import io.wiremesh.wireguard.session.Keypair;
+import java.io.IOException;
 import java.nio.ByteBuffer;
 
 /**
- * Inbound stage (wireguard-go's receive.go): open in place, then, in order and only for
- * authenticated packets: replay check, session confirmation, roaming, timers, and the
- * cryptokey-routing source check before the packet reaches the TUN.
+ * The inbound direction (wireguard-go's receive.go), UDP to TUN:
+ * <ol>
+ *   <li>{@link #read}: the UDP reader ({@code wg-udp-reader}) receives a datagram into a pooled element;
+ *   <li>{@link #dispatch}: by message type; handshake messages are copied out for the {@link HandshakeWorker},
+ *       transport messages find their session by receiver index and enter this direction's {@link Pipeline};
+ *   <li>{@link #process}: open in place (any crypto thread);
+ *   <li>{@link #deliver}, in order and only for authenticated packets: replay check, session confirmation,
+ *       roaming, timers, and the cryptokey-routing source check (whitepaper 2) before the TUN write.
+ * </ol>
+ * Owns the inbound element pool and pipeline. Nothing here allocates or logs per transport packet.
  */
 final class Receive implements Pipeline.Stage {
-    private final Device device;
+    private final DeviceContext device;
+    private final AllowedIps<Peer> routes;
+    private final HandshakeWorker handshakes;
+    private final ElementPool pool;
+    private final Pipeline pipeline;
+    private volatile boolean closed;
+    private volatile Thread reader;
 
-    Receive(Device device) {
+    /**
+     * @param workers crypto threads; 0 = open and deliver on the UDP reader
+     * @param poolSize elements (datagram buffers of {@link Element#CAPACITY} bytes) in flight at most
+     */
+    Receive(DeviceContext device, AllowedIps<Peer> routes, HandshakeWorker handshakes, int workers, int poolSize) {
         this.device = device;
+        this.routes = routes;
+        this.handshakes = handshakes;
+        this.pool = new ElementPool(poolSize);
+        // Last: the pipeline calls back only for submitted elements, so never before this constructor returns.
+        this.pipeline = new Pipeline("wg-rx", this, workers, poolSize, pool::release);
     }
 
+    ElementPool pool() {
+        return pool;
+    }
+
+    /** Starts the UDP reader thread. */
+    void start() {
+        reader = Thread.ofPlatform().daemon().name("wg-udp-reader").start(this::readLoop);
+    }
+
+    private void readLoop() {
+        while (!closed) {
+            Element e;
+            try {
+                e = pool.take();
+            } catch (InterruptedException ie) {
+                return;
+            }
+            try {
+                Endpoint src = read(e);
+                if (src == null) {
+                    pool.release(e);
+                    if (closed) return;
+                    continue; // the bind was replaced (listen port change)
+                }
+                dispatch(e, src);
+            } catch (IOException | RuntimeException ex) {
+                pool.release(e);
+            }
+        }
+    }
+
+    /**
+     * Receives one datagram at offset 0 of {@code e} and sets {@code e.length}; returns its source, or
+     * null when the bind was closed or replaced. The unit a batched read would widen to several elements.
+     */
+    private Endpoint read(Element e) throws IOException {
+        e.buf.limit(Element.CAPACITY).position(0);
+        Endpoint src = device.receiveDatagram(e.buf);
+        if (src != null) e.length = e.buf.position();
+        return src;
+    }
+
+    /**
+     * Dispatches a datagram ({@code e.length} bytes at offset 0) received from {@code source} by its
+     * message type (whitepaper 5.4); malformed ones are counted and freed. Takes ownership of {@code e}.
+     */
+    void dispatch(Element e, Endpoint source) {
+        e.state = Element.PENDING;
+        int n = e.length;
+        if (n < 4) {
+            drop(e, Drop.TOO_SHORT);
+            return;
+        }
+        int type = e.buf.getInt(0); // the three reserved bytes must be zero, so compare the whole word
+        switch (type) {
+            case MESSAGE_TRANSPORT -> transport(e, source);
+            case MESSAGE_INITIATION, MESSAGE_RESPONSE, MESSAGE_COOKIE_REPLY -> {
+                int expected = type == MESSAGE_INITIATION ? INITIATION_SIZE
+                        : type == MESSAGE_RESPONSE ? RESPONSE_SIZE : COOKIE_REPLY_SIZE;
+                if (n != expected) {
+                    drop(e, Drop.BAD_SIZE);
+                    return;
+                }
+                // Copied so the buffer goes straight back to the pool: handshakes are rare and slow.
+                byte[] msg = new byte[n];
+                e.buf.get(0, msg);
+                pool.release(e);
+                handshakes.submit(msg, source);
+            }
+            default -> drop(e, Drop.BAD_TYPE);
+        }
+    }
+
+    private void drop(Element e, Drop reason) {
+        device.count(reason);
+        pool.release(e);
+    }
+
+    /** A transport message: find its live session by receiver index, then open it in the pipeline. */
+    private void transport(Element e, Endpoint source) {
+        if (e.length < TRANSPORT_MIN_SIZE) {
+            drop(e, Drop.TOO_SHORT);
+            return;
+        }
+        Object entry = device.indices().get(e.buf.getInt(Messages.DATA_RECEIVER));
+        if (!(entry instanceof Keypair kp)) {
+            drop(e, Drop.UNKNOWN_INDEX);
+            return;
+        }
+        if (kp.destroyed() || kp.expired(device.clock().nanos())) {
+            drop(e, Drop.EXPIRED_SESSION);
+            return;
+        }
+        e.keypair = kp;
+        e.peer = (Peer) kp.owner;
+        e.counter = e.buf.getLong(Messages.DATA_COUNTER);
+        e.endpoint = source;
+        pipeline.submit(e);
+    }
+
+    /** Opens {@code e} in place: the plaintext lands at {@link Element#HEADER}, up to {@code buf}'s limit. */
     @Override
     public void process(Element e, ChaChaPoly cipher) {
         ByteBuffer src = e.view;
@@ -29,11 +156,12 @@ final class Receive implements Pipeline.Stage {
             e.state = Element.DROP;
             return;
         }
-        // e.length stays the datagram length (for rx_bytes); the plaintext length travels in b's position.
+        // e.length stays the datagram length (rx_bytes counts it); the plaintext ends at b's limit.
         b.limit(Element.HEADER + n);
         e.state = Element.OK;
     }
 
+    /** The checks and bookkeeping after authentication, in counter order, then the TUN write. */
     @Override
     public void deliver(Element e) {
         if (e.state == Element.DROP) {
@@ -72,11 +200,11 @@ final class Receive implements Pipeline.Stage {
         Peer owner;
         if (version == 4 && plain >= 20) {
             total = b.getShort(Element.HEADER + 2) & 0xffff;
-            owner = device.allowedIpTable().lookupV4(b.getInt(Element.HEADER + 12));
+            owner = routes.lookupV4(b.getInt(Element.HEADER + 12));
             if (total < 20) total = -1;
         } else if (version == 6 && plain >= 40) {
             total = 40 + (b.getShort(Element.HEADER + 4) & 0xffff);
-            owner = device.allowedIpTable().lookupV6(b.getLong(Element.HEADER + 8), b.getLong(Element.HEADER + 16));
+            owner = routes.lookupV6(b.getLong(Element.HEADER + 8), b.getLong(Element.HEADER + 16));
         } else {
             device.count(Drop.BAD_INNER_PACKET);
             return;
@@ -91,5 +219,13 @@ final class Receive implements Pipeline.Stage {
         }
         e.buf.limit(Element.HEADER + total).position(Element.HEADER);
         device.writeTun(e.buf);
+    }
+
+    /** Stops the reader (it ends at its next datagram, or when the bind closes) and the pipeline's threads. */
+    void close() {
+        closed = true;
+        Thread t = reader;
+        if (t != null) t.interrupt();
+        pipeline.close();
     }
 }

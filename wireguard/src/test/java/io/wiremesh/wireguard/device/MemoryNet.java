@@ -95,18 +95,18 @@ final class MemoryNet {
 
         /** Injects a plaintext IP packet as if read from the TUN. */
         void fromTun(byte[] packet) throws InterruptedException {
-            Element e = device.pollElement();
+            Element e = device.datapath().send.pool().poll();
             e.buf.put(Element.HEADER, packet);
             e.length = packet.length;
-            device.handleTunPacket(e);
+            device.datapath().send.route(e);
         }
 
         /** Delivers a datagram to this device's UDP side. */
         void fromUdp(byte[] data, InetSocketAddress from) {
-            Element e = device.pollInbound();
+            Element e = device.datapath().receive.pool().poll();
             e.buf.put(0, data);
             e.length = data.length;
-            device.handleDatagram(e, Endpoint.of(from));
+            device.datapath().receive.dispatch(e, Endpoint.of(from));
         }
     }
 

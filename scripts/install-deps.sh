@@ -19,6 +19,9 @@ fi
 # Kubernetes 1.20.2 from Debian's source, built once and cached outside the repo: kube-apiserver for the
 # operator tests, the rest for the local cluster (bin/wiremesh-local) and its end-to-end suite.
 "$(dirname "${BASH_SOURCE[0]}")/build-kube-apiserver.sh" kube-controller-manager kube-scheduler kubelet kube-proxy kubectl
+# The current wireguard-go (bookworm-backports, unpacked beside Debian's older one): the datapath interop
+# tests' and benchmarks' reference.
+"$(dirname "${BASH_SOURCE[0]}")/wireguard-go-current.sh" >/dev/null
 # A tiny libcni runtime for the CNI tests (chaining with the reference portmap plugin).
 "$(dirname "${BASH_SOURCE[0]}")/build-cnitool.sh"
 [ -x /usr/lib/jvm/temurin-25-jdk-amd64/bin/java ] || { echo "Temurin 25 is expected at /usr/lib/jvm/temurin-25-jdk-amd64" >&2; exit 1; }

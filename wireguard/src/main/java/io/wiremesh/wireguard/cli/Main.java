@@ -74,12 +74,12 @@ public final class Main {
      * A previous instance (e.g. the old pod of a rolling update) may still hold the interface for a few
      * seconds while it shuts down: wait for it (up to 60 s) rather than crash-loop.
      */
-    private static LinuxTun createTun(String ifname) throws Exception {
+    private static LinuxTun createTun(String ifname, boolean offload) throws Exception {
         long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(60);
         boolean told = false;
         while (true) {
             try {
-                return LinuxTun.create(ifname, Protocol.DEFAULT_MTU);
+                return LinuxTun.create(ifname, Protocol.DEFAULT_MTU, offload);
             } catch (java.io.IOException e) {
                 if (!e.getMessage().endsWith("Device or resource busy") || System.nanoTime() > deadline) throw e;
                 if (!told) System.err.println("wiremesh-wg: " + ifname + " is still held by another process; waiting for it to let go");
@@ -117,9 +117,11 @@ public final class Main {
     }
 
     static void run(String ifname, Path uapiDir) throws Exception {
-        LinuxTun tun = createTun(ifname);
+        // WIREMESH_WG_OFFLOAD=0: one packet per TUN read/write and per UDP send (comparisons, odd kernels).
+        boolean offload = env("WIREMESH_WG_OFFLOAD", 1) != 0;
+        LinuxTun tun = createTun(ifname, offload);
         Device.Options opts = new Device.Options(env("WIREMESH_WG_WORKERS", 0), env("WIREMESH_WG_BUFFERS", 512), true);
-        Device device = new Device(tun, LinuxUdpBind::open, Clock.SYSTEM, opts);
+        Device device = new Device(tun, port -> LinuxUdpBind.open(port, offload), Clock.SYSTEM, opts);
         device.start();
         UapiServer uapi = UapiServer.start(new Uapi(device), uapiDir, ifname);
         String metricsAddress = System.getenv("WIREMESH_WG_METRICS");

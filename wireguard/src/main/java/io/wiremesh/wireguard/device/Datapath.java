@@ -81,14 +81,14 @@ final class Datapath implements DeviceContext {
     }
 
     @Override
-    public int readTun(ByteBuffer dst) throws IOException {
-        return tun.read(dst);
+    public int readTun(ByteBuffer[] packets, int count) throws IOException {
+        return tun.read(packets, count);
     }
 
     @Override
-    public void writeTun(ByteBuffer packet) {
+    public void writeTun(ByteBuffer[] packets, int count) {
         try {
-            tun.write(packet);
+            tun.write(packets, count);
         } catch (IOException | RuntimeException e) {
             drops.count(Drop.TUN_WRITE_FAILED);
         }
@@ -100,8 +100,9 @@ final class Datapath implements DeviceContext {
     }
 
     @Override
-    public Endpoint receiveDatagram(ByteBuffer dst) throws IOException {
-        return bind.receive(dst);
+    public int receiveDatagrams(ByteBuffer[] packets, Endpoint[] sources, int count) throws IOException {
+        Bind b = bind;
+        return b == null ? -1 : b.receive(packets, sources, count);
     }
 
     @Override
@@ -116,13 +117,16 @@ final class Datapath implements DeviceContext {
     }
 
     @Override
-    public void sendDatagram(ByteBuffer datagram, Endpoint to, Peer peer) {
+    public void sendDatagrams(ByteBuffer[] datagrams, int count, Endpoint to, Peer peer) {
         Bind b = bind;
+        if (b == null) {
+            for (int i = 0; i < count; i++) drops.count(Drop.SEND_FAILED);
+            return;
+        }
         try {
-            if (b == null) throw new IOException("no bind");
-            if (!b.send(datagram, to) && peer != null) peer.forgetSource(to);
+            if (!b.send(datagrams, count, to) && peer != null) peer.forgetSource(to);
         } catch (IOException | RuntimeException e) {
-            drops.count(Drop.SEND_FAILED);
+            for (int i = 0; i < count; i++) drops.count(Drop.SEND_FAILED);
         }
     }
 

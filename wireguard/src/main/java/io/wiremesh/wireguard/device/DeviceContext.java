@@ -31,27 +31,32 @@ interface DeviceContext {
     void release(Element e);
 
     /**
-     * Blocks until the TUN yields one IP packet into {@code dst} (position to limit, position advanced);
-     * returns its length in bytes, or -1 once the TUN is closed.
+     * Blocks until the TUN yields at least one IP packet: {@code packets[i]} is offered from its
+     * position to its limit and holds packet i from that position, limit at its end; returns how many
+     * (at most {@code count}), or -1 once the TUN is closed.
      *
      * @throws IOException the interface failed or was deleted
      */
-    int readTun(ByteBuffer dst) throws IOException;
+    int readTun(ByteBuffer[] packets, int count) throws IOException;
 
-    /** Writes one IP packet ({@code packet}, position to limit) to the TUN; a failure counts {@link Drop#TUN_WRITE_FAILED}. */
-    void writeTun(ByteBuffer packet);
+    /**
+     * Writes {@code packets[0..count)} (each position to limit, {@link io.wiremesh.wireguard.tun.Tun#HEADROOM}
+     * writable bytes before it) to the TUN in one batched write; a failure counts {@link Drop#TUN_WRITE_FAILED}.
+     */
+    void writeTun(ByteBuffer[] packets, int count);
 
     /** The TUN's MTU in bytes as last read (cheap, per packet); 0 or less when unknown. */
     int tunMtu();
 
     /**
-     * Blocks for one datagram through the current UDP bind into {@code dst} (from its position, which
-     * it advances); returns its source (with the local address it was sent to, where known), or null
-     * when that bind was closed or replaced by a listen-port change.
+     * Blocks for at least one datagram through the current UDP bind: {@code packets[i]} is offered from
+     * its position to its limit and holds datagram i from that position, limit at its end, its source
+     * in {@code sources[i]}. Returns how many (at most {@code count}); 0 or less when that bind was
+     * closed or replaced by a listen-port change.
      *
      * @throws IOException the socket failed
      */
-    Endpoint receiveDatagram(ByteBuffer dst) throws IOException;
+    int receiveDatagrams(ByteBuffer[] packets, Endpoint[] sources, int count) throws IOException;
 
     /**
      * Sends a handshake message to {@code to} through the current bind; nothing when there is no bind
@@ -61,10 +66,11 @@ interface DeviceContext {
     void sendHandshake(byte[] msg, Endpoint to, Peer peer);
 
     /**
-     * Sends a sealed transport datagram ({@code datagram}, position to limit) to {@code peer} at
-     * {@code to} through the current bind; {@link Drop#SEND_FAILED} on error or without a bind.
+     * Sends sealed transport datagrams ({@code datagrams[0..count)}, each position to limit) to
+     * {@code peer} at {@code to} through the current bind, in as few system calls as it can;
+     * {@link Drop#SEND_FAILED} per datagram on error or without a bind.
      */
-    void sendDatagram(ByteBuffer datagram, Endpoint to, Peer peer);
+    void sendDatagrams(ByteBuffer[] datagrams, int count, Endpoint to, Peer peer);
 
     /** The outbound pipeline (seal, then send in order); {@link Peer#flushStaged} submits to it under its send lock. */
     Pipeline outbound();

@@ -32,7 +32,7 @@ final class Element {
     Peer peer;
     Keypair keypair;
     long counter;
-    /** Outbound: datagram length once sealed. */
+    /** Outbound: datagram length once sealed. Inbound: the inner IP packet's length once accepted (padding excluded). */
     int size;
     Endpoint endpoint;
     /** Set by the crypto stage, read by the in-order stage. */

@@ -121,9 +121,17 @@ public final class Peer {
 
     /** Sends a plaintext element (length 0 = keepalive): staged until a session exists. */
     void send(Element e) {
+        if (stage(e)) flushStaged();
+    }
+
+    /**
+     * Queues a plaintext element for the next {@link #flushStaged} (the oldest staged one is dropped
+     * when {@link #MAX_STAGED} wait); false when the peer was removed (the element is freed).
+     */
+    boolean stage(Element e) {
         if (removed) {
             device.release(e);
-            return;
+            return false;
         }
         if (!staged.offer(e)) {
             Element old = staged.poll();
@@ -136,10 +144,13 @@ public final class Peer {
                 device.release(e);
             }
         }
-        flushStaged();
+        return true;
     }
 
-    /** Encrypts and sends staged packets while a usable session exists; otherwise starts a handshake. */
+    /**
+     * Encrypts and sends staged packets while a usable session exists (one run through the outbound
+     * pipeline, flushed at the end); otherwise starts a handshake.
+     */
     void flushStaged() {
         boolean needHandshake = false;
         long now = device.clock().nanos();
@@ -164,6 +175,7 @@ public final class Peer {
                 }
             }
         }
+        device.outbound().flush();
         if (needHandshake) sendInitiation(false);
     }
 

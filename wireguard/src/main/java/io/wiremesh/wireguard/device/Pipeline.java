@@ -6,27 +6,36 @@ import java.util.List;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.locks.LockSupport;
-import java.util.function.Consumer;
 
 /**
  * Crypto in parallel, delivery in order (wireguard-go's encryption/decryption workers feeding the
  * per-peer sequential sender/receiver). Each submitted element enters an order queue and a work
  * queue; workers seal/open elements as they come; one deliverer takes elements from the order
- * queue in submission order and waits for each to be processed. With zero workers everything
- * runs on the submitting thread (run to completion), which wins on small machines.
+ * queue in submission order, waits for each to be processed, and flushes the stage whenever it has
+ * caught up, so the stage's I/O covers every packet that was ready. With zero workers everything
+ * runs on the submitting thread (run to completion), which wins on small machines; the submitter
+ * then ends each run with {@link #flush}.
  */
 final class Pipeline implements AutoCloseable {
-    /** The two halves of a direction: crypto (any thread) and delivery (in order). */
+    /**
+     * The halves of a direction: crypto (any thread), delivery (in order), and the flush that ends a
+     * run of deliveries so the stage can do its I/O for the whole run in one go.
+     */
     interface Stage {
         /** Seals or opens {@code e} in place and sets its state; any thread, concurrently for different elements. */
         void process(Element e, ChaChaPoly cipher);
 
-        /** Finishes {@code e} (send or TUN write, bookkeeping) in submission order; the pipeline frees it afterwards. */
+        /**
+         * Finishes {@code e} in submission order: either now (and frees it) or at the next
+         * {@link #flush} (the stage keeps it until then). Never concurrently with itself or flush.
+         */
         void deliver(Element e);
+
+        /** Does the I/O for the elements delivered since the last flush, then frees them. */
+        void flush();
     }
 
     private final Stage stage;
-    private final Consumer<Element> release;
     private final ChaChaPoly inlineCipher;
     private final BlockingQueue<Element> work;
     private final BlockingQueue<Element> order;
@@ -35,9 +44,8 @@ final class Pipeline implements AutoCloseable {
     private volatile Element awaited;
     private volatile boolean closed;
 
-    Pipeline(String name, Stage stage, int workers, int depth, Consumer<Element> release) {
+    Pipeline(String name, Stage stage, int workers, int depth) {
         this.stage = stage;
-        this.release = release;
         if (workers == 0) {
             inlineCipher = new ChaChaPoly();
             work = order = null;
@@ -58,13 +66,14 @@ final class Pipeline implements AutoCloseable {
     /**
      * Submits an element. Callers submitting for the same peer must not race each other, or delivery
      * order would differ from counter order: outbound, {@link Peer#flushStaged} holds the peer's send
-     * lock while it assigns a counter and submits; inbound, the one UDP reader submits.
+     * lock while it assigns a counter and submits; inbound, the one UDP reader submits. A run of
+     * submissions ends with {@link #flush}.
      */
     void submit(Element e) {
         if (work == null) {
             synchronized (inlineCipher) {
                 process(e, inlineCipher);
-                deliverAndRelease(e);
+                deliver(e);
             }
             return;
         }
@@ -73,6 +82,17 @@ final class Pipeline implements AutoCloseable {
             work.put(e);
         } catch (InterruptedException ie) {
             Thread.currentThread().interrupt();
+        }
+    }
+
+    /**
+     * Ends a run of submissions: with zero workers the stage flushes now, on this thread; with workers
+     * the deliverer flushes by itself whenever it has caught up, so this does nothing.
+     */
+    void flush() {
+        if (work != null) return;
+        synchronized (inlineCipher) {
+            flushStage();
         }
     }
 
@@ -117,17 +137,24 @@ final class Pipeline implements AutoCloseable {
                 if (e.state == Element.PENDING) LockSupport.parkNanos(1_000_000);
                 awaited = null;
             }
-            deliverAndRelease(e);
+            deliver(e);
+            if (order.isEmpty()) flushStage();
         }
     }
 
-    private void deliverAndRelease(Element e) {
+    private void deliver(Element e) {
         try {
             stage.deliver(e);
         } catch (RuntimeException ex) {
             // A faulty packet must never kill the delivery thread; the device counts drops in the stage.
-        } finally {
-            release.accept(e);
+        }
+    }
+
+    private void flushStage() {
+        try {
+            stage.flush();
+        } catch (RuntimeException ex) {
+            // as above: the stage has freed what it could and counted the drops
         }
     }
 

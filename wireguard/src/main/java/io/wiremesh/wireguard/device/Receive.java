@@ -11,18 +11,26 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 
 /**
- * The inbound direction (wireguard-go's receive.go), UDP to TUN:
+ * The inbound direction (wireguard-go's receive.go), UDP to TUN, a batch at a time:
  * <ol>
- *   <li>{@link #read}: the UDP reader ({@code wg-udp-reader}) receives a datagram into a pooled element;
+ *   <li>{@link #read}: the UDP reader ({@code wg-udp-reader}) receives up to {@link #BATCH} datagrams
+ *       into pooled elements (recvmmsg);
  *   <li>{@link #dispatch}: by message type; handshake messages are copied out for the {@link HandshakeWorker},
  *       transport messages find their session by receiver index and enter this direction's {@link Pipeline};
  *   <li>{@link #process}: open in place (any crypto thread);
  *   <li>{@link #deliver}, in order and only for authenticated packets: replay check, session confirmation,
- *       roaming, timers, and the cryptokey-routing source check (whitepaper 2) before the TUN write.
+ *       roaming, timers, and the cryptokey-routing source check (whitepaper 2);
+ *   <li>{@link #flush}: the batch's packets go to the TUN in one batched write (a TUN with offloads
+ *       merges a flow's TCP segments into one superpacket).
  * </ol>
  * Owns the inbound element pool and pipeline. Nothing here allocates or logs per transport packet.
  */
 final class Receive implements Pipeline.Stage {
+    /** Datagrams per receive (recvmmsg). */
+    static final int BATCH = 64;
+    /** Packets held for one TUN write: more than a batch when crypto workers run ahead. */
+    private static final int PENDING = 128;
+
     private final DeviceContext device;
     private final AllowedIps<Peer> routes;
     private final HandshakeWorker handshakes;
@@ -30,6 +38,15 @@ final class Receive implements Pipeline.Stage {
     private final Pipeline pipeline;
     private volatile boolean closed;
     private volatile Thread reader;
+
+    // The reader's.
+    private final ReadBatch batch;
+    private final Endpoint[] sources = new Endpoint[BATCH];
+
+    // The deliverer's (the pipeline never runs deliver and flush concurrently).
+    private final Element[] pending = new Element[PENDING];
+    private final ByteBuffer[] packets = new ByteBuffer[PENDING];
+    private int pendingCount;
 
     /**
      * @param workers crypto threads; 0 = open and deliver on the UDP reader
@@ -40,8 +57,9 @@ final class Receive implements Pipeline.Stage {
         this.routes = routes;
         this.handshakes = handshakes;
         this.pool = new ElementPool(poolSize);
+        this.batch = new ReadBatch(pool, Math.min(BATCH, poolSize));
         // Last: the pipeline calls back only for submitted elements, so never before this constructor returns.
-        this.pipeline = new Pipeline("wg-rx", this, workers, poolSize, pool::release);
+        this.pipeline = new Pipeline("wg-rx", this, workers, poolSize);
     }
 
     ElementPool pool() {
@@ -54,36 +72,55 @@ final class Receive implements Pipeline.Stage {
     }
 
     private void readLoop() {
-        while (!closed) {
-            Element e;
-            try {
-                e = pool.take();
-            } catch (InterruptedException ie) {
-                return;
-            }
-            try {
-                Endpoint src = read(e);
-                if (src == null) {
-                    pool.release(e);
-                    if (closed) return;
-                    continue; // the bind was replaced (listen port change)
+        try {
+            while (!closed) {
+                int offered = batch.fill();
+                int n;
+                try {
+                    n = read(offered);
+                } catch (IOException | RuntimeException ex) {
+                    continue; // the elements stay in the batch
                 }
-                dispatch(e, src);
-            } catch (IOException | RuntimeException ex) {
-                pool.release(e);
+                if (n <= 0) continue; // the bind was closed or replaced (listen port change)
+                for (int i = 0; i < n; i++) {
+                    Element e = batch.get(i);
+                    Endpoint src = sources[i];
+                    sources[i] = null;
+                    try {
+                        dispatch(e, src);
+                    } catch (RuntimeException ex) {
+                        // dispatch frees what it does not hand on; a faulty datagram must not stop the reader
+                    }
+                }
+                batch.taken(n);
+                pipeline.flush();
             }
+        } catch (InterruptedException ie) {
+            // closing
+        } finally {
+            batch.releaseAll();
         }
     }
 
     /**
-     * Receives one datagram at offset 0 of {@code e} and sets {@code e.length}; returns its source, or
-     * null when the bind was closed or replaced. The unit a batched read would widen to several elements.
+     * One batched receive into the batch's first {@code offered} elements, each at offset 0 with
+     * {@code length} set and its source in {@link #sources}; returns how many, or 0 or less when the
+     * bind was closed or replaced.
      */
-    private Endpoint read(Element e) throws IOException {
-        e.buf.limit(Element.CAPACITY).position(0);
-        Endpoint src = device.receiveDatagram(e.buf);
-        if (src != null) e.length = e.buf.position();
-        return src;
+    private int read(int offered) throws IOException {
+        for (int i = 0; i < offered; i++) batch.get(i).buf.limit(Element.CAPACITY).position(0);
+        int n = device.receiveDatagrams(batch.buffers, sources, offered);
+        for (int i = 0; i < n; i++) {
+            Element e = batch.get(i);
+            e.length = e.buf.limit();
+        }
+        return n;
+    }
+
+    /** One datagram as a batch of one: {@link #dispatch}, then {@link #flush} through the pipeline. */
+    void handle(Element e, Endpoint source) {
+        dispatch(e, source);
+        pipeline.flush();
     }
 
     /**
@@ -161,18 +198,48 @@ final class Receive implements Pipeline.Stage {
         e.state = Element.OK;
     }
 
-    /** The checks and bookkeeping after authentication, in counter order, then the TUN write. */
+    /** The checks and bookkeeping after authentication, in counter order; the packet is then held for {@link #flush}. */
     @Override
     public void deliver(Element e) {
+        if (!accept(e)) {
+            pool.release(e);
+            return;
+        }
+        e.buf.limit(Element.HEADER + e.size).position(Element.HEADER);
+        packets[pendingCount] = e.buf;
+        pending[pendingCount++] = e;
+        if (pendingCount == PENDING) flush();
+    }
+
+    /** Writes the held packets to the TUN in one batched write and frees them. */
+    @Override
+    public void flush() {
+        int count = pendingCount;
+        if (count == 0) return;
+        device.writeTun(packets, count);
+        for (int i = 0; i < count; i++) {
+            pool.release(pending[i]);
+            pending[i] = null;
+            packets[i] = null;
+        }
+        pendingCount = 0;
+    }
+
+    /**
+     * Whether the opened packet {@code e} goes to the TUN, after the replay check, the session and
+     * timer bookkeeping, roaming and the source check; sets {@code e.size} to the inner packet's
+     * length. False for keepalives and for drops (counted).
+     */
+    private boolean accept(Element e) {
         if (e.state == Element.DROP) {
             device.count(Drop.DECRYPT_FAILED);
-            return;
+            return false;
         }
         Keypair kp = e.keypair;
         Peer p = e.peer;
         if (!kp.replay.accept(e.counter)) {
             device.count(Drop.REPLAYED_COUNTER);
-            return;
+            return false;
         }
         long now = device.clock().nanos();
         if (p.keypairs.received(kp)) {
@@ -192,7 +259,7 @@ final class Receive implements Pipeline.Stage {
 
         ByteBuffer b = e.net;
         int plain = e.buf.limit() - Element.HEADER;
-        if (plain == 0) return; // keepalive
+        if (plain == 0) return false; // keepalive
         p.timers.dataReceived(now);
 
         int version = (b.get(Element.HEADER) >> 4) & 0xf;
@@ -207,18 +274,18 @@ final class Receive implements Pipeline.Stage {
             owner = routes.lookupV6(b.getLong(Element.HEADER + 8), b.getLong(Element.HEADER + 16));
         } else {
             device.count(Drop.BAD_INNER_PACKET);
-            return;
+            return false;
         }
         if (total < 0 || total > plain) {
             device.count(Drop.BAD_INNER_PACKET);
-            return;
+            return false;
         }
         if (owner != p) {
             device.count(Drop.DISALLOWED_SOURCE);
-            return;
+            return false;
         }
-        e.buf.limit(Element.HEADER + total).position(Element.HEADER);
-        device.writeTun(e.buf);
+        e.size = total;
+        return true;
     }
 
     /** Stops the reader (it ends at its next datagram, or when the bind closes) and the pipeline's threads. */

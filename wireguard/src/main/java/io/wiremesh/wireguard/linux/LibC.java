@@ -35,6 +35,9 @@ public interface LibC {
 
     int ioctl(int fd, long request, Pointer arg);
 
+    /** ioctl(2) whose argument is a value, not a pointer (TUNSETOFFLOAD). */
+    int ioctl(int fd, long request, long arg);
+
     int fcntl(int fd, int cmd, int arg);
 
     long read(int fd, @Out ByteBuffer buf, long count);
@@ -56,6 +59,10 @@ public interface LibC {
     long recvmsg(int fd, Pointer msg, int flags);
 
     long sendmsg(int fd, Pointer msg, int flags);
+
+    int recvmmsg(int fd, Pointer msgvec, int vlen, int flags, Pointer timeout);
+
+    int sendmmsg(int fd, Pointer msgvec, int vlen, int flags);
 
     int shutdown(int fd, int how);
 

@@ -13,6 +13,10 @@ import java.net.UnknownHostException;
  */
 final class ControlMessages {
     static final int IPPROTO_IP = 0, IPPROTO_IPV6 = 41, IP_PKTINFO = 8, IPV6_PKTINFO = 50;
+    /** UDP generic segmentation offload (udp(7), Linux 4.18): a u16 segment size on sendmsg. */
+    static final int SOL_UDP = 17, UDP_SEGMENT = 103;
+    /** The space {@link #writeSegmentSize} takes. */
+    static final int SEGMENT_SPACE = 24;
     private static final int HEADER = 16;
     private static final MemoryIO IO = MemoryIO.getInstance();
 
@@ -78,5 +82,18 @@ final class ControlMessages {
         IO.putInt(control + HEADER + 16, 0); // ipi6_ifindex
         IO.putInt(control + HEADER + 20, 0);
         return align(HEADER + 20);
+    }
+
+    /**
+     * Writes a UDP_SEGMENT control message at {@code control}: the kernel cuts the payload of this
+     * sendmsg into datagrams of {@code size} bytes (the last may be shorter). Returns its space.
+     */
+    static long writeSegmentSize(long control, int size) {
+        IO.putLong(control, HEADER + 2);
+        IO.putInt(control + 8, SOL_UDP);
+        IO.putInt(control + 12, UDP_SEGMENT);
+        IO.putLong(control + HEADER, 0);
+        IO.putShort(control + HEADER, (short) size);
+        return SEGMENT_SPACE;
     }
 }

@@ -41,6 +41,16 @@ public final class LinuxUdpBind implements Bind {
     private final Scratch recv = new Scratch();
     private final ThreadLocal<Scratch> sendScratch = ThreadLocal.withInitial(Scratch::new);
     private final EndpointCache endpoints = new EndpointCache();
+    private final ReceiveBatch recvBatch = new ReceiveBatch();
+    private final ThreadLocal<SendBatch> sendBatch = ThreadLocal.withInitial(SendBatch::new);
+    /** UDP_SEGMENT on send; cleared for good the first time the kernel refuses it. */
+    private volatile boolean segmentation;
+
+    /** Datagrams per recvmmsg(2); also the most one segmented sendmsg carries (the kernel's UDP_MAX_SEGMENTS is 64). */
+    public static final int BATCH = 64;
+    /** The most payload bytes one segmented sendmsg carries: an IPv6 datagram's 65,535 less its headers, with room to spare. */
+    private static final int MAX_SEGMENTED = 65_000;
+    private static final int MMSGHDR = 64, MSG_WAITFORONE = 0x10000, EIO = 5, EOPNOTSUPP = 95, ENOPROTOOPT = 92;
 
     /** One sendmsg/recvmsg's native structures: msghdr -> iovec, sockaddr_in6, control buffer, and a bounce buffer. */
     private static final class Scratch {
@@ -57,10 +67,42 @@ public final class LinuxUdpBind implements Bind {
         }
     }
 
-    private LinuxUdpBind(int fd, boolean v6, int port) {
+    /** recvmmsg(2)'s structures for {@link #BATCH} datagrams: mmsghdr[], and per datagram an iovec, sockaddr_in6 and control buffer. */
+    private static final class ReceiveBatch {
+        final Pointer mem = Memory.allocateDirect(LibC.runtime(), BATCH * (MMSGHDR + IOVEC + SOCKADDR + CONTROL) + ADDRESS, true);
+        final long base = mem.address();
+        final long iovs = base + BATCH * MMSGHDR, names = iovs + BATCH * IOVEC, controls = names + BATCH * SOCKADDR;
+        final long address = controls + BATCH * CONTROL;
+
+        ReceiveBatch() {
+            for (int i = 0; i < BATCH; i++) {
+                long h = base + i * MMSGHDR;
+                IO.putAddress(h + MSG_NAME, names + i * SOCKADDR);
+                IO.putAddress(h + MSG_IOV, iovs + i * IOVEC);
+                IO.putLong(h + MSG_IOVLEN, 1);
+                IO.putAddress(h + MSG_CONTROL, controls + i * CONTROL);
+            }
+        }
+    }
+
+    /** One segmented sendmsg: msghdr -> up to {@link #BATCH} iovecs, sockaddr_in6, and room for UDP_SEGMENT plus packet info. */
+    private static final class SendBatch {
+        final Pointer mem = Memory.allocateDirect(LibC.runtime(), MSGHDR + BATCH * IOVEC + SOCKADDR + ControlMessages.SEGMENT_SPACE + CONTROL, true);
+        final long base = mem.address();
+        final long iovs = base + MSGHDR, name = iovs + BATCH * IOVEC, control = name + SOCKADDR;
+
+        SendBatch() {
+            IO.putAddress(base + MSG_NAME, name);
+            IO.putAddress(base + MSG_IOV, iovs);
+            IO.putAddress(base + MSG_CONTROL, control);
+        }
+    }
+
+    private LinuxUdpBind(int fd, boolean v6, int port, boolean segmentation) {
         this.fd = fd;
         this.v6 = v6;
         this.port = port;
+        this.segmentation = segmentation;
     }
 
     /**
@@ -69,6 +111,14 @@ public final class LinuxUdpBind implements Bind {
      * @throws IOException when the port is taken or the socket cannot be made (errno text)
      */
     public static LinuxUdpBind open(int port) throws IOException {
+        return open(port, true);
+    }
+
+    /**
+     * As {@link #open(int)}; {@code segmentation} false never uses UDP_SEGMENT (one datagram per
+     * sendmsg), for comparisons and for kernels that misbehave with it.
+     */
+    public static LinuxUdpBind open(int port, boolean segmentation) throws IOException {
         boolean v6 = true;
         int fd = C.socket(SocketAddresses.AF_INET6, LibC.SOCK_DGRAM | LibC.SOCK_CLOEXEC, 0);
         if (fd < 0 && LibC.errno() != EAFNOSUPPORT) throw new IOException("socket(AF_INET6): " + C.strerror(LibC.errno()));
@@ -97,7 +147,7 @@ public final class LinuxUdpBind implements Bind {
             Pointer lenBox = Memory.allocateDirect(LibC.runtime(), 4, true);
             lenBox.putInt(0, SOCKADDR);
             if (C.getsockname(fd, sa, lenBox) < 0) throw new IOException("getsockname: " + C.strerror(LibC.errno()));
-            return new LinuxUdpBind(fd, v6, SocketAddresses.port(sa.address()));
+            return new LinuxUdpBind(fd, v6, SocketAddresses.port(sa.address()), segmentation);
         } catch (IOException | RuntimeException e) {
             C.close(fd);
             throw e;
@@ -178,6 +228,133 @@ public final class LinuxUdpBind implements Bind {
         } finally {
             users.decrementAndGet();
         }
+    }
+
+    /** recvmmsg(2) with MSG_WAITFORONE: blocks for one datagram, then takes what else is queued. Receiving thread only. */
+    @Override
+    public int receive(ByteBuffer[] packets, Endpoint[] sources, int count) throws IOException {
+        if (!enter()) return -1;
+        try {
+            ReceiveBatch r = recvBatch;
+            int n = Math.min(count, BATCH);
+            for (int i = 0; i < n; i++) {
+                ByteBuffer b = packets[i];
+                long h = r.base + i * MMSGHDR;
+                long iov = r.iovs + i * IOVEC;
+                IO.putAddress(iov, IO.getDirectBufferAddress(b) + b.position());
+                IO.putLong(iov + 8, b.remaining());
+                IO.putInt(h + MSG_NAMELEN, SOCKADDR);
+                IO.putLong(h + MSG_CONTROLLEN, CONTROL);
+                IO.putInt(h + MSG_FLAGS, 0);
+            }
+            int got;
+            while (true) {
+                got = C.recvmmsg(fd, r.mem, n, MSG_WAITFORONE, null);
+                if (closed) return -1;
+                if (got >= 0) break;
+                int err = LibC.errno();
+                if (err != LibC.EINTR) throw new IOException("recvmmsg: " + C.strerror(err));
+            }
+            for (int i = 0; i < got; i++) {
+                long h = r.base + i * MMSGHDR;
+                ByteBuffer b = packets[i];
+                b.limit(b.position() + IO.getInt(h + MSGHDR));
+                int dstLen = ControlMessages.destination(r.controls + i * CONTROL, IO.getLong(h + MSG_CONTROLLEN), r.address);
+                sources[i] = endpoints.lookup(r.names + i * SOCKADDR, r.address, dstLen);
+            }
+            return got;
+        } finally {
+            users.decrementAndGet();
+        }
+    }
+
+    /**
+     * Sends runs of equal-sized datagrams (the last of a run may be shorter) in one sendmsg each with
+     * UDP_SEGMENT, so the kernel makes the datagrams (udp(7) generic segmentation offload); up to
+     * {@link #BATCH} datagrams and {@link #MAX_SEGMENTED} bytes per call. Falls back to one sendmsg per
+     * datagram, for good, the first time the kernel refuses segmentation.
+     */
+    @Override
+    public boolean send(ByteBuffer[] packets, int count, Endpoint to) throws IOException {
+        if (!segmentation || count == 1) return Bind.super.send(packets, count, to);
+        if (!enter()) throw new IOException("socket closed");
+        boolean sourceOk = true;
+        try {
+            SendBatch sb = sendBatch.get();
+            int i = 0;
+            while (i < count) {
+                int size = packets[i].remaining();
+                int j = i + 1;
+                long total = size;
+                while (j < count && j - i < BATCH) {
+                    int len = packets[j].remaining();
+                    if (len > size || total + len > MAX_SEGMENTED) break;
+                    total += len;
+                    j++;
+                    if (len < size) break; // only the last may be shorter
+                }
+                if (j - i == 1 || !packets[i].isDirect()) {
+                    for (int k = i; k < j; k++) sourceOk &= sendOne(packets[k], to);
+                } else {
+                    int sent = sendSegmented(sb, packets, i, j, size, to);
+                    if (sent < 0) {
+                        for (int k = i; k < j; k++) sourceOk &= sendOne(packets[k], to);
+                        if (segmentation) {
+                            segmentation = false;
+                            System.err.println("wiremesh-wg: UDP segmentation refused by the kernel (" + C.strerror(-sent)
+                                    + "); sending one datagram per system call");
+                        }
+                    } else if (sent == 0) {
+                        sourceOk = false;
+                    }
+                }
+                i = j;
+            }
+            return sourceOk;
+        } finally {
+            users.decrementAndGet();
+        }
+    }
+
+    /** Single datagram through the batch path: position restored for the caller. */
+    private boolean sendOne(ByteBuffer b, Endpoint to) throws IOException {
+        int p = b.position();
+        try {
+            return send(b, to);
+        } finally {
+            b.position(p);
+        }
+    }
+
+    /**
+     * One sendmsg of {@code packets[from..to)} with UDP_SEGMENT {@code size}: 1 sent as asked, 0 sent
+     * after dropping a stale source, -errno when the kernel refused segmentation itself.
+     */
+    private int sendSegmented(SendBatch sb, ByteBuffer[] packets, int from, int to, int size, Endpoint ep) throws IOException {
+        for (int k = from; k < to; k++) {
+            ByteBuffer b = packets[k];
+            long iov = sb.iovs + (k - from) * IOVEC;
+            IO.putAddress(iov, IO.getDirectBufferAddress(b) + b.position());
+            IO.putLong(iov + 8, b.remaining());
+        }
+        IO.putLong(sb.base + MSG_IOVLEN, to - from);
+        IO.putInt(sb.base + MSG_NAMELEN, SocketAddresses.write(sb.name, v6, ep));
+        long segment = ControlMessages.writeSegmentSize(sb.control, size);
+        boolean sticky = ep.source16 != null && ep.sourceV4 == ep.v4;
+        long control = segment + (sticky ? ControlMessages.writeSource(sb.control + segment, ep) : 0);
+        IO.putLong(sb.base + MSG_CONTROLLEN, control);
+        IO.putInt(sb.base + MSG_FLAGS, 0);
+        long n = C.sendmsg(fd, sb.mem, 0);
+        if (n >= 0) return 1;
+        int err = LibC.errno();
+        if (sticky && staleSource(err)) {
+            IO.putLong(sb.base + MSG_CONTROLLEN, segment);
+            n = C.sendmsg(fd, sb.mem, 0);
+            if (n >= 0) return 0;
+            err = LibC.errno();
+        }
+        if (err == EIO || err == EINVAL || err == EOPNOTSUPP || err == ENOPROTOOPT) return -err;
+        throw new IOException("sendmsg (" + (to - from) + " segments) to " + ep.address() + ": " + C.strerror(err));
     }
 
     /**

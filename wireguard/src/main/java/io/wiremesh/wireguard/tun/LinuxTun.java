@@ -4,16 +4,34 @@ import io.wiremesh.wireguard.linux.LibC;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.util.concurrent.atomic.LongAdder;
+import io.wiremesh.wireguard.offload.TcpCoalescer;
+import io.wiremesh.wireguard.offload.TcpSegmentation;
+import io.wiremesh.wireguard.offload.VirtioNetHeader;
 import jnr.ffi.Memory;
 import jnr.ffi.Pointer;
 
 /**
  * A Linux TUN device (IFF_TUN | IFF_NO_PI) opened through /dev/net/tun with jnr-ffi. The fd is
- * non-blocking; a reader waits in poll(2) only when the queue is empty, so a busy device costs one
- * read(2) per packet.
+ * non-blocking; a reader waits in poll(2) only when the queue is empty.
+ *
+ * <p>With offloads (the default) the device is opened with IFF_VNET_HDR and asks for checksum and
+ * TCP segmentation offload (TUNSETOFFLOAD: TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6), as wireguard-go
+ * does: the kernel then hands over TCP superpackets of up to 64 KiB, which
+ * {@link #read(ByteBuffer[], int)} splits into MTU-sized segments ({@link TcpSegmentation}), and
+ * {@link #write(ByteBuffer[], int)} merges consecutive TCP segments of a flow into one write
+ * ({@link TcpCoalescer}). If the kernel refuses the offloads the device says so once and carries
+ * on with one packet per read.
  */
 public final class LinuxTun implements Tun {
     private static final long TUNSETIFF = 0x400454caL;
+    private static final long TUNSETOFFLOAD = 0x400454d0L;
+    private static final short IFF_VNET_HDR = 0x4000;
+    private static final int TUN_F_CSUM = 0x01, TUN_F_TSO4 = 0x02, TUN_F_TSO6 = 0x04;
+    /** The largest read: a 64 KiB superpacket behind its header. */
+    private static final int READ_BUFFER = VirtioNetHeader.LENGTH + 65535;
+    /** Packets merged per batched write, and how many 64 KiB superpackets one write may build. */
+    private static final int WRITE_BATCH = 128, SUPERPACKETS = 4;
     private static final long SIOCGIFMTU = 0x8921L;
     private static final long SIOCSIFMTU = 0x8922L;
     private static final short IFF_TUN = 0x0001;
@@ -26,33 +44,76 @@ public final class LinuxTun implements Tun {
     private final String name;
     private final int fd;
     private final Pointer pollFd = Memory.allocateDirect(LibC.runtime(), 8);
+    /** Every read and write carries a virtio-net header. */
+    private final boolean vnetHeader;
+    /** Reader side (one reading thread): the raw read, before splitting. */
+    private final ByteBuffer readBuffer;
+    private final ByteBuffer[] single = new ByteBuffer[1];
+    /** A superpacket split over several reads: its length, and the next segment to return (0: none pending). */
+    private int pendingLength, pendingSegment;
+    /** Writer side, used under {@code this}: merging and the single-packet path. */
+    private final TcpCoalescer coalescer;
+    private final ByteBuffer writeScratch;
+    private final TcpCoalescer.Sink rawWrite = this::writeRaw;
+    private final LongAdder readDrops = new LongAdder();
     private volatile int mtu;
     private volatile boolean closed;
 
-    private LinuxTun(String name, int fd) throws IOException {
+    private LinuxTun(String name, int fd, boolean vnetHeader) throws IOException {
         this.name = name;
         this.fd = fd;
+        this.vnetHeader = vnetHeader;
+        this.readBuffer = vnetHeader ? ByteBuffer.allocateDirect(READ_BUFFER) : null;
+        this.coalescer = vnetHeader ? new TcpCoalescer(WRITE_BATCH, SUPERPACKETS) : null;
+        this.writeScratch = vnetHeader ? ByteBuffer.allocateDirect(READ_BUFFER) : null;
         this.mtu = queryMtu();
     }
 
-    /** Creates (or attaches to) TUN interface {@code name} and sets its MTU. */
+    /** Creates (or attaches to) TUN interface {@code name} with offloads and sets its MTU. */
     public static LinuxTun create(String name, int mtu) throws IOException {
+        return create(name, mtu, true);
+    }
+
+    /**
+     * Creates (or attaches to) TUN interface {@code name} and sets its MTU (0: leave it);
+     * {@code offload} false: one packet per read and write, no virtio-net header.
+     *
+     * @throws IOException the name is invalid, /dev/net/tun cannot be opened, or TUNSETIFF fails (errno text)
+     */
+    public static LinuxTun create(String name, int mtu, boolean offload) throws IOException {
         byte[] n = name.getBytes(StandardCharsets.US_ASCII);
         if (n.length == 0 || n.length >= IFNAMSIZ) throw new IOException("interface name must be 1-15 characters: " + name);
         int fd = C.open("/dev/net/tun", LibC.O_RDWR | LibC.O_CLOEXEC);
         if (fd < 0) throw new IOException("open /dev/net/tun: " + C.strerror(LibC.errno()));
         Pointer ifr = ifreq(name);
-        ifr.putShort(IFNAMSIZ, (short) (IFF_TUN | IFF_NO_PI));
+        ifr.putShort(IFNAMSIZ, (short) (IFF_TUN | IFF_NO_PI | (offload ? IFF_VNET_HDR : 0)));
         if (C.ioctl(fd, TUNSETIFF, ifr) < 0) {
             int err = LibC.errno();
             C.close(fd);
             throw new IOException("TUNSETIFF " + name + ": " + C.strerror(err));
         }
+        if (offload) {
+            // TUNSETOFFLOAD takes the flags as the ioctl argument itself, not a pointer to them.
+            if (C.ioctl(fd, TUNSETOFFLOAD, TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6) < 0) {
+                System.err.println("wiremesh-wg: " + name + ": TUN offloads refused (" + C.strerror(LibC.errno())
+                        + "); one packet per read");
+            }
+        }
         int flags = C.fcntl(fd, LibC.F_GETFL, 0);
         C.fcntl(fd, LibC.F_SETFL, flags | LibC.O_NONBLOCK);
-        LinuxTun tun = new LinuxTun(name, fd);
+        LinuxTun tun = new LinuxTun(name, fd, offload);
         if (mtu > 0) tun.setMtu(mtu);
         return tun;
+    }
+
+    /** Whether reads and writes carry a virtio-net header (offloads asked for). */
+    public boolean offloads() {
+        return vnetHeader;
+    }
+
+    /** Reads dropped because what the kernel handed over could not be split (an inconsistent header or packet). */
+    public long readDrops() {
+        return readDrops.sum();
     }
 
     private static Pointer ifreq(String name) {
@@ -106,8 +167,46 @@ public final class LinuxTun implements Tun {
         }
     }
 
+    /** One packet; with offloads a superpacket comes one segment per call. */
     @Override
     public int read(ByteBuffer dst) throws IOException {
+        if (!vnetHeader) return readRaw(dst);
+        single[0] = dst;
+        int start = dst.position(), limit = dst.limit();
+        int n = read(single, 1);
+        if (n < 0) return -1;
+        int len = dst.limit() - start;
+        dst.limit(limit).position(start + len);
+        return len;
+    }
+
+    /**
+     * Batched read: one read(2), split into up to {@code count} packets when the kernel handed a
+     * superpacket; what does not fit is returned by the next calls before anything new is read.
+     */
+    @Override
+    public int read(ByteBuffer[] packets, int count) throws IOException {
+        if (!vnetHeader) return Tun.super.read(packets, count);
+        ByteBuffer r = readBuffer;
+        while (true) {
+            if (pendingSegment == 0) {
+                r.clear();
+                pendingLength = readRaw(r);
+                if (pendingLength < 0) return -1;
+            }
+            int n = TcpSegmentation.split(r, 0, pendingLength, packets, count, pendingSegment);
+            if (n < 0) {
+                pendingSegment = 0;
+                readDrops.increment();
+                continue;
+            }
+            pendingSegment += n;
+            if (pendingSegment >= TcpSegmentation.segments(r, 0, pendingLength)) pendingSegment = 0;
+            return n;
+        }
+    }
+
+    private int readRaw(ByteBuffer dst) throws IOException {
         while (!closed) {
             long n = C.read(fd, dst, dst.remaining());
             if (n >= 0) {
@@ -128,8 +227,45 @@ public final class LinuxTun implements Tun {
         return -1;
     }
 
+    /** One packet; with offloads it is copied behind an all-zero virtio-net header. */
     @Override
     public void write(ByteBuffer src) throws IOException {
+        if (!vnetHeader) {
+            writeRaw(src);
+            return;
+        }
+        synchronized (this) {
+            ByteBuffer w = writeScratch.clear();
+            VirtioNetHeader.writeNone(w, 0);
+            int len = src.remaining();
+            w.put(VirtioNetHeader.LENGTH, src, src.position(), len);
+            w.limit(VirtioNetHeader.LENGTH + len);
+            writeRaw(w);
+            src.position(src.limit());
+        }
+    }
+
+    /** Batched write, merging TCP segments of a flow into superpackets where the header allows. */
+    @Override
+    public void write(ByteBuffer[] packets, int count) throws IOException {
+        if (!vnetHeader) {
+            Tun.super.write(packets, count);
+            return;
+        }
+        synchronized (this) {
+            IOException first = null;
+            for (int i = 0; i < count; i += WRITE_BATCH) {
+                try {
+                    coalescer.write(packets, i, Math.min(WRITE_BATCH, count - i), rawWrite);
+                } catch (IOException e) {
+                    if (first == null) first = e;
+                }
+            }
+            if (first != null) throw first;
+        }
+    }
+
+    private void writeRaw(ByteBuffer src) throws IOException {
         long n = C.write(fd, src, src.remaining());
         if (n < 0) throw new IOException("write " + name + ": " + C.strerror(LibC.errno()));
         src.position(src.position() + (int) n);

@@ -106,7 +106,7 @@ final class MemoryNet {
             Element e = device.datapath().receive.pool().poll();
             e.buf.put(0, data);
             e.length = data.length;
-            device.datapath().receive.dispatch(e, Endpoint.of(from));
+            device.datapath().receive.handle(e, Endpoint.of(from));
         }
     }
 

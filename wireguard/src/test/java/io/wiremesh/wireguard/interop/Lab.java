@@ -21,6 +21,8 @@ import java.util.concurrent.TimeUnit;
 final class Lab implements AutoCloseable {
     static final Path ROOT = Path.of(System.getProperty("wiremesh.root", "..")).toAbsolutePath().normalize();
     static final Path WIREMESH_WG = ROOT.resolve("bin/wiremesh-wg");
+    /** The current wireguard-go (bookworm-backports: batched I/O, TUN and UDP offloads), fetched by scripts/wireguard-go-current.sh. */
+    static final Path WIREGUARD_GO_CURRENT = Path.of("/var/cache/wiremesh/wireguard-go-bpo/root/usr/bin/wireguard-go");
 
     final String id = HexFormat.of().toHexDigits((short) ThreadLocalRandom.current().nextInt()).substring(0, 4);
     final Path dir;
@@ -79,14 +81,21 @@ final class Lab implements AutoCloseable {
         return n;
     }
 
-    enum Impl { JAVA, GO }
+    /** JAVA: bin/wiremesh-wg; GO: Debian bookworm's wireguard-go (2022); GO_CURRENT: the 2023 one with offloads. */
+    enum Impl { JAVA, GO, GO_CURRENT }
+
+    /** Skips (with the reason) where the current wireguard-go was not fetched; .ci/run fetches it. */
+    static void assumeCurrentWireguardGo() {
+        assumeTrue(Files.isExecutable(WIREGUARD_GO_CURRENT), "needs " + WIREGUARD_GO_CURRENT + " (scripts/wireguard-go-current.sh, run by .ci/run)");
+    }
 
     /** Starts a userspace WireGuard interface in {@code ns} and waits for its UAPI socket. */
     Process startInterface(Impl impl, String ns, String ifname) throws Exception {
         Path sock = Path.of("/var/run/wireguard", ifname + ".sock");
         List<String> cmd = new ArrayList<>(List.of("ip", "netns", "exec", ns));
         if (impl == Impl.JAVA) cmd.addAll(List.of(WIREMESH_WG.toString(), "-f", ifname));
-        else cmd.addAll(List.of("wireguard-go", "-f", ifname));
+        else if (impl == Impl.GO) cmd.addAll(List.of("wireguard-go", "-f", ifname));
+        else cmd.addAll(List.of(WIREGUARD_GO_CURRENT.toString(), "-f", ifname));
         Process p = spawn(cmd, dir.resolve(ifname + ".log"));
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
         while (!Files.exists(sock)) {

@@ -70,9 +70,10 @@ final class Tunnel {
         Path dst = lab.dir.resolve("dst-" + port);
         writePayload(src, bytes);
         Process server = lab.spawnIn(toNs, "socat-server-" + port + ".log", "socat", "-u",
-                "TCP-LISTEN:" + port + ",reuseaddr", "OPEN:" + dst + ",creat,trunc");
+                (toAddress.contains(":") ? "TCP6-LISTEN:" : "TCP-LISTEN:") + port + ",reuseaddr", "OPEN:" + dst + ",creat,trunc");
         waitListening(toNs, port);
-        lab.in(fromNs, "socat", "-u", "OPEN:" + src, "TCP:" + toAddress + ":" + port + ",connect-timeout=10");
+        String to = toAddress.contains(":") ? "TCP6:[" + toAddress + "]:" : "TCP:" + toAddress + ":";
+        lab.in(fromNs, "socat", "-u", "OPEN:" + src, to + port + ",connect-timeout=10");
         if (!server.waitFor(60, TimeUnit.SECONDS)) throw new IllegalStateException("receiver did not finish");
         return new String[] {sha256(src), sha256(dst)};
     }

@@ -3,6 +3,7 @@
 WM_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 WM_PREFIX="${WM_PREFIX:-wm-}"
 WM_PIDS=()
+declare -A WM_PID_OF=()   # interface name -> datapath process
 WM_NS=()
 WM_IFS=()
 umask 077
@@ -45,7 +46,7 @@ wm_start() {
     *) cmd="wireguard-go" ;;
   esac
   ip netns exec "$ns" "$cmd" -f "$ifname" >"$WM_TMP/$ifname.log" 2>&1 &
-  WM_PIDS+=("$!"); WM_IFS+=("$ifname")
+  WM_PIDS+=("$!"); WM_IFS+=("$ifname"); WM_PID_OF[$ifname]=$!
   for _ in $(seq 200); do [ -S "/var/run/wireguard/$ifname.sock" ] && return 0; sleep 0.05; done
   echo "$impl interface $ifname did not start:" >&2; cat "$WM_TMP/$ifname.log" >&2; return 1
 }
@@ -92,3 +93,15 @@ wm_sample() {
 }
 
 wm_median() { sort -g | awk '{a[NR]=$1} END {if (NR==0) print "nan"; else if (NR%2) print a[(NR+1)/2]; else printf "%.3f\n", (a[NR/2]+a[NR/2+1])/2}'; }
+
+# wm_cpu PID... -> CPU seconds (user + system) the processes used so far
+wm_cpu() {
+  local hz; hz=$(getconf CLK_TCK)
+  for pid in "$@"; do awk '{print $14 + $15}' "/proc/$pid/stat"; done | awk -v hz="$hz" '{t += $1} END {printf "%.2f\n", t / hz}'
+}
+
+# wm_mem FIELD PID... -> the mean of FIELD (VmRSS: now, VmHWM: peak) over the processes, in MB
+wm_mem() {
+  local f="$1"; shift
+  for pid in "$@"; do awk -v f="$f:" '$1 == f {print $2}' "/proc/$pid/status"; done | awk '{t += $1; n++} END {printf "%.0f\n", t / n / 1024}'
+}

@@ -84,6 +84,10 @@ done
 # Netfilter's own tools, the only commands the node-daemon runs: nft (its table, `nft -f -`) and conntrack
 # (forgetting flows whose path changed).
 mkdir -p "$node/usr/sbin"; cp /usr/sbin/nft /usr/sbin/conntrack "$node/usr/sbin/"; copy_libs "$node" /usr/sbin/nft /usr/sbin/conntrack
+# The Java datapath's transport AEAD: OpenSSL's ChaCha20-Poly1305 (it falls back to the JDK's cipher without it).
+libcrypto="$(ldconfig -p | awk '/libcrypto\.so\.3 .*x86-64/ {print $NF; exit}')"
+[ -n "$libcrypto" ] || { echo "build-images: libcrypto.so.3 (Debian's libssl3) is missing" >&2; exit 1; }
+cp -L "$libcrypto" "$node/lib/x86_64-linux-gnu/libcrypto.so.3"; copy_libs "$node" "$libcrypto"
 cat >"$node/opt/wiremesh/bin/wiremesh-node-daemon" <<'EOF'
 #!/bin/sh
 exec /opt/jre/bin/java --enable-native-access=ALL-UNNAMED ${WIREMESH_NODE_JAVA_OPTS:-} -jar /opt/wiremesh/lib/wiremesh-node-daemon.jar "$@"

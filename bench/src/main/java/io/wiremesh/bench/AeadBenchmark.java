@@ -3,7 +3,7 @@ package io.wiremesh.bench;
 import io.wiremesh.wireguard.crypto.ChaChaPoly;
 import java.nio.ByteBuffer;
 import java.util.concurrent.TimeUnit;
-import javax.crypto.SecretKey;
+import io.wiremesh.wireguard.crypto.SessionKey;
 import org.bouncycastle.crypto.modes.ChaCha20Poly1305;
 import org.bouncycastle.crypto.params.AEADParameters;
 import org.bouncycastle.crypto.params.KeyParameter;
@@ -26,7 +26,7 @@ public class AeadBenchmark {
 
     private final byte[] key = new byte[32];
     private ChaChaPoly jdk;
-    private SecretKey keySpec;
+    private SessionKey keySpec;
     private ByteBuffer buf;
     private ByteBuffer view;
     private ByteBuffer sealed;

@@ -140,7 +140,8 @@ public final class Main {
             uapi.close();
             device.close();
         }));
-        System.err.println("wiremesh-wg: interface " + ifname + " is up; UAPI on " + uapi.path());
+        System.err.println("wiremesh-wg: interface " + ifname + " is up; UAPI on " + uapi.path() + " (offloads "
+                + (tun.offloads() ? "on" : "off") + ", transport crypto " + io.wiremesh.wireguard.crypto.Aead.chosen() + ")");
         device.awaitTunGone();
         System.exit(0); // the shutdown hook removes the socket
 

@@ -8,13 +8,13 @@ import javax.crypto.SecretKey;
 
 /**
  * AEAD(key, counter, plain, authtext): ChaCha20-Poly1305 with the 64-bit counter as nonce
- * (four zero bytes, then the little-endian counter). Backed by the JDK's cipher, whose
- * ChaCha20 and Poly1305 intrinsics measured several times faster than BouncyCastle's on JDK 25.
+ * (four zero bytes, then the little-endian counter), backed by the JDK's cipher (several times
+ * faster than BouncyCastle's on JDK 25). The transport {@link Aead} where OpenSSL is missing, the
+ * reference the OpenSSL one is checked against, and (static methods) the handshake's AEAD.
  *
  * <p>An instance is not thread-safe: each crypto worker owns one.
  */
-public final class ChaChaPoly {
-    public static final int TAG_LEN = 16;
+public final class ChaChaPoly implements Aead {
     private static final String ALGORITHM = "ChaCha20-Poly1305";
 
     private final Cipher cipher;
@@ -26,6 +26,11 @@ public final class ChaChaPoly {
         } catch (GeneralSecurityException e) {
             throw new IllegalStateException("JDK lacks " + ALGORITHM, e);
         }
+    }
+
+    @Override
+    public String name() {
+        return "jdk";
     }
 
     public static SessionKey key(byte[] key) {
@@ -41,7 +46,8 @@ public final class ChaChaPoly {
      * Encrypts {@code src} (position..limit) into {@code dst} at its position; both may be views
      * of the same memory at the same offset. Returns the ciphertext length (plaintext + tag).
      */
-    public int seal(SecretKey key, long counter, ByteBuffer src, ByteBuffer dst) {
+    @Override
+    public int seal(SessionKey key, long counter, ByteBuffer src, ByteBuffer dst) {
         try {
             cipher.init(Cipher.ENCRYPT_MODE, key, nonce(counter));
             return cipher.doFinal(src, dst);
@@ -51,7 +57,8 @@ public final class ChaChaPoly {
     }
 
     /** Decrypts and authenticates; returns the plaintext length, or -1 when authentication fails. */
-    public int open(SecretKey key, long counter, ByteBuffer src, ByteBuffer dst) {
+    @Override
+    public int open(SessionKey key, long counter, ByteBuffer src, ByteBuffer dst) {
         try {
             cipher.init(Cipher.DECRYPT_MODE, key, nonce(counter));
             return cipher.doFinal(src, dst);

@@ -1,6 +1,6 @@
 package io.wiremesh.wireguard.device;
 
-import io.wiremesh.wireguard.crypto.ChaChaPoly;
+import io.wiremesh.wireguard.crypto.Aead;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ArrayBlockingQueue;
@@ -23,7 +23,7 @@ final class Pipeline implements AutoCloseable {
      */
     interface Stage {
         /** Seals or opens {@code e} in place and sets its state; any thread, concurrently for different elements. */
-        void process(Element e, ChaChaPoly cipher);
+        void process(Element e, Aead cipher);
 
         /**
          * Finishes {@code e} in submission order: either now (and frees it) or at the next
@@ -36,7 +36,7 @@ final class Pipeline implements AutoCloseable {
     }
 
     private final Stage stage;
-    private final ChaChaPoly inlineCipher;
+    private final Aead inlineCipher;
     private final BlockingQueue<Element> work;
     private final BlockingQueue<Element> order;
     private final List<Thread> threads = new ArrayList<>();
@@ -47,7 +47,7 @@ final class Pipeline implements AutoCloseable {
     Pipeline(String name, Stage stage, int workers, int depth) {
         this.stage = stage;
         if (workers == 0) {
-            inlineCipher = new ChaChaPoly();
+            inlineCipher = Aead.create();
             work = order = null;
             return;
         }
@@ -97,7 +97,7 @@ final class Pipeline implements AutoCloseable {
     }
 
     private void workLoop() {
-        ChaChaPoly cipher = new ChaChaPoly();
+        Aead cipher = Aead.create();
         while (!closed) {
             Element e;
             try {
@@ -110,7 +110,7 @@ final class Pipeline implements AutoCloseable {
         }
     }
 
-    private void process(Element e, ChaChaPoly cipher) {
+    private void process(Element e, Aead cipher) {
         try {
             stage.process(e, cipher);
         } catch (RuntimeException ex) {

@@ -2,7 +2,7 @@ package io.wiremesh.wireguard.device;
 
 import static io.wiremesh.wireguard.Protocol.*;
 
-import io.wiremesh.wireguard.crypto.ChaChaPoly;
+import io.wiremesh.wireguard.crypto.Aead;
 import io.wiremesh.wireguard.net.Endpoint;
 import io.wiremesh.wireguard.noise.Messages;
 import io.wiremesh.wireguard.routing.AllowedIps;
@@ -183,7 +183,7 @@ final class Receive implements Pipeline.Stage {
 
     /** Opens {@code e} in place: the plaintext lands at {@link Element#HEADER}, up to {@code buf}'s limit. */
     @Override
-    public void process(Element e, ChaChaPoly cipher) {
+    public void process(Element e, Aead cipher) {
         ByteBuffer src = e.view;
         src.limit(e.length).position(Element.HEADER);
         ByteBuffer b = e.buf;

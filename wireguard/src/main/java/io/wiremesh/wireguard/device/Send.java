@@ -1,7 +1,7 @@
 package io.wiremesh.wireguard.device;
 
 import io.wiremesh.wireguard.Protocol;
-import io.wiremesh.wireguard.crypto.ChaChaPoly;
+import io.wiremesh.wireguard.crypto.Aead;
 import io.wiremesh.wireguard.routing.AllowedIps;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -190,7 +190,7 @@ final class Send implements Pipeline.Stage {
 
     /** Pads and seals {@code e} in place: transport header at 0, ciphertext and tag from {@link Element#HEADER}. */
     @Override
-    public void process(Element e, ChaChaPoly cipher) {
+    public void process(Element e, Aead cipher) {
         ByteBuffer b = e.buf;
         b.limit(Element.CAPACITY);
         int padded = paddedLength(e.length, device.tunMtu());

@@ -7,7 +7,8 @@ import java.nio.ByteOrder;
 
 /**
  * One packet in flight, with its own direct buffer (wireguard-go's QueueOutboundElement /
- * QueueInboundElement). Elements are pooled: the hot path never allocates.
+ * QueueInboundElement). Elements are pooled: the hot path never allocates. The buffer is made the
+ * first time the element is taken, so an idle device holds only the few it has used.
  *
  * <p>Layout: outbound packets are read from the TUN at {@link #HEADER}, so the transport header is
  * written in front of them and they are sealed in place; inbound datagrams are received at 0 and
@@ -15,14 +16,21 @@ import java.nio.ByteOrder;
  */
 final class Element {
     static final int HEADER = 16;
-    static final int CAPACITY = 65536 + 64;
+    /**
+     * The largest IP packet carried, in bytes: jumbo frames (the mesh's MTU is at most 9,000). A TUN
+     * with offloads hands larger TCP data over as superpackets, which are split into MTU-sized segments
+     * before they reach an element.
+     */
+    static final int MAX_PACKET = 9216;
+    /** Header, packet, padding (at most 15 bytes) and the 16-byte tag, rounded up. */
+    static final int CAPACITY = HEADER + MAX_PACKET + 48;
 
     final ElementPool pool;
-    final ByteBuffer buf = ByteBuffer.allocateDirect(CAPACITY).order(ByteOrder.LITTLE_ENDIAN);
+    ByteBuffer buf;
     /** Second view of the same memory, so crypto can read one region while writing another. */
-    final ByteBuffer view = buf.duplicate().order(ByteOrder.LITTLE_ENDIAN);
+    ByteBuffer view;
     /** Big-endian view for IP header fields. */
-    final ByteBuffer net = buf.duplicate();
+    ByteBuffer net;
 
     /**
      * Outbound: plaintext length in bytes (without padding). Inbound: the datagram length throughout,
@@ -46,7 +54,13 @@ final class Element {
         this.pool = pool;
     }
 
+    /** Clears the bookkeeping for the next packet, making the buffer on first use. */
     void reset() {
+        if (buf == null) {
+            buf = ByteBuffer.allocateDirect(CAPACITY).order(ByteOrder.LITTLE_ENDIAN);
+            view = buf.duplicate().order(ByteOrder.LITTLE_ENDIAN);
+            net = buf.duplicate();
+        }
         length = 0;
         peer = null;
         keypair = null;

@@ -15,9 +15,11 @@ import java.nio.ByteBuffer;
  * tools/testing/selftests/net/gro.c): only ACK or ACK|PSH segments with payload, no IPv4 options or
  * fragments and no IPv6 extension headers; equal addresses, ports, ACK number, TCP options, TOS /
  * traffic class, TTL / hop limit and DF; the next segment starts where the last ended; no segment
- * larger than the first; a shorter segment or PSH ends the superpacket. Each segment's TCP checksum
- * is verified before it is merged, because the merged packet's checksum is recomputed by the kernel
- * and would otherwise hide a corrupt segment.
+ * larger than the first; a shorter segment or PSH ends the superpacket. Segments are not
+ * checksum-verified before merging (the merged packet's checksum is left to the kernel): each one was
+ * authenticated by the transport AEAD, which is why the kernel's own WireGuard marks decrypted packets
+ * CHECKSUM_UNNECESSARY, and a wrong checksum could only come from the sending peer's stack, for
+ * its own flow.
  *
  * <p>Not thread-safe: one writer uses one instance. No allocation after construction: a fixed set
  * of 64 KiB superpacket buffers; when they are all in use, further segments are written as they are.
@@ -142,7 +144,7 @@ public final class TcpCoalescer {
         for (int k = items - 1; k >= 0; k--) {
             ByteBuffer h = packets[from + head[k]];
             if (v6[k] != six || !sameFlow(h, p, six, ip)) continue;
-            if (canAppend(k, h, p, ip, tcp, seq, payload) && append(k, h, p, six, ip, tcp, payload, flags)) {
+            if (canAppend(k, h, p, ip, tcp, seq, payload) && append(k, h, p, ip, tcp, payload, flags)) {
                 role[i] = MERGED;
                 itemOf[i] = k;
                 return;
@@ -187,16 +189,11 @@ public final class TcpCoalescer {
         return h.get(oh + 1) == p.get(op + 1) && ((h.get(oh + 6) ^ p.get(op + 6)) & 0xe0) == 0 && h.get(oh + 8) == p.get(op + 8);
     }
 
-    private boolean append(int k, ByteBuffer h, ByteBuffer p, boolean six, int ip, int tcp, int payload, int flags) {
-        if (!checksumValid(p, p.position(), p.limit() - p.position(), six, ip)) return false;
+    private boolean append(int k, ByteBuffer h, ByteBuffer p, int ip, int tcp, int payload, int flags) {
         if (buffer[k] < 0) {
             int b = freeBuffer();
             if (b < 0) return false;
             int hl = h.limit() - h.position();
-            if (!checksumValid(h, h.position(), hl, six, ip)) {
-                ended[k] = true; // a corrupt head is written alone, for the kernel to drop
-                return false;
-            }
             bufferBusy[b] = true;
             buffer[k] = b;
             buffers[b].clear().put(VirtioNetHeader.LENGTH, h, h.position(), hl);
@@ -217,11 +214,6 @@ public final class TcpCoalescer {
     private int freeBuffer() {
         for (int b = 0; b < bufferBusy.length; b++) if (!bufferBusy[b]) return b;
         return -1;
-    }
-
-    private static boolean checksumValid(ByteBuffer p, int o, int len, boolean six, int ip) {
-        long sum = Checksum.pseudoHeader(p, o, six, TCP, len - ip);
-        return Checksum.fold(Checksum.sum(p, o + ip, len - ip, sum)) == 0xffff;
     }
 
     /** Lengths, IPv4 header checksum, the partial TCP checksum and the virtio-net header of item {@code k}. */

@@ -15,6 +15,8 @@ final class ControlMessages {
     static final int IPPROTO_IP = 0, IPPROTO_IPV6 = 41, IP_PKTINFO = 8, IPV6_PKTINFO = 50;
     /** UDP generic segmentation offload (udp(7), Linux 4.18): a u16 segment size on sendmsg. */
     static final int SOL_UDP = 17, UDP_SEGMENT = 103;
+    /** UDP generic receive offload (udp(7), Linux 5.0): one read may hold several datagrams of an int size. */
+    static final int UDP_GRO = 104;
     /** The space {@link #writeSegmentSize} takes. */
     static final int SEGMENT_SPACE = 24;
     private static final int HEADER = 16;
@@ -95,5 +97,22 @@ final class ControlMessages {
         IO.putLong(control + HEADER, 0);
         IO.putShort(control + HEADER, (short) size);
         return SEGMENT_SPACE;
+    }
+
+    /**
+     * The segment size of a coalesced read from its control messages ({@code control}, {@code length}
+     * bytes as recvmsg left msg_controllen): the UDP_GRO value, or 0 when the read holds one datagram.
+     */
+    static int segmentSize(long control, long length) {
+        long off = 0;
+        while (off + HEADER <= length) {
+            long len = IO.getLong(control + off);
+            if (len < HEADER || off + len > length) return 0;
+            if (IO.getInt(control + off + 8) == SOL_UDP && IO.getInt(control + off + 12) == UDP_GRO && len >= HEADER + 4) {
+                return IO.getInt(control + off + HEADER);
+            }
+            off += align(len);
+        }
+        return 0;
     }
 }

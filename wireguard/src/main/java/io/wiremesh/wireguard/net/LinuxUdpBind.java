@@ -30,7 +30,7 @@ public final class LinuxUdpBind implements Bind {
     private static final int EINVAL = 22, EAFNOSUPPORT = 97, EADDRNOTAVAIL = 99, ENETUNREACH = 101, SHUT_RDWR = 2;
     // x86_64/aarch64 layouts: struct msghdr (56 bytes), struct iovec (16), sockaddr_in6 (28 + 4 pad), cmsg buffer, a 16-byte address.
     private static final int MSG_NAME = 0, MSG_NAMELEN = 8, MSG_IOV = 16, MSG_IOVLEN = 24, MSG_CONTROL = 32, MSG_CONTROLLEN = 40, MSG_FLAGS = 48;
-    private static final int MSGHDR = 56, IOVEC = 16, SOCKADDR = 32, CONTROL = 64, ADDRESS = 16;
+    private static final int MSGHDR = 56, IOVEC = 16, SOCKADDR = 32, CONTROL = 96, ADDRESS = 16;
 
     private final int fd;
     private final boolean v6;
@@ -45,12 +45,18 @@ public final class LinuxUdpBind implements Bind {
     private final ThreadLocal<SendBatch> sendBatch = ThreadLocal.withInitial(SendBatch::new);
     /** UDP_SEGMENT on send; cleared for good the first time the kernel refuses it. */
     private volatile boolean segmentation;
+    /** UDP_GRO on receive: the kernel hands over runs of datagrams in one read; null without it. */
+    private final Coalesced coalesced;
+    private final ByteBuffer[] oneBuffer = new ByteBuffer[1];
+    private final Endpoint[] oneSource = new Endpoint[1];
 
     /** Datagrams per recvmmsg(2); also the most one segmented sendmsg carries (the kernel's UDP_MAX_SEGMENTS is 64). */
     public static final int BATCH = 64;
     /** The most payload bytes one segmented sendmsg carries: an IPv6 datagram's 65,535 less its headers, with room to spare. */
     private static final int MAX_SEGMENTED = 65_000;
     private static final int MMSGHDR = 64, MSG_WAITFORONE = 0x10000, EIO = 5, EOPNOTSUPP = 95, ENOPROTOOPT = 92;
+    /** Coalesced reads per recvmmsg, each up to 64 KiB (one GRO superpacket). */
+    private static final int GRO_READS = 4, GRO_READ = 65_536;
 
     /** One sendmsg/recvmsg's native structures: msghdr -> iovec, sockaddr_in6, control buffer, and a bounce buffer. */
     private static final class Scratch {
@@ -98,11 +104,51 @@ public final class LinuxUdpBind implements Bind {
         }
     }
 
-    private LinuxUdpBind(int fd, boolean v6, int port, boolean segmentation) {
+    /**
+     * What the last coalesced recvmmsg returned and how much of it was handed out: per read, its
+     * buffer, length, segment size and source; the next datagram is at {@code offset} of read
+     * {@code next}. Receiving thread only.
+     */
+    private static final class Coalesced {
+        final ByteBuffer[] reads = new ByteBuffer[GRO_READS];
+        final int[] length = new int[GRO_READS], segment = new int[GRO_READS];
+        final Endpoint[] source = new Endpoint[GRO_READS];
+        int count, next, offset;
+
+        Coalesced() {
+            for (int i = 0; i < GRO_READS; i++) reads[i] = ByteBuffer.allocateDirect(GRO_READ);
+        }
+
+        boolean drained() {
+            return next >= count;
+        }
+
+        /** Copies the next datagrams into {@code packets} (as {@link Bind#receive(ByteBuffer[], Endpoint[], int)} fills them). */
+        int drain(ByteBuffer[] packets, Endpoint[] sources, int max) {
+            int n = 0;
+            while (n < max && next < count) {
+                ByteBuffer dst = packets[n];
+                int len = Math.min(Math.min(segment[next], length[next] - offset), dst.remaining());
+                dst.put(dst.position(), reads[next], offset, len);
+                dst.limit(dst.position() + len);
+                sources[n++] = source[next];
+                offset += segment[next];
+                if (offset >= length[next]) {
+                    source[next] = null;
+                    next++;
+                    offset = 0;
+                }
+            }
+            return n;
+        }
+    }
+
+    private LinuxUdpBind(int fd, boolean v6, int port, boolean segmentation, boolean gro) {
         this.fd = fd;
         this.v6 = v6;
         this.port = port;
         this.segmentation = segmentation;
+        this.coalesced = gro ? new Coalesced() : null;
     }
 
     /**
@@ -147,7 +193,9 @@ public final class LinuxUdpBind implements Bind {
             Pointer lenBox = Memory.allocateDirect(LibC.runtime(), 4, true);
             lenBox.putInt(0, SOCKADDR);
             if (C.getsockname(fd, sa, lenBox) < 0) throw new IOException("getsockname: " + C.strerror(LibC.errno()));
-            return new LinuxUdpBind(fd, v6, SocketAddresses.port(sa.address()), segmentation);
+            // Offloads both ways: with UDP_GRO the kernel keeps a peer's segmented send whole up to our read.
+            boolean gro = segmentation && trySetInt(fd, ControlMessages.SOL_UDP, ControlMessages.UDP_GRO, 1);
+            return new LinuxUdpBind(fd, v6, SocketAddresses.port(sa.address()), segmentation, gro);
         } catch (IOException | RuntimeException e) {
             C.close(fd);
             throw e;
@@ -167,6 +215,16 @@ public final class LinuxUdpBind implements Bind {
     /** Receives one datagram into {@code dst} (from its position); only the receiving thread calls this. */
     @Override
     public Endpoint receive(ByteBuffer dst) throws IOException {
+        if (coalesced != null) {
+            // A read may hold several datagrams: take them one at a time through the batch path.
+            oneBuffer[0] = dst.duplicate();
+            int n = receiveCoalesced(oneBuffer, oneSource, 1);
+            if (n <= 0) return null;
+            dst.position(oneBuffer[0].limit());
+            Endpoint from = oneSource[0];
+            oneSource[0] = null;
+            return from;
+        }
         if (!enter()) return null;
         try {
             Scratch s = recv;
@@ -230,9 +288,14 @@ public final class LinuxUdpBind implements Bind {
         }
     }
 
-    /** recvmmsg(2) with MSG_WAITFORONE: blocks for one datagram, then takes what else is queued. Receiving thread only. */
+    /**
+     * recvmmsg(2) with MSG_WAITFORONE: blocks for one datagram, then takes what else is queued. With
+     * UDP_GRO a read may hold a run of datagrams of one size from one source; they are handed out one
+     * per buffer, over several calls if need be. Receiving thread only.
+     */
     @Override
     public int receive(ByteBuffer[] packets, Endpoint[] sources, int count) throws IOException {
+        if (coalesced != null) return receiveCoalesced(packets, sources, count);
         if (!enter()) return -1;
         try {
             ReceiveBatch r = recvBatch;
@@ -263,6 +326,49 @@ public final class LinuxUdpBind implements Bind {
                 sources[i] = endpoints.lookup(r.names + i * SOCKADDR, r.address, dstLen);
             }
             return got;
+        } finally {
+            users.decrementAndGet();
+        }
+    }
+
+    private int receiveCoalesced(ByteBuffer[] packets, Endpoint[] sources, int count) throws IOException {
+        if (!enter()) return -1;
+        try {
+            Coalesced c = coalesced;
+            if (c.drained()) {
+                ReceiveBatch r = recvBatch;
+                for (int i = 0; i < GRO_READS; i++) {
+                    long h = r.base + i * MMSGHDR;
+                    long iov = r.iovs + i * IOVEC;
+                    IO.putAddress(iov, IO.getDirectBufferAddress(c.reads[i]));
+                    IO.putLong(iov + 8, GRO_READ);
+                    IO.putInt(h + MSG_NAMELEN, SOCKADDR);
+                    IO.putLong(h + MSG_CONTROLLEN, CONTROL);
+                    IO.putInt(h + MSG_FLAGS, 0);
+                }
+                int got;
+                while (true) {
+                    got = C.recvmmsg(fd, r.mem, GRO_READS, MSG_WAITFORONE, null);
+                    if (closed) return -1;
+                    if (got >= 0) break;
+                    int err = LibC.errno();
+                    if (err != LibC.EINTR) throw new IOException("recvmmsg: " + C.strerror(err));
+                }
+                for (int i = 0; i < got; i++) {
+                    long h = r.base + i * MMSGHDR;
+                    long control = r.controls + i * CONTROL, controlLength = IO.getLong(h + MSG_CONTROLLEN);
+                    int length = IO.getInt(h + MSGHDR);
+                    int segment = ControlMessages.segmentSize(control, controlLength);
+                    c.length[i] = length;
+                    c.segment[i] = segment > 0 ? segment : Math.max(length, 1);
+                    int dstLen = ControlMessages.destination(control, controlLength, r.address);
+                    c.source[i] = endpoints.lookup(r.names + i * SOCKADDR, r.address, dstLen);
+                }
+                c.count = got;
+                c.next = 0;
+                c.offset = 0;
+            }
+            return c.drain(packets, sources, count);
         } finally {
             users.decrementAndGet();
         }

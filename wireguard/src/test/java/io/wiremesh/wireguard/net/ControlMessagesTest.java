@@ -57,6 +57,18 @@ class ControlMessagesTest {
     }
 
     @Test
+    void readsTheSegmentSizeOfACoalescedReadAndWritesOneForASend() {
+        // IPV6_PKTINFO (16+20, padded to 40), then UDP_GRO {1452} (SOL_UDP 17, type 104).
+        put(mem, "2400000000000000" + "29000000" + "32000000" + "fd000000000000000000000000000002" + "05000000" + "00000000"
+                + "1400000000000000" + "11000000" + "68000000" + "ac050000" + "00000000");
+        assertThat(ControlMessages.segmentSize(mem, 64)).isEqualTo(1452);
+        assertThat(ControlMessages.destination(mem, 64, mem + 128)).as("packet info still found").isEqualTo(16);
+        assertThat(ControlMessages.segmentSize(mem, 40)).as("no UDP_GRO: one datagram").isZero();
+        assertThat(ControlMessages.writeSegmentSize(mem, 1452)).isEqualTo(ControlMessages.SEGMENT_SPACE);
+        assertThat(hex(mem, 18)).isEqualTo("1200000000000000" + "11000000" + "67000000" + "ac05");
+    }
+
+    @Test
     void writesTheSourceOfAReply() throws Exception {
         Endpoint v4 = Endpoint.of(new InetSocketAddress("198.18.0.1", 51820), InetAddress.getByName("198.18.0.9"));
         assertThat(ControlMessages.writeSource(mem, v4)).isEqualTo(32);

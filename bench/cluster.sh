@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Pod-to-pod across nodes on the local cluster (bin/wiremesh-local): the Java datapath (wiremesh-wg)
-# against Debian's wireguard-go as the datapath of the same chart, switched with `helm upgrade`,
-# interleaved for R rounds. Per round and datapath: TCP throughput (iperf3, 5 s, test-n1-1 -> test-n2-1)
+# against the current wireguard-go (bookworm-backports, shipped in the node image) as the datapath of
+# the same chart, switched with `helm upgrade`, interleaved for R rounds. Per round and datapath: TCP throughput (iperf3, 5 s, test-n1-1 -> test-n2-1)
 # and ping RTT (20 pings). Prints every figure, the medians and the ratios Java / wireguard-go.
 # Brings a 2-node cluster up (and down at the end) unless one is already running.
 # Usage: bench/cluster.sh [R=3]   (root; after scripts/install-deps.sh and mvn package)

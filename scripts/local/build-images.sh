@@ -76,8 +76,9 @@ cp "$node_jar" "$node/opt/wiremesh/lib/wiremesh-node-daemon.jar"
 cp "$wg_jar" "$node/opt/wiremesh/lib/wiremesh-wireguard.jar"
 cp "$cni_jar" "$node/opt/wiremesh/lib/wiremesh-cni.jar"
 cp -a "$cni_runtime" "$node/opt/wiremesh/cni-runtime"
-# The alternative datapath (datapath.implementation=wireguard-go): Debian's build, which needs only glibc.
-cp "$(command -v wireguard-go)" "$node/opt/wiremesh/bin/wireguard-go"
+# The alternative datapath (datapath.implementation=wireguard-go): the current Debian build (bookworm-backports:
+# batched I/O and offloads, fetched once by scripts/wireguard-go-current.sh), which needs only glibc.
+cp "$("$(dirname "${BASH_SOURCE[0]}")/../wireguard-go-current.sh")" "$node/opt/wiremesh/bin/wireguard-go"
 for lib in $(needed_libs "$node/opt/wiremesh/bin/wireguard-go"); do
   [ -e "$base$lib" ] || [ -e "$base/lib/x86_64-linux-gnu/$(basename "$lib")" ] || { echo "build-images: the base layer lacks $lib for wireguard-go" >&2; exit 1; }
 done

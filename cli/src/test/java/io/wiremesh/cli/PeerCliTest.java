@@ -162,7 +162,7 @@ class PeerCliTest {
         BufferedImage img = ImageIO.read(png.toFile());
         int[] rgb = img.getRGB(0, 0, img.getWidth(), img.getHeight(), null, 0, img.getWidth());
         return new QRCodeReader().decode(new BinaryBitmap(new HybridBinarizer(new RGBLuminanceSource(img.getWidth(), img.getHeight(), rgb))),
-                Map.of(DecodeHintType.CHARACTER_SET, "UTF-8")).getText();
+                Map.of(DecodeHintType.CHARACTER_SET, "UTF-8", DecodeHintType.TRY_HARDER, Boolean.TRUE)).getText();
     }
 
     @Test

@@ -95,7 +95,7 @@ exec /opt/jre/bin/java --enable-native-access=ALL-UNNAMED ${WIREMESH_NODE_JAVA_O
 EOF
 cat >"$node/opt/wiremesh/bin/wiremesh-wg" <<'EOF'
 #!/bin/sh
-exec /opt/jre/bin/java --enable-native-access=ALL-UNNAMED -XX:+UseSerialGC -Xss512k -Xms8m -Xmx64m -XX:-UsePerfData ${WIREMESH_WG_JAVA_OPTS:-} -jar /opt/wiremesh/lib/wiremesh-wireguard.jar "$@"
+exec /opt/jre/bin/java --enable-native-access=ALL-UNNAMED -XX:+UseSerialGC -XX:-TieredCompilation -Xshare:off -Xss512k -Xms8m -Xmx64m -XX:-UsePerfData ${WIREMESH_WG_JAVA_OPTS:-} -jar /opt/wiremesh/lib/wiremesh-wireguard.jar "$@"
 EOF
 chmod 755 "$node"/opt/wiremesh/bin/*
 

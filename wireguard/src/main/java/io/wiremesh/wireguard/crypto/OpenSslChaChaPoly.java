@@ -131,6 +131,8 @@ public final class OpenSslChaChaPoly implements Aead {
         setNonce(counter);
         try {
             int ok = (int) LIB.encInit().invokeExact(enc, 0L, 0L, key.address(), nonce);
+            // destroy() raises the flag before zeroing: still unset now means Init read the real key.
+            if (key.isDestroyed()) throw new IllegalStateException("key destroyed");
             ok &= (int) LIB.encUpdate().invokeExact(enc, out, outLength, in, len);
             ok &= (int) LIB.encFinal().invokeExact(enc, out + len, outLength);
             ok &= (int) LIB.ctrl().invokeExact(enc, EVP_CTRL_AEAD_GET_TAG, TAG_LEN, out + len);

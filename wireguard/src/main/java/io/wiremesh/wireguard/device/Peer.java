@@ -144,6 +144,8 @@ public final class Peer {
                 device.release(e);
             }
         }
+        // Removed meanwhile: nothing will flush or drop this queue again, so empty it now.
+        if (removed) dropStaged();
         return true;
     }
 
@@ -154,28 +156,32 @@ public final class Peer {
     void flushStaged() {
         boolean needHandshake = false;
         long now = device.clock().nanos();
-        synchronized (sendLock) {
-            while (!staged.isEmpty()) {
-                Keypair kp = keypairs.current();
-                Endpoint ep = endpoint;
-                long n = kp == null ? -1 : kp.nextNonce(now);
-                if (n < 0 || ep == null) {
-                    needHandshake = true;
-                    break;
-                }
-                Element e = staged.poll();
-                e.peer = this;
-                e.keypair = kp;
-                e.counter = n;
-                e.endpoint = ep;
-                device.outbound().submit(e);
-                // Keep the key fresh (whitepaper 6.2): the initiator rekeys after REKEY_AFTER_MESSAGES or REKEY_AFTER_TIME.
-                if (kp.initiator && (Long.compareUnsigned(n, REKEY_AFTER_MESSAGES) > 0 || now - kp.createdNanos > REKEY_AFTER_TIME)) {
-                    needHandshake = true;
+        try {
+            synchronized (sendLock) {
+                while (!staged.isEmpty()) {
+                    Keypair kp = keypairs.current();
+                    Endpoint ep = endpoint;
+                    long n = kp == null ? -1 : kp.nextNonce(now);
+                    if (n < 0 || ep == null) {
+                        needHandshake = true;
+                        break;
+                    }
+                    Element e = staged.poll();
+                    if (e == null) break; // dropped meanwhile (handshake given up, peer removed)
+                    e.peer = this;
+                    e.keypair = kp;
+                    e.counter = n;
+                    e.endpoint = ep;
+                    device.outbound().submit(e);
+                    // Keep the key fresh (whitepaper 6.2): the initiator rekeys after REKEY_AFTER_MESSAGES or REKEY_AFTER_TIME.
+                    if (kp.initiator && (Long.compareUnsigned(n, REKEY_AFTER_MESSAGES) > 0 || now - kp.createdNanos > REKEY_AFTER_TIME)) {
+                        needHandshake = true;
+                    }
                 }
             }
+        } finally {
+            device.outbound().flush(); // what was submitted must leave even if this run failed midway
         }
-        device.outbound().flush();
         if (needHandshake) sendInitiation(false);
     }
 

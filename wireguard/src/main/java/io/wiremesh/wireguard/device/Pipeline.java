@@ -137,6 +137,10 @@ final class Pipeline implements AutoCloseable {
                 if (e.state == Element.PENDING) LockSupport.parkNanos(1_000_000);
                 awaited = null;
             }
+            if (e.state == Element.PENDING) {
+                e.pool.release(e); // closing: never deliver what crypto did not finish (unauthenticated)
+                return;
+            }
             deliver(e);
             if (order.isEmpty()) flushStage();
         }

@@ -201,7 +201,14 @@ final class Receive implements Pipeline.Stage {
     /** The checks and bookkeeping after authentication, in counter order; the packet is then held for {@link #flush}. */
     @Override
     public void deliver(Element e) {
-        if (!accept(e)) {
+        boolean write;
+        try {
+            write = accept(e);
+        } catch (RuntimeException ex) {
+            pool.release(e); // the pipeline swallows the exception; the element must not leak
+            throw ex;
+        }
+        if (!write) {
             pool.release(e);
             return;
         }
@@ -216,13 +223,16 @@ final class Receive implements Pipeline.Stage {
     public void flush() {
         int count = pendingCount;
         if (count == 0) return;
-        device.writeTun(packets, count);
-        for (int i = 0; i < count; i++) {
-            pool.release(pending[i]);
-            pending[i] = null;
-            packets[i] = null;
-        }
         pendingCount = 0;
+        try {
+            device.writeTun(packets, count);
+        } finally {
+            for (int i = 0; i < count; i++) {
+                pool.release(pending[i]);
+                pending[i] = null;
+                packets[i] = null;
+            }
+        }
     }
 
     /**

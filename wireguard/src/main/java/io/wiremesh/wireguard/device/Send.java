@@ -226,34 +226,44 @@ final class Send implements Pipeline.Stage {
     @Override
     public void flush() {
         int count = pendingCount;
+        pendingCount = 0; // whatever happens below, the next run starts empty
         int i = 0;
-        while (i < count) {
-            Element first = pending[i];
-            Peer p = first.peer;
-            int j = i;
-            long bytes = 0;
-            boolean data = false;
-            while (j < count && pending[j].peer == p && pending[j].endpoint == first.endpoint) {
-                Element e = pending[j];
-                datagrams[j - i] = e.buf;
-                bytes += e.size;
-                data |= e.length > 0;
-                j++;
+        try {
+            while (i < count) {
+                Element first = pending[i];
+                Peer p = first.peer;
+                int j = i;
+                long bytes = 0;
+                boolean data = false;
+                while (j < count && pending[j].peer == p && pending[j].endpoint == first.endpoint) {
+                    Element e = pending[j];
+                    datagrams[j - i] = e.buf;
+                    bytes += e.size;
+                    data |= e.length > 0;
+                    j++;
+                }
+                try {
+                    device.sendDatagrams(datagrams, j - i, first.endpoint, p);
+                    p.txBytes.addAndGet(bytes);
+                    long now = device.clock().nanos();
+                    p.timers.anyAuthenticatedPacketTraversal(now);
+                    p.timers.anyAuthenticatedPacketSent();
+                    if (data) p.timers.dataSent(now);
+                } finally {
+                    for (int k = i; k < j; k++) {
+                        datagrams[k - i] = null;
+                        pool.release(pending[k]);
+                        pending[k] = null;
+                    }
+                    i = j;
+                }
             }
-            device.sendDatagrams(datagrams, j - i, first.endpoint, p);
-            p.txBytes.addAndGet(bytes);
-            long now = device.clock().nanos();
-            p.timers.anyAuthenticatedPacketTraversal(now);
-            p.timers.anyAuthenticatedPacketSent();
-            if (data) p.timers.dataSent(now);
-            for (int k = i; k < j; k++) {
-                datagrams[k - i] = null;
-                pool.release(pending[k]);
+        } finally {
+            for (int k = i; k < count; k++) {
+                if (pending[k] != null) pool.release(pending[k]);
                 pending[k] = null;
             }
-            i = j;
         }
-        pendingCount = 0;
     }
 
     /** Stops the reader (it ends at its next packet, or when the TUN closes) and the pipeline's threads. */

@@ -405,7 +405,8 @@ public final class LinuxUdpBind implements Bind {
                     int sent = sendSegmented(sb, packets, i, j, size, to);
                     if (sent < 0) {
                         for (int k = i; k < j; k++) sourceOk &= sendOne(packets[k], to);
-                        if (segmentation) {
+                        // EINVAL may be about this path (a datagram larger than its MTU): only this run goes singly.
+                        if (-sent != EINVAL && segmentation) {
                             segmentation = false;
                             System.err.println("wiremesh-wg: UDP segmentation refused by the kernel (" + C.strerror(-sent)
                                     + "); sending one datagram per system call");

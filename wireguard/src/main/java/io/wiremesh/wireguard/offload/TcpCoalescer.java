@@ -135,9 +135,14 @@ public final class TcpCoalescer {
             return;
         }
         int tcp = ((p.get(o + ip + 12) >> 4) & 0xf) * 4;
-        if (tcp < 20 || ip + tcp >= len) return; // no payload: nothing to merge
+        if (tcp < 20 || ip + tcp > len) return;
         int flags = p.get(o + ip + 13) & 0xff;
-        if (flags != ACK && flags != (ACK | PSH)) return;
+        if (ip + tcp == len || (flags != ACK && flags != (ACK | PSH))) {
+            // Written alone (a pure ACK or window update, SYN, FIN, RST...): nothing of its connection may
+            // be merged past it, or the write order would put later data before it.
+            endConnection(packets, from, p, six);
+            return;
+        }
         int payload = len - ip - tcp;
         int seq = getInt(p, o + ip + 4);
 
@@ -166,12 +171,27 @@ public final class TcpCoalescer {
         itemOf[i] = k;
     }
 
-    /** Same addresses, ports and acknowledgement number (a different ACK is another flow for GRO). */
-    private static boolean sameFlow(ByteBuffer a, ByteBuffer b, boolean six, int ip) {
+    /** Ends the newest superpacket of {@code p}'s connection (same addresses and ports, any ACK). */
+    private void endConnection(ByteBuffer[] packets, int from, ByteBuffer p, boolean six) {
+        int ip = six ? 40 : 20;
+        for (int k = items - 1; k >= 0; k--) {
+            ByteBuffer h = packets[from + head[k]];
+            if (v6[k] != six || !sameAddressesAndPorts(h, p, six, ip)) continue;
+            ended[k] = true;
+            return;
+        }
+    }
+
+    private static boolean sameAddressesAndPorts(ByteBuffer a, ByteBuffer b, boolean six, int ip) {
         int oa = a.position(), ob = b.position();
         int addr = six ? 8 : 12, n = six ? 32 : 8;
         for (int j = 0; j < n; j += 4) if (a.getInt(oa + addr + j) != b.getInt(ob + addr + j)) return false;
-        return a.getInt(oa + ip) == b.getInt(ob + ip) && a.getInt(oa + ip + 8) == b.getInt(ob + ip + 8);
+        return a.getInt(oa + ip) == b.getInt(ob + ip);
+    }
+
+    /** Same addresses, ports and acknowledgement number (a different ACK is another flow for GRO). */
+    private static boolean sameFlow(ByteBuffer a, ByteBuffer b, boolean six, int ip) {
+        return sameAddressesAndPorts(a, b, six, ip) && a.getInt(a.position() + ip + 8) == b.getInt(b.position() + ip + 8);
     }
 
     private boolean canAppend(int k, ByteBuffer h, ByteBuffer p, int ip, int tcp, int seq, int payload) {

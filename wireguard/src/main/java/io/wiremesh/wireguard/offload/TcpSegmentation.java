@@ -58,7 +58,9 @@ public final class TcpSegmentation {
                 int field = o + csumStart + csumOffset;
                 long initial = getShort(out, field);
                 putShort(out, field, 0);
-                putShort(out, field, Checksum.complement(Checksum.sum(out, o + csumStart, pktLen - csumStart, initial)));
+                int c = Checksum.complement(Checksum.sum(out, o + csumStart, pktLen - csumStart, initial));
+                // As the kernel does: 0 would mean "no checksum" to UDP (and is refused over IPv6); 0xffff is the same sum.
+                putShort(out, field, c == 0 ? 0xffff : c);
             }
             return 1;
         }

@@ -334,6 +334,43 @@ class OffloadTest {
     }
 
     @Test
+    void aPacketWrittenAloneEndsItsConnectionsSuperpacket() throws IOException {
+        // seg1, a window update of the same connection (no payload, same ACK), seg2: merging seg2 into
+        // seg1 would write it before the update.
+        List<byte[]> batch = List.of(tcpPacket(false, 1, 1, 9, 0x10, payload(1_000)),
+                tcpPacket(false, 1, 1_001, 9, 0x10, new byte[0]),
+                tcpPacket(false, 1, 1_001, 9, 0x10, payload(1_000)),
+                tcpPacket(false, 1, 2_001, 9, 0x10, payload(1_000)));
+        Recorder r = new Recorder();
+        new TcpCoalescer(64, 4).write(load(batch), batch.size(), r);
+        assertThat(r.writes).extracting(w -> w.length - 10).containsExactly(52 + 1_000, 52, 52 + 2_000);
+    }
+
+    @Test
+    void aCompletedChecksumIsNeverZero() {
+        // A UDP datagram whose data sums to 0xffff: the complement is 0, which UDP reads as "no checksum".
+        byte[] p = new byte[28 + 2];
+        p[0] = 0x45; p[3] = (byte) p.length; p[9] = 17; p[8] = 64;
+        p[12] = 10; p[15] = 1; p[16] = 10; p[19] = 2;
+        p[20] = 0x10; p[23] = 0x20; p[25] = 10; // ports, UDP length 10
+        long pseudo = referenceSum(p, 12, 20, 0) + 17 + 10;
+        // Choose the payload so that pseudo-header + header + payload sums to exactly 0xffff.
+        int rest = referenceSum(p, 20, 28, pseudo);
+        int need = (0xffff - rest) & 0xffff;
+        p[28] = (byte) (need >> 8); p[29] = (byte) need;
+        assertThat(referenceSum(p, 20, 30, pseudo)).isEqualTo(0xffff);
+        int partial = referenceSum(new byte[0], 0, 0, pseudo);
+        p[26] = (byte) (partial >> 8); p[27] = (byte) partial;
+        ByteBuffer read = ByteBuffer.allocateDirect(256);
+        VirtioNetHeader.write(read, 0, VirtioNetHeader.F_NEEDS_CSUM, VirtioNetHeader.GSO_NONE, 0, 0, 20, 6);
+        read.put(VirtioNetHeader.LENGTH, p);
+        ByteBuffer[] o = outs(1, 256);
+        offer(o);
+        assertThat(TcpSegmentation.split(read, 0, VirtioNetHeader.LENGTH + p.length, o, 1, 0)).isEqualTo(1);
+        assertThat(u16(bytes(o[0]), 26)).isEqualTo(0xffff);
+    }
+
+    @Test
     void writesAloneWhenNoSuperpacketBufferIsFree() throws IOException {
         List<byte[]> a = segments(false, 1, 1, 1_000, 2, 0x10);
         List<byte[]> b = segments(false, 2, 1, 1_000, 2, 0x10);

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# AEAD micro-benchmark (JMH): the JDK's ChaCha20-Poly1305 vs BouncyCastle's, 1420-byte packets,
-# with allocation per operation (-prof gc). Usage: bench/aead.sh   (after mvn package)
+# AEAD micro-benchmarks (JMH): the JDK's ChaCha20-Poly1305 vs BouncyCastle's (AeadBenchmark) and vs
+# OpenSSL's (the datapath's) and libsodium's (NativeAeadBenchmark), 1420-byte packets, with allocation
+# per operation (-prof gc). Usage: bench/aead.sh   (after mvn package)
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 jar="$here/target/benchmarks.jar"

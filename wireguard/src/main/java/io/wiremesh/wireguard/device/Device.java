@@ -141,7 +141,7 @@ public final class Device implements AutoCloseable {
             }
             datapath.bind(fresh);
             listenPort = port;
-            old.close(); // the UDP reader sees null and moves to the new bind
+            old.close(); // the UDP reader's receive on it returns nothing, and it moves to the new bind
             // Endpoints stay; new packets leave from the new port.
         }
     }

@@ -16,6 +16,8 @@ wm_cleanup() {
     for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     kill -9 "$pid" 2>/dev/null || true
   done
+  # What else runs in our namespaces is ours too (e.g. an iperf3 -D server whose client never came).
+  for ns in "${WM_NS[@]:-}"; do [ -n "$ns" ] && { ip netns pids "$ns" 2>/dev/null | xargs -r kill 2>/dev/null || true; }; done
   for ns in "${WM_NS[@]:-}"; do [ -n "$ns" ] && ip netns del "$ns" 2>/dev/null || true; done
   for i in "${WM_IFS[@]:-}"; do [ -n "$i" ] && rm -f "/var/run/wireguard/$i.sock"; done
   rm -rf "$WM_TMP"

@@ -34,6 +34,25 @@ class ChartTest {
                 .hasMessageContaining("datapath.implementation must be java or wireguard-go");
     }
 
+    /**
+     * Each datapath gets the memory it was measured to need (docs/benchmarks.md): the current
+     * wireguard-go peaks above 400 MB and was OOM-killed under the Java datapath's limit.
+     */
+    @Test
+    void eachDatapathGetsItsOwnMemoryLimit() throws Exception {
+        KubernetesClient client = ApiServer.client();
+        for (String impl : List.of("java", "wireguard-go")) {
+            String yaml = new Helm(CHART).template().withName("wiremesh").withNamespace("wiremesh-system")
+                    .set("datapath.implementation", impl).call();
+            DaemonSet datapath = client.load(new ByteArrayInputStream(yaml.getBytes(StandardCharsets.UTF_8))).items().stream()
+                    .filter(o -> o instanceof DaemonSet d && d.getMetadata().getName().equals("wiremesh-datapath"))
+                    .map(o -> (DaemonSet) o).findFirst().orElseThrow();
+            var resources = datapath.getSpec().getTemplate().getSpec().getContainers().get(0).getResources();
+            assertThat(resources.getLimits().get("memory").toString()).as(impl).isEqualTo(impl.equals("java") ? "192Mi" : "640Mi");
+            assertThat(resources.getRequests()).as(impl).containsKey("memory");
+        }
+    }
+
     @Test
     void lintsStrictly() {
         var result = new Helm(CHART).lint().strict().call();

@@ -80,6 +80,17 @@ public final class LinuxUdpBind implements Bind {
         final long iovs = base + BATCH * MMSGHDR, names = iovs + BATCH * IOVEC, controls = names + BATCH * SOCKADDR;
         final long address = controls + BATCH * CONTROL;
 
+        /** Points message {@code i} at {@code length} bytes of native memory at {@code address}, with room for its name and control data. */
+        void offer(int i, long address, long length) {
+            long h = base + i * MMSGHDR;
+            long iov = iovs + i * IOVEC;
+            IO.putAddress(iov, address);
+            IO.putLong(iov + 8, length);
+            IO.putInt(h + MSG_NAMELEN, SOCKADDR);
+            IO.putLong(h + MSG_CONTROLLEN, CONTROL);
+            IO.putInt(h + MSG_FLAGS, 0);
+        }
+
         ReceiveBatch() {
             for (int i = 0; i < BATCH; i++) {
                 long h = base + i * MMSGHDR;
@@ -302,22 +313,10 @@ public final class LinuxUdpBind implements Bind {
             int n = Math.min(count, BATCH);
             for (int i = 0; i < n; i++) {
                 ByteBuffer b = packets[i];
-                long h = r.base + i * MMSGHDR;
-                long iov = r.iovs + i * IOVEC;
-                IO.putAddress(iov, IO.getDirectBufferAddress(b) + b.position());
-                IO.putLong(iov + 8, b.remaining());
-                IO.putInt(h + MSG_NAMELEN, SOCKADDR);
-                IO.putLong(h + MSG_CONTROLLEN, CONTROL);
-                IO.putInt(h + MSG_FLAGS, 0);
+                r.offer(i, IO.getDirectBufferAddress(b) + b.position(), b.remaining());
             }
-            int got;
-            while (true) {
-                got = C.recvmmsg(fd, r.mem, n, MSG_WAITFORONE, null);
-                if (closed) return -1;
-                if (got >= 0) break;
-                int err = LibC.errno();
-                if (err != LibC.EINTR) throw new IOException("recvmmsg: " + C.strerror(err));
-            }
+            int got = recvmmsg(r, n);
+            if (got < 0) return -1;
             for (int i = 0; i < got; i++) {
                 long h = r.base + i * MMSGHDR;
                 ByteBuffer b = packets[i];
@@ -331,29 +330,26 @@ public final class LinuxUdpBind implements Bind {
         }
     }
 
+    /** recvmmsg(2) of up to {@code n} messages set up in {@code r} (MSG_WAITFORONE), retried on EINTR; -1 once closed. */
+    private int recvmmsg(ReceiveBatch r, int n) throws IOException {
+        while (true) {
+            int got = C.recvmmsg(fd, r.mem, n, MSG_WAITFORONE, null);
+            if (closed) return -1;
+            if (got >= 0) return got;
+            int err = LibC.errno();
+            if (err != LibC.EINTR) throw new IOException("recvmmsg: " + C.strerror(err));
+        }
+    }
+
     private int receiveCoalesced(ByteBuffer[] packets, Endpoint[] sources, int count) throws IOException {
         if (!enter()) return -1;
         try {
             Coalesced c = coalesced;
             if (c.drained()) {
                 ReceiveBatch r = recvBatch;
-                for (int i = 0; i < GRO_READS; i++) {
-                    long h = r.base + i * MMSGHDR;
-                    long iov = r.iovs + i * IOVEC;
-                    IO.putAddress(iov, IO.getDirectBufferAddress(c.reads[i]));
-                    IO.putLong(iov + 8, GRO_READ);
-                    IO.putInt(h + MSG_NAMELEN, SOCKADDR);
-                    IO.putLong(h + MSG_CONTROLLEN, CONTROL);
-                    IO.putInt(h + MSG_FLAGS, 0);
-                }
-                int got;
-                while (true) {
-                    got = C.recvmmsg(fd, r.mem, GRO_READS, MSG_WAITFORONE, null);
-                    if (closed) return -1;
-                    if (got >= 0) break;
-                    int err = LibC.errno();
-                    if (err != LibC.EINTR) throw new IOException("recvmmsg: " + C.strerror(err));
-                }
+                for (int i = 0; i < GRO_READS; i++) r.offer(i, IO.getDirectBufferAddress(c.reads[i]), GRO_READ);
+                int got = recvmmsg(r, GRO_READS);
+                if (got < 0) return -1;
                 for (int i = 0; i < got; i++) {
                     long h = r.base + i * MMSGHDR;
                     long control = r.controls + i * CONTROL, controlLength = IO.getLong(h + MSG_CONTROLLEN);

@@ -22,7 +22,8 @@ import org.junit.jupiter.api.Test;
  * The chart's datapath container, run as rendered (its command, under busybox sh as in the image, in a
  * namespace the test owns): it creates nothing while the node-daemon has recorded the kernel module as
  * the interface's owner (or nothing yet), ends promptly on SIGTERM while standing by, and brings the
- * userspace interface up once the owner is userspace. The kernel side of the decision (auto picks
+ * userspace interface up once the owner is userspace; on a live switch to the kernel (owner kernel, TUN
+ * deleted) it goes back to standing by, and serves again when switched back. The kernel side of the decision (auto picks
  * the module) runs in {@code KernelMeshIT}.
  */
 class DatapathStandbyIT {
@@ -63,19 +64,53 @@ class DatapathStandbyIT {
         Process serving = host.spawn("serving.log", env, command.toArray(String[]::new));
         await().atMost(30, TimeUnit.SECONDS).until(() -> host.log("serving.log").contains("waiting for the node-daemon"));
         assertThat(uapi.resolve(ifname + ".sock")).doesNotExist();
+        long chosen = System.nanoTime();
         Files.writeString(uapi.resolve(ifname + ".owner"), "userspace\n");
-        await().atMost(30, TimeUnit.SECONDS).until(() -> Files.exists(uapi.resolve(ifname + ".sock")));
+        await().atMost(30, TimeUnit.SECONDS).pollInterval(20, TimeUnit.MILLISECONDS).until(() -> Files.exists(uapi.resolve(ifname + ".sock")));
+        System.out.printf("userspace datapath serving %.2f s after the owner was recorded (standby poll + start)%n", (System.nanoTime() - chosen) / 1e9);
         assertThat(host.in(ns, "ip", "link", "show", ifname)).contains(ifname);
         assertThat(serving.isAlive()).isTrue();
+
+        // A live switch to the kernel module, as the node-daemon does it: owner first, then the TUN goes.
+        // The datapath ends with its TUN and the container goes back to standing by (no restart, no new TUN).
+        Files.writeString(uapi.resolve(ifname + ".owner"), "kernel\n");
+        Host.sh("ip", "-n", ns, "link", "del", ifname);
+        await().atMost(30, TimeUnit.SECONDS).until(() -> host.log("serving.log").contains("moved " + ifname + " to the kernel module")
+                && host.log("serving.log").lastIndexOf("standing by") > host.log("serving.log").indexOf("moved " + ifname));
+        Thread.sleep(1000);
+        assertThat(serving.isAlive()).as("the container stands by instead of exiting").isTrue();
+        assertThat(Host.run(List.of("ip", "-n", ns, "link", "show", ifname), null, null).exit()).as("no TUN while the kernel owns it").isNotZero();
+        assertThat(uapi.resolve(ifname + ".sock")).doesNotExist();
+        // And back to userspace: the same container serves again.
+        long back = System.nanoTime();
+        Files.writeString(uapi.resolve(ifname + ".owner"), "userspace\n");
+        await().atMost(30, TimeUnit.SECONDS).pollInterval(20, TimeUnit.MILLISECONDS).until(() -> Files.exists(uapi.resolve(ifname + ".sock")));
+        System.out.printf("switched back: userspace datapath serving %.2f s after the owner was recorded%n", (System.nanoTime() - back) / 1e9);
+        assertThat(host.in(ns, "ip", "link", "show", ifname)).contains(ifname);
+        long t1 = System.nanoTime();
+        serving.toHandle().destroy();
+        assertThat(serving.waitFor(10, TimeUnit.SECONDS)).as("a serving datapath ends on SIGTERM").isTrue();
+        System.out.printf("serving datapath ended %.1f s after SIGTERM (exit %d)%n", (System.nanoTime() - t1) / 1e9, serving.exitValue());
     }
 
-    /** The datapath container's command from the rendered chart, run in the test's namespace with the host's busybox as /bin/sh. */
-    private List<String> datapathCommand(String ns) throws Exception {
+    /** The datapath container's command from the rendered chart: {@code /bin/sh -c SCRIPT IFNAME}. */
+    static List<String> renderedCommand() throws Exception {
         var objects = ApiServer.client().load(new ByteArrayInputStream(ChartTest.render(false).getBytes(StandardCharsets.UTF_8))).items();
         DaemonSet ds = objects.stream().filter(o -> o instanceof DaemonSet d && d.getMetadata().getName().endsWith("-datapath"))
                 .map(o -> (DaemonSet) o).findFirst().orElseThrow();
         List<String> rendered = ds.getSpec().getTemplate().getSpec().getContainers().getFirst().getCommand();
-        assertThat(rendered.getFirst()).isEqualTo("/bin/sh");
+        assertThat(rendered.subList(0, 2)).containsExactly("/bin/sh", "-c");
+        return rendered;
+    }
+
+    /** The shell script of the datapath container's command (its {@code $0} is the interface name). */
+    static String renderedScript() throws Exception {
+        return renderedCommand().get(2);
+    }
+
+    /** The datapath container's command from the rendered chart, run in the test's namespace with the host's busybox as /bin/sh. */
+    private List<String> datapathCommand(String ns) throws Exception {
+        List<String> rendered = renderedCommand();
         List<String> cmd = new ArrayList<>(List.of("ip", "netns", "exec", ns, "busybox", "sh"));
         for (String arg : rendered.subList(1, rendered.size())) {
             cmd.add(arg.replace("/opt/wiremesh/bin/wiremesh-wg", Host.ROOT.resolve("bin/wiremesh-wg").toString()));

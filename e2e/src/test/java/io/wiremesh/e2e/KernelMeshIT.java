@@ -28,7 +28,10 @@ import org.junit.jupiter.api.Test;
  * datapath. Pods reach each other both ways (pings, a checksummed TCP transfer), the kernel node
  * records itself as the interface's owner (the chart's userspace datapath stands by there, see
  * {@link DatapathStandbyIT}), and when the kernel's {@code wiremesh0} is deleted under the running
- * daemon, nothing of the pod's traffic leaves in clear and the daemon brings the tunnel back. A capture
+ * daemon, nothing of the pod's traffic leaves in clear and the daemon brings the tunnel back. Then
+ * {@code spec.datapath} is edited live while the kernel node's pod pings across: to {@code userspace}
+ * (the chart's datapath container, standing by in the VM, takes the interface over) and back to
+ * {@code auto} (the kernel module again); pings lost and time to traffic are reported. A capture
  * on the VM's tap never shows a pod address: only WireGuard between node addresses (and the nodes'
  * own API-server connection).
  */
@@ -62,6 +65,12 @@ class KernelMeshIT {
         Path share = Files.createDirectories(host.dir.resolve("share"));
         Files.copy(daemonJar, share.resolve("node-daemon.jar"));
         Files.copy(cniJar, share.resolve("wiremesh-cni.jar"));
+        Files.copy(Host.ROOT.resolve("wireguard/target/wiremesh-wireguard-0.1.0-SNAPSHOT-all.jar"), share.resolve("wiremesh-wg.jar"));
+        // The chart's datapath container command, with the image's launcher replaced by one for the VM (C1 only: emulated CPU).
+        Files.writeString(share.resolve("wiremesh-wg"), "#!/bin/sh\nexec /usr/lib/jvm/temurin-25-jdk-amd64/bin/java --enable-native-access=ALL-UNNAMED"
+                + " -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xshare:off -Xmx64m -XX:-UsePerfData -jar /share/wiremesh-wg.jar \"$@\"\n");
+        share.resolve("wiremesh-wg").toFile().setExecutable(true);
+        Files.writeString(share.resolve("datapath-cmd"), DatapathStandbyIT.renderedScript().replace("/opt/wiremesh/bin/wiremesh-wg", "/share/wiremesh-wg"));
         Files.writeString(share.resolve("kubeconfig"), selfContained(ApiServer.kubeconfig()));
 
         // Node 1 (Java datapath) is a namespace; the VM (node 2) hangs off its tap: the underlay.
@@ -129,6 +138,8 @@ class KernelMeshIT {
                 ip route add default via 10.212.0.1
                 socat TCP-LISTEN:%1$d,bind=127.0.0.1,fork,reuseaddr TCP:10.212.0.1:%1$d &
                 java=/usr/lib/jvm/temurin-25-jdk-amd64/bin/java
+                # The chart's userspace datapath container: stands by while the kernel module owns wiremesh0.
+                sh -c "$(cat /share/datapath-cmd)" wiremesh0 > /share/datapath.log 2>&1 &
                 KUBECONFIG=/share/kubeconfig $java --enable-native-access=ALL-UNNAMED -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xmx160m \\
                   -jar /share/node-daemon.jar --mesh %2$s --node-name %3$s --node-ip 10.212.0.2 --interface wiremesh0 \\
                   --state-dir /run/wm-state --cni-socket /run/wm-cni.sock > /share/daemon.log 2>&1 &
@@ -155,16 +166,56 @@ class KernelMeshIT {
                 wait_for 'ip netns exec pod ping -c 1 -W 1 10.44.1.2 > /dev/null 2>&1' 120 || err "the tunnel did not come back"
                 date +%%s.%%N > /share/recovered-at
                 ip -d link show wiremesh0 > /share/link-after
+                # Live switches of spec.datapath (the host edits the mesh), pinging across at 10/s:
+                # switch PHASE READY-MARK EDITED-MARK LINK-KIND-PATTERN
+                switch() {
+                  ip netns exec pod ping -i 0.1 -W 1 10.44.1.2 > /share/ping-$1.out 2>&1 & pinger=$!
+                  sleep 1; touch /share/$2
+                  wait_for "[ -e /share/$3 ]" 240 || err "$1: the host never edited spec.datapath"
+                  wait_for "ip -d link show wiremesh0 2>/dev/null | grep -q '$4'" 240 || err "$1: no interface of kind $4"
+                  wait_for 'ip netns exec pod ping -c 1 -W 1 10.44.1.2 > /dev/null 2>&1' 240 || err "$1: no pod traffic after the switch"
+                  sleep 2; kill -INT $pinger; wait $pinger
+                }
+                switch to-userspace switch-ready edited-userspace 'tun type tun'
+                ip -d link show wiremesh0 > /share/link-userspace
+                wg show wiremesh0 dump > /share/wg-userspace.dump 2>&1
+                switch to-kernel userspace-ok edited-auto 'wireguard'
+                ip -d link show wiremesh0 > /share/link-kernel-again
+                cat /var/run/wireguard/wiremesh0.owner > /share/owner-again
                 kill $daemon
                 wait $daemon
                 [ ! -e /share/errors ]
                 """.formatted(port, mesh, vmNode));
         long t0 = System.nanoTime();
-        vm = KernelVm.start(share, "node.sh", 768, 420, "--netns", n1, "--tap", tap);
+        vm = KernelVm.start(share, "node.sh", 1024, 720, "--netns", n1, "--tap", tap);
         await().atMost(360, TimeUnit.SECONDS).pollInterval(200, TimeUnit.MILLISECONDS)
                 .until(() -> Files.exists(share.resolve("vm-done")) || !vm.alive());
         String ping1 = Host.run(List.of("ip", "netns", "exec", pod1, "ping", "-c", "3", "-i", "0.2", "-W", "5", "10.44.2.2"), null, null).out();
         Files.writeString(share.resolve("go-fail"), "");
+        // The live datapath switches, each applied when the VM node publishes the new generation with its datapath.
+        String vmMember = WireGuardNode.nameFor(mesh, vmNode);
+        double[] applied = new double[2];
+        String[] marks = {"switch-ready", "userspace-ok"}, edits = {"edited-userspace", "edited-auto"};
+        WireGuardMeshSpec.Datapath[] to = {WireGuardMeshSpec.Datapath.USERSPACE, WireGuardMeshSpec.Datapath.AUTO};
+        WireGuardMeshSpec.Datapath[] expect = {WireGuardMeshSpec.Datapath.USERSPACE, WireGuardMeshSpec.Datapath.KERNEL};
+        for (int i = 0; i < 2; i++) {
+            String mark = marks[i];
+            await().atMost(360, TimeUnit.SECONDS).pollInterval(200, TimeUnit.MILLISECONDS).until(() -> Files.exists(share.resolve(mark)) || !vm.alive());
+            if (!vm.alive()) break;
+            WireGuardMeshSpec.Datapath d = to[i];
+            long t = System.nanoTime();
+            long generation = client.resources(WireGuardMesh.class).withName(mesh).edit(x -> {
+                x.getSpec().datapath = d;
+                return x;
+            }).getMetadata().getGeneration();
+            Files.writeString(share.resolve(edits[i]), "");
+            WireGuardMeshSpec.Datapath want = expect[i];
+            await().atMost(240, TimeUnit.SECONDS).pollInterval(100, TimeUnit.MILLISECONDS).until(() -> {
+                var st = client.resources(WireGuardNode.class).withName(vmMember).get().getStatus();
+                return !vm.alive() || st != null && st.datapath == want && Long.valueOf(generation).equals(st.observedMeshGeneration);
+            });
+            applied[i] = (System.nanoTime() - t) / 1e9;
+        }
         KernelVm.Result result = vm.await();
         System.out.printf("kernel VM node: %.1f s (exit %d)%n", (System.nanoTime() - t0) / 1e9, result.exit());
         String why = "errors: %s%ndaemon:%n%s%ntrace:%n%s%nconsole:%n%s".formatted(read(share, "errors"), read(share, "daemon.log"),
@@ -186,6 +237,20 @@ class KernelMeshIT {
         assertThat(read(share, "link-after")).contains("wireguard");
         double down = Double.parseDouble(read(share, "recovered-at").trim()) - Double.parseDouble(read(share, "deleted-at").trim());
         System.out.printf("kernel node: wiremesh0 deleted, pod traffic back %.1f s later (emulated CPU)%n", down);
+        // The live switches: userspace TUN made by the chart's container, then the kernel's interface again.
+        assertThat(read(share, "link-userspace")).contains("tun type tun");
+        assertThat(read(share, "wg-userspace.dump")).contains("10.212.0.1:51820", "10.44.1.0/24");
+        assertThat(read(share, "link-kernel-again")).contains("wireguard");
+        assertThat(read(share, "owner-again")).isEqualTo("kernel\n");
+        assertThat(read(share, "datapath.log")).contains("moved wiremesh0 to the kernel module");
+        for (String phase : List.of("to-userspace", "to-kernel")) {
+            var summary = java.util.regex.Pattern.compile("(\\d+) packets transmitted, (\\d+) received").matcher(read(share, "ping-" + phase + ".out"));
+            assertThat(summary.find()).as("ping summary %s", phase).isTrue();
+            int sent = Integer.parseInt(summary.group(1)), got = Integer.parseInt(summary.group(2));
+            System.out.printf("kernel node: spec.datapath switch %s applied (status) %.1f s after the edit; pings at 10/s: %d of %d answered,"
+                    + " %d lost (~%.1f s without traffic, emulated CPU)%n", phase, applied[phase.equals("to-userspace") ? 0 : 1], got, sent, sent - got,
+                    (sent - got) / 10.0);
+        }
 
         // The wire: never a pod address in clear, while WireGuard carried the traffic.
         Thread.sleep(500);

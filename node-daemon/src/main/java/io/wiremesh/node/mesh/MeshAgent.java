@@ -13,6 +13,7 @@ import io.wiremesh.api.v1alpha1.WireGuardPeer;
 import io.wiremesh.node.egress.EgressPlan;
 import io.wiremesh.node.keys.NodeKey;
 import io.wiremesh.node.wg.Datapaths;
+import io.wiremesh.node.wg.SwitchableDevice;
 import io.wiremesh.node.wg.WireGuardDevice;
 import java.io.IOException;
 import java.time.Duration;
@@ -36,7 +37,8 @@ public final class MeshAgent implements AutoCloseable {
     private final String node;
     private final NodeKey key;
     private final String ifname;
-    private WireGuardDevice device;
+    /** The interface, whichever implementation drives it (a live edit of spec.datapath switches it). */
+    private SwitchableDevice device;
     private final MeshRouting routing;
     private final NodeEgress egress;
     /** The egress state (masquerade table, policy routes) last failed to apply: the watchdog retries it. */
@@ -49,8 +51,6 @@ public final class MeshAgent implements AutoCloseable {
     private volatile Long appliedGeneration;
     /** The spec this node has applied: what the next edit is compared with. */
     private WireGuardMeshSpec appliedSpec;
-    /** spec.datapath as this daemon chose its device at start: a change of it waits for a restart. */
-    private WireGuardMeshSpec.Datapath startDatapath;
     /** The latest WireGuardMesh whose generation is not applied yet; the watchdog retries it every second. */
     private volatile WireGuardMesh pendingMesh;
     private String lastMeshProblem;
@@ -104,20 +104,23 @@ public final class MeshAgent implements AutoCloseable {
         if (m == null) throw new IOException("WireGuardMesh " + mesh + " does not exist");
         meshSpec = m.getSpec();
         appliedSpec = meshSpec;
-        startDatapath = MeshChange.datapath(meshSpec);
         appliedGeneration = m.getMetadata().getGeneration();
         listenPort = MeshChange.port(meshSpec);
         // Before anything else (datapath choice, CNI socket, conflist): no instant in which pod traffic for the
         // mesh could take the node's default route.
         routing.failClosed(pools());
         try {
-            device = Datapaths.choose(meshSpec.datapath, ifname);
+            WireGuardDevice chosen = Datapaths.choose(meshSpec.datapath, ifname);
+            // The chart's userspace datapath waits for the owner record before it creates a TUN of the same name;
+            // an interface the other implementation left (spec.datapath edited while this daemon was away) goes.
+            if (Datapaths.takeOver(chosen, ifname, Datapaths.UAPI_DIR)) {
+                System.err.println("wiremesh node-daemon: removed the previous datapath's " + ifname + "; " + chosen.kind() + " takes over");
+            }
+            device = new SwitchableDevice(chosen);
         } catch (Datapaths.Unavailable e) {
             publishStatus(false, "DatapathUnavailable", e.getMessage());
             throw e;
         }
-        // The chart's userspace datapath waits for this before it creates a TUN of the same name.
-        Datapaths.owner(device).record(Datapaths.UAPI_DIR, ifname);
         mtu = meshSpec.mtu != null ? meshSpec.mtu : routing.autoMtu(endpointHost);
         String underlay = routing.strictReversePathOn(endpointHost);
         readyMessage = "WireGuard interface " + ifname + " configured; " + self.getSpec().podCIDRs
@@ -363,12 +366,12 @@ public final class MeshAgent implements AutoCloseable {
      * the new endpoint is published and the other nodes follow it), MTU (the interface now, pods created
      * from now on; existing pods keep theirs until recreated), persistent keepalive, pools (fail-closed
      * routes, AllowedIPs, routes), egress. Only when every step succeeded and the status is written does
-     * status.observedMeshGeneration move to the new generation. A step that fails (a port in use, the
-     * datapath away) is reported once in the Ready condition (reason MeshChangeNotApplied, with the
-     * generation and the cause) and retried every second by the watchdog; what did apply stays applied
-     * and is published (a rebound port is the node's endpoint at once). A change of spec.datapath is
-     * not applied live: everything else is, and the condition (DatapathChangeNeedsRestart) says which
-     * pods to restart; the observed generation stays behind until then.
+     * status.observedMeshGeneration move to the new generation. A change of spec.datapath that picks
+     * the other implementation re-creates the interface ({@link #switchDatapath}) before the rest. A
+     * step that fails (a port in use, the new datapath not up yet, no kernel module) is reported once
+     * in the Ready condition (reason MeshChangeNotApplied, with the generation and the cause) and
+     * retried every second by the watchdog; what did apply stays applied and is published (a rebound
+     * port is the node's endpoint at once).
      */
     synchronized void applyPendingMesh() {
         WireGuardMesh m = pendingMesh;
@@ -377,6 +380,7 @@ public final class MeshAgent implements AutoCloseable {
         WireGuardMeshSpec after = m.getSpec();
         Set<MeshChange> changes = MeshChange.between(appliedSpec, after);
         try {
+            boolean switched = changes.contains(MeshChange.DATAPATH) && switchDatapath(after);
             int port = MeshChange.port(after);
             if (port != listenPort) {
                 device.configure(key.privateKeyForDevice(), port);
@@ -388,21 +392,19 @@ public final class MeshAgent implements AutoCloseable {
                 mtu = newMtu;
             }
             meshSpec = after; // keepalive, pools and egress below read it
+            // A new interface (this edit's switch, or one whose userspace process was not up at the last try).
+            if (changes.contains(MeshChange.DATAPATH) && !device.configured()) configureDevice();
             if (changes.contains(MeshChange.POOLS)) routing.failClosed(pools());
-            if (changes.contains(MeshChange.POOLS) || changes.contains(MeshChange.PERSISTENT_KEEPALIVE)) {
+            if (changes.contains(MeshChange.POOLS) || changes.contains(MeshChange.PERSISTENT_KEEPALIVE)
+                    || changes.contains(MeshChange.DATAPATH)) {
                 String failure = syncPeers();
                 if (failure != null) throw new IOException("peers and routes not updated: " + failure);
             }
-            if (changes.contains(MeshChange.POOLS) || changes.contains(MeshChange.EGRESS)) applyEgress(); // the watchdog retries it
-            appliedSpec = after;
-            if (MeshChange.datapath(after) != startDatapath) {
-                pendingMesh = null;
-                String msg = "spec.datapath is now " + MeshChange.datapath(after) + " (this node runs " + startDatapath + "): the switch"
-                        + " happens when this node's wiremesh datapath pod and then its node-daemon pod are deleted (the DaemonSets"
-                        + " recreate them); every other change of generation " + generation + " is applied";
-                reportMeshProblem("DatapathChangeNeedsRestart", msg);
-                return;
+            if (switched) egress.reassert(); // the policy routes through the old interface went with it
+            if (changes.contains(MeshChange.POOLS) || changes.contains(MeshChange.EGRESS) || changes.contains(MeshChange.DATAPATH)) {
+                applyEgress(); // the watchdog retries it
             }
+            appliedSpec = after;
             Long previous = appliedGeneration;
             appliedGeneration = generation;
             try {
@@ -418,6 +420,31 @@ public final class MeshAgent implements AutoCloseable {
             reportMeshProblem("MeshChangeNotApplied", "generation " + generation + " of WireGuardMesh " + mesh + " not (fully)"
                     + " applied, retrying every second: " + e.getMessage());
         }
+    }
+
+    /**
+     * Moves the interface to the implementation {@code after.datapath} picks on this node, when that is
+     * not the one driving it now ({@code auto} on a kernel node is the kernel already): the other
+     * implementation's interface is removed and the new one made ({@link Datapaths#takeOver}); the
+     * fail-closed routes refuse pod traffic for the mesh until the new interface has its peers and
+     * routes. The kernel's is configured at once; a userspace process standing by creates its TUN
+     * within about a second and is configured by the caller's retry.
+     *
+     * @return true when the implementation changed
+     * @throws Datapaths.Unavailable when the kernel module is asked for and missing (nothing is changed)
+     */
+    private boolean switchDatapath(WireGuardMeshSpec after) throws IOException {
+        WireGuardDevice next = Datapaths.choose(after.datapath, ifname);
+        if (next.kind().equals(device.kind())) {
+            next.close();
+            return false;
+        }
+        String from = device.kind();
+        Datapaths.takeOver(next, ifname, Datapaths.UAPI_DIR);
+        device.switchTo(next);
+        System.err.println("wiremesh node-daemon: spec.datapath is " + MeshChange.datapath(after) + ": " + ifname + " moved from the "
+                + from + " datapath to the " + next.kind() + " one; pod traffic for the mesh is refused until its peers are set");
+        return true;
     }
 
     /** Ready False with the reason, once per distinct problem (the watchdog retries every second). */

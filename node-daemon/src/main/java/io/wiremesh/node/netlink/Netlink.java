@@ -86,13 +86,23 @@ public final class Netlink implements AutoCloseable {
         return open(NETLINK_GENERIC);
     }
 
-    /** Creates a kernel WireGuard interface (RTM_NEWLINK, kind "wireguard"); an existing one is fine. */
+    /**
+     * Creates a kernel WireGuard interface (RTM_NEWLINK, kind "wireguard"); an existing WireGuard
+     * interface of that name is fine.
+     *
+     * @throws IOException when the name is taken by a link of another kind (e.g. a userspace datapath's TUN)
+     */
     public void createWireGuardLink(String name) throws IOException {
         try {
             exchange(ifinfo(RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, 0, 0, 0).attr(IFLA_IFNAME, name)
                     .begin(IFLA_LINKINFO).attr(IFLA_INFO_KIND, "wireguard").end(), "create wireguard link " + name);
         } catch (NetlinkException e) {
             if (e.errno != NetlinkException.EEXIST) throw e;
+            Link l = link(name);
+            if (l != null && !"wireguard".equals(l.kind())) {
+                throw new IOException("cannot create the WireGuard interface " + name + ": a link of kind " + (l.kind() == null ? "unknown" : l.kind())
+                        + " has that name (a userspace datapath's TUN, or another program's link): remove it or choose another --interface");
+            }
         }
     }
 
@@ -150,8 +160,8 @@ public final class Netlink implements AutoCloseable {
 
     // ------------------------------------------------------------------ links
 
-    /** A link as the kernel reports it. */
-    public record Link(int index, String name, byte[] mac, int mtu, boolean up) {
+    /** A link as the kernel reports it; {@code kind} is IFLA_INFO_KIND ("wireguard", "tun", "veth", ...), null for none. */
+    public record Link(int index, String name, byte[] mac, int mtu, boolean up, String kind) {
         public String macString() {
             StringBuilder sb = new StringBuilder();
             for (byte b : mac) sb.append(sb.length() > 0 ? ":" : "").append(String.format("%02x", b & 0xff));
@@ -180,6 +190,7 @@ public final class Netlink implements AutoCloseable {
         String name = null;
         byte[] mac = new byte[0];
         int mtu = 0;
+        String kind = null;
         for (int off = 16; off + 4 <= p.capacity(); ) {
             int len = p.getShort(off) & 0xffff;
             int type = p.getShort(off + 2) & 0x3fff;
@@ -189,9 +200,27 @@ public final class Netlink implements AutoCloseable {
             if (type == IFLA_IFNAME) name = new String(data, 0, Math.max(0, data.length - 1), StandardCharsets.US_ASCII);
             else if (type == IFLA_ADDRESS) mac = data;
             else if (type == IFLA_MTU) mtu = ByteBuffer.wrap(data).order(ByteOrder.nativeOrder()).getInt();
+            else if (type == IFLA_LINKINFO) kind = infoKind(data);
             off += (len + 3) & ~3;
         }
-        return new Link(index, name, mac, mtu, (flags & IFF_UP) != 0);
+        return new Link(index, name, mac, mtu, (flags & IFF_UP) != 0, kind);
+    }
+
+    /** IFLA_INFO_KIND inside an IFLA_LINKINFO nest; null when absent (e.g. a physical interface). */
+    static String infoKind(byte[] linkInfo) {
+        ByteBuffer b = ByteBuffer.wrap(linkInfo).order(ByteOrder.nativeOrder());
+        for (int off = 0; off + 4 <= b.capacity(); ) {
+            int len = b.getShort(off) & 0xffff;
+            int type = b.getShort(off + 2) & 0x3fff;
+            if (len < 4 || off + len > b.capacity()) break;
+            if (type == IFLA_INFO_KIND) {
+                int end = off + len;
+                while (end > off + 4 && linkInfo[end - 1] == 0) end--; // NUL-terminated
+                return new String(linkInfo, off + 4, end - off - 4, StandardCharsets.US_ASCII);
+            }
+            off += (len + 3) & ~3;
+        }
+        return null;
     }
 
     /**

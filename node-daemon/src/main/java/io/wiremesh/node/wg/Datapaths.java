@@ -44,4 +44,54 @@ public final class Datapaths {
     public static InterfaceOwner owner(WireGuardDevice device) {
         return device instanceof KernelDevice ? InterfaceOwner.KERNEL : InterfaceOwner.USERSPACE;
     }
+
+    /** What to do with a link that already has the interface's name, before {@code owner} drives it. */
+    public enum Existing {
+        /** None, or one the owner made itself (a restart of the daemon or the datapath): keep it, with its sessions. */
+        KEEP,
+        /** The other implementation's interface (a switch of spec.datapath): delete it. */
+        REMOVE,
+        /** A link of another kind (veth, dummy, ...): not ours to delete; the node cannot have the interface. */
+        FOREIGN;
+
+        /**
+         * Pure decision from the new owner and the existing link's IFLA_INFO_KIND (null: no link, or
+         * no kind). The kernel module's links are of kind {@code wireguard}; both userspace datapaths
+         * make a TUN (kind {@code tun}).
+         */
+        public static Existing of(InterfaceOwner owner, boolean linkExists, String kind) {
+            if (!linkExists) return KEEP;
+            boolean kernelLink = "wireguard".equals(kind), tunLink = "tun".equals(kind);
+            if (!kernelLink && !tunLink) return FOREIGN;
+            return (owner == InterfaceOwner.KERNEL) == kernelLink ? KEEP : REMOVE;
+        }
+    }
+
+    /**
+     * Makes {@code ifname} ready to be driven by {@code device}'s implementation, at start and on a
+     * live switch of spec.datapath: records the owner for the chart's datapath container and removes
+     * the other implementation's interface. The order keeps the two from racing for the name: to the
+     * kernel, the owner is recorded first (the userspace process, ended by the removal of its TUN,
+     * goes back to standing by instead of making it again); to userspace, the kernel's interface is
+     * removed first (the standing-by process may create its TUN as soon as the owner says so). In
+     * between, the fail-closed routes hold pod traffic for the mesh.
+     *
+     * @return true when an interface was removed (the new one starts without peers, routes or sessions)
+     * @throws Unavailable when a link of a foreign kind has the name
+     */
+    public static boolean takeOver(WireGuardDevice device, String ifname, Path uapiDir) throws IOException {
+        InterfaceOwner owner = owner(device);
+        try (Netlink nl = Netlink.open()) {
+            Netlink.Link link = nl.link(ifname);
+            Existing existing = Existing.of(owner, link != null, link == null ? null : link.kind());
+            if (existing == Existing.FOREIGN) {
+                throw new Unavailable("a link named " + ifname + " of kind " + link.kind() + " exists and is not a WireGuard interface:"
+                        + " remove it, or give the node-daemon another --interface");
+            }
+            if (owner == InterfaceOwner.KERNEL) owner.record(uapiDir, ifname);
+            boolean removed = existing == Existing.REMOVE && nl.deleteLink(ifname);
+            if (owner == InterfaceOwner.USERSPACE) owner.record(uapiDir, ifname);
+            return removed;
+        }
+    }
 }

@@ -13,7 +13,8 @@ import java.util.List;
 /**
  * The kernel WireGuard module, driven over generic netlink (the {@code wg} tool's API). The daemon
  * creates the interface itself (no datapath process). Checked against the real module in a VM
- * ({@code KernelGenlIT}).
+ * ({@code KernelGenlIT}). Thread-safe: one netlink socket each for rtnetlink and generic netlink,
+ * shared by the peer sync, the watchdog and the metrics scrape.
  */
 public final class KernelDevice implements WireGuardDevice {
     private final String ifname;
@@ -32,14 +33,21 @@ public final class KernelDevice implements WireGuardDevice {
     }
 
     @Override
-    public void configure(byte[] privateKey, int listenPort) throws IOException {
+    public synchronized void configure(byte[] privateKey, int listenPort) throws IOException {
         route.createWireGuardLink(ifname);
         genl.configure(ifname, privateKey, listenPort);
     }
 
+    /**
+     * The interface exists, is up and has a private key. Up matters here: the kernel refuses to bring a
+     * WireGuard interface up while its port is still bound (e.g. by a userspace datapath that is still
+     * exiting after a switch), and the caller's retry must then try again.
+     */
     @Override
-    public boolean configured() {
+    public synchronized boolean configured() {
         try {
+            Netlink.Link link = route.link(ifname);
+            if (link == null || !link.up()) return false;
             byte[] k = genl.device(ifname).privateKey();
             return k != null && !Keys.isZero(k);
         } catch (IOException e) {
@@ -48,7 +56,7 @@ public final class KernelDevice implements WireGuardDevice {
     }
 
     @Override
-    public void upsertPeer(PeerConfig p, PeerState current) throws IOException {
+    public synchronized void upsertPeer(PeerConfig p, PeerState current) throws IOException {
         List<WireGuardGenl.AllowedIp> want = null;
         if (!WireGuardDevice.sameAllowedIps(current, p.allowedIps())) {
             want = new ArrayList<>();
@@ -69,12 +77,12 @@ public final class KernelDevice implements WireGuardDevice {
     }
 
     @Override
-    public void removePeer(String publicKey) throws IOException {
+    public synchronized void removePeer(String publicKey) throws IOException {
         genl.removePeer(ifname, Keys.fromBase64(publicKey));
     }
 
     @Override
-    public List<PeerState> peers() throws IOException {
+    public synchronized List<PeerState> peers() throws IOException {
         List<PeerState> out = new ArrayList<>();
         for (WireGuardGenl.Peer p : genl.device(ifname).peers()) {
             List<String> ips = p.allowedIps().stream().map(a -> Cidr.parse(a.address().getHostAddress() + "/" + a.bits()).toString()).toList();
@@ -85,7 +93,7 @@ public final class KernelDevice implements WireGuardDevice {
     }
 
     @Override
-    public void close() {
+    public synchronized void close() {
         genl.close();
         route.close();
     }

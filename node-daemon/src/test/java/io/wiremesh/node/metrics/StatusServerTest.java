@@ -68,7 +68,7 @@ class StatusServerTest {
         ipam = new Ipam(dir.resolve("ipam.json"), List.of(Cidr.parse("10.42.2.0/29"))); // usable: .2 to .6
         ipam.allocate("c1", "eth0", "default", "p1");
         ipam.allocate("c2", "eth0", "default", "p2");
-        device.peers = List.of(new PeerState(A, "192.0.2.7:51820", List.of("10.42.1.0/24"), NOW - 100, 2048, 1024),
+        device.peers = List.of(new PeerState(A, "198.18.0.7:51820", List.of("10.42.1.0/24"), NOW - 100, 2048, 1024),
                 new PeerState(B, null, List.of("10.42.3.0/24"), 0, 0, 0));
         server = serve(device);
     }
@@ -119,7 +119,7 @@ class StatusServerTest {
     @Test
     void aRemovedPeersSeriesAreGoneAndAStayingPeerIsCurrent() throws Exception {
         assertThat(get(server, "/metrics").body()).contains(B);
-        device.peers = List.of(new PeerState(A, "192.0.2.7:51820", List.of("10.42.1.0/24"), NOW - 10, 4096, 1024));
+        device.peers = List.of(new PeerState(A, "198.18.0.7:51820", List.of("10.42.1.0/24"), NOW - 10, 4096, 1024));
         String body = get(server, "/metrics").body();
         assertThat(body).doesNotContain(B).contains("wiremesh_peers 1.0", "wiremesh_peers_without_recent_handshake 0.0",
                 "wiremesh_peer_rx_bytes{node=\"node-a\",peer=\"" + A + "\"} 4096.0",

@@ -77,7 +77,7 @@ class UapiDeviceTest {
     @Test
     void aPeersSetRequestUsesOnlyUapiKeys() throws IOException {
         String key = newKey(), psk = Keys.toBase64(Keys.random().generateSeed(32));
-        device.upsertPeer(new WireGuardDevice.PeerConfig(key, "192.0.2.7:51820", List.of("10.42.1.0/24", "fd42::1:0/112"), 25, psk), null);
+        device.upsertPeer(new WireGuardDevice.PeerConfig(key, "198.18.0.7:51820", List.of("10.42.1.0/24", "fd42::1:0/112"), 25, psk), null);
         device.removePeer(key);
         device.configure(X25519.generatePrivateKey(), 51820);
         assertThat(requests).hasSize(3);
@@ -85,7 +85,7 @@ class UapiDeviceTest {
             assertThat(request.getFirst()).isEqualTo(UapiKeys.SET);
             assertThat(uapiKeys()).containsAll(request.stream().skip(1).map(l -> l.substring(0, l.indexOf('='))).toList());
         }
-        assertThat(requests.getFirst()).containsExactly("set=1", "public_key=" + hex(key), "endpoint=192.0.2.7:51820",
+        assertThat(requests.getFirst()).containsExactly("set=1", "public_key=" + hex(key), "endpoint=198.18.0.7:51820",
                 "preshared_key=" + hex(psk), "persistent_keepalive_interval=25", "replace_allowed_ips=true",
                 "allowed_ip=10.42.1.0/24", "allowed_ip=fd42::1:0/112");
         assertThat(requests.get(1)).containsExactly("set=1", "public_key=" + hex(key), "remove=true");
@@ -95,12 +95,12 @@ class UapiDeviceTest {
     void peersAreReadFromAGetReply() throws IOException {
         String a = newKey(), b = newKey();
         getReply = "private_key=" + "11".repeat(32) + "\nlisten_port=51820\n"
-                + "public_key=" + hex(a) + "\npreshared_key=" + "00".repeat(32) + "\nprotocol_version=1\nendpoint=192.0.2.7:51820\n"
+                + "public_key=" + hex(a) + "\npreshared_key=" + "00".repeat(32) + "\nprotocol_version=1\nendpoint=198.18.0.7:51820\n"
                 + "last_handshake_time_sec=1700000000\nlast_handshake_time_nsec=5\ntx_bytes=10\nrx_bytes=20\n"
                 + "persistent_keepalive_interval=0\nallowed_ip=10.42.1.0/24\n"
                 + "public_key=" + hex(b) + "\nprotocol_version=1\nlast_handshake_time_sec=0\ntx_bytes=0\nrx_bytes=0\n";
         assertThat(device.peers()).containsExactly(
-                new WireGuardDevice.PeerState(a, "192.0.2.7:51820", List.of("10.42.1.0/24"), 1_700_000_000L, 20, 10),
+                new WireGuardDevice.PeerState(a, "198.18.0.7:51820", List.of("10.42.1.0/24"), 1_700_000_000L, 20, 10),
                 new WireGuardDevice.PeerState(b, null, List.of(), 0, 0, 0));
         assertThat(device.configured()).isTrue();
         assertThat(requests).allSatisfy(r -> assertThat(r).containsExactly(UapiKeys.GET));

@@ -51,7 +51,7 @@ class UapiKeysTest {
                     UapiKeys.FWMARK + "=4660",
                     UapiKeys.PUBLIC_KEY + "=" + peer,
                     UapiKeys.PRESHARED_KEY + "=" + Keys.toHex(Keys.random().generateSeed(32)),
-                    UapiKeys.ENDPOINT + "=192.0.2.1:51820",
+                    UapiKeys.ENDPOINT + "=198.18.0.1:51820",
                     UapiKeys.PERSISTENT_KEEPALIVE_INTERVAL + "=25",
                     UapiKeys.REPLACE_ALLOWED_IPS + "=true",
                     UapiKeys.ALLOWED_IP + "=10.200.0.0/24",

@@ -57,13 +57,14 @@ add_busybox() {
 }
 
 # Base layer, rebuilt only when the JDK changes.
-jdk_id="$("$JAVA_HOME/bin/java" -version 2>&1 | head -1 | tr -cd '[:alnum:].')"
+# The id names what the base layer is made from: a change of the recipe below must change it too.
+jdk_id="$("$JAVA_HOME/bin/java" -version 2>&1 | head -1 | tr -cd '[:alnum:].')-cds"
 base="$stage/base"
 if [ "$(cat "$base.id" 2>/dev/null)" != "$jdk_id" ]; then
   log "assembling the base layer (glibc, jlink runtime, busybox)"
   rm -rf "$base"; mkdir -p "$base/opt"
   "$JAVA_HOME/bin/jlink" --add-modules java.base,java.compiler,java.instrument,java.logging,java.management,java.naming,java.net.http,java.scripting,java.security.jgss,java.sql,java.transaction.xa,java.xml,jdk.crypto.ec,jdk.httpserver,jdk.jfr,jdk.management,jdk.naming.dns,jdk.net,jdk.unsupported,jdk.zipfs \
-    --strip-debug --no-header-files --no-man-pages --output "$base/opt/jre"
+    --strip-debug --no-header-files --no-man-pages --generate-cds-archive --output "$base/opt/jre"
   copy_libs "$base" "$base/opt/jre/bin/java" $(find "$base/opt/jre/lib" -name '*.so')
   add_busybox "$base"
   echo "$jdk_id" >"$base.id"
@@ -91,7 +92,7 @@ libcrypto="$(ldconfig -p | awk '/libcrypto\.so\.3 .*x86-64/ {print $NF; exit}')"
 cp -L "$libcrypto" "$node/lib/x86_64-linux-gnu/libcrypto.so.3"; copy_libs "$node" "$libcrypto"
 cat >"$node/opt/wiremesh/bin/wiremesh-node-daemon" <<'EOF'
 #!/bin/sh
-exec /opt/jre/bin/java --enable-native-access=ALL-UNNAMED ${WIREMESH_NODE_JAVA_OPTS:-} -jar /opt/wiremesh/lib/wiremesh-node-daemon.jar "$@"
+exec /opt/jre/bin/java -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xss512k -Xms8m -Xmx48m -XX:-UsePerfData ${WIREMESH_NODE_JAVA_OPTS:-} -jar /opt/wiremesh/lib/wiremesh-node-daemon.jar "$@"
 EOF
 cat >"$node/opt/wiremesh/bin/wiremesh-wg" <<'EOF'
 #!/bin/sh

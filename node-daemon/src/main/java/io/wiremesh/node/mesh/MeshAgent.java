@@ -39,6 +39,8 @@ public final class MeshAgent implements AutoCloseable {
     private final String ifname;
     /** The interface, whichever implementation drives it (a live edit of spec.datapath switches it). */
     private SwitchableDevice device;
+    /** Writes the peers and routes of each plan, only what differs from the interface. */
+    private PeerSync peerSync;
     private final MeshRouting routing;
     private final NodeEgress egress;
     /** The egress state (masquerade table, policy routes) last failed to apply: the watchdog retries it. */
@@ -117,6 +119,7 @@ public final class MeshAgent implements AutoCloseable {
                 System.err.println("wiremesh node-daemon: removed the previous datapath's " + ifname + "; " + chosen.kind() + " takes over");
             }
             device = new SwitchableDevice(chosen);
+            peerSync = new PeerSync(device, routing::route, System::nanoTime);
         } catch (Datapaths.Unavailable e) {
             publishStatus(false, "DatapathUnavailable", e.getMessage());
             throw e;
@@ -214,6 +217,8 @@ public final class MeshAgent implements AutoCloseable {
                         sync();
                         publishStatus(true, "Configured", readyMessage);
                     }
+                    // Reading every peer costs O(N) on both sides of the socket: every PEER_READ_TICKS, not every second.
+                    if (ticks % PEER_READ_TICKS != 1) continue;
                     List<WireGuardDevice.PeerState> peers = device.peers();
                     java.util.Set<String> healthy = healthyPeers(peers);
                     if (!healthy.equals(lastHealthy) || System.nanoTime() - lastReport > PEER_REPORT_INTERVAL.toNanos()) {
@@ -236,6 +241,8 @@ public final class MeshAgent implements AutoCloseable {
      * writes would turn into O(N^2) watch traffic. Live counters are in /metrics.
      */
     static final Duration PEER_REPORT_INTERVAL = Duration.ofMinutes(5);
+    /** Watchdog ticks (seconds) between reads of the peers' handshakes for the status summary. */
+    static final int PEER_READ_TICKS = 10;
     /** A peer without a handshake for REJECT_AFTER_TIME has no usable session. */
     static final long HEALTHY_HANDSHAKE_SECONDS = 180;
 
@@ -288,6 +295,7 @@ public final class MeshAgent implements AutoCloseable {
     }
 
     private synchronized void configureDevice() throws IOException {
+        peerSync.invalidate(); // a datapath that restarted, or a new interface, holds none of the peers we wrote
         device.configure(key.privateKeyForDevice(), listenPort);
         routing.setUp(self.getSpec().overlayAddresses, mtu, pools());
     }
@@ -336,16 +344,8 @@ public final class MeshAgent implements AutoCloseable {
             nodeByKey.putAll(plan.nodeByKey());
             externalNames.clear();
             externalNames.putAll(plan.externalNames());
-            // One read of the device per sync (not one per peer: that would be O(N^2) for N nodes).
-            List<WireGuardDevice.PeerState> present = device.peers();
-            Map<String, WireGuardDevice.PeerState> current = new HashMap<>();
-            for (WireGuardDevice.PeerState p : present) current.put(p.publicKey(), p);
-            for (WireGuardDevice.PeerConfig p : plan.peers().values()) device.upsertPeer(p, current.get(p.publicKey()));
             // Strangers go only once both watches are complete: an incomplete view must not drop a live peer.
-            if (informer.hasSynced() && (peerInformer == null || peerInformer.hasSynced())) {
-                for (WireGuardDevice.PeerState p : present) if (!plan.peers().containsKey(p.publicKey())) device.removePeer(p.publicKey());
-            }
-            routing.route(plan.routedBlocks());
+            peerSync.apply(plan, informer.hasSynced() && (peerInformer == null || peerInformer.hasSynced()));
             return null;
         } catch (IOException | RuntimeException e) {
             return String.valueOf(e.getMessage());
@@ -442,6 +442,7 @@ public final class MeshAgent implements AutoCloseable {
         String from = device.kind();
         Datapaths.takeOver(next, ifname, Datapaths.UAPI_DIR);
         device.switchTo(next);
+        peerSync.invalidate();
         System.err.println("wiremesh node-daemon: spec.datapath is " + MeshChange.datapath(after) + ": " + ifname + " moved from the "
                 + from + " datapath to the " + next.kind() + " one; pod traffic for the mesh is refused until its peers are set");
         return true;

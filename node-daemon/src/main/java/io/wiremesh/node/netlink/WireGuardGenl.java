@@ -23,8 +23,9 @@ public final class WireGuardGenl implements AutoCloseable {
 
     public record AllowedIp(InetAddress address, int bits) {}
 
+    /** A peer as GET_DEVICE reports it; {@code presharedKey} is all zeros when none is set. */
     public record Peer(byte[] publicKey, InetSocketAddress endpoint, List<AllowedIp> allowedIps, long lastHandshakeSeconds,
-                       long rxBytes, long txBytes) {}
+                       long rxBytes, long txBytes, int persistentKeepalive, byte[] presharedKey) {}
 
     /** What GET_DEVICE reports: the private key (null when unset), the port and the peers. */
     public record Device(byte[] privateKey, int listenPort, List<Peer> peers) {}
@@ -124,7 +125,7 @@ public final class WireGuardGenl implements AutoCloseable {
                                 List<AllowedIp> ips = new ArrayList<>(last.allowedIps());
                                 ips.addAll(peer.allowedIps());
                                 peers.set(peers.size() - 1, new Peer(last.publicKey(), last.endpoint(), ips, last.lastHandshakeSeconds(),
-                                        last.rxBytes(), last.txBytes()));
+                                        last.rxBytes(), last.txBytes(), last.persistentKeepalive(), last.presharedKey()));
                             } else {
                                 peers.add(peer);
                             }
@@ -142,9 +143,13 @@ public final class WireGuardGenl implements AutoCloseable {
         InetSocketAddress ep = null;
         List<AllowedIp> ips = new ArrayList<>();
         long hs = 0, rx = 0, tx = 0;
+        int keepalive = 0;
+        byte[] psk = null;
         for (Attr a : attrs) {
             switch (a.type()) {
                 case WGPEER_A_PUBLIC_KEY -> key = a.bytes();
+                case WGPEER_A_PRESHARED_KEY -> psk = a.bytes();
+                case WGPEER_A_PERSISTENT_KEEPALIVE_INTERVAL -> keepalive = Short.toUnsignedInt(a.data().getShort(0));
                 case WGPEER_A_ENDPOINT -> ep = parseSockaddr(a.data());
                 case WGPEER_A_LAST_HANDSHAKE_TIME -> hs = a.data().getLong(0);
                 case WGPEER_A_RX_BYTES -> rx = a.data().getLong(0);
@@ -163,7 +168,7 @@ public final class WireGuardGenl implements AutoCloseable {
                 default -> { }
             }
         }
-        return new Peer(key, ep, ips, hs, rx, tx);
+        return new Peer(key, ep, ips, hs, rx, tx, keepalive, psk);
     }
 
     public void configure(String ifname, byte[] privateKey, int listenPort) throws IOException {

@@ -20,6 +20,8 @@ public final class KernelDevice implements WireGuardDevice {
     private final String ifname;
     private final Netlink route;
     private final WireGuardGenl genl;
+    /** The index of the interface last seen configured (0: none); indexes are not reused soon after a deletion. */
+    private int configuredIndex;
 
     public KernelDevice(String ifname) throws IOException {
         this.ifname = ifname;
@@ -41,15 +43,19 @@ public final class KernelDevice implements WireGuardDevice {
     /**
      * The interface exists, is up and has a private key. Up matters here: the kernel refuses to bring a
      * WireGuard interface up while its port is still bound (e.g. by a userspace datapath that is still
-     * exiting after a switch), and the caller's retry must then try again.
+     * exiting after a switch), and the caller's retry must then try again. The key is read (a dump of
+     * every peer) only for an interface not seen configured before: a re-created one has a new index.
      */
     @Override
     public synchronized boolean configured() {
         try {
             Netlink.Link link = route.link(ifname);
             if (link == null || !link.up()) return false;
+            if (link.index() == configuredIndex) return true;
             byte[] k = genl.device(ifname).privateKey();
-            return k != null && !Keys.isZero(k);
+            boolean ok = k != null && !Keys.isZero(k);
+            if (ok) configuredIndex = link.index();
+            return ok;
         } catch (IOException e) {
             return false;
         }
@@ -87,7 +93,9 @@ public final class KernelDevice implements WireGuardDevice {
         for (WireGuardGenl.Peer p : genl.device(ifname).peers()) {
             List<String> ips = p.allowedIps().stream().map(a -> Cidr.parse(a.address().getHostAddress() + "/" + a.bits()).toString()).toList();
             String ep = p.endpoint() == null ? null : io.wiremesh.wireguard.uapi.Uapi.formatEndpoint(p.endpoint());
-            out.add(new PeerState(Keys.toBase64(p.publicKey()), ep, ips, p.lastHandshakeSeconds(), p.rxBytes(), p.txBytes()));
+            String psk = p.presharedKey() == null || Keys.isZero(p.presharedKey()) ? null : Keys.toBase64(p.presharedKey());
+            out.add(new PeerState(Keys.toBase64(p.publicKey()), ep, ips, p.lastHandshakeSeconds(), p.rxBytes(), p.txBytes(),
+                    p.persistentKeepalive(), psk));
         }
         return out;
     }

@@ -22,6 +22,8 @@ import java.util.List;
  */
 public final class UapiDevice implements WireGuardDevice {
     private final Path socket;
+    /** {@link #socketIdentity()} of the socket last seen configured. */
+    private volatile Object configuredSocket;
 
     public UapiDevice(Path socket) {
         this.socket = socket;
@@ -64,12 +66,32 @@ public final class UapiDevice implements WireGuardDevice {
         exchange(SET + "\n" + PRIVATE_KEY + "=" + Keys.toHex(privateKey) + "\n" + LISTEN_PORT + "=" + listenPort + "\n\n");
     }
 
+    /**
+     * The datapath serves the socket and holds a private key. The key is asked for (a GET, which lists
+     * every peer) only when the socket is not the one last seen configured: a restarted datapath
+     * process makes a new socket file (another inode and time), so this is one stat per call at rest.
+     */
     @Override
     public boolean configured() {
+        Object identity = socketIdentity();
+        if (identity == null) return false;
+        if (identity.equals(configuredSocket)) return true;
         try {
-            return exchange(GET + "\n\n").contains(PRIVATE_KEY + "=");
+            boolean ok = exchange(GET + "\n\n").contains(PRIVATE_KEY + "=");
+            if (ok) configuredSocket = identity;
+            return ok;
         } catch (IOException e) {
             return false;
+        }
+    }
+
+    /** Inode and change time of the socket file; null when there is none. */
+    private Object socketIdentity() {
+        try {
+            var a = java.nio.file.Files.readAttributes(socket, java.nio.file.attribute.BasicFileAttributes.class);
+            return java.util.List.of(String.valueOf(a.fileKey()), a.lastModifiedTime());
+        } catch (IOException e) {
+            return null;
         }
     }
 
@@ -95,22 +117,29 @@ public final class UapiDevice implements WireGuardDevice {
     @Override
     public List<PeerState> peers() throws IOException {
         List<PeerState> out = new ArrayList<>();
-        String key = null, endpoint = null;
+        String key = null, endpoint = null, psk = null;
         List<String> ips = new ArrayList<>();
         long hs = 0, rx = 0, tx = 0;
+        int keepalive = 0;
         for (String line : exchange(GET + "\n\n").split("\n")) {
             int eq = line.indexOf('=');
             if (eq < 0) continue;
             String k = line.substring(0, eq), v = line.substring(eq + 1);
             switch (k) {
                 case PUBLIC_KEY -> {
-                    if (key != null) out.add(new PeerState(key, endpoint, ips, hs, rx, tx));
+                    if (key != null) out.add(new PeerState(key, endpoint, ips, hs, rx, tx, keepalive, psk));
                     key = Keys.toBase64(HexFormat.of().parseHex(v));
-                    endpoint = null;
+                    endpoint = psk = null;
                     ips = new ArrayList<>();
                     hs = rx = tx = 0;
+                    keepalive = 0;
                 }
                 case ENDPOINT -> endpoint = v;
+                case PERSISTENT_KEEPALIVE_INTERVAL -> keepalive = Integer.parseInt(v);
+                case PRESHARED_KEY -> {
+                    byte[] raw = HexFormat.of().parseHex(v);
+                    psk = Keys.isZero(raw) ? null : Keys.toBase64(raw);
+                }
                 case ALLOWED_IP -> ips.add(v);
                 case LAST_HANDSHAKE_TIME_SEC -> hs = Long.parseLong(v);
                 case RX_BYTES -> rx = Long.parseLong(v);
@@ -118,7 +147,7 @@ public final class UapiDevice implements WireGuardDevice {
                 default -> { }
             }
         }
-        if (key != null) out.add(new PeerState(key, endpoint, ips, hs, rx, tx));
+        if (key != null) out.add(new PeerState(key, endpoint, ips, hs, rx, tx, keepalive, psk));
         return out;
     }
 }

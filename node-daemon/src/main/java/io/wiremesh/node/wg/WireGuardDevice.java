@@ -17,7 +17,29 @@ public interface WireGuardDevice extends AutoCloseable {
         }
     }
 
-    record PeerState(String publicKey, String endpoint, List<String> allowedIps, long lastHandshakeEpochSeconds, long rxBytes, long txBytes) {}
+    /**
+     * A peer as the interface reports it; {@code endpoint} "host:port" (IPv6 in brackets) or null,
+     * {@code persistentKeepalive} in seconds (0: off), {@code presharedKey} base64 or null for none.
+     */
+    record PeerState(String publicKey, String endpoint, List<String> allowedIps, long lastHandshakeEpochSeconds, long rxBytes, long txBytes,
+                     int persistentKeepalive, String presharedKey) {
+        public PeerState(String publicKey, String endpoint, List<String> allowedIps, long lastHandshakeEpochSeconds, long rxBytes, long txBytes) {
+            this(publicKey, endpoint, allowedIps, lastHandshakeEpochSeconds, rxBytes, txBytes, 0, null);
+        }
+    }
+
+    /**
+     * Whether the interface already holds {@code wanted} as {@code current} reports it: endpoint (when
+     * one is wanted), allowed IPs (as prefixes), persistent keepalive and preshared key. Such a peer
+     * needs no write: a sync of N peers for one join then costs one read and one write, not N writes.
+     */
+    static boolean upToDate(PeerConfig wanted, PeerState current) {
+        return current != null
+                && (wanted.endpoint() == null || wanted.endpoint().equals(current.endpoint()))
+                && wanted.persistentKeepalive() == current.persistentKeepalive()
+                && java.util.Objects.equals(wanted.presharedKey(), current.presharedKey())
+                && sameAllowedIps(current, wanted.allowedIps());
+    }
 
     /** "kernel" or "userspace", as reported in WireGuardNode status. */
     String kind();

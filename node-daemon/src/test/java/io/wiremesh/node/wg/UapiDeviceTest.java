@@ -93,15 +93,16 @@ class UapiDeviceTest {
 
     @Test
     void peersAreReadFromAGetReply() throws IOException {
-        String a = newKey(), b = newKey();
+        String a = newKey(), b = newKey(), psk = Keys.toBase64(Keys.random().generateSeed(32));
         getReply = "private_key=" + "11".repeat(32) + "\nlisten_port=51820\n"
                 + "public_key=" + hex(a) + "\npreshared_key=" + "00".repeat(32) + "\nprotocol_version=1\nendpoint=198.18.0.7:51820\n"
                 + "last_handshake_time_sec=1700000000\nlast_handshake_time_nsec=5\ntx_bytes=10\nrx_bytes=20\n"
                 + "persistent_keepalive_interval=0\nallowed_ip=10.42.1.0/24\n"
-                + "public_key=" + hex(b) + "\nprotocol_version=1\nlast_handshake_time_sec=0\ntx_bytes=0\nrx_bytes=0\n";
+                + "public_key=" + hex(b) + "\npreshared_key=" + hex(psk) + "\nprotocol_version=1\nlast_handshake_time_sec=0\ntx_bytes=0\nrx_bytes=0\n"
+                + "persistent_keepalive_interval=25\n";
         assertThat(device.peers()).containsExactly(
                 new WireGuardDevice.PeerState(a, "198.18.0.7:51820", List.of("10.42.1.0/24"), 1_700_000_000L, 20, 10),
-                new WireGuardDevice.PeerState(b, null, List.of(), 0, 0, 0));
+                new WireGuardDevice.PeerState(b, null, List.of(), 0, 0, 0, 25, psk));
         assertThat(device.configured()).isTrue();
         assertThat(requests).allSatisfy(r -> assertThat(r).containsExactly(UapiKeys.GET));
     }

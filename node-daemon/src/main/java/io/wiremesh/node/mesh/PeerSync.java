@@ -1,0 +1,92 @@
+package io.wiremesh.node.mesh;
+
+import io.wiremesh.node.wg.WireGuardDevice;
+import io.wiremesh.node.wg.WireGuardDevice.PeerConfig;
+import io.wiremesh.node.wg.WireGuardDevice.PeerState;
+import java.io.IOException;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.LongSupplier;
+
+/**
+ * Puts a {@link PeerPlan} on the WireGuard interface and the routes, writing only the peers that
+ * differ. What the interface holds is read in full (one GET of every peer) only when unknown: at
+ * first, after {@link #invalidate()} (the interface was configured or re-created), after a failed
+ * write, and at least every {@link #REREAD_AFTER_NANOS} (someone may have changed it behind our
+ * back); between reads, the daemon's record of its own writes stands in for it. So one join or leave
+ * in an N-node mesh costs one peer write and one route, not a read of N peers.
+ */
+final class PeerSync {
+    /** The longest the record of the interface is trusted before it is read again: 30 s. */
+    static final long REREAD_AFTER_NANOS = 30_000_000_000L;
+    /** Routes exactly the given blocks through the interface ({@link MeshRouting#route}). */
+    interface Routes {
+        void route(java.util.Set<io.wiremesh.api.net.Cidr> blocks) throws IOException;
+    }
+
+    private final WireGuardDevice device;
+    private final Routes routing;
+    private final LongSupplier nanoTime;
+    private Map<String, PeerState> known;
+    private long readAt;
+
+    PeerSync(WireGuardDevice device, Routes routing, LongSupplier nanoTime) {
+        this.device = device;
+        this.routing = routing;
+        this.nanoTime = nanoTime;
+    }
+
+    /**
+     * Makes the interface hold {@code plan}'s peers and the routes its blocks.
+     *
+     * @param complete whether the plan comes from a complete view of the mesh: only then are peers
+     *                 the plan does not name removed (an incomplete view must not drop a live peer)
+     * @throws IOException when the interface or the kernel refuses; the record is dropped, the next call reads again
+     */
+    synchronized void apply(PeerPlan plan, boolean complete) throws IOException {
+        Map<String, PeerState> current = current();
+        try {
+            for (PeerConfig p : plan.peers().values()) {
+                PeerState have = current.get(p.publicKey());
+                if (WireGuardDevice.upToDate(p, have)) continue;
+                device.upsertPeer(p, have);
+                current.put(p.publicKey(), written(p, have));
+            }
+            if (complete) {
+                for (String key : List.copyOf(current.keySet())) {
+                    if (plan.peers().containsKey(key)) continue;
+                    device.removePeer(key);
+                    current.remove(key);
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            known = null;
+            throw e;
+        }
+        routing.route(plan.routedBlocks());
+    }
+
+    /** The interface was configured, re-created or switched: its peers are read again at the next {@link #apply}. */
+    synchronized void invalidate() {
+        known = null;
+    }
+
+    private Map<String, PeerState> current() throws IOException {
+        long now = nanoTime.getAsLong();
+        if (known == null || now - readAt > REREAD_AFTER_NANOS) {
+            Map<String, PeerState> read = new HashMap<>();
+            for (PeerState p : device.peers()) read.put(p.publicKey(), p);
+            known = read;
+            readAt = now;
+        }
+        return known;
+    }
+
+    /** The peer as the interface holds it after {@code wanted} was written over {@code before} (null: new). */
+    static PeerState written(PeerConfig wanted, PeerState before) {
+        String endpoint = wanted.endpoint() != null ? wanted.endpoint() : before == null ? null : before.endpoint();
+        return new PeerState(wanted.publicKey(), endpoint, List.copyOf(wanted.allowedIps()), before == null ? 0 : before.lastHandshakeEpochSeconds(),
+                before == null ? 0 : before.rxBytes(), before == null ? 0 : before.txBytes(), wanted.persistentKeepalive(), wanted.presharedKey());
+    }
+}

@@ -1,0 +1,127 @@
+package io.wiremesh.node.mesh;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.wiremesh.api.net.Cidr;
+import io.wiremesh.node.wg.WireGuardDevice;
+import io.wiremesh.node.wg.WireGuardDevice.PeerConfig;
+import io.wiremesh.node.wg.WireGuardDevice.PeerState;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+
+/** How many reads and writes a plan costs the interface, and that the record never hides a change. */
+class PeerSyncTest {
+    /** An interface in memory that counts full reads and records writes. */
+    static final class CountingDevice implements WireGuardDevice {
+        final Map<String, PeerState> peers = new LinkedHashMap<>();
+        final List<String> writes = new ArrayList<>();
+        int reads;
+        boolean failNextWrite;
+
+        @Override public String kind() { return "userspace"; }
+        @Override public void configure(byte[] privateKey, int listenPort) {}
+        @Override public boolean configured() { return true; }
+
+        @Override
+        public void upsertPeer(PeerConfig p, PeerState current) throws IOException {
+            if (failNextWrite) {
+                failNextWrite = false;
+                throw new IOException("refused");
+            }
+            writes.add("set " + p.publicKey());
+            peers.put(p.publicKey(), PeerSync.written(p, peers.get(p.publicKey())));
+        }
+
+        @Override
+        public void removePeer(String publicKey) {
+            writes.add("remove " + publicKey);
+            peers.remove(publicKey);
+        }
+
+        @Override
+        public List<PeerState> peers() {
+            reads++;
+            return List.copyOf(peers.values());
+        }
+    }
+
+    private final CountingDevice device = new CountingDevice();
+    private final List<Set<Cidr>> routed = new ArrayList<>();
+    private long now = 0;
+    private final PeerSync sync = new PeerSync(device, blocks -> routed.add(Set.copyOf(blocks)), () -> now);
+
+    private static PeerConfig peer(int i) {
+        return new PeerConfig("key" + i, "198.18.0." + i + ":51820", List.of("10.42." + i + ".0/24"), 0);
+    }
+
+    private static PeerPlan plan(int... nodes) {
+        Map<String, PeerConfig> peers = new LinkedHashMap<>();
+        java.util.TreeSet<Cidr> blocks = new java.util.TreeSet<>();
+        for (int i : nodes) {
+            peers.put("key" + i, peer(i));
+            blocks.add(Cidr.parse("10.42." + i + ".0/24"));
+        }
+        return new PeerPlan(peers, blocks, Map.of(), Map.of());
+    }
+
+    @Test
+    void aJoinAfterTheFirstSyncIsOneWriteAndNoRead() throws IOException {
+        sync.apply(plan(1, 2, 3), true);
+        assertThat(device.reads).isEqualTo(1);
+        assertThat(device.writes).containsExactly("set key1", "set key2", "set key3");
+        device.writes.clear();
+        sync.apply(plan(1, 2, 3, 4), true);
+        assertThat(device.reads).as("no read of every peer for one join").isEqualTo(1);
+        assertThat(device.writes).containsExactly("set key4");
+        assertThat(routed.getLast()).hasSize(4);
+    }
+
+    @Test
+    void aLeaveIsOneRemovalButOnlyFromACompleteView() throws IOException {
+        sync.apply(plan(1, 2, 3), true);
+        device.writes.clear();
+        sync.apply(plan(1, 3), false);
+        assertThat(device.writes).as("an incomplete view removes nothing").isEmpty();
+        sync.apply(plan(1, 3), true);
+        assertThat(device.writes).containsExactly("remove key2");
+        assertThat(device.peers).containsOnlyKeys("key1", "key3");
+    }
+
+    @Test
+    void aPeerChangedBehindOurBackIsRepairedAtTheNextReread() throws IOException {
+        sync.apply(plan(1, 2), true);
+        device.peers.remove("key2"); // e.g. `wg set wiremesh0 peer ... remove` by hand
+        sync.apply(plan(1, 2), true);
+        assertThat(device.peers).as("trusted record: not noticed yet").doesNotContainKey("key2");
+        now += PeerSync.REREAD_AFTER_NANOS + 1;
+        sync.apply(plan(1, 2), true);
+        assertThat(device.reads).isEqualTo(2);
+        assertThat(device.peers).containsKey("key2");
+    }
+
+    @Test
+    void aNewInterfaceIsReadAgain() throws IOException {
+        sync.apply(plan(1, 2), true);
+        device.peers.clear(); // the datapath restarted with an empty interface
+        sync.invalidate();
+        sync.apply(plan(1, 2), true);
+        assertThat(device.reads).isEqualTo(2);
+        assertThat(device.peers).containsOnlyKeys("key1", "key2");
+    }
+
+    @Test
+    void aFailedWriteDropsTheRecord() throws IOException {
+        sync.apply(plan(1), true);
+        device.failNextWrite = true;
+        assertThatThrownBy(() -> sync.apply(plan(1, 2), true)).hasMessage("refused");
+        sync.apply(plan(1, 2), true);
+        assertThat(device.reads).as("read again after a failure").isEqualTo(2);
+        assertThat(device.peers).containsOnlyKeys("key1", "key2");
+    }
+}

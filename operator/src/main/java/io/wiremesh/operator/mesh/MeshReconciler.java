@@ -136,13 +136,14 @@ public class MeshReconciler implements Reconciler<WireGuardMesh> {
         List<Cidr> meshRanges = plan.claimed();
 
         List<String> waiting = new ArrayList<>();
-        int joined = 0;
+        List<WireGuardNode> joining = new ArrayList<>();
         for (String node : selected.keySet()) {
             WireGuardNode member = byNode.get(node);
             List<String> reported = NodeAddresses.of(selected.get(node));
             List<String> addresses = NodeAddresses.claimable(reported, meshRanges, contested);
             if (member == null) {
-                if (join(client, mesh, node, allocators, addresses)) joined++;
+                WireGuardNode joiner = join(mesh, node, allocators, addresses);
+                if (joiner != null) joining.add(joiner);
                 else waiting.add(node);
                 continue;
             }
@@ -163,6 +164,8 @@ public class MeshReconciler implements Reconciler<WireGuardMesh> {
                         .edit(m -> { m.getMetadata().getAnnotations().remove(WireGuardNode.ORPHANED_SINCE); return m; });
             }
         }
+
+        int joined = create(client, joining);
 
         Duration nextCheck = null;
         int released = 0;
@@ -198,12 +201,15 @@ public class MeshReconciler implements Reconciler<WireGuardMesh> {
         return nextCheck == null ? control : control.rescheduleAfter(nextCheck.plusMillis(100));
     }
 
-    /** Creates the node's WireGuardNode with one fresh block per family and the Node's addresses; false when a pool is full. */
-    private boolean join(KubernetesClient client, WireGuardMesh mesh, String node, List<BlockAllocator> allocators, List<String> addresses) {
+    /**
+     * The WireGuardNode of a joining node, with one fresh block per family (taken from the allocators
+     * now, so no two joiners of one pass share a block) and the Node's addresses; null when a pool is full.
+     */
+    private static WireGuardNode join(WireGuardMesh mesh, String node, List<BlockAllocator> allocators, List<String> addresses) {
         List<Cidr> blocks = new ArrayList<>();
         for (BlockAllocator a : allocators) {
             Optional<Cidr> b = a.allocate();
-            if (b.isEmpty()) return false;
+            if (b.isEmpty()) return null;
             blocks.add(b.get());
         }
         String meshName = mesh.getMetadata().getName();
@@ -222,14 +228,45 @@ public class MeshReconciler implements Reconciler<WireGuardMesh> {
         spec.nodeAddresses = addresses.isEmpty() ? null : addresses;
         spec.keyGeneration = 1L;
         member.setSpec(spec);
-        try {
-            client.resource(member).create();
-            metrics.allocations.increment();
-        } catch (KubernetesClientException e) {
-            // Already there (a pass that raced this one): the API object wins, nothing moves.
-            if (e.getCode() != HttpURLConnection.HTTP_CONFLICT) throw e;
+        return member;
+    }
+
+    /** How many creations are in flight at once: the API server's write latency, not its throughput, bounds a serial loop. */
+    static final int PARALLEL_CREATES = 16;
+
+    /**
+     * Creates the joiners' WireGuardNodes, {@link #PARALLEL_CREATES} at a time (every block was
+     * decided before, so the order does not matter); one that exists already (a pass that raced this
+     * one) keeps what the API object holds. Returns how many exist now (created, or found there).
+     *
+     * @throws KubernetesClientException the first failure other than a conflict, after all have been tried
+     */
+    private int create(KubernetesClient client, List<WireGuardNode> joining) {
+        if (joining.isEmpty()) return 0;
+        java.util.concurrent.Semaphore slots = new java.util.concurrent.Semaphore(PARALLEL_CREATES);
+        java.util.concurrent.atomic.AtomicInteger created = new java.util.concurrent.atomic.AtomicInteger();
+        List<RuntimeException> failures = java.util.Collections.synchronizedList(new ArrayList<>());
+        try (var executor = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()) {
+            for (WireGuardNode member : joining) {
+                slots.acquireUninterruptibly();
+                executor.submit(() -> {
+                    try {
+                        client.resource(member).create();
+                        metrics.allocations.increment();
+                        created.incrementAndGet();
+                    } catch (KubernetesClientException e) {
+                        if (e.getCode() == HttpURLConnection.HTTP_CONFLICT) created.incrementAndGet(); // there: it holds a block
+                        else failures.add(e);
+                    } catch (RuntimeException e) {
+                        failures.add(e);
+                    } finally {
+                        slots.release();
+                    }
+                });
+            }
         }
-        return true;
+        if (!failures.isEmpty()) throw failures.getFirst();
+        return created.get();
     }
 
     /**

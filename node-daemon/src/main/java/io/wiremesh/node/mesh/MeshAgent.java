@@ -1,14 +1,10 @@
 package io.wiremesh.node.mesh;
 
-import io.fabric8.kubernetes.api.model.ConditionBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
-import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import io.wiremesh.api.net.Cidr;
 import io.wiremesh.api.v1alpha1.WireGuardMesh;
 import io.wiremesh.api.v1alpha1.WireGuardMeshSpec;
 import io.wiremesh.api.v1alpha1.WireGuardNode;
-import io.wiremesh.api.v1alpha1.WireGuardNodeStatus;
 import io.wiremesh.api.v1alpha1.WireGuardPeer;
 import io.wiremesh.node.egress.EgressPlan;
 import io.wiremesh.node.keys.NodeKey;
@@ -24,12 +20,17 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.TimeUnit;
 
 /**
  * This node's part of a mesh: waits for its WireGuardNode, configures the WireGuard interface,
  * publishes its public key and endpoint, and keeps the interface's peers and routes equal to the
- * other ready WireGuardNodes of the mesh (watched by label: one small event per join or leave).
+ * other ready WireGuardNodes of the mesh, applying edits of the mesh live. It coordinates; each
+ * part lives in its own class: {@link MeshWatch} (what exists), {@link PeerPlan} (what the
+ * interface and routes should hold: pure), {@link PeerSync} (writes the difference),
+ * {@link MeshRouting} and {@link NodeEgress} (routes, masquerade), {@link MeshChange} (what an edit
+ * changes), {@link MemberStatus} (what this node publishes), and the datapath choice
+ * ({@link Datapaths}). A watchdog thread re-asserts the fail-closed routes, retries what failed and
+ * reconfigures a datapath that restarted.
  */
 public final class MeshAgent implements AutoCloseable {
     private final KubernetesClient client;
@@ -46,9 +47,9 @@ public final class MeshAgent implements AutoCloseable {
     /** The egress state (masquerade table, policy routes) last failed to apply: the watchdog retries it. */
     private volatile boolean egressPending;
     private final String endpointHost;
-    private SharedIndexInformer<WireGuardNode> informer;
-    private SharedIndexInformer<WireGuardPeer> peerInformer;
-    private SharedIndexInformer<WireGuardMesh> meshInformer;
+    /** The mesh's members, external devices and the mesh itself, once all three are listed (null before). */
+    private volatile MeshWatch watch;
+    private final MemberStatus status;
     /** metadata.generation of the mesh spec this node has applied (published as status.observedMeshGeneration). */
     private volatile Long appliedGeneration;
     /** The spec this node has applied: what the next edit is compared with. */
@@ -77,6 +78,7 @@ public final class MeshAgent implements AutoCloseable {
         this.ifname = ifname;
         this.routing = routing;
         this.endpointHost = endpointHost;
+        this.status = new MemberStatus(client, mesh, node, key.publicKeyBase64(), endpointHost);
     }
 
     /** Waits (up to {@code timeout}) for the operator to give this node its WireGuardNode. */
@@ -136,56 +138,22 @@ public final class MeshAgent implements AutoCloseable {
             waiting = e.getMessage();
         }
 
-        informer = client.resources(WireGuardNode.class).withLabel(WireGuardNode.MESH_LABEL, mesh).inform(new ResourceEventHandler<>() {
+        watch = new MeshWatch(client, mesh, node, new MeshWatch.Listener() {
             @Override
-            public void onAdd(WireGuardNode obj) {
+            public void peersChanged() {
                 sync();
             }
 
             @Override
-            public void onUpdate(WireGuardNode oldObj, WireGuardNode newObj) {
-                if (peerRelevantChange(oldObj, newObj)) sync(); // not for handshake summaries
+            public void meshChanged(WireGuardMesh m) {
+                onMesh(m);
             }
 
             @Override
-            public void onDelete(WireGuardNode obj, boolean deletedFinalStateUnknown) {
-                sync(); // drops every peer and route of the departed node (or all of them, when it is this one)
-                if (obj.getSpec() != null && node.equals(obj.getSpec().nodeName)) onMembershipEnded.run();
+            public void membershipEnded() {
+                onMembershipEnded.run();
             }
-        }, TimeUnit.MINUTES.toMillis(5));
-        peerInformer = client.resources(WireGuardPeer.class).inform(new ResourceEventHandler<>() {
-            @Override
-            public void onAdd(WireGuardPeer obj) {
-                sync();
-            }
-
-            @Override
-            public void onUpdate(WireGuardPeer oldObj, WireGuardPeer newObj) {
-                sync();
-            }
-
-            @Override
-            public void onDelete(WireGuardPeer obj, boolean deletedFinalStateUnknown) {
-                sync();
-            }
-        }, TimeUnit.MINUTES.toMillis(5));
-        // Edits of the mesh apply live (issue: a kubectl edit must not wait for a pod restart).
-        meshInformer = client.resources(WireGuardMesh.class).withName(mesh).inform(new ResourceEventHandler<>() {
-            @Override
-            public void onAdd(WireGuardMesh obj) {
-                onMesh(obj);
-            }
-
-            @Override
-            public void onUpdate(WireGuardMesh oldObj, WireGuardMesh newObj) {
-                onMesh(newObj);
-            }
-
-            @Override
-            public void onDelete(WireGuardMesh obj, boolean deletedFinalStateUnknown) {
-                // The operator deletes the members with it: onDelete of this node's WireGuardNode ends membership.
-            }
-        }, TimeUnit.MINUTES.toMillis(5));
+        });
         sync();
         // Peers first, key second: a node back with a new key can answer the first handshake of every peer
         // that learns the key from this status (publishing first cost a dropped handshake and a 5 s retry).
@@ -222,7 +190,7 @@ public final class MeshAgent implements AutoCloseable {
                     List<WireGuardDevice.PeerState> peers = device.peers();
                     java.util.Set<String> healthy = healthyPeers(peers);
                     if (!healthy.equals(lastHealthy) || System.nanoTime() - lastReport > PEER_REPORT_INTERVAL.toNanos()) {
-                        reportPeers(peers);
+                        status.reportPeers(peers, nodeByKey, externalNames);
                         lastReport = System.nanoTime();
                         lastHealthy = healthy;
                     }
@@ -253,47 +221,6 @@ public final class MeshAgent implements AutoCloseable {
         return ok;
     }
 
-    /** Only what changes peers or routes: the blocks, the node addresses, or another node's key or endpoints. */
-    static boolean peerRelevantChange(WireGuardNode before, WireGuardNode after) {
-        if (!java.util.Objects.equals(before.getSpec() == null ? null : before.getSpec().podCIDRs,
-                after.getSpec() == null ? null : after.getSpec().podCIDRs)) return true;
-        if (!java.util.Objects.equals(before.getSpec() == null ? null : before.getSpec().nodeAddresses,
-                after.getSpec() == null ? null : after.getSpec().nodeAddresses)) return true;
-        WireGuardNodeStatus a = before.getStatus(), b = after.getStatus();
-        if (a == null || b == null) return a != b;
-        return !java.util.Objects.equals(a.publicKey, b.publicKey) || !java.util.Objects.equals(a.endpoints, b.endpoints);
-    }
-
-    /** Writes the per-peer handshake summary (last handshake, bytes) into this node's WireGuardNode status. */
-    void reportPeers(List<WireGuardDevice.PeerState> peers) {
-        List<WireGuardNodeStatus.PeerSummary> summary = new ArrayList<>();
-        for (WireGuardDevice.PeerState p : peers) {
-            WireGuardNodeStatus.PeerSummary s = new WireGuardNodeStatus.PeerSummary();
-            s.publicKey = p.publicKey();
-            s.node = nodeByKey.get(p.publicKey());
-            if (p.lastHandshakeEpochSeconds() > 0) s.lastHandshakeTime = Instant.ofEpochSecond(p.lastHandshakeEpochSeconds()).toString();
-            s.rxBytes = p.rxBytes();
-            s.txBytes = p.txBytes();
-            summary.add(s);
-        }
-        summary.removeIf(x -> externalNames.containsKey(x.publicKey));
-        summary.sort(java.util.Comparator.comparing(x -> String.valueOf(x.node)));
-        // The gateway reports each external device's latest handshake on its WireGuardPeer.
-        for (WireGuardDevice.PeerState p : peers) {
-            String name = externalNames.get(p.publicKey());
-            if (name == null || p.lastHandshakeEpochSeconds() == 0) continue;
-            String when = Instant.ofEpochSecond(p.lastHandshakeEpochSeconds()).toString();
-            client.resources(WireGuardPeer.class).withName(name).editStatus(x -> {
-                if (x.getStatus() != null) x.getStatus().lastHandshakeTime = when;
-                return x;
-            });
-        }
-        client.resources(WireGuardNode.class).withName(WireGuardNode.nameFor(mesh, node)).editStatus(w -> {
-            if (w.getStatus() != null) w.getStatus().peers = summary;
-            return w;
-        });
-    }
-
     private synchronized void configureDevice() throws IOException {
         peerSync.invalidate(); // a datapath that restarted, or a new interface, holds none of the peers we wrote
         device.configure(key.privateKeyForDevice(), listenPort);
@@ -308,8 +235,9 @@ public final class MeshAgent implements AutoCloseable {
      */
     private List<Cidr> pools() {
         List<Cidr> pools = pools(meshSpec);
-        if (informer != null) {
-            for (WireGuardNode w : informer.getStore().list()) {
+        MeshWatch w0 = watch;
+        if (w0 != null) {
+            for (WireGuardNode w : w0.members()) {
                 if (w.getSpec() == null || w.getSpec().podCIDRs == null) continue;
                 for (String b : w.getSpec().podCIDRs) {
                     Cidr block = Cidr.parse(b);
@@ -335,17 +263,17 @@ public final class MeshAgent implements AutoCloseable {
 
     /** The work of {@link #sync()} without egress; returns null, or what failed. */
     private synchronized String syncPeers() {
-        if (informer == null) return null;
+        MeshWatch w = watch;
+        if (w == null) return null; // the first sync comes once every watch has listed
         try {
-            List<WireGuardPeer> externalPeers = peerInformer == null ? List.of() : peerInformer.getStore().list();
-            PeerPlan plan = PeerPlan.of(mesh, node, meshSpec, informer.getStore().list(), informer.hasSynced(), externalPeers,
-                    this::presharedKey);
+            boolean complete = w.complete();
+            PeerPlan plan = PeerPlan.of(mesh, node, meshSpec, w.members(), complete, w.externalPeers(), this::presharedKey);
             nodeByKey.clear();
             nodeByKey.putAll(plan.nodeByKey());
             externalNames.clear();
             externalNames.putAll(plan.externalNames());
             // Strangers go only once both watches are complete: an incomplete view must not drop a live peer.
-            peerSync.apply(plan, informer.hasSynced() && (peerInformer == null || peerInformer.hasSynced()));
+            peerSync.apply(plan, complete);
             return null;
         } catch (IOException | RuntimeException e) {
             return String.valueOf(e.getMessage());
@@ -465,9 +393,10 @@ public final class MeshAgent implements AutoCloseable {
      * Independent of the peers: it must hold even while the datapath is absent (the unreachable routes).
      */
     private synchronized void applyEgress() {
-        if (informer == null) return;
+        MeshWatch w0 = watch;
+        if (w0 == null) return;
         WireGuardNode me = null;
-        List<WireGuardNode> members = informer.getStore().list();
+        List<WireGuardNode> members = w0.members();
         for (WireGuardNode w : members) if (w.getSpec() != null && node.equals(w.getSpec().nodeName)) me = w;
         if (me == null) return; // membership is ending: the end-of-membership action removes it all
         try {
@@ -530,33 +459,19 @@ public final class MeshAgent implements AutoCloseable {
         return device;
     }
 
-    /** Ready once the interface is configured and the informer has synced. */
+    /** Ready once the interface is configured and every watch has listed. */
     public boolean ready() {
-        return informer != null && informer.hasSynced() && device.configured();
+        MeshWatch w = watch;
+        return w != null && w.complete() && device.configured();
     }
 
     private void publishStatus(boolean ready, String reason, String message) {
-        String name = WireGuardNode.nameFor(mesh, node);
-        client.resources(WireGuardNode.class).withName(name).editStatus(w -> {
-            WireGuardNodeStatus s = w.getStatus() == null ? new WireGuardNodeStatus() : w.getStatus();
-            s.publicKey = key.publicKeyBase64();
-            s.endpoints = List.of(endpointHost.indexOf(':') >= 0 ? "[" + endpointHost + "]:" + listenPort : endpointHost + ":" + listenPort);
-            s.listenPort = listenPort;
-            if (device != null) s.datapath = WireGuardMeshSpec.Datapath.valueOf(device.kind().toUpperCase());
-            s.keyGeneration = w.getSpec().keyGeneration;
-            s.observedMeshGeneration = appliedGeneration;
-            s.conditions = new ArrayList<>(List.of(new ConditionBuilder().withType("Ready").withStatus(ready ? "True" : "False")
-                    .withReason(reason).withMessage(message).withLastTransitionTime(Instant.now().toString()).build()));
-            w.setStatus(s);
-            return w;
-        });
+        status.publish(ready, reason, message, listenPort, device == null ? null : device.kind(), appliedGeneration);
     }
 
     @Override
     public void close() {
         if (watchdog != null) watchdog.interrupt();
-        if (informer != null) informer.close();
-        if (peerInformer != null) peerInformer.close();
-        if (meshInformer != null) meshInformer.close();
+        if (watch != null) watch.close();
     }
 }

@@ -1,0 +1,130 @@
+package io.wiremesh.node.mesh;
+
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
+import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
+import io.wiremesh.api.v1alpha1.WireGuardMesh;
+import io.wiremesh.api.v1alpha1.WireGuardNode;
+import io.wiremesh.api.v1alpha1.WireGuardNodeStatus;
+import io.wiremesh.api.v1alpha1.WireGuardPeer;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The three watches a node-daemon keeps: the WireGuardNodes of its mesh (by the
+ * {@code wiremesh.io/mesh} label: one small event per join or leave), every WireGuardPeer, and its
+ * WireGuardMesh. Events reach the {@link Listener} only once all three have listed what exists, so
+ * no decision is ever taken on a view that lacks one of them (an external device's peer removed
+ * because the WireGuardPeers were not listed yet); the listener's first call comes from its owner.
+ */
+final class MeshWatch implements AutoCloseable {
+    /** What the owner does on events; called on the informers' threads. */
+    interface Listener {
+        /** A member, or an external device, changed in a way that matters for peers or routes. */
+        void peersChanged();
+
+        /** The WireGuardMesh was added or updated (the caller compares generations). */
+        void meshChanged(WireGuardMesh mesh);
+
+        /** This node's own WireGuardNode was deleted (after {@link #peersChanged()} for it). */
+        void membershipEnded();
+    }
+
+    /** How often the informers relist: a missed event is repaired within this. */
+    static final long RESYNC_MILLIS = TimeUnit.MINUTES.toMillis(5);
+    private volatile boolean started;
+    private final SharedIndexInformer<WireGuardNode> members;
+    private final SharedIndexInformer<WireGuardPeer> peers;
+    private final SharedIndexInformer<WireGuardMesh> meshes;
+
+    /** Starts the watches of {@code mesh} for {@code node}; returns once each has listed what exists. */
+    MeshWatch(KubernetesClient client, String mesh, String node, Listener listener) {
+        members = client.resources(WireGuardNode.class).withLabel(WireGuardNode.MESH_LABEL, mesh).inform(new ResourceEventHandler<>() {
+            @Override
+            public void onAdd(WireGuardNode obj) {
+                if (started) listener.peersChanged();
+            }
+
+            @Override
+            public void onUpdate(WireGuardNode oldObj, WireGuardNode newObj) {
+                if (started && peerRelevantChange(oldObj, newObj)) listener.peersChanged(); // not for handshake summaries
+            }
+
+            @Override
+            public void onDelete(WireGuardNode obj, boolean deletedFinalStateUnknown) {
+                if (!started) return;
+                listener.peersChanged(); // drops every peer and route of the departed node (or all of them, when it is this one)
+                if (obj.getSpec() != null && node.equals(obj.getSpec().nodeName)) listener.membershipEnded();
+            }
+        }, RESYNC_MILLIS);
+        peers = client.resources(WireGuardPeer.class).inform(new ResourceEventHandler<>() {
+            @Override
+            public void onAdd(WireGuardPeer obj) {
+                if (started) listener.peersChanged();
+            }
+
+            @Override
+            public void onUpdate(WireGuardPeer oldObj, WireGuardPeer newObj) {
+                if (started) listener.peersChanged();
+            }
+
+            @Override
+            public void onDelete(WireGuardPeer obj, boolean deletedFinalStateUnknown) {
+                if (started) listener.peersChanged();
+            }
+        }, RESYNC_MILLIS);
+        // Edits of the mesh apply live: a kubectl edit must not wait for a pod restart.
+        meshes = client.resources(WireGuardMesh.class).withName(mesh).inform(new ResourceEventHandler<>() {
+            @Override
+            public void onAdd(WireGuardMesh obj) {
+                if (started) listener.meshChanged(obj);
+            }
+
+            @Override
+            public void onUpdate(WireGuardMesh oldObj, WireGuardMesh newObj) {
+                if (started) listener.meshChanged(newObj);
+            }
+
+            @Override
+            public void onDelete(WireGuardMesh obj, boolean deletedFinalStateUnknown) {
+                // The operator deletes the members with it: the delete of this node's WireGuardNode ends membership.
+            }
+        }, RESYNC_MILLIS);
+        started = true;
+    }
+
+    /** Only what changes peers or routes: the blocks, the node addresses, or another node's key or endpoints. */
+    static boolean peerRelevantChange(WireGuardNode before, WireGuardNode after) {
+        if (!Objects.equals(before.getSpec() == null ? null : before.getSpec().podCIDRs, after.getSpec() == null ? null : after.getSpec().podCIDRs)) {
+            return true;
+        }
+        if (!Objects.equals(before.getSpec() == null ? null : before.getSpec().nodeAddresses,
+                after.getSpec() == null ? null : after.getSpec().nodeAddresses)) return true;
+        WireGuardNodeStatus a = before.getStatus(), b = after.getStatus();
+        if (a == null || b == null) return a != b;
+        return !Objects.equals(a.publicKey, b.publicKey) || !Objects.equals(a.endpoints, b.endpoints);
+    }
+
+    /** The mesh's WireGuardNodes as last seen, this node's included. */
+    List<WireGuardNode> members() {
+        return members.getStore().list();
+    }
+
+    /** Every WireGuardPeer as last seen. */
+    List<WireGuardPeer> externalPeers() {
+        return peers.getStore().list();
+    }
+
+    /** Whether both lists are complete (relisted after a lost watch): only then may a peer be removed as a stranger. */
+    boolean complete() {
+        return members.hasSynced() && peers.hasSynced();
+    }
+
+    @Override
+    public void close() {
+        members.close();
+        peers.close();
+        meshes.close();
+    }
+}

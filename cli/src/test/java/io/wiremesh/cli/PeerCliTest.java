@@ -7,14 +7,8 @@ import com.google.zxing.DecodeHintType;
 import com.google.zxing.RGBLuminanceSource;
 import com.google.zxing.common.HybridBinarizer;
 import com.google.zxing.qrcode.QRCodeReader;
-import io.fabric8.kubeapitest.KubeAPIServer;
-import io.fabric8.kubeapitest.KubeAPIServerConfigBuilder;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
-import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition;
-import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.KubernetesClientBuilder;
-import io.fabric8.kubernetes.client.dsl.NonDeletingOperation;
 import io.wiremesh.api.v1alpha1.WireGuardMesh;
 import io.wiremesh.api.v1alpha1.WireGuardMeshSpec;
 import io.wiremesh.api.v1alpha1.WireGuardNode;
@@ -26,7 +20,6 @@ import io.wiremesh.wireguard.crypto.Keys;
 import io.wiremesh.wireguard.crypto.X25519;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayOutputStream;
-import java.io.FileInputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -37,6 +30,8 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import javax.imageio.ImageIO;
 import org.junit.jupiter.api.AfterAll;
+import io.wiremesh.testing.Commands;
+import io.wiremesh.testing.KubeApiServer;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -44,8 +39,6 @@ import org.junit.jupiter.api.io.TempDir;
 /** `wiremesh peer add|config|remove` against a real kube-apiserver; the config checked with wg-quick and the QR code decoded. */
 class PeerCliTest {
     static final Path ROOT = Path.of(System.getProperty("wiremesh.root", "..")).toAbsolutePath().normalize();
-    static final Path DIR = Path.of(System.getenv().getOrDefault("WIREMESH_K8S_CACHE", "/var/cache/wiremesh"), "kubeapitest");
-    static KubeAPIServer server;
     static KubernetesClient client;
     static Path kubeconfig;
     static final String GATEWAY_KEY = Keys.toBase64(X25519.publicKey(X25519.generatePrivateKey()));
@@ -57,21 +50,9 @@ class PeerCliTest {
 
     @BeforeAll
     static void cluster() throws Exception {
-        server = new KubeAPIServer(KubeAPIServerConfigBuilder.anAPIServerConfig().withOfflineMode(true).withApiServerVersion("1.20.2")
-                .withTestDir(DIR.toString()).withUpdateKubeConfig(false).withApiServerFlag("--bind-address", "127.0.0.1").build());
-        server.start();
         kubeconfig = Files.createTempFile("wiremesh-cli", ".kubeconfig");
-        Files.writeString(kubeconfig, server.getKubeConfigYaml());
-        client = new KubernetesClientBuilder().withConfig(Config.fromKubeconfig(server.getKubeConfigYaml())).build();
-        for (String crd : List.of("wireguardmeshes", "wireguardnodes", "wireguardpeers")) {
-            try (FileInputStream in = new FileInputStream(ROOT.resolve("crds/" + crd + ".wiremesh.io-v1.yml").toFile())) {
-                CustomResourceDefinition c = client.apiextensions().v1().customResourceDefinitions().load(in).item();
-                client.resource(c).createOr(NonDeletingOperation::update);
-                client.apiextensions().v1().customResourceDefinitions().withName(c.getMetadata().getName()).waitUntilCondition(
-                        x -> x.getStatus() != null && x.getStatus().getConditions() != null && x.getStatus().getConditions().stream().anyMatch(k -> k.getType().equals("Established")),
-                        30, TimeUnit.SECONDS);
-            }
-        }
+        Files.writeString(kubeconfig, KubeApiServer.kubeconfig());
+        client = KubeApiServer.client();
         WireGuardMesh mesh = new WireGuardMesh();
         mesh.setMetadata(new ObjectMetaBuilder().withName("cli-mesh").build());
         mesh.setSpec(new WireGuardMeshSpec());
@@ -101,8 +82,6 @@ class PeerCliTest {
 
     @AfterAll
     static void stop() throws Exception {
-        if (client != null) client.close();
-        if (server != null) server.stop();
         if (kubeconfig != null) Files.deleteIfExists(kubeconfig);
     }
 
@@ -232,10 +211,7 @@ class PeerCliTest {
     }
 
     private static String run(String... cmd) throws Exception {
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        p.waitFor(30, TimeUnit.SECONDS);
-        return out;
+        return Commands.run(List.of(cmd), null, null).out();
     }
 
     /**

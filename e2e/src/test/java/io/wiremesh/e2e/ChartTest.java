@@ -1,5 +1,7 @@
 package io.wiremesh.e2e;
 
+import io.wiremesh.testing.KubeApiServer;
+
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.marcnuri.helm.Helm;
@@ -40,7 +42,7 @@ class ChartTest {
      */
     @Test
     void eachDatapathGetsItsOwnMemoryLimit() throws Exception {
-        KubernetesClient client = ApiServer.client();
+        KubernetesClient client = KubeApiServer.client();
         for (String impl : List.of("java", "wireguard-go")) {
             String yaml = new Helm(CHART).template().withName("wiremesh").withNamespace("wiremesh-system")
                     .set("datapath.implementation", impl).call();
@@ -72,7 +74,7 @@ class ChartTest {
 
     @Test
     void rendersLeastPrivilegeWorkloads() throws Exception {
-        KubernetesClient client = ApiServer.client();
+        KubernetesClient client = KubeApiServer.client();
         List<HasMetadata> objects = client.load(new ByteArrayInputStream(render(true).getBytes(StandardCharsets.UTF_8))).items();
         assertThat(objects).extracting(HasMetadata::getKind).contains("ServiceAccount", "ClusterRole", "ClusterRoleBinding",
                 "Deployment", "DaemonSet", "WireGuardMesh");
@@ -115,7 +117,7 @@ class ChartTest {
 
     @Test
     void theRealApiServerAcceptsEveryRenderedObject() throws Exception {
-        KubernetesClient client = ApiServer.client();
+        KubernetesClient client = KubeApiServer.client();
         client.resource(new NamespaceBuilder().withNewMetadata().withName("wiremesh-system").endMetadata().build())
                 .createOr(NonDeletingOperation::update);
         List<HasMetadata> objects = client.load(new ByteArrayInputStream(render(true).getBytes(StandardCharsets.UTF_8))).items();

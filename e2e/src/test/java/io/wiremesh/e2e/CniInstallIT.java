@@ -1,5 +1,7 @@
 package io.wiremesh.e2e;
 
+import io.wiremesh.testing.Commands;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -71,12 +73,12 @@ class CniInstallIT {
         assertThat(plugins.get(0)).containsEntry("socket", socket.toString());
 
         // A runtime with no Java on PATH (only the system's own) uses what was installed.
-        Host.Result add = Host.run(List.of("ip", "netns", "exec", node, "env", "-i", "PATH=/usr/sbin:/sbin",
+        Commands.Result add = Commands.run(List.of("ip", "netns", "exec", node, "env", "-i", "PATH=/usr/sbin:/sbin",
                 "NETCONFPATH=" + conf, "CNI_PATH=" + bin, "CNI_CACHE_DIR=" + host.dir.resolve("cache"),
                 CNITOOL.toString(), "add", "wiremesh", "/var/run/netns/" + pod, "inst-" + id), null, null);
         assertThat(add.exit()).as(add.out() + host.log("daemon.log")).isZero();
         assertThat(add.out()).contains("10.44.3.2/32");
-        Host.Result del = Host.run(List.of("ip", "netns", "exec", node, "env", "-i", "PATH=/usr/sbin:/sbin",
+        Commands.Result del = Commands.run(List.of("ip", "netns", "exec", node, "env", "-i", "PATH=/usr/sbin:/sbin",
                 "NETCONFPATH=" + conf, "CNI_PATH=" + bin, "CNI_CACHE_DIR=" + host.dir.resolve("cache"),
                 CNITOOL.toString(), "del", "wiremesh", "/var/run/netns/" + pod, "inst-" + id), null, null);
         assertThat(del.exit()).as(del.out()).isZero();

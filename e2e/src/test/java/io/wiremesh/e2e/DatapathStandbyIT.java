@@ -1,5 +1,9 @@
 package io.wiremesh.e2e;
 
+import io.wiremesh.testing.Commands;
+
+import io.wiremesh.testing.KubeApiServer;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -52,7 +56,7 @@ class DatapathStandbyIT {
         await().atMost(30, TimeUnit.SECONDS).until(() -> host.log("standby.log").contains("standing by"));
         Thread.sleep(1000);
         assertThat(standby.isAlive()).isTrue();
-        assertThat(Host.run(List.of("ip", "-n", ns, "link", "show", ifname), null, null).exit()).as("no interface on a kernel node").isNotZero();
+        assertThat(Commands.run(List.of("ip", "-n", ns, "link", "show", ifname), null, null).exit()).as("no interface on a kernel node").isNotZero();
         assertThat(uapi.resolve(ifname + ".sock")).doesNotExist();
         long t0 = System.nanoTime();
         standby.toHandle().destroy(); // SIGTERM to the container's first process, as the kubelet sends it
@@ -79,7 +83,7 @@ class DatapathStandbyIT {
                 && host.log("serving.log").lastIndexOf("standing by") > host.log("serving.log").indexOf("moved " + ifname));
         Thread.sleep(1000);
         assertThat(serving.isAlive()).as("the container stands by instead of exiting").isTrue();
-        assertThat(Host.run(List.of("ip", "-n", ns, "link", "show", ifname), null, null).exit()).as("no TUN while the kernel owns it").isNotZero();
+        assertThat(Commands.run(List.of("ip", "-n", ns, "link", "show", ifname), null, null).exit()).as("no TUN while the kernel owns it").isNotZero();
         assertThat(uapi.resolve(ifname + ".sock")).doesNotExist();
         // And back to userspace: the same container serves again.
         long back = System.nanoTime();
@@ -95,7 +99,7 @@ class DatapathStandbyIT {
 
     /** The datapath container's command from the rendered chart: {@code /bin/sh -c SCRIPT IFNAME}. */
     static List<String> renderedCommand() throws Exception {
-        var objects = ApiServer.client().load(new ByteArrayInputStream(ChartTest.render(false).getBytes(StandardCharsets.UTF_8))).items();
+        var objects = KubeApiServer.client().load(new ByteArrayInputStream(ChartTest.render(false).getBytes(StandardCharsets.UTF_8))).items();
         DaemonSet ds = objects.stream().filter(o -> o instanceof DaemonSet d && d.getMetadata().getName().endsWith("-datapath"))
                 .map(o -> (DaemonSet) o).findFirst().orElseThrow();
         List<String> rendered = ds.getSpec().getTemplate().getSpec().getContainers().getFirst().getCommand();

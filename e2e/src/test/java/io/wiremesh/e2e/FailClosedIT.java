@@ -1,5 +1,9 @@
 package io.wiremesh.e2e;
 
+import io.wiremesh.testing.Commands;
+
+import io.wiremesh.testing.KubeApiServer;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -41,11 +45,11 @@ class FailClosedIT {
         assumeTrue(Files.exists(Host.ROOT.resolve("cni-plugin/target/wiremesh-cni.jar")), "needs the packaged jars (mvn verify)");
         assumeTrue(Files.isExecutable(MeshIT.CNITOOL), "needs wmcnitool (scripts/install-deps.sh)");
         host = new Host();
-        client = ApiServer.client();
+        client = KubeApiServer.client();
         Path apiSock = host.dir.resolve("api.sock");
-        host.spawn("socat-root.log", null, "socat", "UNIX-LISTEN:" + apiSock + ",fork,mode=600", "TCP:127.0.0.1:" + ApiServer.port());
+        host.spawn("socat-root.log", null, "socat", "UNIX-LISTEN:" + apiSock + ",fork,mode=600", "TCP:127.0.0.1:" + KubeApiServer.port());
         Path kubeconfig = host.dir.resolve("kubeconfig");
-        Files.writeString(kubeconfig, ApiServer.kubeconfig());
+        Files.writeString(kubeconfig, KubeApiServer.kubeconfig());
         kubeEnv = Map.of("KUBECONFIG", kubeconfig.toString());
 
         // The node, and "the rest of the underlay" behind its default route, where the capture runs.
@@ -60,7 +64,7 @@ class FailClosedIT {
         Host.sh("ip", "-n", node, "route", "add", "default", "via", "10.211.0.2");
         Host.sh("ip", "-n", node, "-6", "route", "add", "default", "via", "fd11:211::2");
         host.spawn("socat-node.log", null, "ip", "netns", "exec", node, "socat",
-                "TCP-LISTEN:" + ApiServer.port() + ",bind=127.0.0.1,fork,reuseaddr", "UNIX-CONNECT:" + apiSock);
+                "TCP-LISTEN:" + KubeApiServer.port() + ",bind=127.0.0.1,fork,reuseaddr", "UNIX-CONNECT:" + apiSock);
 
         WireGuardMesh m = new WireGuardMesh();
         m.setMetadata(new ObjectMetaBuilder().withName(mesh).build());
@@ -118,7 +122,7 @@ class FailClosedIT {
         Files.createSymbolicLink(cniBin.resolve("wiremesh"), Host.ROOT.resolve("bin/wiremesh-cni"));
         Files.writeString(netd.resolve("10-wiremesh.conflist"), "{\"cniVersion\":\"1.0.0\",\"name\":\"wiremesh\",\"plugins\":"
                 + "[{\"type\":\"wiremesh\",\"socket\":\"" + socket() + "\"}]}");
-        Host.Result add = Host.run(List.of("ip", "netns", "exec", node, MeshIT.CNITOOL.toString(), "add", "wiremesh", "/var/run/netns/" + pod,
+        Commands.Result add = Commands.run(List.of("ip", "netns", "exec", node, MeshIT.CNITOOL.toString(), "add", "wiremesh", "/var/run/netns/" + pod,
                 "fc-" + id), Map.of("NETCONFPATH", netd.toString(), "CNI_PATH", cniBin.toString(), "CNI_CACHE_DIR", host.dir.resolve("cache").toString()), null);
         assertThat(add.exit()).as(add.out()).isZero();
         Path pcap = host.dir.resolve("underlay.pcap");
@@ -126,7 +130,7 @@ class FailClosedIT {
                 "-w", pcap.toString(), "net 10.44.0.0/16 or net 10.46.0.0/24 or net fd44::/48");
         await().atMost(10, TimeUnit.SECONDS).until(() -> host.log("tcpdump.log").contains("listening on"));
         for (String target : List.of("10.44.2.2", "10.46.0.7", "fd44::2:2")) {
-            Host.Result ping = Host.run(List.of("ip", "netns", "exec", pod, "ping", "-c", "3", "-i", "0.2", "-W", "1", target), null, null);
+            Commands.Result ping = Commands.run(List.of("ip", "netns", "exec", pod, "ping", "-c", "3", "-i", "0.2", "-W", "1", target), null, null);
             assertThat(ping.out()).as(target).contains(" 0 received");
         }
         Thread.sleep(300);
@@ -141,8 +145,8 @@ class FailClosedIT {
         Thread.sleep(700); // the JVM is starting: nothing of ours has run yet, or only part of it
         killed.descendants().forEach(ProcessHandle::destroyForcibly);
         killed.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
-        for (String p : POOLS_V4) Host.run(List.of("ip", "-n", node, "route", "del", "unreachable", p, "metric", "4096"), null, null);
-        for (String p : POOLS_V6) Host.run(List.of("ip", "-n", node, "-6", "route", "del", "unreachable", p, "metric", "4096"), null, null);
+        for (String p : POOLS_V4) Commands.run(List.of("ip", "-n", node, "route", "del", "unreachable", p, "metric", "4096"), null, null);
+        for (String p : POOLS_V6) Commands.run(List.of("ip", "-n", node, "-6", "route", "del", "unreachable", p, "metric", "4096"), null, null);
         assertThat(host.in(node, "ip", "route", "show", "type", "unreachable")).doesNotContain("10.44.0.0/16");
         Files.deleteIfExists(socket());
         startDaemon("daemon-3.log");

@@ -1,5 +1,7 @@
 package io.wiremesh.e2e;
 
+import io.wiremesh.testing.Commands;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -116,7 +118,7 @@ class KernelInteropIT {
                 .until(() -> Files.exists(share.resolve("ready")) || !vm.alive());
         assertThat(Files.exists(share.resolve("ready"))).as("guest set up its interfaces; console:\n%s", console(share)).isTrue();
         // The Java side initiates the first handshake (towards wiremesh0); the VM initiates towards wireguard-go.
-        String ping = Host.run(List.of("ip", "netns", "exec", ns, "ping", "-c", "3", "-i", "0.2", "-W", "5", "10.77.0.2"), null, null).out();
+        String ping = Commands.run(List.of("ip", "netns", "exec", ns, "ping", "-c", "3", "-i", "0.2", "-W", "5", "10.77.0.2"), null, null).out();
         Files.writeString(share.resolve("go"), "");
         KernelVm.Result result = vm.await();
         System.out.printf("kernel VM interop: %.1f s (exit %d)%n", (System.nanoTime() - t0) / 1e9, result.exit());
@@ -143,9 +145,9 @@ class KernelInteropIT {
         }
         // The wire: nothing but ARP and WireGuard messages.
         Thread.sleep(500);
-        String wire = Host.run(List.of("tcpdump", "-r", pcap.toString(), "-n", "udp"), null, null).out();
+        String wire = Commands.run(List.of("tcpdump", "-r", pcap.toString(), "-n", "udp"), null, null).out();
         long wg = wire.lines().filter(l -> l.contains("UDP")).count();
-        String clear = Host.run(List.of("tcpdump", "-r", pcap.toString(), "-n",
+        String clear = Commands.run(List.of("tcpdump", "-r", pcap.toString(), "-n",
                 "not arp and not (udp and (udp port 51820 or udp port 51821) and udp[8] >= 1 and udp[8] <= 4 and udp[9] = 0 and udp[10:2] = 0)"),
                 null, null).out();
         assertThat(wg).as("WireGuard datagrams on the tap").isGreaterThan(2L * PAYLOAD / 1500);
@@ -165,7 +167,7 @@ class KernelInteropIT {
     }
 
     private static String pub(String key) throws Exception {
-        return Host.run(List.of("wg", "pubkey"), null, key + "\n").out().trim();
+        return Commands.run(List.of("wg", "pubkey"), null, key + "\n").out().trim();
     }
 
     private static byte[] random() {

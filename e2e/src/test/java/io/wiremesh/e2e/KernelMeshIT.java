@@ -1,5 +1,9 @@
 package io.wiremesh.e2e;
 
+import io.wiremesh.testing.Commands;
+
+import io.wiremesh.testing.KubeApiServer;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -60,8 +64,8 @@ class KernelMeshIT {
         assumeTrue(Files.isExecutable(MeshIT.CNITOOL), "needs wmcnitool (scripts/install-deps.sh)");
         KernelVm.prepare();
         host = new Host();
-        client = ApiServer.client();
-        int port = ApiServer.port();
+        client = KubeApiServer.client();
+        int port = KubeApiServer.port();
         Path share = Files.createDirectories(host.dir.resolve("share"));
         Files.copy(daemonJar, share.resolve("node-daemon.jar"));
         Files.copy(cniJar, share.resolve("wiremesh-cni.jar"));
@@ -71,7 +75,7 @@ class KernelMeshIT {
                 + " -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xshare:off -Xmx64m -XX:-UsePerfData -jar /share/wiremesh-wg.jar \"$@\"\n");
         share.resolve("wiremesh-wg").toFile().setExecutable(true);
         Files.writeString(share.resolve("datapath-cmd"), DatapathStandbyIT.renderedScript().replace("/opt/wiremesh/bin/wiremesh-wg", "/share/wiremesh-wg"));
-        Files.writeString(share.resolve("kubeconfig"), selfContained(ApiServer.kubeconfig()));
+        Files.writeString(share.resolve("kubeconfig"), selfContained(KubeApiServer.kubeconfig()));
 
         // Node 1 (Java datapath) is a namespace; the VM (node 2) hangs off its tap: the underlay.
         String n1 = host.ns("wmk-" + id + "-n1"), vmNode = "wmk-" + id + "-vm", tap = "wmkt" + id;
@@ -105,7 +109,7 @@ class KernelMeshIT {
 
         // Node 1: the Java datapath, its node-daemon, a pod wired by libcni, and a receiver in the pod.
         host.spawn("wg-n1.log", null, "ip", "netns", "exec", n1, Host.ROOT.resolve("bin/wiremesh-wg").toString(), "-f", javaIf);
-        Path kubeconfig = Files.writeString(host.dir.resolve("kubeconfig"), ApiServer.kubeconfig());
+        Path kubeconfig = Files.writeString(host.dir.resolve("kubeconfig"), KubeApiServer.kubeconfig());
         Path cniSock = host.dir.resolve("n1-cni.sock");
         host.spawn("daemon-n1.log", Map.of("KUBECONFIG", kubeconfig.toString()), "ip", "netns", "exec", n1,
                 Host.ROOT.resolve("bin/wiremesh-node-daemon").toString(), "--mesh", mesh, "--node-name", n1, "--node-ip", "10.212.0.1",
@@ -117,7 +121,7 @@ class KernelMeshIT {
         Path netd = Files.createDirectories(host.dir.resolve("net.d"));
         Files.writeString(netd.resolve("10-wiremesh.conflist"), "{\"cniVersion\":\"1.0.0\",\"name\":\"wiremesh\",\"plugins\":"
                 + "[{\"type\":\"wiremesh\",\"socket\":\"" + cniSock + "\"}]}");
-        Host.Result add = Host.run(List.of("ip", "netns", "exec", n1, MeshIT.CNITOOL.toString(), "add", "wiremesh", "/var/run/netns/" + pod1,
+        Commands.Result add = Commands.run(List.of("ip", "netns", "exec", n1, MeshIT.CNITOOL.toString(), "add", "wiremesh", "/var/run/netns/" + pod1,
                 "pod1-" + id), Map.of("NETCONFPATH", netd.toString(), "CNI_PATH", cniBin.toString(), "CNI_CACHE_DIR",
                 host.dir.resolve("cni-cache").toString()), null);
         assertThat(add.out()).as("CNI ADD on node 1").contains("10.44.1.2/32");
@@ -190,7 +194,7 @@ class KernelMeshIT {
         vm = KernelVm.start(share, "node.sh", 1024, 720, "--netns", n1, "--tap", tap);
         await().atMost(360, TimeUnit.SECONDS).pollInterval(200, TimeUnit.MILLISECONDS)
                 .until(() -> Files.exists(share.resolve("vm-done")) || !vm.alive());
-        String ping1 = Host.run(List.of("ip", "netns", "exec", pod1, "ping", "-c", "3", "-i", "0.2", "-W", "5", "10.44.2.2"), null, null).out();
+        String ping1 = Commands.run(List.of("ip", "netns", "exec", pod1, "ping", "-c", "3", "-i", "0.2", "-W", "5", "10.44.2.2"), null, null).out();
         Files.writeString(share.resolve("go-fail"), "");
         // The live datapath switches, each applied when the VM node publishes the new generation with its datapath.
         String vmMember = WireGuardNode.nameFor(mesh, vmNode);
@@ -254,9 +258,9 @@ class KernelMeshIT {
 
         // The wire: never a pod address in clear, while WireGuard carried the traffic.
         Thread.sleep(500);
-        String clear = Host.run(List.of("tcpdump", "-r", pcap.toString(), "-n", "net " + POOL), null, null).out();
+        String clear = Commands.run(List.of("tcpdump", "-r", pcap.toString(), "-n", "net " + POOL), null, null).out();
         assertThat(clear.lines().filter(l -> !l.startsWith("reading from"))).as("pod traffic in clear on the underlay").isEmpty();
-        long wg = Host.run(List.of("tcpdump", "-r", pcap.toString(), "-n", "udp port 51820"), null, null).out()
+        long wg = Commands.run(List.of("tcpdump", "-r", pcap.toString(), "-n", "udp port 51820"), null, null).out()
                 .lines().filter(l -> l.contains("UDP")).count();
         assertThat(wg).as("WireGuard datagrams on the underlay").isGreaterThan(PAYLOAD / 1500);
     }

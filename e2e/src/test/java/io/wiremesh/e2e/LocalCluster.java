@@ -1,5 +1,7 @@
 package io.wiremesh.e2e;
 
+import io.wiremesh.testing.Commands;
+
 import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
@@ -80,11 +82,11 @@ final class LocalCluster implements AutoCloseable {
     }
 
     /** kubectl exec in a test pod; returns output and exit code (ping failing is an answer, not an error). */
-    Host.Result exec(String pod, String... cmd) throws Exception {
+    Commands.Result exec(String pod, String... cmd) throws Exception {
         List<String> full = new ArrayList<>(List.of(KUBECTL.toString(), "--kubeconfig", DIR.resolve("admin.kubeconfig").toString(),
                 "-n", TEST_NS, "exec", pod, "--"));
         full.addAll(Arrays.asList(cmd));
-        return Host.run(full, null, null);
+        return Commands.run(full, null, null);
     }
 
     /** The command as it runs on node n: its network and mount namespaces (its /var/run/wireguard, its routes). */
@@ -100,7 +102,7 @@ final class LocalCluster implements AutoCloseable {
 
     /** Public keys of the peers of node n's WireGuard interface, read with the unmodified `wg` tool. */
     Set<String> wgPeers(int n) throws Exception {
-        Host.Result r = Host.run(onNode(n, "wg", "show", "wiremesh0", "peers"), null, null);
+        Commands.Result r = Commands.run(onNode(n, "wg", "show", "wiremesh0", "peers"), null, null);
         return r.exit() == 0 ? new TreeSet<>(r.out().lines().map(String::trim).filter(l -> !l.isEmpty()).toList()) : Set.of();
     }
 

@@ -1,5 +1,7 @@
 package io.wiremesh.e2e;
 
+import io.wiremesh.testing.Commands;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -71,7 +73,7 @@ class LocalClusterIT {
         Process capture = cluster.capture(1, pcap);
         assertThat(pings(cluster.exec("test-n1-1", "ping", "-c", "5", "-W", "3", ip2).out())).isEqualTo(new int[] {5, 5});
         assertThat(pings(cluster.exec("test-n2-1", "ping", "-c", "5", "-W", "3", ip1).out())).isEqualTo(new int[] {5, 5});
-        Host.Result tcp = cluster.exec("test-n1-1", "iperf3", "-c", ip2, "-t", "2", "-f", "m");
+        Commands.Result tcp = cluster.exec("test-n1-1", "iperf3", "-c", ip2, "-t", "2", "-f", "m");
         assertThat(tcp.exit()).as(tcp.out()).isZero();
         assertThat(tcp.out()).containsPattern("[0-9.]+ Mbits/sec.*receiver");
         List<String> packets = LocalCluster.packets(capture, pcap);
@@ -87,7 +89,7 @@ class LocalClusterIT {
     void anOrdinaryPodListsNodesThroughTheKubernetesService() throws Exception {
         // The kubernetes Service (10.96.0.1:443) leads to the API server on the control-plane host, outside the mesh:
         // kube-proxy DNATs, wiremesh masquerades. The pod uses its own ServiceAccount token, as controllers do.
-        Host.Result r = cluster.exec("test-n1-1", "sh", "-c", "d=/var/run/secrets/kubernetes.io/serviceaccount; curl -sS --max-time 10"
+        Commands.Result r = cluster.exec("test-n1-1", "sh", "-c", "d=/var/run/secrets/kubernetes.io/serviceaccount; curl -sS --max-time 10"
                 + " --cacert $d/ca.crt -H \"Authorization: Bearer $(cat $d/token)\" https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT/api/v1/nodes");
         assertThat(r.exit()).as(r.out()).isZero();
         assertThat(r.out()).contains("\"kind\": \"NodeList\"", "\"name\": \"wml-n1\"", "\"name\": \"wml-n2\"");
@@ -97,7 +99,7 @@ class LocalClusterIT {
     @Order(12)
     void podsReachTheOutsideAsTheirNode() throws Exception {
         for (int n = 1; n <= 2; n++) {
-            Host.Result r = cluster.exec("test-n" + n + "-1", "curl", "-sS", "--max-time", "10", "http://" + OUTSIDE + "/");
+            Commands.Result r = cluster.exec("test-n" + n + "-1", "curl", "-sS", "--max-time", "10", "http://" + OUTSIDE + "/");
             assertThat(r.out().strip()).as("what the outside server saw").isEqualTo("wiremesh-outside: client 198.19.0.1" + n);
         }
         assertThat(Files.readString(LocalCluster.DIR.resolve("log/outside-access.log"))).contains(" 198.19.0.11 /", " 198.19.0.12 /");
@@ -114,7 +116,7 @@ class LocalClusterIT {
             await().atMost(Duration.ofSeconds(10)).until(() -> cluster.onNodeSh(2, "ss", "-ltnH").contains("198.19.0.12:18081"));
             Path pcap = work.resolve("node-address.pcap");
             Process capture = cluster.capture(1, pcap);
-            Host.Result r = cluster.exec("test-n1-1", "curl", "-sS", "--http0.9", "--max-time", "10", "http://198.19.0.12:18081/");
+            Commands.Result r = cluster.exec("test-n1-1", "curl", "-sS", "--http0.9", "--max-time", "10", "http://198.19.0.12:18081/");
             assertThat(r.out().strip()).as(r.out()).isEqualTo("node2 saw " + pod1);
             // A real hostNetwork pod on node 2 (its node-daemon's status port), and the pod's own node.
             assertThat(cluster.exec("test-n1-1", "curl", "-sS", "--max-time", "10", "http://198.19.0.12:9465/healthz").out()).contains("ok");
@@ -145,7 +147,7 @@ class LocalClusterIT {
         try {
             await().atMost(Duration.ofSeconds(60)).until(() -> Readiness.isPodReady(cluster.client.pods().inNamespace(LocalCluster.TEST_NS).withName("hostport-n1").get()));
             // From the underlay side (the control-plane host, not a mesh node) and from a pod on another node.
-            await().atMost(Duration.ofSeconds(20)).until(() -> Host.run(List.of("nsenter", "--net=/run/netns/wml-ul", "curl", "-sS", "--max-time", "5",
+            await().atMost(Duration.ofSeconds(20)).until(() -> Commands.run(List.of("nsenter", "--net=/run/netns/wml-ul", "curl", "-sS", "--max-time", "5",
                     "http://198.19.0.11:18080/"), null, null).out().contains("hostport-ok"));
             assertThat(cluster.exec("test-n2-1", "curl", "-sS", "--max-time", "10", "http://198.19.0.11:18080/").out()).contains("hostport-ok");
         } finally {
@@ -158,7 +160,7 @@ class LocalClusterIT {
     void aDownloadFromOutsideOutlivesTheNodeDaemonPod() throws Exception {
         String before = cluster.onNodeSh(1, "nft", "-a", "list", "table", "inet", "wiremesh");
         // About 15 s of download at 4 MB/s through node 1's masquerade, while its node-daemon pod is replaced.
-        CompletableFuture<Host.Result> download = inBackground(() -> cluster.exec("test-n1-1", "curl", "-sS", "--max-time", "120", "--limit-rate", "4M",
+        CompletableFuture<Commands.Result> download = inBackground(() -> cluster.exec("test-n1-1", "curl", "-sS", "--max-time", "120", "--limit-rate", "4M",
                 "-o", "/dev/null", "-w", "%{size_download} %{http_code}", "http://" + OUTSIDE + "/bytes/60000000"));
         Thread.sleep(2000);
         Pod daemon = systemPod("node", "wml-n1");
@@ -167,7 +169,7 @@ class LocalClusterIT {
             Pod p = systemPod("node", "wml-n1");
             return p != null && !p.getMetadata().getUid().equals(daemon.getMetadata().getUid()) && Readiness.isPodReady(p);
         });
-        Host.Result r = download.get(150, TimeUnit.SECONDS);
+        Commands.Result r = download.get(150, TimeUnit.SECONDS);
         assertThat(r.out().strip()).as("bytes and HTTP status of the download").isEqualTo("60000000 200");
         // The same table object (same handle): the replacement neither flushed nor re-created it.
         assertThat(handle(cluster.onNodeSh(1, "nft", "-a", "list", "table", "inet", "wiremesh"))).isEqualTo(handle(before));
@@ -187,7 +189,7 @@ class LocalClusterIT {
         String name = meshes.list().getItems().getFirst().getMetadata().getName();
         String ip2 = cluster.podIp("test-n2-1");
         // Pings across nodes at 10/s for the whole edit: the listen port moves under them.
-        CompletableFuture<Host.Result> ping = inBackground(() -> cluster.exec("test-n1-1", "ping", "-c", "150", "-i", "0.1", "-W", "2", ip2));
+        CompletableFuture<Commands.Result> ping = inBackground(() -> cluster.exec("test-n1-1", "ping", "-c", "150", "-i", "0.1", "-W", "2", ip2));
         Thread.sleep(1000);
         long t0 = System.nanoTime();
         var edited = meshes.withName(name).edit(m -> {
@@ -261,7 +263,7 @@ class LocalClusterIT {
         String ip2 = cluster.podIp("test-n2-1");
         Pod daemon = systemPod("node", "wml-n2");
         // 30 s of pings at 10/s across nodes while the node-daemon pod is deleted and its replacement starts.
-        CompletableFuture<Host.Result> ping = inBackground(() -> cluster.exec("test-n1-1", "ping", "-c", "300", "-i", "0.1", "-W", "2", ip2));
+        CompletableFuture<Commands.Result> ping = inBackground(() -> cluster.exec("test-n1-1", "ping", "-c", "300", "-i", "0.1", "-W", "2", ip2));
         Thread.sleep(2000);
         long deleted = System.nanoTime();
         cluster.client.resource(daemon).delete();
@@ -372,7 +374,7 @@ class LocalClusterIT {
         String ip1 = cluster.podIp("test-n1-1"), ip2 = cluster.podIp("test-n2-1");
         Path pcap = work.resolve("fail-closed.pcap");
         Process capture = cluster.capture(2, pcap);
-        CompletableFuture<Host.Result> ping = inBackground(() -> cluster.exec("test-n2-1", "ping", "-c", "40", "-i", "0.2", "-W", "1", ip1));
+        CompletableFuture<Commands.Result> ping = inBackground(() -> cluster.exec("test-n2-1", "ping", "-c", "40", "-i", "0.2", "-W", "1", ip1));
         Thread.sleep(1500);
         // Kill node 2's datapath (the wiremesh-wg process in its namespace): its interface disappears.
         String pid = Host.sh("sh", "-c", "for p in $(pgrep -f wiremesh-wireguard.jar); do [ \"$(stat -L -c %i /proc/$p/ns/net)\" = "
@@ -402,8 +404,8 @@ class LocalClusterIT {
             assertThat(routes).as("routes through node %d's tunnel", n).doesNotContain("10.42.");
         }
         // The nodes stop offering the pod network (no conflist), and their daemons wait for a new membership.
-        await().atMost(Duration.ofSeconds(30)).until(() -> Host.run(LocalCluster.onNode(1, "test", "-e", "/etc/cni/net.d/10-wiremesh.conflist"), null, null).exit() != 0
-                && Host.run(LocalCluster.onNode(2, "test", "-e", "/etc/cni/net.d/10-wiremesh.conflist"), null, null).exit() != 0);
+        await().atMost(Duration.ofSeconds(30)).until(() -> Commands.run(LocalCluster.onNode(1, "test", "-e", "/etc/cni/net.d/10-wiremesh.conflist"), null, null).exit() != 0
+                && Commands.run(LocalCluster.onNode(2, "test", "-e", "/etc/cni/net.d/10-wiremesh.conflist"), null, null).exit() != 0);
         // Every node-daemon exited (its container restarted) to wait for a new membership.
         await().atMost(Duration.ofSeconds(60)).until(() -> cluster.client.pods().inNamespace(LocalCluster.SYSTEM_NS)
                 .withLabel("app.kubernetes.io/component", "node").list().getItems().stream()

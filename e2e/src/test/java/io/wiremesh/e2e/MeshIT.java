@@ -1,5 +1,9 @@
 package io.wiremesh.e2e;
 
+import io.wiremesh.testing.Commands;
+
+import io.wiremesh.testing.KubeApiServer;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -48,13 +52,13 @@ class MeshIT {
         assumeTrue(Files.exists(Host.ROOT.resolve("cni-plugin/target/wiremesh-cni.jar")), "needs the packaged jars (mvn verify)");
         assumeTrue(Files.isExecutable(CNITOOL), "needs wmcnitool (scripts/install-deps.sh)");
         host = new Host();
-        client = ApiServer.client();
-        int port = ApiServer.port();
+        client = KubeApiServer.client();
+        int port = KubeApiServer.port();
         // The API server listens on the root namespace's loopback; nodes reach it through a unix-socket hop.
         Path apiSock = host.dir.resolve("api.sock");
         host.spawn("socat-root.log", null, "socat", "UNIX-LISTEN:" + apiSock + ",fork,mode=600", "TCP:127.0.0.1:" + port);
         Path kubeconfig = host.dir.resolve("kubeconfig");
-        Files.writeString(kubeconfig, ApiServer.kubeconfig());
+        Files.writeString(kubeconfig, KubeApiServer.kubeconfig());
         kubeEnv = Map.of("KUBECONFIG", kubeconfig.toString());
 
         for (int i = 0; i < 2; i++) nodes[i] = host.ns("wmt-" + id + "-n" + (i + 1));
@@ -116,7 +120,7 @@ class MeshIT {
             Path netd = Files.createDirectories(host.dir.resolve("net.d-" + i));
             Files.writeString(netd.resolve("10-wiremesh.conflist"), "{\"cniVersion\":\"1.0.0\",\"name\":\"wiremesh\",\"plugins\":"
                     + "[{\"type\":\"wiremesh\",\"socket\":\"" + cniSocket(i) + "\"}]}");
-            Host.Result add = Host.run(List.of("ip", "netns", "exec", nodes[i], CNITOOL.toString(), "add", "wiremesh",
+            Commands.Result add = Commands.run(List.of("ip", "netns", "exec", nodes[i], CNITOOL.toString(), "add", "wiremesh",
                     "/var/run/netns/" + pods[i], "pod" + i + "-" + id), Map.of("NETCONFPATH", netd.toString(), "CNI_PATH", cniBin.toString(),
                     "CNI_CACHE_DIR", host.dir.resolve("cni-cache-" + i).toString()), null);
             assertThat(add.exit()).as(add.out()).isZero();
@@ -187,7 +191,7 @@ class MeshIT {
     }
 
     private String ping(int from, String to, int count) throws Exception {
-        return Host.run(List.of("ip", "netns", "exec", pods[from], "ping", "-c", String.valueOf(count), "-i", "0.2", "-W", "2", to), null, null).out();
+        return Commands.run(List.of("ip", "netns", "exec", pods[from], "ping", "-c", String.valueOf(count), "-i", "0.2", "-W", "2", to), null, null).out();
     }
 
     private static final byte[] MARKER = "WIREMESH-E2E-PLAINTEXT-MARKER".getBytes();
@@ -285,7 +289,7 @@ class MeshIT {
         // pod sources are accepted only from the tunnel.
         assertThat(host.in(nodes[0], "sysctl", "-n", "net.ipv4.conf." + underlay + "a.rp_filter").trim()).isEqualTo("1");
         host.in(nodes[1], "ip", "route", "add", "10.43.1.2/32", "via", "10.210.0.1", "dev", underlay + "b");
-        assertThat(Host.run(List.of("ip", "netns", "exec", nodes[1], "ping", "-c", "2", "-W", "1", "-I", "10.43.2.1", "10.43.1.2"), null, null).out())
+        assertThat(Commands.run(List.of("ip", "netns", "exec", nodes[1], "ping", "-c", "2", "-W", "1", "-I", "10.43.2.1", "10.43.1.2"), null, null).out())
                 .contains(" 0 received");
         host.in(nodes[1], "ip", "route", "del", "10.43.1.2/32");
 
@@ -333,7 +337,7 @@ class MeshIT {
             assertThat(ping(0, "10.43.2.2", 3)).contains(" 0 received");
             assertThat(ping(1, "10.43.1.2", 3)).contains(" 0 received");
             assertThat(ping(0, "fd43::2:2", 2)).contains(" 0 received");
-            Host.run(List.of("ip", "netns", "exec", pods[0], "sh", "-c", "printf '" + new String(MARKER)
+            Commands.run(List.of("ip", "netns", "exec", pods[0], "sh", "-c", "printf '" + new String(MARKER)
                     + "' | socat -u - TCP:10.43.2.2:5002,connect-timeout=2"), null, null);
         }
         Thread.sleep(300);
@@ -395,8 +399,8 @@ class MeshIT {
             Process cap = host.spawn("tcpdump-ext.log", null, "ip", "netns", "exec", ext, "tcpdump", "-i", link + "b", "-n", "-U", "-w", pcap.toString(), "ip");
             await().atMost(10, TimeUnit.SECONDS).until(() -> host.log("tcpdump-ext.log").contains("listening on"));
             await().atMost(10, TimeUnit.SECONDS).pollInterval(java.time.Duration.ofMillis(500))
-                    .until(() -> Host.run(List.of("ip", "netns", "exec", ext, "ping", "-c", "1", "-W", "1", "10.43.2.2"), null, null).out().contains("1 received"));
-            assertThat(Host.run(List.of("ip", "netns", "exec", ext, "ping", "-c", "3", "-i", "0.2", "10.43.2.2"), null, null).out()).contains("3 received");
+                    .until(() -> Commands.run(List.of("ip", "netns", "exec", ext, "ping", "-c", "1", "-W", "1", "10.43.2.2"), null, null).out().contains("1 received"));
+            assertThat(Commands.run(List.of("ip", "netns", "exec", ext, "ping", "-c", "3", "-i", "0.2", "10.43.2.2"), null, null).out()).contains("3 received");
             // TCP too, checksummed, with the node-to-node hop captured: encrypted there as well.
             Path hop = host.dir.resolve("hop.pcap");
             Process hopCap = host.spawn("tcpdump-hop.log", null, "ip", "netns", "exec", nodes[0], "tcpdump", "-i", underlay + "a", "-n", "-U", "-w", hop.toString(), "ip");
@@ -435,12 +439,12 @@ class MeshIT {
                 return st != null && st.lastHandshakeTime != null;
             });
 
-            Host.Result removed = Host.run(List.of(Host.ROOT.resolve("bin/wiremesh").toString(), "peer", "--kubeconfig", kubeconfig.toString(),
+            Commands.Result removed = Commands.run(List.of(Host.ROOT.resolve("bin/wiremesh").toString(), "peer", "--kubeconfig", kubeconfig.toString(),
                     "--dir", keys.toString(), "remove", name), null, null);
             assertThat(removed.exit()).as(removed.out()).isZero();
             assertThat(client.secrets().inNamespace("default").withName(name + "-psk").get()).isNull();
             await().atMost(10, TimeUnit.SECONDS).pollInterval(java.time.Duration.ofMillis(500))
-                    .until(() -> Host.run(List.of("ip", "netns", "exec", ext, "ping", "-c", "2", "-W", "1", "10.43.2.2"), null, null).out().contains(" 0 received"));
+                    .until(() -> Commands.run(List.of("ip", "netns", "exec", ext, "ping", "-c", "2", "-W", "1", "10.43.2.2"), null, null).out().contains(" 0 received"));
         } finally {
             Files.deleteIfExists(sock);
         }
@@ -491,7 +495,7 @@ class MeshIT {
         long flushed = System.nanoTime();
         await().atMost(20, TimeUnit.SECONDS).pollInterval(java.time.Duration.ofMillis(250))
                 .until(() -> host.in(nodes[0], "ip", "rule", "show").contains("from 10.43.1.0/24 lookup 51820")
-                        && Host.run(List.of("ip", "netns", "exec", nodes[0], "nft", "list", "table", "inet", "wiremesh"), null, null).out().contains("masquerade"));
+                        && Commands.run(List.of("ip", "netns", "exec", nodes[0], "nft", "list", "table", "inet", "wiremesh"), null, null).out().contains("masquerade"));
         System.out.printf("e2e: egress rules repaired %.1f s after a flush%n", (System.nanoTime() - flushed) / 1e9);
         assertThat(ask(0, "198.18.9.2")).isEqualTo("outside saw 198.18.9.1");
 
@@ -536,7 +540,7 @@ class MeshIT {
     /** What the "who is asking" server at {@code address} answers a client in namespace {@code ns}. */
     private String askFrom(String ns, String address) throws Exception {
         String target = address.indexOf(':') >= 0 ? "TCP6:[" + address + "]:8080" : "TCP4:" + address + ":8080";
-        Host.Result r = Host.run(List.of("ip", "netns", "exec", ns, "socat", "-T", "5", "-", target + ",connect-timeout=5"), null, "");
+        Commands.Result r = Commands.run(List.of("ip", "netns", "exec", ns, "socat", "-T", "5", "-", target + ",connect-timeout=5"), null, "");
         String out = r.out().strip();
         int saw = out.indexOf(" saw [");
         if (saw < 0) return out;
@@ -547,7 +551,7 @@ class MeshIT {
 
     /** A plain HTTP GET to node {@code i}'s status server, from inside the node's namespace. */
     private String http(int i, String path) throws Exception {
-        return Host.run(List.of("ip", "netns", "exec", nodes[i], "socat", "-t", "5", "-", "TCP:127.0.0.1:9465"), null,
+        return Commands.run(List.of("ip", "netns", "exec", nodes[i], "socat", "-t", "5", "-", "TCP:127.0.0.1:9465"), null,
                 "GET " + path + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").out();
     }
 

@@ -1,5 +1,7 @@
 package io.wiremesh.operator;
 
+import io.wiremesh.testing.KubeApiServer;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -37,7 +39,7 @@ class K3sTest {
         try (K3sContainer k3s = new K3sContainer(DockerImageName.parse("rancher/k3s:v1.31.4-k3s1"))) {
             k3s.start();
             try (KubernetesClient client = new KubernetesClientBuilder().withConfig(Config.fromKubeconfig(k3s.getKubeConfigYaml())).build()) {
-                KubeApi.applyCrds(client);
+                KubeApiServer.createCrds(client);
                 Operator operator = new Operator(o -> o.withKubernetesClient(client).withCloseClientOnStop(false));
                 operator.register(new MeshReconciler(Duration.ofSeconds(5), new SimpleMeterRegistry()));
                 operator.start();

@@ -1,5 +1,7 @@
 package io.wiremesh.operator;
 
+import io.wiremesh.testing.KubeApiServer;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -41,9 +43,9 @@ class MeshDeletionTest {
     @Test
     void deletingAMeshRemovesItsWireGuardNodesAndNothingElse() throws Exception {
         if (!Files.isExecutable(KCM)) throw new IllegalStateException(KCM + " is missing: run scripts/install-deps.sh");
-        KubernetesClient client = KubeApi.client();
+        KubernetesClient client = KubeApiServer.client();
         Path kubeconfig = Files.createTempFile("wiremesh-gc", ".yaml");
-        Files.writeString(kubeconfig, KubeApi.kubeconfigYaml());
+        Files.writeString(kubeconfig, KubeApiServer.kubeconfig());
         Path log = Files.createTempFile("wiremesh-kcm", ".log");
         Process kcm = new ProcessBuilder(KCM.toString(), "--kubeconfig=" + kubeconfig, "--controllers=garbagecollector",
                 "--leader-elect=false", "--port=0", "--secure-port=0", "--use-service-account-credentials=false")

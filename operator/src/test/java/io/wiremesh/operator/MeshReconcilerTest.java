@@ -1,5 +1,7 @@
 package io.wiremesh.operator;
 
+import io.wiremesh.testing.KubeApiServer;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -37,7 +39,7 @@ class MeshReconcilerTest {
 
     @BeforeEach
     void setUp() {
-        client = KubeApi.client();
+        client = KubeApiServer.client();
         id = Integer.toHexString(ThreadLocalRandom.current().nextInt(0x1000, 0xffff));
         operator = startOperator();
     }

@@ -1,5 +1,7 @@
 package io.wiremesh.operator;
 
+import io.wiremesh.testing.KubeApiServer;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -34,7 +36,7 @@ class OperatorAppIT {
 
     @Test
     void reconcilesAndReportsHealthAndMetrics() throws Exception {
-        KubernetesClient client = KubeApi.client();
+        KubernetesClient client = KubeApiServer.client();
         client.resource(new NodeBuilder().withMetadata(new ObjectMetaBuilder().withName("app-node-1").withLabels(Map.of("app-it", "yes")).build()).build()).create();
         WireGuardMesh mesh = new WireGuardMesh();
         mesh.setMetadata(new ObjectMetaBuilder().withName("app-mesh").build());

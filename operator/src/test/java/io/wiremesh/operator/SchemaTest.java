@@ -1,5 +1,7 @@
 package io.wiremesh.operator;
 
+import io.wiremesh.testing.KubeApiServer;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -20,7 +22,7 @@ class SchemaTest {
 
     @BeforeEach
     void setUp() {
-        client = KubeApi.client();
+        client = KubeApiServer.client();
     }
 
     @AfterEach

@@ -1,5 +1,6 @@
 package io.wiremesh.node.egress;
 
+import static io.wiremesh.testing.Commands.sh;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -107,10 +108,4 @@ class MasqueradeNamespaceTest {
         return new ProcessBuilder("ip", "netns", "exec", POD, "ping", "-c", "1", "-W", "1", "198.18.5.2").start().waitFor() == 0;
     }
 
-    private static String sh(String... cmd) throws Exception {
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes());
-        if (p.waitFor() != 0) throw new IllegalStateException(String.join(" ", cmd) + ": " + out);
-        return out;
-    }
 }

@@ -1,16 +1,11 @@
 package io.wiremesh.node.mesh;
 
+import static io.wiremesh.testing.Commands.sh;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.fabric8.kubeapitest.KubeAPIServer;
-import io.fabric8.kubeapitest.KubeAPIServerConfigBuilder;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
-import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition;
-import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.KubernetesClientBuilder;
-import io.fabric8.kubernetes.client.dsl.NonDeletingOperation;
 import io.wiremesh.api.v1alpha1.WireGuardMesh;
 import io.wiremesh.api.v1alpha1.WireGuardMeshSpec;
 import io.wiremesh.api.v1alpha1.WireGuardNode;
@@ -19,7 +14,7 @@ import io.wiremesh.node.keys.NodeKey;
 import io.wiremesh.node.netlink.NetNs;
 import io.wiremesh.node.netlink.Netlink;
 import io.wiremesh.node.wg.Datapaths;
-import java.io.FileInputStream;
+import io.wiremesh.testing.KubeApiServer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -32,8 +27,6 @@ import org.junit.jupiter.api.io.TempDir;
  * WireGuardNode says why and what to change (checked on a real kube-apiserver).
  */
 class DatapathChoiceTest {
-    static final Path ROOT = Path.of(System.getProperty("wiremesh.root", "..")).toAbsolutePath().normalize();
-    static final Path DIR = Path.of(System.getenv().getOrDefault("WIREMESH_K8S_CACHE", "/var/cache/wiremesh"), "kubeapitest");
 
     @TempDir
     Path state;
@@ -41,21 +34,9 @@ class DatapathChoiceTest {
     @Test
     void kernelWithoutTheModuleIsReportedWithTheFix() throws Exception {
         if (Files.exists(Path.of("/sys/module/wireguard"))) return; // this node has the module: nothing to refuse
-        KubeAPIServer server = new KubeAPIServer(KubeAPIServerConfigBuilder.anAPIServerConfig().withOfflineMode(true)
-                .withApiServerVersion("1.20.2").withTestDir(DIR.toString()).withUpdateKubeConfig(false)
-                .withApiServerFlag("--bind-address", "127.0.0.1").build());
-        server.start();
         sh("ip", "netns", "add", NS);
-        try (KubernetesClient client = new KubernetesClientBuilder().withConfig(Config.fromKubeconfig(server.getKubeConfigYaml())).build()) {
-            for (String crd : List.of("wireguardmeshes", "wireguardnodes")) {
-                try (FileInputStream in = new FileInputStream(ROOT.resolve("crds/" + crd + ".wiremesh.io-v1.yml").toFile())) {
-                    CustomResourceDefinition c = client.apiextensions().v1().customResourceDefinitions().load(in).item();
-                    client.resource(c).createOr(NonDeletingOperation::update);
-                    client.apiextensions().v1().customResourceDefinitions().withName(c.getMetadata().getName())
-                            .waitUntilCondition(x -> x.getStatus() != null && x.getStatus().getConditions() != null && x.getStatus().getConditions().stream()
-                                    .anyMatch(k -> k.getType().equals("Established")), 30, java.util.concurrent.TimeUnit.SECONDS);
-                }
-            }
+        try {
+            KubernetesClient client = KubeApiServer.client();
             WireGuardMesh mesh = new WireGuardMesh();
             mesh.setMetadata(new ObjectMetaBuilder().withName("kmesh").build());
             mesh.setSpec(new WireGuardMeshSpec());
@@ -85,17 +66,10 @@ class DatapathChoiceTest {
             // Fail closed even with no datapath at all: the pool's unreachable route is there.
             assertThat(sh("ip", "-n", NS, "route", "show", "type", "unreachable")).contains("10.47.0.0/16");
         } finally {
-            server.stop();
             new ProcessBuilder("ip", "netns", "del", NS).start().waitFor();
         }
     }
 
     private static final String NS = "wmt-dpchoice";
 
-    private static String sh(String... cmd) throws Exception {
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes());
-        if (p.waitFor() != 0) throw new IllegalStateException(String.join(" ", cmd) + ": " + out);
-        return out;
-    }
 }

@@ -1,5 +1,6 @@
 package io.wiremesh.node.mesh;
 
+import static io.wiremesh.testing.Commands.sh;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.wiremesh.api.net.Cidr;
@@ -75,10 +76,4 @@ class NodeAddressRoutingTest {
         assertThat(sh("ip", "-n", NS, "route", "show", "table", "51820")).isBlank();
     }
 
-    private static String sh(String... cmd) throws Exception {
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes());
-        if (p.waitFor() != 0) throw new IllegalStateException(String.join(" ", cmd) + ": " + out);
-        return out;
-    }
 }

@@ -23,17 +23,21 @@ public final class Commands {
      * that outlives it is killed and reported with exit code -1.
      */
     public static Result run(List<String> cmd, Map<String, String> env, String stdin) throws Exception {
-        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
-        if (env != null) pb.environment().putAll(env);
-        Process p = pb.start();
-        if (stdin != null) p.getOutputStream().write(stdin.getBytes(StandardCharsets.UTF_8));
-        p.getOutputStream().close();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        if (!p.waitFor(TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
-            p.destroyForcibly();
-            return new Result(-1, out);
+        // The output goes to a file, not a pipe: a command that hangs with its output open is still killed in time.
+        java.nio.file.Path output = java.nio.file.Files.createTempFile("wiremesh-cmd", ".out");
+        try {
+            ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(output.toFile());
+            if (env != null) pb.environment().putAll(env);
+            Process p = pb.start();
+            if (stdin != null) p.getOutputStream().write(stdin.getBytes(StandardCharsets.UTF_8));
+            p.getOutputStream().close();
+            boolean ended = p.waitFor(TIMEOUT_SECONDS, TimeUnit.SECONDS);
+            if (!ended) p.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
+            String out = java.nio.file.Files.readString(output, StandardCharsets.UTF_8);
+            return new Result(ended ? p.exitValue() : -1, out);
+        } finally {
+            java.nio.file.Files.deleteIfExists(output);
         }
-        return new Result(p.exitValue(), out);
     }
 
     /**

@@ -159,6 +159,10 @@ public final class MeshAgent implements AutoCloseable {
         // that learns the key from this status (publishing first cost a dropped handshake and a 5 s retry).
         if (waiting == null) publishStatus(true, "Configured", readyMessage);
         else publishStatus(false, "WaitingForDatapath", waiting);
+        // What changed while the watches listed reached no listener: an edit of the mesh, the end of membership.
+        WireGuardMesh listed = watch.mesh();
+        if (listed != null) onMesh(listed);
+        if (!watch.hasMember(node)) onMembershipEnded.run();
         // The datapath is its own process: if it restarts, its interface comes back empty. Notice and reapply.
         watchdog = Thread.ofPlatform().daemon().name("datapath-watch").start(() -> {
             long lastReport = 0, ticks = 0;
@@ -174,6 +178,9 @@ public final class MeshAgent implements AutoCloseable {
                     // Egress does not wait for the datapath: retried every second when it failed, and compared
                     // with the kernel every 10 s (someone may have flushed the ruleset or deleted a rule).
                     if (pendingMesh != null) applyPendingMesh(); // a mesh edit that failed to apply
+                    // The record of the interface is trusted for PeerSync.REREAD_AFTER_NANOS: compare it again so
+                    // that a change behind our back (wg set, a peer's allowed IP moved) is repaired in a quiet mesh too.
+                    if (ticks % RESYNC_TICKS == RESYNC_TICKS - 1) sync();
                     if (++ticks % EGRESS_RECHECK_TICKS == 0) {
                         egress.reassert();
                         applyEgress();
@@ -209,6 +216,8 @@ public final class MeshAgent implements AutoCloseable {
      * writes would turn into O(N^2) watch traffic. Live counters are in /metrics.
      */
     static final Duration PEER_REPORT_INTERVAL = Duration.ofMinutes(5);
+    /** Watchdog ticks (seconds) between full syncs without an event: a little more than PeerSync's trust in its record. */
+    static final int RESYNC_TICKS = 31;
     /** Watchdog ticks (seconds) between reads of the peers' handshakes for the status summary. */
     static final int PEER_READ_TICKS = 10;
     /** A peer without a handshake for REJECT_AFTER_TIME has no usable session. */
@@ -223,6 +232,7 @@ public final class MeshAgent implements AutoCloseable {
 
     private synchronized void configureDevice() throws IOException {
         peerSync.invalidate(); // a datapath that restarted, or a new interface, holds none of the peers we wrote
+        Datapaths.owner(device.current()).record(Datapaths.UAPI_DIR, ifname); // the chart's datapath container follows it
         device.configure(key.privateKeyForDevice(), listenPort);
         routing.setUp(self.getSpec().overlayAddresses, mtu, pools());
     }
@@ -368,7 +378,18 @@ public final class MeshAgent implements AutoCloseable {
             return false;
         }
         String from = device.kind();
-        Datapaths.takeOver(next, ifname, Datapaths.UAPI_DIR);
+        try {
+            Datapaths.takeOver(next, ifname, Datapaths.UAPI_DIR);
+        } catch (IOException | RuntimeException e) {
+            next.close();
+            // The owner may already say the new one (towards the kernel it is recorded before the TUN goes): put it back.
+            try {
+                Datapaths.owner(device.current()).record(Datapaths.UAPI_DIR, ifname);
+            } catch (IOException again) {
+                e.addSuppressed(again);
+            }
+            throw e;
+        }
         device.switchTo(next);
         peerSync.invalidate();
         System.err.println("wiremesh node-daemon: spec.datapath is " + MeshChange.datapath(after) + ": " + ifname + " moved from the "

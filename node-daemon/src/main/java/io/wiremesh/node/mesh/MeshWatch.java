@@ -38,9 +38,35 @@ final class MeshWatch implements AutoCloseable {
     private final SharedIndexInformer<WireGuardPeer> peers;
     private final SharedIndexInformer<WireGuardMesh> meshes;
 
-    /** Starts the watches of {@code mesh} for {@code node}; returns once each has listed what exists. */
+    /**
+     * Starts the watches of {@code mesh} for {@code node}; returns once each has listed what exists.
+     * What changed while they listed (an edit of the mesh, this node's own member deleted) reaches
+     * no listener: the owner reads {@link #mesh()} and {@link #hasMember(String)} right after.
+     *
+     * @throws RuntimeException when a watch cannot start (the ones already started are closed)
+     */
     MeshWatch(KubernetesClient client, String mesh, String node, Listener listener) {
-        members = client.resources(WireGuardNode.class).withLabel(WireGuardNode.MESH_LABEL, mesh).inform(new ResourceEventHandler<>() {
+        List<SharedIndexInformer<?>> started = new java.util.ArrayList<>();
+        try {
+            members = start(started, client.resources(WireGuardNode.class).withLabel(WireGuardNode.MESH_LABEL, mesh), memberHandler(node, listener));
+            peers = start(started, client.resources(WireGuardPeer.class), peerHandler(listener));
+            meshes = start(started, client.resources(WireGuardMesh.class).withName(mesh), meshHandler(listener));
+        } catch (RuntimeException e) {
+            started.forEach(SharedIndexInformer::close);
+            throw e;
+        }
+        this.started = true;
+    }
+
+    private static <T extends io.fabric8.kubernetes.api.model.HasMetadata> SharedIndexInformer<T> start(List<SharedIndexInformer<?>> started,
+            io.fabric8.kubernetes.client.dsl.Informable<T> what, ResourceEventHandler<T> handler) {
+        SharedIndexInformer<T> informer = what.inform(handler, RESYNC_MILLIS);
+        started.add(informer);
+        return informer;
+    }
+
+    private ResourceEventHandler<WireGuardNode> memberHandler(String node, Listener listener) {
+        return new ResourceEventHandler<>() {
             @Override
             public void onAdd(WireGuardNode obj) {
                 if (started) listener.peersChanged();
@@ -57,8 +83,11 @@ final class MeshWatch implements AutoCloseable {
                 listener.peersChanged(); // drops every peer and route of the departed node (or all of them, when it is this one)
                 if (obj.getSpec() != null && node.equals(obj.getSpec().nodeName)) listener.membershipEnded();
             }
-        }, RESYNC_MILLIS);
-        peers = client.resources(WireGuardPeer.class).inform(new ResourceEventHandler<>() {
+        };
+    }
+
+    private ResourceEventHandler<WireGuardPeer> peerHandler(Listener listener) {
+        return new ResourceEventHandler<>() {
             @Override
             public void onAdd(WireGuardPeer obj) {
                 if (started) listener.peersChanged();
@@ -73,9 +102,12 @@ final class MeshWatch implements AutoCloseable {
             public void onDelete(WireGuardPeer obj, boolean deletedFinalStateUnknown) {
                 if (started) listener.peersChanged();
             }
-        }, RESYNC_MILLIS);
-        // Edits of the mesh apply live: a kubectl edit must not wait for a pod restart.
-        meshes = client.resources(WireGuardMesh.class).withName(mesh).inform(new ResourceEventHandler<>() {
+        };
+    }
+
+    /** Edits of the mesh apply live: a kubectl edit must not wait for a pod restart. */
+    private ResourceEventHandler<WireGuardMesh> meshHandler(Listener listener) {
+        return new ResourceEventHandler<>() {
             @Override
             public void onAdd(WireGuardMesh obj) {
                 if (started) listener.meshChanged(obj);
@@ -90,8 +122,17 @@ final class MeshWatch implements AutoCloseable {
             public void onDelete(WireGuardMesh obj, boolean deletedFinalStateUnknown) {
                 // The operator deletes the members with it: the delete of this node's WireGuardNode ends membership.
             }
-        }, RESYNC_MILLIS);
-        started = true;
+        };
+    }
+
+    /** The WireGuardMesh as last seen; null when it is gone. */
+    WireGuardMesh mesh() {
+        return meshes.getStore().list().stream().findFirst().orElse(null);
+    }
+
+    /** Whether {@code node} has a WireGuardNode in this mesh (as last seen). */
+    boolean hasMember(String node) {
+        return members().stream().anyMatch(w -> w.getSpec() != null && node.equals(w.getSpec().nodeName));
     }
 
     /** Only what changes peers or routes: the blocks, the node addresses, or another node's key or endpoints. */

@@ -13,8 +13,9 @@ import java.util.function.LongSupplier;
  * Puts a {@link PeerPlan} on the WireGuard interface and the routes, writing only the peers that
  * differ. What the interface holds is read in full (one GET of every peer) only when unknown: at
  * first, after {@link #invalidate()} (the interface was configured or re-created), after a failed
- * write, and at least every {@link #REREAD_AFTER_NANOS} (someone may have changed it behind our
- * back); between reads, the daemon's record of its own writes stands in for it. So one join or leave
+ * write, and when the record is older than {@link #REREAD_AFTER_NANOS} at a call (the node-daemon
+ * calls at least that often: someone may have changed the interface behind its back); between
+ * reads, the daemon's record of its own writes stands in for it. So one join or leave
  * in an N-node mesh costs one peer write and one route, not a read of N peers.
  */
 final class PeerSync {
@@ -29,6 +30,8 @@ final class PeerSync {
     private final Routes routing;
     private final LongSupplier nanoTime;
     private Map<String, PeerState> known;
+    /** Allowed-IP prefix -> public key of the peer holding it, for {@link #known}. */
+    private Map<String, String> owners;
     private long readAt;
 
     PeerSync(WireGuardDevice device, Routes routing, LongSupplier nanoTime) {
@@ -52,12 +55,14 @@ final class PeerSync {
                 if (WireGuardDevice.upToDate(p, have)) continue;
                 device.upsertPeer(p, have);
                 current.put(p.publicKey(), written(p, have));
+                moveAllowedIps(current, owners, p);
             }
             if (complete) {
                 for (String key : List.copyOf(current.keySet())) {
                     if (plan.peers().containsKey(key)) continue;
                     device.removePeer(key);
-                    current.remove(key);
+                    PeerState gone = current.remove(key);
+                    if (gone != null) for (String ip : gone.allowedIps()) owners.remove(io.wiremesh.api.net.Cidr.parse(ip).toString(), key);
                 }
             }
         } catch (IOException | RuntimeException e) {
@@ -76,11 +81,34 @@ final class PeerSync {
         long now = nanoTime.getAsLong();
         if (known == null || now - readAt > REREAD_AFTER_NANOS) {
             Map<String, PeerState> read = new HashMap<>();
-            for (PeerState p : device.peers()) read.put(p.publicKey(), p);
+            Map<String, String> holders = new HashMap<>();
+            for (PeerState p : device.peers()) {
+                read.put(p.publicKey(), p);
+                for (String ip : p.allowedIps()) holders.put(io.wiremesh.api.net.Cidr.parse(ip).toString(), p.publicKey());
+            }
             known = read;
+            owners = holders;
             readAt = now;
         }
         return known;
+    }
+
+    /**
+     * WireGuard gives an allowed IP to the peer that was written last (cryptokey routing: one owner per
+     * prefix), taking it from any other: the record does the same, so it never shows a prefix on a peer
+     * that lost it. {@code owners} (prefix -> public key) keeps this O(prefixes written).
+     */
+    static void moveAllowedIps(Map<String, PeerState> record, Map<String, String> owners, PeerConfig written) {
+        for (String ip : written.allowedIps()) {
+            String prefix = io.wiremesh.api.net.Cidr.parse(ip).toString();
+            String previous = owners.put(prefix, written.publicKey());
+            if (previous == null || previous.equals(written.publicKey())) continue;
+            PeerState other = record.get(previous);
+            if (other == null) continue;
+            List<String> kept = other.allowedIps().stream().filter(x -> !io.wiremesh.api.net.Cidr.parse(x).toString().equals(prefix)).toList();
+            record.put(previous, new PeerState(other.publicKey(), other.endpoint(), kept, other.lastHandshakeEpochSeconds(), other.rxBytes(),
+                    other.txBytes(), other.persistentKeepalive(), other.presharedKey()));
+        }
     }
 
     /** The peer as the interface holds it after {@code wanted} was written over {@code before} (null: new). */

@@ -460,8 +460,13 @@ public final class Netlink implements AutoCloseable {
         return out;
     }
 
+    /** Closes the socket once; later calls do nothing (the number may belong to another file by then). */
     @Override
-    public void close() {
+    public synchronized void close() {
+        if (closed) return;
+        closed = true;
         C.close(fd);
     }
+
+    private boolean closed;
 }

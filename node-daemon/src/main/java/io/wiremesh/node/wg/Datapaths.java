@@ -51,19 +51,21 @@ public final class Datapaths {
         KEEP,
         /** The other implementation's interface (a switch of spec.datapath): delete it. */
         REMOVE,
-        /** A link of another kind (veth, dummy, ...): not ours to delete; the node cannot have the interface. */
+        /** A link of another kind (veth, dummy, another program's TUN): not ours to delete; the node cannot have the interface. */
         FOREIGN;
 
         /**
-         * Pure decision from the new owner and the existing link's IFLA_INFO_KIND (null: no link, or
-         * no kind). The kernel module's links are of kind {@code wireguard}; both userspace datapaths
-         * make a TUN (kind {@code tun}).
+         * Pure decision from the new owner, the existing link's IFLA_INFO_KIND (null: no link, or no
+         * kind) and whether a userspace datapath serves {@code IFNAME.sock}. The kernel module's links
+         * are of kind {@code wireguard}; both userspace datapaths make a TUN (kind {@code tun}, as
+         * TAP devices and other VPNs' TUNs are too: a TUN is deleted only while our socket is there).
          */
-        public static Existing of(InterfaceOwner owner, boolean linkExists, String kind) {
+        public static Existing of(InterfaceOwner owner, boolean linkExists, String kind, boolean userspaceSocket) {
             if (!linkExists) return KEEP;
-            boolean kernelLink = "wireguard".equals(kind), tunLink = "tun".equals(kind);
-            if (!kernelLink && !tunLink) return FOREIGN;
-            return (owner == InterfaceOwner.KERNEL) == kernelLink ? KEEP : REMOVE;
+            if ("wireguard".equals(kind)) return owner == InterfaceOwner.KERNEL ? KEEP : REMOVE;
+            if (!"tun".equals(kind)) return FOREIGN;
+            if (owner == InterfaceOwner.USERSPACE) return KEEP; // the datapath's own (its socket may not be up yet)
+            return userspaceSocket ? REMOVE : FOREIGN;
         }
     }
 
@@ -83,7 +85,8 @@ public final class Datapaths {
         InterfaceOwner owner = owner(device);
         try (Netlink nl = Netlink.open()) {
             Netlink.Link link = nl.link(ifname);
-            Existing existing = Existing.of(owner, link != null, link == null ? null : link.kind());
+            Existing existing = Existing.of(owner, link != null, link == null ? null : link.kind(),
+                    java.nio.file.Files.exists(uapiDir.resolve(ifname + ".sock")));
             if (existing == Existing.FOREIGN) {
                 throw new Unavailable("a link named " + ifname + " of kind " + link.kind() + " exists and is not a WireGuard interface:"
                         + " remove it, or give the node-daemon another --interface");

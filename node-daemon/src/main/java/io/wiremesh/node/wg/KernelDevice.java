@@ -20,6 +20,8 @@ public final class KernelDevice implements WireGuardDevice {
     private final String ifname;
     private final Netlink route;
     private final WireGuardGenl genl;
+    /** Closed by a datapath switch: a caller that read this device just before must not use its sockets. */
+    private boolean closed;
     /** The index of the interface last seen configured (0: none); indexes are not reused soon after a deletion. */
     private int configuredIndex;
 
@@ -29,6 +31,10 @@ public final class KernelDevice implements WireGuardDevice {
         this.genl = WireGuardGenl.open();
     }
 
+    private void ensureOpen() throws IOException {
+        if (closed) throw new IOException("the kernel datapath of " + ifname + " was switched away");
+    }
+
     @Override
     public String kind() {
         return "kernel";
@@ -36,6 +42,7 @@ public final class KernelDevice implements WireGuardDevice {
 
     @Override
     public synchronized void configure(byte[] privateKey, int listenPort) throws IOException {
+        ensureOpen();
         route.createWireGuardLink(ifname);
         genl.configure(ifname, privateKey, listenPort);
     }
@@ -48,6 +55,7 @@ public final class KernelDevice implements WireGuardDevice {
      */
     @Override
     public synchronized boolean configured() {
+        if (closed) return false;
         try {
             Netlink.Link link = route.link(ifname);
             if (link == null || !link.up()) return false;
@@ -63,6 +71,7 @@ public final class KernelDevice implements WireGuardDevice {
 
     @Override
     public synchronized void upsertPeer(PeerConfig p, PeerState current) throws IOException {
+        ensureOpen();
         List<WireGuardGenl.AllowedIp> want = null;
         if (!WireGuardDevice.sameAllowedIps(current, p.allowedIps())) {
             want = new ArrayList<>();
@@ -71,7 +80,9 @@ public final class KernelDevice implements WireGuardDevice {
                 want.add(new WireGuardGenl.AllowedIp(InetAddress.getByName(cidr.address(0)), cidr.bits()));
             }
         }
-        byte[] psk = p.presharedKey() == null ? null : Keys.fromBase64(p.presharedKey());
+        // No key wanted but one set: all zeros removes it (omitting the attribute would keep it).
+        byte[] psk = p.presharedKey() != null ? Keys.fromBase64(p.presharedKey())
+                : current != null && current.presharedKey() != null ? new byte[32] : null;
         genl.setPeer(ifname, Keys.fromBase64(p.publicKey()), psk, endpoint(p.endpoint()), want, p.persistentKeepalive());
     }
 
@@ -84,11 +95,13 @@ public final class KernelDevice implements WireGuardDevice {
 
     @Override
     public synchronized void removePeer(String publicKey) throws IOException {
+        ensureOpen();
         genl.removePeer(ifname, Keys.fromBase64(publicKey));
     }
 
     @Override
     public synchronized List<PeerState> peers() throws IOException {
+        ensureOpen();
         List<PeerState> out = new ArrayList<>();
         for (WireGuardGenl.Peer p : genl.device(ifname).peers()) {
             List<String> ips = p.allowedIps().stream().map(a -> Cidr.parse(a.address().getHostAddress() + "/" + a.bits()).toString()).toList();
@@ -102,6 +115,8 @@ public final class KernelDevice implements WireGuardDevice {
 
     @Override
     public synchronized void close() {
+        if (closed) return;
+        closed = true;
         genl.close();
         route.close();
     }

@@ -69,13 +69,20 @@ public final class UapiDevice implements WireGuardDevice {
     /**
      * The datapath serves the socket and holds a private key. The key is asked for (a GET, which lists
      * every peer) only when the socket is not the one last seen configured: a restarted datapath
-     * process makes a new socket file (another inode and time), so this is one stat per call at rest.
+     * process makes a new socket file (another inode and time). At rest this is a stat and a connect
+     * (a killed process leaves its socket file behind, and nobody accepts on it).
      */
     @Override
     public boolean configured() {
         Object identity = socketIdentity();
         if (identity == null) return false;
-        if (identity.equals(configuredSocket)) return true;
+        if (identity.equals(configuredSocket)) {
+            try (SocketChannel c = SocketChannel.open(UnixDomainSocketAddress.of(socket))) {
+                return true;
+            } catch (IOException e) {
+                return false;
+            }
+        }
         try {
             boolean ok = exchange(GET + "\n\n").contains(PRIVATE_KEY + "=");
             if (ok) configuredSocket = identity;
@@ -101,6 +108,7 @@ public final class UapiDevice implements WireGuardDevice {
         line(sb, PUBLIC_KEY, hex(p.publicKey()));
         if (p.endpoint() != null) line(sb, ENDPOINT, p.endpoint());
         if (p.presharedKey() != null) line(sb, PRESHARED_KEY, hex(p.presharedKey()));
+        else if (current != null && current.presharedKey() != null) line(sb, PRESHARED_KEY, "00".repeat(32)); // all zeros: none
         line(sb, PERSISTENT_KEEPALIVE_INTERVAL, p.persistentKeepalive());
         if (!WireGuardDevice.sameAllowedIps(current, p.allowedIps())) {
             line(sb, REPLACE_ALLOWED_IPS, true);

@@ -35,6 +35,13 @@ class PeerSyncTest {
                 throw new IOException("refused");
             }
             writes.add("set " + p.publicKey());
+            // Cryptokey routing: a prefix has one owner; writing it to one peer takes it from any other.
+            for (var e : peers.entrySet()) {
+                if (e.getKey().equals(p.publicKey())) continue;
+                PeerState o = e.getValue();
+                e.setValue(new PeerState(o.publicKey(), o.endpoint(), o.allowedIps().stream().filter(ip -> !p.allowedIps().contains(ip)).toList(),
+                        0, 0, 0, o.persistentKeepalive(), o.presharedKey()));
+            }
             peers.put(p.publicKey(), PeerSync.written(p, peers.get(p.publicKey())));
         }
 
@@ -113,6 +120,21 @@ class PeerSyncTest {
         sync.apply(plan(1, 2), true);
         assertThat(device.reads).isEqualTo(2);
         assertThat(device.peers).containsOnlyKeys("key1", "key2");
+    }
+
+    @Test
+    void aPrefixTakenByAnotherPeerAndGivenBackIsRestored() throws IOException {
+        sync.apply(plan(1, 2), true);
+        // Peer 1 briefly claims peer 2's block (two members claiming one range), then lets it go again.
+        PeerConfig grab = new PeerConfig("key1", "198.18.0.1:51820", List.of("10.42.1.0/24", "10.42.2.0/24"), 0);
+        Map<String, PeerConfig> both = new LinkedHashMap<>();
+        both.put("key2", peer(2)); // unchanged: not written
+        both.put("key1", grab);    // written last: the interface gives it the prefix
+        sync.apply(new PeerPlan(both, Set.of(), Map.of(), Map.of()), true);
+        assertThat(device.peers.get("key2").allowedIps()).as("the interface moved it").isEmpty();
+        sync.apply(plan(1, 2), true);
+        assertThat(device.peers.get("key2").allowedIps()).as("given back without waiting for a re-read").containsExactly("10.42.2.0/24");
+        assertThat(device.reads).isEqualTo(1);
     }
 
     @Test

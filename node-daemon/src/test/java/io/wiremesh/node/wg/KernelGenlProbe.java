@@ -33,6 +33,11 @@ public final class KernelGenlProbe {
         try (KernelDevice dev = new KernelDevice(IF)) {
             byte[] key1 = X25519.generatePrivateKey();
             dev.configure(key1, 51820);
+            // Configured means up too: the kernel refuses to bring it up while another process holds the port.
+            check("a WireGuard interface that is down is not configured", !dev.configured());
+            try (io.wiremesh.node.netlink.Netlink nl = io.wiremesh.node.netlink.Netlink.open()) {
+                nl.setUp(nl.link(IF).index()); // what MeshRouting.setUp does in the daemon
+            }
             check("configured", dev.configured());
             Map<String, String[]> dump = dump();
             check("private key and port in wg dump", dump.get("").length > 2 && dump.get("")[0].equals(Keys.toBase64(key1)) && dump.get("")[2].equals("51820"));

@@ -245,7 +245,7 @@ public class MeshReconciler implements Reconciler<WireGuardMesh> {
         if (joining.isEmpty()) return 0;
         java.util.concurrent.Semaphore slots = new java.util.concurrent.Semaphore(PARALLEL_CREATES);
         java.util.concurrent.atomic.AtomicInteger created = new java.util.concurrent.atomic.AtomicInteger();
-        List<RuntimeException> failures = java.util.Collections.synchronizedList(new ArrayList<>());
+        List<Throwable> failures = java.util.Collections.synchronizedList(new ArrayList<>());
         try (var executor = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()) {
             for (WireGuardNode member : joining) {
                 slots.acquireUninterruptibly();
@@ -257,15 +257,20 @@ public class MeshReconciler implements Reconciler<WireGuardMesh> {
                     } catch (KubernetesClientException e) {
                         if (e.getCode() == HttpURLConnection.HTTP_CONFLICT) created.incrementAndGet(); // there: it holds a block
                         else failures.add(e);
-                    } catch (RuntimeException e) {
-                        failures.add(e);
+                    } catch (Throwable e) {
+                        failures.add(e); // rethrown below: the reconcile fails and is retried, nothing counted
                     } finally {
                         slots.release();
                     }
                 });
             }
         }
-        if (!failures.isEmpty()) throw failures.getFirst();
+        if (!failures.isEmpty()) {
+            Throwable first = failures.getFirst();
+            if (first instanceof RuntimeException r) throw r;
+            if (first instanceof Error e) throw e;
+            throw new IllegalStateException(first);
+        }
         return created.get();
     }
 

@@ -243,6 +243,8 @@ class MeshIT {
         WireGuardNode n1 = client.resources(WireGuardNode.class).withName(WireGuardNode.nameFor(mesh, nodes[0])).get();
         assertThat(n1.getStatus().endpoints).containsExactly("10.210.0.1:51820");
         assertThat(n1.getStatus().conditions).anySatisfy(c -> assertThat(c.getStatus()).isEqualTo("True"));
+        // The ML-KEM public key for the preshared keys between nodes: published, its private half only on the node's disk.
+        assertThat(java.util.Base64.getDecoder().decode(n1.getStatus().kemPublicKey)).hasSize(1206);
         String dump = host.in(nodes[0], "wg", "show", ifs[0], "dump");
         WireGuardNode n2 = client.resources(WireGuardNode.class).withName(WireGuardNode.nameFor(mesh, nodes[1])).get();
         // No MTU in the mesh: the WireGuard interface gets the underlay's (1400) minus WireGuard's 80.

@@ -108,7 +108,9 @@ public final class Main {
             // Until this daemon has chosen (after it has its membership), a datapath starting now must wait.
             io.wiremesh.wireguard.uapi.InterfaceOwner.forget(Datapaths.UAPI_DIR, ifname);
             KubernetesClient client = new KubernetesClientBuilder().build();
-            agent = new MeshAgent(client, mesh, nodeName, key, ifname, new MeshRouting(Netlink.open(), ifname, procSys),
+            // The ML-KEM key pair for the post-quantum preshared keys between nodes: on disk next to the WireGuard key.
+            agent = new MeshAgent(client, mesh, nodeName, key, io.wiremesh.node.keys.KemKey.loadOrCreate(state), ifname,
+                    new MeshRouting(Netlink.open(), ifname, procSys),
                     new NodeEgress(new NodeAddressRouting(Netlink.open(), ifname), Nft.onThisSystem(), Conntrack.onThisSystem(), ifname), nodeIp);
             MeshAgent member = agent;
             Path confDir = cniConfDir;

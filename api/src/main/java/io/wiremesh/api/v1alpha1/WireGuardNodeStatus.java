@@ -16,6 +16,11 @@ public class WireGuardNodeStatus {
     @JsonPropertyDescription("The node's WireGuard public key (base64).")
     public String publicKey;
 
+    @Pattern("^[A-Za-z0-9+/]+$")
+    @io.fabric8.generator.annotation.Size(min = 1608, max = 1608) // 1,206 bytes; RE2 (the API server's regexps) repeats at most 1,000
+    @JsonPropertyDescription("The node's ML-KEM-768 public key (FIPS 203, X.509 SubjectPublicKeyInfo, base64): other nodes encapsulate the secrets of the post-quantum preshared keys between nodes to it. Its private half stays on the node.")
+    public String kemPublicKey;
+
     @JsonPropertyDescription("Underlay endpoints (ip:port) other nodes send to.")
     public List<@Pattern(Formats.ENDPOINT) String> endpoints;
 

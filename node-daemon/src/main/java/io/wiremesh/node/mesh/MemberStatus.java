@@ -14,8 +14,8 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * What this node writes about itself into its WireGuardNode's status: its public key and endpoint
- * (what every other node peers with), the datapath and mesh generation it runs, its Ready condition,
+ * What this node writes about itself into its WireGuardNode's status: its public keys (WireGuard,
+ * and ML-KEM for the preshared keys between nodes) and endpoint (what every other node peers with), the datapath and mesh generation it runs, its Ready condition,
  * and a per-peer handshake summary; as the gateway of external devices, each device's latest
  * handshake into its WireGuardPeer's status. Only status subresources are written.
  */
@@ -23,16 +23,19 @@ final class MemberStatus {
     private final KubernetesClient client;
     private final String name;
     private final String publicKey;
+    private final String kemPublicKey;
     private final String endpointHost;
 
     /**
      * @param publicKey    this node's WireGuard public key (base64)
+     * @param kemPublicKey this node's ML-KEM-768 public key (X.509, base64), or null for none
      * @param endpointHost the node address peers reach it at (IPv4 or IPv6, no brackets)
      */
-    MemberStatus(KubernetesClient client, String mesh, String node, String publicKey, String endpointHost) {
+    MemberStatus(KubernetesClient client, String mesh, String node, String publicKey, String kemPublicKey, String endpointHost) {
         this.client = client;
         this.name = WireGuardNode.nameFor(mesh, node);
         this.publicKey = publicKey;
+        this.kemPublicKey = kemPublicKey;
         this.endpointHost = endpointHost;
     }
 
@@ -48,6 +51,7 @@ final class MemberStatus {
         client.resources(WireGuardNode.class).withName(name).editStatus(w -> {
             WireGuardNodeStatus s = w.getStatus() == null ? new WireGuardNodeStatus() : w.getStatus();
             s.publicKey = publicKey;
+            s.kemPublicKey = kemPublicKey;
             s.endpoints = List.of(endpointHost.indexOf(':') >= 0 ? "[" + endpointHost + "]:" + listenPort : endpointHost + ":" + listenPort);
             s.listenPort = listenPort;
             if (datapath != null) s.datapath = WireGuardMeshSpec.Datapath.valueOf(datapath.toUpperCase());

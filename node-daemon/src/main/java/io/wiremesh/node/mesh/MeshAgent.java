@@ -68,7 +68,11 @@ public final class MeshAgent implements AutoCloseable {
     private volatile int mtu;
     private String readyMessage;
 
-    public MeshAgent(KubernetesClient client, String mesh, String node, NodeKey key, String ifname,
+    /**
+     * @param kem          this node's ML-KEM key pair (its public key is published), or null for none
+     * @param endpointHost the node address other nodes reach this one at
+     */
+    public MeshAgent(KubernetesClient client, String mesh, String node, NodeKey key, io.wiremesh.node.keys.KemKey kem, String ifname,
                      MeshRouting routing, NodeEgress egress, String endpointHost) {
         this.client = client;
         this.egress = egress;
@@ -78,7 +82,7 @@ public final class MeshAgent implements AutoCloseable {
         this.ifname = ifname;
         this.routing = routing;
         this.endpointHost = endpointHost;
-        this.status = new MemberStatus(client, mesh, node, key.publicKeyBase64(), endpointHost);
+        this.status = new MemberStatus(client, mesh, node, key.publicKeyBase64(), kem == null ? null : kem.publicKeyBase64(), endpointHost);
     }
 
     /** Waits (up to {@code timeout}) for the operator to give this node its WireGuardNode. */

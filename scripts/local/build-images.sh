@@ -87,7 +87,8 @@ done
 # (forgetting flows whose path changed).
 mkdir -p "$node/usr/sbin"; cp /usr/sbin/nft /usr/sbin/conntrack "$node/usr/sbin/"; copy_libs "$node" /usr/sbin/nft /usr/sbin/conntrack
 # The Java datapath's transport AEAD: OpenSSL's ChaCha20-Poly1305 (it falls back to the JDK's cipher without it).
-libcrypto="$(ldconfig -p | awk '/libcrypto\.so\.3 .*x86-64/ {print $NF; exit}')"
+# awk reads all of ldconfig's output (no early exit): under pipefail, ldconfig killed by SIGPIPE would fail the build silently.
+libcrypto="$(ldconfig -p | awk '/libcrypto\.so\.3 .*x86-64/ && !found {print $NF; found = 1}')"
 [ -n "$libcrypto" ] || { echo "build-images: libcrypto.so.3 (Debian's libssl3) is missing" >&2; exit 1; }
 cp -L "$libcrypto" "$node/lib/x86_64-linux-gnu/libcrypto.so.3"; copy_libs "$node" "$libcrypto"
 cat >"$node/opt/wiremesh/bin/wiremesh-node-daemon" <<'EOF'

@@ -61,6 +61,20 @@ public class WireGuardMeshSpec {
     @JsonPropertyDescription("Pod (and full-tunnel external peer) traffic to destinations outside the mesh: SNATed to the node's address unless turned off.")
     public Egress egress;
 
+    @JsonPropertyDescription("Post-quantum preshared keys between nodes: every pair of nodes agrees on a new WireGuard preshared key each interval"
+            + " through an ML-KEM-768 exchange inside its tunnel, chained to the previous one. On unless turned off. External peers keep their own static preshared key.")
+    public PresharedKeys presharedKeys;
+
+    /** Whether the rotating post-quantum preshared keys between nodes are on (unset: on). */
+    public boolean presharedKeysEnabled() {
+        return presharedKeys == null || presharedKeys.enabled == null || presharedKeys.enabled;
+    }
+
+    /** The rotation interval of the preshared keys between nodes (unset: 2 minutes). */
+    public java.time.Duration presharedKeyInterval() {
+        return presharedKeys == null || presharedKeys.interval == null ? PresharedKeys.DEFAULT_INTERVAL : PresharedKeys.parse(presharedKeys.interval);
+    }
+
     /** Unset means the defaults: masquerade on, no extra exclusions. */
     public boolean masquerade() {
         return egress == null || egress.masquerade == null || egress.masquerade;
@@ -82,6 +96,37 @@ public class WireGuardMeshSpec {
         @JsonPropertyDescription("More destinations that keep the pod's own source address (e.g. a routed corporate network that knows the pod"
                 + " CIDRs). IPv4 or IPv6 CIDRs.")
         public List<@Pattern(Formats.CIDR) String> excludeCIDRs;
+    }
+
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public static class PresharedKeys {
+        /** WireGuard's own session rekey time (whitepaper section 6.1, REKEY_AFTER_TIME): the default interval. */
+        public static final java.time.Duration DEFAULT_INTERVAL = java.time.Duration.ofMinutes(2);
+        /** The shortest interval a node uses; shorter values are raised to it. */
+        public static final java.time.Duration MIN_INTERVAL = java.time.Duration.ofSeconds(5);
+
+        @Default("true")
+        @JsonPropertyDescription("Rotate a post-quantum preshared key between every pair of nodes (default true). false: node peers have no preshared key.")
+        public Boolean enabled;
+
+        @Pattern(DURATION)
+        @Default("2m")
+        @JsonPropertyDescription("How often each pair of nodes makes a new preshared key, as a duration (e.g. 2m, 90s, 1h; at least 5s). Default 2m: WireGuard's own rekey time.")
+        public String interval;
+
+        /** A duration as the API writes it: one or more of a number and h, m or s ("1h30m", "90s"). */
+        public static final String DURATION = "^([0-9]+[hms])+$";
+
+        /**
+         * The duration {@code text} ({@link #DURATION}) names, raised to {@link #MIN_INTERVAL}.
+         *
+         * @throws IllegalArgumentException when {@code text} is not such a duration
+         */
+        public static java.time.Duration parse(String text) {
+            if (text == null || !text.matches(DURATION)) throw new IllegalArgumentException("not a duration like 2m, 90s or 1h: " + text);
+            java.time.Duration d = java.time.Duration.parse("PT" + text.toUpperCase(java.util.Locale.ROOT));
+            return d.compareTo(MIN_INTERVAL) < 0 ? MIN_INTERVAL : d;
+        }
     }
 
     @JsonInclude(JsonInclude.Include.NON_NULL)

@@ -14,7 +14,7 @@ import io.fabric8.kubernetes.model.annotation.Version;
  * (public key, endpoints, datapath). Each node-daemon watches its mesh's WireGuardNodes by label, so
  * a join or leave is one small watch event per node, and no object holds an N x N peer list.
  */
-@ColumnOrder({"NODE", "BLOCK", "PUBLICKEY", "READY"})
+@ColumnOrder({"NODE", "BLOCK", "PUBLICKEY", "READY", "PQ-PSK", "PSK-STALE", "OLDEST-PSK"})
 @Group(WireGuardMesh.GROUP)
 @Version(WireGuardMesh.VERSION)
 @ShortNames("wgnode")
@@ -23,6 +23,9 @@ import io.fabric8.kubernetes.model.annotation.Version;
 @AdditionalPrinterColumn(name = "BLOCK", jsonPath = ".spec.podCIDRs", type = AdditionalPrinterColumn.Type.STRING)
 @AdditionalPrinterColumn(name = "PUBLICKEY", jsonPath = ".status.publicKey", type = AdditionalPrinterColumn.Type.STRING)
 @AdditionalPrinterColumn(name = "READY", jsonPath = ".status.conditions[?(@.type==\"Ready\")].status", type = AdditionalPrinterColumn.Type.STRING)
+@AdditionalPrinterColumn(name = "PQ-PSK", jsonPath = ".status.presharedKeys.peers", type = AdditionalPrinterColumn.Type.INTEGER)
+@AdditionalPrinterColumn(name = "PSK-STALE", jsonPath = ".status.presharedKeys.stale", type = AdditionalPrinterColumn.Type.INTEGER)
+@AdditionalPrinterColumn(name = "OLDEST-PSK", jsonPath = ".status.presharedKeys.oldestKeyTime", type = AdditionalPrinterColumn.Type.DATE)
 public class WireGuardNode extends CustomResource<WireGuardNodeSpec, WireGuardNodeStatus> {
     /** Label on every WireGuardNode (and WireGuardPeer): the mesh it belongs to. */
     public static final String MESH_LABEL = "wiremesh.io/mesh";

@@ -35,6 +35,9 @@ public class WireGuardNodeStatus {
     @JsonPropertyDescription("metadata.generation of the WireGuardMesh whose spec this node has applied (listen port, MTU, persistent keepalive, pools, egress). Behind the mesh's generation while a change is being applied or could not be (see the Ready condition).")
     public Long observedMeshGeneration;
 
+    @JsonPropertyDescription("The post-quantum preshared keys this node holds with the other nodes (counts and times only: the keys never leave the node). Rewritten when the counts change and with the handshake summary.")
+    public PresharedKeySummary presharedKeys;
+
     @JsonPropertyDescription("Handshake summary per peer.")
     public List<PeerSummary> peers;
 
@@ -49,5 +52,17 @@ public class WireGuardNodeStatus {
         public String lastHandshakeTime;
         public Long rxBytes;
         public Long txBytes;
+    }
+
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public static class PresharedKeySummary {
+        @JsonPropertyDescription("Other nodes this node shares a post-quantum preshared key with.")
+        public Integer peers;
+        @JsonPropertyDescription("Other nodes without one, or whose key is older than two intervals (the exchange with them is failing).")
+        public Integer stale;
+        @JsonPropertyDescription("RFC 3339 time the oldest of the current keys was made.")
+        public String oldestKeyTime;
+        @JsonPropertyDescription("Exchanges completed by this node since it started.")
+        public Long rotations;
     }
 }

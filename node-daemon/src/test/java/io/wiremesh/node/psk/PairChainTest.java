@@ -1,0 +1,316 @@
+package io.wiremesh.node.psk;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.wiremesh.node.keys.KemKey;
+import io.wiremesh.node.psk.ExchangeMessage.Reason;
+import io.wiremesh.node.psk.ExchangeMessage.Type;
+import io.wiremesh.node.psk.PairChain.Event;
+import io.wiremesh.node.psk.PairChain.Step;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The epoch state machine of one pair, driven message by message with real ML-KEM-768 keys and the
+ * real codec (every message is encoded, authenticated and decoded as on the wire).
+ */
+class PairChainTest {
+    static final Duration INTERVAL = Duration.ofMinutes(2);
+    static final String A = "node-a", B = "node-b"; // A sorts first: the initiator
+    static final String KEY_A = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", KEY_B = "BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBA=";
+    static final byte[] MAC = new byte[32];
+
+    @TempDir
+    Path dir;
+    KemKey kemB;
+    PairChain a, b;
+    long now = 1_800_000_000_000L;
+    /** The peer's latest handshake as each side's interface reports it (epoch seconds). */
+    long handshake;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        kemB = KemKey.loadOrCreate(dir);
+        a = new PairChain(A, B);
+        b = new PairChain(B, A);
+        a.bind(KEY_B);
+        b.bind(KEY_A);
+        handshake = now / 1000;
+    }
+
+    Step tickA() {
+        return a.tick(now, INTERVAL, kemB.publicKeyBase64(), handshake, KemKey::encapsulate);
+    }
+
+    Step tickB() {
+        return b.tick(now, INTERVAL, null, handshake, KemKey::encapsulate);
+    }
+
+    /** Over the wire: encoded, authenticated, decoded. */
+    static ExchangeMessage wire(ExchangeMessage m) throws Exception {
+        byte[] d = m.encode(MAC);
+        return ExchangeMessage.decode(d, d.length, s -> MAC);
+    }
+
+    Step toB(ExchangeMessage m) throws Exception {
+        return b.receive(wire(m), now, kemB.publicKeyBase64(), kemB::decapsulate);
+    }
+
+    Step toA(ExchangeMessage m) throws Exception {
+        return a.receive(wire(m), now, null, ct -> { throw new AssertionError("the initiator never decapsulates"); });
+    }
+
+    /** One full exchange: offer, ACK; returns the epoch both hold. */
+    long rotate() throws Exception {
+        Step offer = tickA();
+        assertThat(offer.send().type()).isEqualTo(Type.OFFER);
+        Step ack = toB(offer.send());
+        assertThat(ack.keyChanged()).isTrue();
+        assertThat(ack.send().type()).isEqualTo(Type.ACK);
+        Step done = toA(ack.send());
+        assertThat(done.keyChanged()).isTrue();
+        assertThat(done.event()).isEqualTo(Event.ROTATED);
+        assertThat(PairChain.sameKey(a, b)).isTrue();
+        assertThat(a.epoch()).isEqualTo(b.epoch());
+        return a.epoch();
+    }
+
+    @Test
+    void theNodeWhoseNameSortsFirstOffersAndBothEndWithTheSameKeyEveryInterval() throws Exception {
+        assertThat(a.initiator()).isTrue();
+        assertThat(b.initiator()).isFalse();
+        assertThat(tickB().send()).as("the responder never offers").isNull();
+        assertThat(rotate()).isEqualTo(1);
+        String first = a.presharedKey();
+        now += 1000;
+        assertThat(tickA().send()).as("not due before the interval").isNull();
+        now += INTERVAL.toMillis();
+        assertThat(rotate()).isEqualTo(2);
+        assertThat(a.presharedKey()).isNotEqualTo(first);
+        assertThat(b.presharedKey()).isEqualTo(a.presharedKey());
+    }
+
+    @Test
+    void theInitiatorInstallsOnlyOnTheAckAndTheResponderBeforeSendingIt() throws Exception {
+        Step offer = tickA();
+        assertThat(offer.keyChanged()).isFalse();
+        assertThat(a.presharedKey()).as("nothing installed before the ACK").isNull();
+        Step ack = toB(offer.send());
+        assertThat(ack.keyChanged()).as("the responder installs, then ACKs").isTrue();
+        assertThat(b.presharedKey()).isNotNull();
+        assertThat(a.presharedKey()).isNull();
+        toA(ack.send());
+        assertThat(a.presharedKey()).isEqualTo(b.presharedKey());
+    }
+
+    @Test
+    void aLostAckIsRecoveredByTheSameOfferResent() throws Exception {
+        rotate();
+        now += INTERVAL.toMillis();
+        Step offer = tickA();
+        Step lostAck = toB(offer.send());
+        assertThat(lostAck.keyChanged()).isTrue();
+        now += 500;
+        assertThat(tickA().send()).as("resent after a second, not before").isNull();
+        now += 600;
+        Step resent = tickA();
+        assertThat(resent.send()).isEqualTo(offer.send());
+        Step again = toB(resent.send());
+        assertThat(again.keyChanged()).as("the same offer is not taken twice").isFalse();
+        assertThat(again.send().type()).isEqualTo(Type.ACK);
+        toA(again.send());
+        assertThat(PairChain.sameKey(a, b)).isTrue();
+        assertThat(a.epoch()).isEqualTo(2);
+    }
+
+    @Test
+    void resendsBackOffAndAnUnansweredOfferFailsThenAFreshOneIsMade() throws Exception {
+        rotate();
+        now += INTERVAL.toMillis();
+        ExchangeMessage first = tickA().send();
+        int sent = 0;
+        long start = now;
+        Step s = null;
+        while (now + 100 - start < PairChain.giveUpAfter(INTERVAL).toMillis()) {
+            now += 100;
+            handshake = now / 1000; // the old session still carries traffic
+            s = tickA();
+            if (s.send() != null) sent++;
+        }
+        assertThat(sent).as("1, 2, 4, 8, 8 ... seconds apart within the give-up time").isBetween(4, 12);
+        now += 100;
+        s = tickA();
+        assertThat(s.event()).isEqualTo(Event.FAILED);
+        assertThat(s.send()).as("a fresh encapsulation").isNotNull();
+        assertThat(s.send().ciphertext()).isNotEqualTo(first.ciphertext());
+        assertThat(a.epoch()).as("the installed key stays until an ACK").isEqualTo(1);
+    }
+
+    @Test
+    void anInitiatorRestartedBeforeTheAckRedoesTheEpochFromTheKeyItHolds() throws Exception {
+        rotate();
+        var stored = a.stored();
+        now += INTERVAL.toMillis();
+        toB(tickA().send()); // B takes epoch 2; the ACK never arrives: A restarts
+        a = PairChain.restore(A, B, stored);
+        a.bind(KEY_B);
+        assertThat(a.epoch()).isEqualTo(1);
+        now += 2000;
+        Step offer = tickA();
+        assertThat(offer.send()).as("offers at once after a start").isNotNull();
+        assertThat(offer.send().epoch()).isEqualTo(2);
+        assertThat(offer.send().base()).isEqualTo(1);
+        Step ack = toB(offer.send());
+        assertThat(ack.keyChanged()).isTrue();
+        toA(ack.send());
+        assertThat(PairChain.sameKey(a, b)).isTrue();
+        assertThat(a.epoch()).isEqualTo(2);
+    }
+
+    @Test
+    void aResponderThatLostItsStateMakesTheInitiatorStartANewChainAboveItsEpoch() throws Exception {
+        rotate();
+        rotateAfterInterval();
+        // B lost everything but its WireGuard key; A offers epoch 3 based on 2.
+        b = new PairChain(B, A);
+        b.bind(KEY_A);
+        now += INTERVAL.toMillis();
+        Step nack = toB(tickA().send());
+        assertThat(nack.send().type()).isEqualTo(Type.NACK);
+        assertThat(nack.send().reason()).isEqualTo(Reason.EPOCH);
+        assertThat(toA(nack.send()).event()).isEqualTo(Event.FAILED);
+        now += 10;
+        Step offer = tickA();
+        assertThat(offer.send().base()).as("a new chain").isZero();
+        assertThat(offer.send().epoch()).isEqualTo(3);
+        toA(toB(offer.send()).send());
+        assertThat(PairChain.sameKey(a, b)).isTrue();
+        now += INTERVAL.toMillis();
+        assertThat(tickA().send().base()).as("chained again from then on").isEqualTo(3);
+    }
+
+    @Test
+    void anInitiatorThatLostItsStateIsToldTheEpochToStartAbove() throws Exception {
+        rotate();
+        rotateAfterInterval();
+        a = new PairChain(A, B);
+        a.bind(KEY_B);
+        now += 1000;
+        Step offer = tickA();
+        assertThat(offer.send().epoch()).isEqualTo(1);
+        Step nack = toB(offer.send());
+        assertThat(nack.send().reason()).isEqualTo(Reason.EPOCH);
+        assertThat(nack.send().epoch()).isEqualTo(2);
+        toA(nack.send());
+        Step again = tickA();
+        assertThat(again.send().epoch()).isEqualTo(3);
+        toA(toB(again.send()).send());
+        assertThat(PairChain.sameKey(a, b)).isTrue();
+    }
+
+    @Test
+    void aNewMlKemKeyOfTheResponderIsUsedOnceItIsPublished() throws Exception {
+        rotate();
+        KemKey old = kemB;
+        Files.delete(dir.resolve(KemKey.FILE));
+        kemB = KemKey.loadOrCreate(dir); // B lost its ML-KEM key and made a new one
+        now += INTERVAL.toMillis();
+        // A still sees the old published key.
+        Step offer = a.tick(now, INTERVAL, old.publicKeyBase64(), handshake, KemKey::encapsulate);
+        Step nack = toB(offer.send());
+        assertThat(nack.send().reason()).isEqualTo(Reason.KEM_KEY);
+        assertThat(b.epoch()).isEqualTo(1);
+        toA(nack.send());
+        now += 1000;
+        Step next = tickA(); // the new key is published now
+        assertThat(next.send().kemKeyId()).isEqualTo(ExchangeMessage.kemKeyId(kemB.publicKeyBase64()));
+        toA(toB(next.send()).send());
+        assertThat(PairChain.sameKey(a, b)).isTrue();
+        assertThat(a.epoch()).isEqualTo(2);
+    }
+
+    @Test
+    void aChangedPublishedMlKemKeyIsOfferedToAtOnce() throws Exception {
+        rotate();
+        now += 5000;
+        Files.delete(dir.resolve(KemKey.FILE));
+        kemB = KemKey.loadOrCreate(dir);
+        Step offer = tickA();
+        assertThat(offer.send()).as("well before the interval").isNotNull();
+        toA(toB(offer.send()).send());
+        assertThat(a.epoch()).isEqualTo(2);
+    }
+
+    @Test
+    void aNewWireGuardKeyOfThePeerStartsTheChainOverWithoutAKey() throws Exception {
+        rotate();
+        assertThat(a.bind(KEY_B)).isFalse();
+        assertThat(a.bind("CCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCA=")).as("the key to install is now none").isTrue();
+        assertThat(a.presharedKey()).isNull();
+        now += 1000;
+        Step offer = tickA();
+        assertThat(offer.send().base()).isZero();
+    }
+
+    @Test
+    void keysThatNoLongerMatchAreDroppedOnBothSidesOnceHandshakesFail() throws Exception {
+        rotate();
+        // Something made the two keys differ and no exchange gets through (the tunnel needs the keys).
+        now += PairChain.FALLBACK_HANDSHAKE_AGE.toMillis() - 10_000;
+        assertThat(tickB().keyChanged()).as("a handshake younger than 150 s: the session is fine").isFalse();
+        now += 20_000;
+        Step dropB = tickB();
+        assertThat(dropB.keyChanged()).isTrue();
+        assertThat(dropB.event()).isEqualTo(Event.FELL_BACK);
+        assertThat(b.presharedKey()).isNull();
+        Step dropA = tickA();
+        assertThat(dropA.event()).isEqualTo(Event.FELL_BACK);
+        assertThat(a.presharedKey()).isNull();
+        assertThat(dropA.send().base()).as("and a new chain is offered").isZero();
+    }
+
+    @Test
+    void aHealthyPairNeverFallsBackEvenWhenIdle() throws Exception {
+        Duration hour = Duration.ofHours(1);
+        Step offer = a.tick(now, hour, kemB.publicKeyBase64(), 0, KemKey::encapsulate);
+        toA(toB(offer.send()).send());
+        now += hour.toMillis() - 1000; // no handshake for almost an hour: nothing was sent
+        assertThat(a.tick(now, hour, kemB.publicKeyBase64(), handshake, KemKey::encapsulate).keyChanged()).isFalse();
+        assertThat(b.tick(now, hour, null, handshake, KemKey::encapsulate).keyChanged()).isFalse();
+        assertThat(a.tick(now, hour, kemB.publicKeyBase64(), -1, KemKey::encapsulate).keyChanged()).as("unknown handshake").isFalse();
+    }
+
+    @Test
+    void onlyTheNamedPairIsHeardAndOnlyInItsRole() throws Exception {
+        Step offer = tickA();
+        ExchangeMessage forOther = ExchangeMessage.offer(A, "node-c", 1, 0, offer.send().kemKeyId(), offer.send().ciphertext());
+        assertThat(toB(forOther)).isEqualTo(Step.NOTHING);
+        ExchangeMessage fromB = ExchangeMessage.offer(B, A, 1, 0, offer.send().kemKeyId(), offer.send().ciphertext());
+        assertThat(toA(fromB)).as("the initiator takes no offers").isEqualTo(Step.NOTHING);
+        ExchangeMessage forgedAck = ExchangeMessage.ack(B, A, 1, new byte[32]);
+        assertThat(toA(forgedAck)).as("a confirmation of another key").isEqualTo(Step.NOTHING);
+        assertThat(a.presharedKey()).isNull();
+    }
+
+    @Test
+    void storedStateRoundTripsAndBadStateIsRefused() throws Exception {
+        rotate();
+        rotateAfterInterval();
+        PairChain again = PairChain.restore(B, A, b.stored());
+        assertThat(again.presharedKey()).isEqualTo(b.presharedKey());
+        assertThat(again.epoch()).isEqualTo(2);
+        var bad = new java.util.HashMap<>(b.stored());
+        bad.put("key", "AAAA");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> PairChain.restore(B, A, bad)).isInstanceOf(IllegalArgumentException.class);
+    }
+
+    private void rotateAfterInterval() throws Exception {
+        now += INTERVAL.toMillis();
+        handshake = now / 1000;
+        rotate();
+    }
+}

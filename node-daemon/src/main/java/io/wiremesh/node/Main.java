@@ -109,7 +109,7 @@ public final class Main {
             io.wiremesh.wireguard.uapi.InterfaceOwner.forget(Datapaths.UAPI_DIR, ifname);
             KubernetesClient client = new KubernetesClientBuilder().build();
             // The ML-KEM key pair for the post-quantum preshared keys between nodes: on disk next to the WireGuard key.
-            agent = new MeshAgent(client, mesh, nodeName, key, io.wiremesh.node.keys.KemKey.loadOrCreate(state), ifname,
+            agent = new MeshAgent(client, mesh, nodeName, key, io.wiremesh.node.keys.KemKey.loadOrCreate(state), state.resolve("psk"), ifname,
                     new MeshRouting(Netlink.open(), ifname, procSys),
                     new NodeEgress(new NodeAddressRouting(Netlink.open(), ifname), Nft.onThisSystem(), Conntrack.onThisSystem(), ifname), nodeIp);
             MeshAgent member = agent;
@@ -152,7 +152,7 @@ public final class Main {
         int colon = statusAddress.lastIndexOf(':');
         StatusServer status = StatusServer.start(new java.net.InetSocketAddress(statusAddress.substring(0, colon),
                         Integer.parseInt(statusAddress.substring(colon + 1))), ipam,
-                agent == null ? null : agent.device(), agent == null ? Map.of() : agent.nodeByKey(),
+                agent == null ? null : agent.device(), agent == null ? Map.of() : agent.nodeByKey(), agent == null ? null : agent.presharedKeys(),
                 () -> meshAgent == null || meshAgent.ready());
         System.err.println("wiremesh node-daemon: public key " + key.publicKeyBase64() + ", blocks " + blocks + ", CNI socket " + server.path()
                 + (mesh != null ? ", mesh " + mesh + " on " + ifname : ""));

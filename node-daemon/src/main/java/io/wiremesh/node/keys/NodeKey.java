@@ -43,6 +43,20 @@ public final class NodeKey {
         return privateKey.clone();
     }
 
+    /**
+     * X25519(this node's private key, {@code peerPublicKey}) (RFC 7748): a secret only this node and the
+     * holder of the peer key can compute; the preshared-key exchange authenticates its messages with it.
+     *
+     * @return 32 bytes, or null for a low-order (or malformed) peer key
+     */
+    public byte[] agreement(String peerPublicKey) {
+        try {
+            return X25519.dh(privateKey, Keys.fromBase64(peerPublicKey));
+        } catch (IllegalArgumentException e) {
+            return null;
+        }
+    }
+
     @Override
     public String toString() {
         return "NodeKey[public=" + publicKeyBase64() + "]";

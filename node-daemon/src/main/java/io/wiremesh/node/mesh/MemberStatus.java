@@ -98,4 +98,22 @@ final class MemberStatus {
             return w;
         });
     }
+
+    /** Writes the preshared-key summary (counts and times, never a key) into this node's status; null removes it (exchange off). */
+    void reportPresharedKeys(io.wiremesh.node.psk.PresharedKeyExchange.Summary summary) {
+        WireGuardNodeStatus.PresharedKeySummary s;
+        if (summary == null) {
+            s = null;
+        } else {
+            s = new WireGuardNodeStatus.PresharedKeySummary();
+            s.peers = summary.peers();
+            s.stale = summary.stale();
+            s.oldestKeyTime = summary.oldestKey() == null ? null : summary.oldestKey().toString();
+            s.rotations = summary.rotations();
+        }
+        client.resources(WireGuardNode.class).withName(name).editStatus(w -> {
+            if (w.getStatus() != null) w.getStatus().presharedKeys = s;
+            return w;
+        });
+    }
 }

@@ -7,11 +7,14 @@ import io.wiremesh.api.v1alpha1.WireGuardMeshSpec;
 import io.wiremesh.api.v1alpha1.WireGuardNode;
 import io.wiremesh.api.v1alpha1.WireGuardPeer;
 import io.wiremesh.node.egress.EgressPlan;
+import io.wiremesh.node.keys.KemKey;
 import io.wiremesh.node.keys.NodeKey;
+import io.wiremesh.node.psk.PresharedKeyExchange;
 import io.wiremesh.node.wg.Datapaths;
 import io.wiremesh.node.wg.SwitchableDevice;
 import io.wiremesh.node.wg.WireGuardDevice;
 import java.io.IOException;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -50,6 +53,9 @@ public final class MeshAgent implements AutoCloseable {
     /** The mesh's members, external devices and the mesh itself, once all three are listed (null before). */
     private volatile MeshWatch watch;
     private final MemberStatus status;
+    /** The post-quantum preshared keys with the other nodes, or null when this node has no ML-KEM key. */
+    private final PresharedKeyExchange exchange;
+    private PresharedKeyExchange.Summary lastPskSummary;
     /** metadata.generation of the mesh spec this node has applied (published as status.observedMeshGeneration). */
     private volatile Long appliedGeneration;
     /** The spec this node has applied: what the next edit is compared with. */
@@ -69,10 +75,11 @@ public final class MeshAgent implements AutoCloseable {
     private String readyMessage;
 
     /**
-     * @param kem          this node's ML-KEM key pair (its public key is published), or null for none
+     * @param kem          this node's ML-KEM key pair (its public key is published), or null for none (no preshared keys with other nodes)
+     * @param pskDir       where the preshared-key chains with the other nodes are kept (the node's state directory)
      * @param endpointHost the node address other nodes reach this one at
      */
-    public MeshAgent(KubernetesClient client, String mesh, String node, NodeKey key, io.wiremesh.node.keys.KemKey kem, String ifname,
+    public MeshAgent(KubernetesClient client, String mesh, String node, NodeKey key, KemKey kem, Path pskDir, String ifname,
                      MeshRouting routing, NodeEgress egress, String endpointHost) {
         this.client = client;
         this.egress = egress;
@@ -83,6 +90,7 @@ public final class MeshAgent implements AutoCloseable {
         this.routing = routing;
         this.endpointHost = endpointHost;
         this.status = new MemberStatus(client, mesh, node, key.publicKeyBase64(), kem == null ? null : kem.publicKeyBase64(), endpointHost);
+        this.exchange = kem == null ? null : new PresharedKeyExchange(node, key, kem, pskDir, () -> syncPeers() == null, System::currentTimeMillis);
     }
 
     /** Waits (up to {@code timeout}) for the operator to give this node its WireGuardNode. */
@@ -114,6 +122,10 @@ public final class MeshAgent implements AutoCloseable {
         appliedSpec = meshSpec;
         appliedGeneration = m.getMetadata().getGeneration();
         listenPort = MeshChange.port(meshSpec);
+        if (exchange != null) {
+            exchange.settings(meshSpec.presharedKeysEnabled(), meshSpec.presharedKeyInterval());
+            exchange.localAddresses(self.getSpec().overlayAddresses);
+        }
         // Before anything else (datapath choice, CNI socket, conflist): no instant in which pod traffic for the
         // mesh could take the node's default route.
         routing.failClosed(pools());
@@ -167,6 +179,7 @@ public final class MeshAgent implements AutoCloseable {
         WireGuardMesh listed = watch.mesh();
         if (listed != null) onMesh(listed);
         if (!watch.hasMember(node)) onMembershipEnded.run();
+        if (exchange != null) exchange.start();
         // The datapath is its own process: if it restarts, its interface comes back empty. Notice and reapply.
         watchdog = Thread.ofPlatform().daemon().name("datapath-watch").start(() -> {
             long lastReport = 0, ticks = 0;
@@ -200,10 +213,22 @@ public final class MeshAgent implements AutoCloseable {
                     if (ticks % PEER_READ_TICKS != 1) continue;
                     List<WireGuardDevice.PeerState> peers = device.peers();
                     java.util.Set<String> healthy = healthyPeers(peers);
-                    if (!healthy.equals(lastHealthy) || System.nanoTime() - lastReport > PEER_REPORT_INTERVAL.toNanos()) {
+                    boolean report = !healthy.equals(lastHealthy) || System.nanoTime() - lastReport > PEER_REPORT_INTERVAL.toNanos();
+                    if (report) {
                         status.reportPeers(peers, nodeByKey, externalNames);
                         lastReport = System.nanoTime();
                         lastHealthy = healthy;
+                    }
+                    if (exchange != null) {
+                        Map<String, Long> handshakes = new HashMap<>();
+                        for (var p : peers) handshakes.put(p.publicKey(), p.lastHandshakeEpochSeconds());
+                        exchange.handshakes(handshakes);
+                        PresharedKeyExchange.Summary psk = exchange.summary();
+                        // Counts change rarely; the times and the rotation count ride along with the peer report.
+                        if (report || !sameCounts(psk, lastPskSummary)) {
+                            status.reportPresharedKeys(psk);
+                            lastPskSummary = psk;
+                        }
                     }
                 } catch (InterruptedException e) {
                     return;
@@ -226,6 +251,11 @@ public final class MeshAgent implements AutoCloseable {
     static final int PEER_READ_TICKS = 10;
     /** A peer without a handshake for REJECT_AFTER_TIME has no usable session. */
     static final long HEALTHY_HANDSHAKE_SECONDS = 180;
+
+    private static boolean sameCounts(PresharedKeyExchange.Summary a, PresharedKeyExchange.Summary b) {
+        if (a == null || b == null) return a == b;
+        return a.peers() == b.peers() && a.stale() == b.stale();
+    }
 
     static java.util.Set<String> healthyPeers(List<WireGuardDevice.PeerState> peers) {
         long now = Instant.now().getEpochSecond();
@@ -281,7 +311,10 @@ public final class MeshAgent implements AutoCloseable {
         if (w == null) return null; // the first sync comes once every watch has listed
         try {
             boolean complete = w.complete();
-            PeerPlan plan = PeerPlan.of(mesh, node, meshSpec, w.members(), complete, w.externalPeers(), this::presharedKey);
+            List<WireGuardNode> members = w.members();
+            if (exchange != null) exchange.peers(exchangePeers(members), complete); // before the plan: a peer's new key drops its chain's key
+            PeerPlan plan = PeerPlan.of(mesh, node, meshSpec, members, complete, w.externalPeers(), this::presharedKey,
+                    (peerNode, publicKey) -> exchange == null ? null : exchange.presharedKey(peerNode, publicKey));
             nodeByKey.clear();
             nodeByKey.putAll(plan.nodeByKey());
             externalNames.clear();
@@ -292,6 +325,16 @@ public final class MeshAgent implements AutoCloseable {
         } catch (IOException | RuntimeException e) {
             return String.valueOf(e.getMessage());
         }
+    }
+
+    /** The other members that published a WireGuard key, as the preshared-key exchange needs them. */
+    private List<PresharedKeyExchange.Peer> exchangePeers(List<WireGuardNode> members) {
+        List<PresharedKeyExchange.Peer> out = new ArrayList<>();
+        for (WireGuardNode w : members) {
+            if (w.getSpec() == null || w.getStatus() == null || w.getStatus().publicKey == null || node.equals(w.getSpec().nodeName)) continue;
+            out.add(new PresharedKeyExchange.Peer(w.getSpec().nodeName, w.getStatus().publicKey, w.getStatus().kemPublicKey, w.getSpec().overlayAddresses));
+        }
+        return out;
     }
 
     /** A WireGuardMesh from the watch: a generation newer than the applied one is applied (an older object, e.g. from a relist, is not). */
@@ -334,11 +377,12 @@ public final class MeshAgent implements AutoCloseable {
                 mtu = newMtu;
             }
             meshSpec = after; // keepalive, pools and egress below read it
+            if (exchange != null) exchange.settings(after.presharedKeysEnabled(), after.presharedKeyInterval());
             // A new interface (this edit's switch, or one whose userspace process was not up at the last try).
             if (changes.contains(MeshChange.DATAPATH) && !device.configured()) configureDevice();
             if (changes.contains(MeshChange.POOLS)) routing.failClosed(pools());
             if (changes.contains(MeshChange.POOLS) || changes.contains(MeshChange.PERSISTENT_KEEPALIVE)
-                    || changes.contains(MeshChange.DATAPATH)) {
+                    || changes.contains(MeshChange.DATAPATH) || changes.contains(MeshChange.PRESHARED_KEYS)) {
                 String failure = syncPeers();
                 if (failure != null) throw new IOException("peers and routes not updated: " + failure);
             }
@@ -494,9 +538,15 @@ public final class MeshAgent implements AutoCloseable {
         status.publish(ready, reason, message, listenPort, device == null ? null : device.kind(), appliedGeneration);
     }
 
+    /** The preshared-key exchange with the other nodes (for metrics), or null when there is none. */
+    public PresharedKeyExchange presharedKeys() {
+        return exchange;
+    }
+
     @Override
     public void close() {
         if (watchdog != null) watchdog.interrupt();
+        if (exchange != null) exchange.close();
         if (watch != null) watch.close();
     }
 }

@@ -8,7 +8,7 @@ import java.util.Set;
 /**
  * What an edit of a WireGuardMesh changes for a node-daemon that is already running, by what it
  * takes to apply: a rebind of the WireGuard port, a new interface MTU, the peers' keepalive, the
- * fail-closed pools and their routes, the egress rules, or the WireGuard implementation. Fields that
+ * fail-closed pools and their routes, the egress rules, the WireGuard implementation, or the preshared-key exchange. Fields that
  * only the operator uses (nodeSelector, nodeBlockSize) are not node changes. Pure.
  */
 public enum MeshChange {
@@ -23,7 +23,9 @@ public enum MeshChange {
     /** spec.egress: the masquerade table. */
     EGRESS,
     /** spec.datapath: kernel module or userspace process. */
-    DATAPATH;
+    DATAPATH,
+    /** spec.presharedKeys: the post-quantum exchange on or off, its interval. */
+    PRESHARED_KEYS;
 
     /** The node-side changes from {@code before} to {@code after}; empty when none. */
     public static Set<MeshChange> between(WireGuardMeshSpec before, WireGuardMeshSpec after) {
@@ -34,6 +36,9 @@ public enum MeshChange {
         if (!Objects.equals(before.podCIDRs, after.podCIDRs) || !Objects.equals(list(before.peerCIDRs), list(after.peerCIDRs))) out.add(POOLS);
         if (before.masquerade() != after.masquerade() || !Objects.equals(before.egressExcludeCIDRs(), after.egressExcludeCIDRs())) out.add(EGRESS);
         if (datapath(before) != datapath(after)) out.add(DATAPATH);
+        if (before.presharedKeysEnabled() != after.presharedKeysEnabled() || !before.presharedKeyInterval().equals(after.presharedKeyInterval())) {
+            out.add(PRESHARED_KEYS);
+        }
         return out;
     }
 

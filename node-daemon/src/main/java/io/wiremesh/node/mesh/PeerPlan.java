@@ -15,6 +15,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.function.BiFunction;
 import java.util.function.Function;
 
 /**
@@ -42,9 +43,12 @@ public record PeerPlan(Map<String, PeerConfig> peers, Set<Cidr> routedBlocks, Ma
      * @param membersSynced whether {@code members} is the complete list (the watch has synced)
      * @param externalPeers every WireGuardPeer (of any mesh)
      * @param presharedKey the preshared key (base64) of an external device's spec, or null; may throw when its Secret is missing
+     * @param nodePresharedKey the preshared key (base64) with another node (its name, its public key) from the
+     *                     post-quantum exchange, or null for none yet
      */
     public static PeerPlan of(String mesh, String node, WireGuardMeshSpec spec, Collection<WireGuardNode> members, boolean membersSynced,
-                              Collection<WireGuardPeer> externalPeers, Function<WireGuardPeerSpec, String> presharedKey) {
+                              Collection<WireGuardPeer> externalPeers, Function<WireGuardPeerSpec, String> presharedKey,
+                              BiFunction<String, String, String> nodePresharedKey) {
         WireGuardNode me = null;
         Map<String, WireGuardNode> others = new LinkedHashMap<>();
         for (WireGuardNode w : members) {
@@ -68,7 +72,8 @@ public record PeerPlan(Map<String, PeerConfig> peers, Set<Cidr> routedBlocks, Ma
             WireGuardNode w = e.getValue();
             List<String> ips = allowedIps(w);
             ips.addAll(external.viaNode().getOrDefault(e.getKey(), List.of()));
-            peers.put(e.getKey(), new PeerConfig(e.getKey(), w.getStatus().endpoints.get(0), ips, keepalive));
+            peers.put(e.getKey(), new PeerConfig(e.getKey(), w.getStatus().endpoints.get(0), ips, keepalive,
+                    nodePresharedKey.apply(w.getSpec().nodeName, e.getKey())));
             nodeByKey.put(e.getKey(), w.getSpec().nodeName);
             for (String b : w.getSpec().podCIDRs) blocks.add(Cidr.parse(b));
         }

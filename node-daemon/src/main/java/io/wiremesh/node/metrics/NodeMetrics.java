@@ -18,8 +18,8 @@ import java.util.function.ToDoubleFunction;
 
 /**
  * The node-daemon's metrics, rendered in the Prometheus text format (0.0.4) by Micrometer's
- * Prometheus registry. All are gauges, so the names are the ones the daemon has always exposed
- * (Micrometer would add {@code _total} to a counter):
+ * Prometheus registry. All but the preshared-key counters are gauges, so the names are the ones the
+ * daemon has always exposed (Micrometer adds {@code _total} to a counter):
  * <ul>
  *   <li>{@code wiremesh_ipam_addresses_used}, {@code wiremesh_ipam_ipv4_addresses_free}: pod addresses
  *       in use, free IPv4 addresses in this node's block;</li>
@@ -30,6 +30,9 @@ import java.util.function.ToDoubleFunction;
  *       name, empty when unknown): {@code wiremesh_peer_rx_bytes}, {@code wiremesh_peer_tx_bytes} (bytes
  *       since the datapath started) and {@code wiremesh_peer_last_handshake_age_seconds} (-1: never).
  *       A removed peer's series disappear at the next scrape.</li>
+ *   <li>mesh mode with the post-quantum preshared keys: {@code wiremesh_psk_rotations_total},
+ *       {@code wiremesh_psk_failures_total}, {@code wiremesh_psk_fallbacks_total} (counters since start),
+ *       {@code wiremesh_psk_peers} and {@code wiremesh_psk_stale_peers} (gauges).</li>
  * </ul>
  * The interface is read once per scrape (one UAPI or netlink dump), not once per meter. No key
  * material, ever: a public key is the only key that appears.
@@ -63,8 +66,10 @@ final class NodeMetrics implements AutoCloseable {
      * @param device          the WireGuard interface, or null outside mesh mode (no datapath or peer metrics)
      * @param nodeByKey       node name by peer public key (base64), read at each scrape
      * @param nowEpochSeconds the clock for handshake ages, in Unix seconds
+     * @param psk             the preshared-key exchange with the other nodes, or null for none
      */
-    NodeMetrics(Ipam ipam, WireGuardDevice device, Map<String, String> nodeByKey, LongSupplier nowEpochSeconds) {
+    NodeMetrics(Ipam ipam, WireGuardDevice device, Map<String, String> nodeByKey, LongSupplier nowEpochSeconds,
+                io.wiremesh.node.psk.PresharedKeyExchange psk) {
         this.device = device;
         this.nodeByKey = nodeByKey;
         this.nowEpochSeconds = nowEpochSeconds;
@@ -72,6 +77,18 @@ final class NodeMetrics implements AutoCloseable {
                 .strongReference(true).register(registry);
         Gauge.builder("wiremesh.ipam.ipv4.addresses.free", ipam, i -> i.free(false)).description("Free IPv4 pod addresses in this node's block")
                 .strongReference(true).register(registry);
+        if (psk != null) {
+            io.micrometer.core.instrument.FunctionCounter.builder("wiremesh.psk.rotations", psk, x -> x.rotations())
+                    .description("Post-quantum preshared-key exchanges completed with other nodes").register(registry);
+            io.micrometer.core.instrument.FunctionCounter.builder("wiremesh.psk.failures", psk, x -> x.failures())
+                    .description("Preshared-key offers given up, refused or impossible").register(registry);
+            io.micrometer.core.instrument.FunctionCounter.builder("wiremesh.psk.fallbacks", psk, x -> x.fallbacks())
+                    .description("Preshared keys dropped because handshakes with them failed (a new chain followed)").register(registry);
+            Gauge.builder("wiremesh.psk.peers", psk, x -> x.summary() == null ? 0 : x.summary().peers())
+                    .description("Other nodes this node shares a post-quantum preshared key with").strongReference(true).register(registry);
+            Gauge.builder("wiremesh.psk.stale.peers", psk, x -> x.summary() == null ? 0 : x.summary().stale())
+                    .description("Other nodes without a preshared key, or with one older than two intervals").strongReference(true).register(registry);
+        }
         if (device == null) return;
         gauge("wiremesh.datapath.up", "1 when the WireGuard interface answers", r -> r.up() ? 1 : 0);
         gauge("wiremesh.peers", "WireGuard peers on this node", r -> r.peers().size());

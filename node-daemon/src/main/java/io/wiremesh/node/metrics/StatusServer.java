@@ -34,12 +34,13 @@ public final class StatusServer implements AutoCloseable {
      *
      * @param device    the WireGuard interface, or null outside mesh mode
      * @param nodeByKey node name by peer public key (base64), for the per-peer {@code node} label
+     * @param psk       the preshared-key exchange with the other nodes, or null for none
      * @param ready     whether /readyz answers 200
      * @throws IOException when the address cannot be bound
      */
     public static StatusServer start(InetSocketAddress address, Ipam ipam, WireGuardDevice device, Map<String, String> nodeByKey,
-                                     BooleanSupplier ready) throws IOException {
-        return start(address, new NodeMetrics(ipam, device, nodeByKey, () -> System.currentTimeMillis() / 1000), ready);
+                                     io.wiremesh.node.psk.PresharedKeyExchange psk, BooleanSupplier ready) throws IOException {
+        return start(address, new NodeMetrics(ipam, device, nodeByKey, () -> System.currentTimeMillis() / 1000, psk), ready);
     }
 
     static StatusServer start(InetSocketAddress address, NodeMetrics metrics, BooleanSupplier ready) throws IOException {

@@ -53,7 +53,7 @@ class DatapathChoiceTest {
 
             // The node's routes live in a namespace of the test's own.
             MeshRouting routing = NetNs.run(Path.of("/run/netns/" + NS), () -> new MeshRouting(Netlink.open(), "wmk0", Path.of("/proc/sys/net")));
-            MeshAgent agent = new MeshAgent(client, "kmesh", "n1", NodeKey.loadOrCreate(state), null, "wmk0", routing, null, "10.9.9.9");
+            MeshAgent agent = new MeshAgent(client, "kmesh", "n1", NodeKey.loadOrCreate(state), null, null, "wmk0", routing, null, "10.9.9.9");
             agent.awaitMembership(Duration.ofSeconds(10));
             assertThatThrownBy(agent::start).isInstanceOf(Datapaths.Unavailable.class).hasMessageContaining("modprobe wireguard");
             WireGuardNode got = client.resources(WireGuardNode.class).withName("kmesh.n1").get();

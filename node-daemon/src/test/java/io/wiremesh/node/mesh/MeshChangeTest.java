@@ -31,7 +31,15 @@ class MeshChangeTest {
         b.peerCIDRs = List.of();
         b.egress = new WireGuardMeshSpec.Egress();
         b.egress.masquerade = true;
+        b.presharedKeys = new WireGuardMeshSpec.PresharedKeys();
+        b.presharedKeys.enabled = true;
+        b.presharedKeys.interval = "120s";
         assertThat(MeshChange.between(a, b)).isEmpty();
+        b.presharedKeys.interval = "1s";
+        WireGuardMeshSpec c = spec();
+        c.presharedKeys = new WireGuardMeshSpec.PresharedKeys();
+        c.presharedKeys.interval = "5s";
+        assertThat(MeshChange.between(b, c)).as("below the 5 s floor is the floor").isEmpty();
     }
 
     @Test
@@ -45,6 +53,8 @@ class MeshChangeTest {
         b.egress = new WireGuardMeshSpec.Egress();
         b.egress.masquerade = false;
         b.datapath = WireGuardMeshSpec.Datapath.KERNEL;
+        b.presharedKeys = new WireGuardMeshSpec.PresharedKeys();
+        b.presharedKeys.interval = "30s";
         assertThat(MeshChange.between(a, b)).containsExactlyInAnyOrder(MeshChange.values());
         WireGuardMeshSpec c = spec();
         c.podCIDRs = List.of("10.42.0.0/16", "fd42::/48");
@@ -56,5 +66,9 @@ class MeshChangeTest {
         WireGuardMeshSpec e = spec();
         e.mtu = 1380;
         assertThat(MeshChange.between(e, a)).as("back to the automatic MTU").containsExactly(MeshChange.MTU);
+        WireGuardMeshSpec f = spec();
+        f.presharedKeys = new WireGuardMeshSpec.PresharedKeys();
+        f.presharedKeys.enabled = false;
+        assertThat(MeshChange.between(a, f)).containsExactly(MeshChange.PRESHARED_KEYS);
     }
 }

@@ -21,6 +21,7 @@ import org.junit.jupiter.api.Test;
 /** The node-daemon's decision of peers, AllowedIPs and routes, with no device and no cluster. */
 class PeerPlanTest {
     private static final Function<WireGuardPeerSpec, String> NO_PSK = s -> null;
+    private static final java.util.function.BiFunction<String, String, String> NO_NODE_PSK = (node, key) -> null;
     private final WireGuardMeshSpec spec = new WireGuardMeshSpec();
 
     PeerPlanTest() {
@@ -57,7 +58,7 @@ class PeerPlanTest {
 
     @Test
     void everyOtherPublishedMemberIsAPeerWithItsBlocksOverlayAndNodeAddresses() {
-        PeerPlan plan = PeerPlan.of("m", "n1", spec, List.of(me, n2, n3), true, List.of(), NO_PSK);
+        PeerPlan plan = PeerPlan.of("m", "n1", spec, List.of(me, n2, n3), true, List.of(), NO_PSK, NO_NODE_PSK);
         assertThat(plan.peers()).containsOnlyKeys("KEY2", "KEY3");
         PeerConfig p2 = plan.peers().get("KEY2");
         assertThat(p2.endpoint()).isEqualTo("198.18.0.2:51820");
@@ -75,7 +76,7 @@ class PeerPlanTest {
     void aMemberWithoutKeyOrEndpointIsNeitherPeerNorRouted() {
         WireGuardNode noStatus = member("n4", 4, null, null), noEndpoint = member("n5", 5, "KEY5", null);
         spec.persistentKeepalive = null;
-        PeerPlan plan = PeerPlan.of("m", "n1", spec, List.of(me, n2, noStatus, noEndpoint), true, List.of(), NO_PSK);
+        PeerPlan plan = PeerPlan.of("m", "n1", spec, List.of(me, n2, noStatus, noEndpoint), true, List.of(), NO_PSK, NO_NODE_PSK);
         assertThat(plan.peers()).containsOnlyKeys("KEY2");
         assertThat(plan.peers().get("KEY2").persistentKeepalive()).as("keepalive unset: off").isZero();
         assertThat(plan.routedBlocks()).noneMatch(c -> c.toString().startsWith("10.42.4.") || c.toString().startsWith("10.42.5."));
@@ -84,7 +85,7 @@ class PeerPlanTest {
     @Test
     void aNewKeyReplacesTheOldPeer() {
         WireGuardNode rekeyed = member("n2", 2, "KEY2-NEW", "198.18.0.2:51820");
-        PeerPlan plan = PeerPlan.of("m", "n1", spec, List.of(me, rekeyed), true, List.of(), NO_PSK);
+        PeerPlan plan = PeerPlan.of("m", "n1", spec, List.of(me, rekeyed), true, List.of(), NO_PSK, NO_NODE_PSK);
         assertThat(plan.peers()).containsOnlyKeys("KEY2-NEW"); // the device's KEY2 is a stranger now: sync removes it
     }
 
@@ -92,7 +93,7 @@ class PeerPlanTest {
     void theGatewayServesItsDevicesAndTheOthersRouteThemToIt() {
         List<WireGuardPeer> devices = List.of(device("m", "phone", "PHONE", "10.99.0.7/32", "n1"),
                 device("m", "laptop", "LAPTOP", "10.99.0.8/32", "n2"), device("other", "else", "ELSE", "10.98.0.1/32", "n1"));
-        PeerPlan onGateway = PeerPlan.of("m", "n1", spec, List.of(me, n2), true, devices, s -> s.publicKey.equals("PHONE") ? "PSK" : null);
+        PeerPlan onGateway = PeerPlan.of("m", "n1", spec, List.of(me, n2), true, devices, s -> s.publicKey.equals("PHONE") ? "PSK" : null, NO_NODE_PSK);
         assertThat(onGateway.peers()).containsOnlyKeys("KEY2", "PHONE");
         PeerConfig phone = onGateway.peers().get("PHONE");
         assertThat(phone.endpoint()).as("devices roam in").isNull();
@@ -102,7 +103,7 @@ class PeerPlanTest {
         assertThat(onGateway.externalNames()).isEqualTo(Map.of("PHONE", "phone"));
         assertThat(onGateway.peers().get("KEY2").allowedIps()).as("n2 serves the laptop").contains("10.99.0.8/32");
 
-        PeerPlan onN2 = PeerPlan.of("m", "n2", spec, List.of(me, n2), true, devices, NO_PSK);
+        PeerPlan onN2 = PeerPlan.of("m", "n2", spec, List.of(me, n2), true, devices, NO_PSK, NO_NODE_PSK);
         assertThat(onN2.peers()).containsOnlyKeys("KEY1", "LAPTOP");
         assertThat(onN2.peers().get("KEY1").allowedIps()).contains("10.99.0.7/32").doesNotContain("10.98.0.1/32");
     }
@@ -112,15 +113,25 @@ class PeerPlanTest {
         List<WireGuardPeer> devices = List.of(device("m", "phone", "PHONE", "10.99.0.7/32", "n1"));
         assertThatThrownBy(() -> PeerPlan.of("m", "n1", spec, List.of(me, n2), true, devices, s -> {
             throw new IllegalStateException("Secret wiremesh-system/phone-psk has no key presharedKey");
-        })).hasMessageContaining("phone-psk");
+        }, NO_NODE_PSK)).hasMessageContaining("phone-psk");
+    }
+
+    @Test
+    void nodePeersCarryThePresharedKeyOfTheirPairAndExternalDevicesTheirOwn() {
+        List<WireGuardPeer> devices = List.of(device("m", "phone", "PHONE", "10.99.0.7/32", "n1"));
+        PeerPlan plan = PeerPlan.of("m", "n1", spec, List.of(me, n2, n3), true, devices, s -> "DEVICE-PSK",
+                (node, key) -> node.equals("n2") && key.equals("KEY2") ? "PAIR-PSK" : null);
+        assertThat(plan.peers().get("KEY2").presharedKey()).isEqualTo("PAIR-PSK");
+        assertThat(plan.peers().get("KEY3").presharedKey()).as("no key with n3 yet").isNull();
+        assertThat(plan.peers().get("PHONE").presharedKey()).isEqualTo("DEVICE-PSK");
     }
 
     @Test
     void whenThisNodesMembershipEndsItKeepsNothingButAnIncompleteViewDropsNothing() {
-        PeerPlan ended = PeerPlan.of("m", "n1", spec, List.of(n2, n3), true, List.of(), NO_PSK);
+        PeerPlan ended = PeerPlan.of("m", "n1", spec, List.of(n2, n3), true, List.of(), NO_PSK, NO_NODE_PSK);
         assertThat(ended.peers()).isEmpty();
         assertThat(ended.routedBlocks()).isEmpty();
-        PeerPlan syncing = PeerPlan.of("m", "n1", spec, List.of(n2), false, List.of(), NO_PSK);
+        PeerPlan syncing = PeerPlan.of("m", "n1", spec, List.of(n2), false, List.of(), NO_PSK, NO_NODE_PSK);
         assertThat(syncing.peers()).containsOnlyKeys("KEY2");
         assertThat(syncing.routedBlocks()).contains(Cidr.parse("10.42.2.0/24"));
         assertThat(Set.copyOf(syncing.routedBlocks())).contains(Cidr.parse("10.99.0.0/24"));

@@ -74,7 +74,7 @@ class StatusServerTest {
     }
 
     private StatusServer serve(WireGuardDevice d) throws IOException {
-        return StatusServer.start(new InetSocketAddress("127.0.0.1", 0), new NodeMetrics(ipam, d, nodeByKey, () -> NOW), ready::get);
+        return StatusServer.start(new InetSocketAddress("127.0.0.1", 0), new NodeMetrics(ipam, d, nodeByKey, () -> NOW, null), ready::get);
     }
 
     @AfterEach

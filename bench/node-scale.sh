@@ -7,6 +7,12 @@
 #   - join / leave: one more node's status published (deleted) -> its peer and route there (gone), median of R;
 #   - RSS (now and peak) and CPU seconds of the daemon and of the datapath.
 # The endpoints lead nowhere (no handshakes): this is the control plane's cost, not traffic.
+# PSK_INTERVAL=10s: the post-quantum preshared keys too. The simulated nodes publish ML-KEM keys and run
+# the other side of every pair (bench/.../PskPeers, the product's exchange code, their own keys; their
+# overlay addresses are local addresses of the node's namespace, so the exchange runs over loopback
+# rather than through WireGuard); the node under test (named sim-5x: it initiates with about half of its
+# peers and answers the rest) measures the time until all pairs have a key, then CPU and API writes
+# over three intervals, against its own idle CPU with the exchange off (the reference, same run).
 # Usage: bench/node-scale.sh [N=1000] [R=5]   (after mvn package and scripts/install-deps.sh)
 set -euo pipefail
 N="${1:-1000}"; R="${2:-5}"
@@ -17,6 +23,10 @@ for f in node-daemon/target/wiremesh-node-daemon-0.1.0-SNAPSHOT-all.jar wireguar
 done
 W="$(mktemp -d /tmp/wiremesh-nodescale.XXXXXX)"
 NS=wmns-node; IF=wmscale0; PORT=26454
+PSK_INTERVAL="${PSK_INTERVAL:-}"
+SELF=sim-0; [ -n "$PSK_INTERVAL" ] && SELF=sim-5x
+JAVA=/usr/lib/jvm/temurin-25-jdk-amd64/bin/java
+PEERS_CP="$ROOT/node-daemon/target/wiremesh-node-daemon-0.1.0-SNAPSHOT-all.jar:$ROOT/bench/target/classes"
 PIDS=()
 cleanup() {
   for p in "${PIDS[@]:-}" "${WM_API_PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done; sleep 1
@@ -37,16 +47,19 @@ echo "== control plane (etcd + kube-apiserver 1.20.2 on loopback)"
 wm_apiserver "$W" "$PORT" 23795
 
 echo "== $((N - 1)) simulated nodes with keys, blocks and endpoints"
-for _ in $(seq 0 "$N"); do wg genkey | wg pubkey; done >"$W/keys"
-python3 - "$N" "$W" <<'PY'
-import json, sys
-n, w = int(sys.argv[1]), sys.argv[2]
+for _ in $(seq 0 "$N"); do k=$(wg genkey); echo "$k $(echo "$k" | wg pubkey)"; done >"$W/wg.keys"
+awk '{print $2}' "$W/wg.keys" >"$W/keys"
+[ -n "$PSK_INTERVAL" ] && "$JAVA" -cp "$PEERS_CP" io.wiremesh.bench.PskPeers gen "$W" "$N"
+python3 - "$N" "$W" "$SELF" <<'PY'
+import json, os, sys
+n, w, me = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 keys = open(f"{w}/keys").read().split()
+kem = open(f"{w}/kem.pub").read().split() if os.path.exists(f"{w}/kem.pub") else []
 def block(i): return f"10.{64 + i // 256}.{i % 256}"
 def addr(i): return f"10.251.{i // 200}.{i % 200 + 10}"
 with open(f"{w}/nodes.jsonl", "w") as objs, open(f"{w}/status.jsonl", "w") as sts:
     for i in range(0, n + 1):  # 0: the node under test; n: the one that joins and leaves
-        name = f"sim-{i}"
+        name = me if i == 0 else f"sim-{i}"
         spec = {"mesh": "scale", "nodeName": name, "podCIDRs": [f"{block(i)}.0/24"], "overlayAddresses": [f"{block(i)}.1"],
                 "nodeAddresses": ["10.250.0.1" if i == 0 else addr(i)]}
         obj = {"apiVersion": "wiremesh.io/v1alpha1", "kind": "WireGuardNode",
@@ -54,14 +67,17 @@ with open(f"{w}/nodes.jsonl", "w") as objs, open(f"{w}/status.jsonl", "w") as st
         st = {"status": {"publicKey": keys[i], "endpoints": [f"{addr(i)}:51820"], "listenPort": 51820, "datapath": "userspace",
                          "conditions": [{"type": "Ready", "status": "True", "reason": "Configured", "message": "simulated",
                                          "lastTransitionTime": "2026-01-01T00:00:00Z"}]}}
+        if kem and 0 < i < n: st["status"]["kemPublicKey"] = kem[i - 1]
         line = json.dumps(obj)
         if i == n: open(f"{w}/joiner.json", "w").write(line); open(f"{w}/joiner-status.json", "w").write(json.dumps(st))
         else: objs.write(line + "\n")
         if 0 < i < n: sts.write(f"scale.{name}\t{json.dumps(st)}\n")
     open(f"{w}/joiner.key", "w").write(keys[n]); open(f"{w}/joiner.block", "w").write(f"{block(n)}.0/24")
 PY
+PSK_SPEC='"presharedKeys":{"enabled":false}'
+[ -n "$PSK_INTERVAL" ] && PSK_SPEC='"presharedKeys":{"enabled":false,"interval":"'"$PSK_INTERVAL"'"}'
 wm_k -X POST -H "Content-Type: application/json" "$API/$GROUP/wireguardmeshes" -o /dev/null --data \
-  '{"apiVersion":"wiremesh.io/v1alpha1","kind":"WireGuardMesh","metadata":{"name":"scale"},"spec":{"podCIDRs":["10.64.0.0/12"],"listenPort":51820}}'
+  '{"apiVersion":"wiremesh.io/v1alpha1","kind":"WireGuardMesh","metadata":{"name":"scale"},"spec":{"podCIDRs":["10.64.0.0/12"],"listenPort":51820,'"$PSK_SPEC"'}}'
 t0=$(now)
 xargs -P 16 -d '\n' -I{} curl -sS -k -o /dev/null -H "Authorization: Bearer $WM_API_TOKEN" -H "Content-Type: application/json" \
   -X POST --data '{}' "$API/$GROUP/wireguardnodes" <"$W/nodes.jsonl"
@@ -85,7 +101,7 @@ for _ in $(seq 200); do [ -S "/var/run/wireguard/$IF.sock" ] && break; sleep 0.0
 peers() { ip netns exec "$NS" wg show "$IF" peers 2>/dev/null | wc -l; }
 routes() { ip -n "$NS" route show dev "$IF" 2>/dev/null | grep -c '^10\.' || true; }
 t0=$(now)
-KUBECONFIG="$W/kubeconfig" ip netns exec "$NS" "$ROOT/bin/wiremesh-node-daemon" --mesh scale --node-name sim-0 --node-ip 10.250.0.1 \
+KUBECONFIG="$W/kubeconfig" ip netns exec "$NS" "$ROOT/bin/wiremesh-node-daemon" --mesh scale --node-name "$SELF" --node-ip 10.250.0.1 \
   --interface "$IF" --state-dir "$W/state" --cni-socket "$W/cni.sock" --status-address 127.0.0.1:19465 >"$W/daemon.log" 2>&1 & D=$!; PIDS+=("$D")
 first=""
 while :; do
@@ -134,3 +150,54 @@ echo "   leave (object deleted -> peer + route gone), median of $R: $(median "${
 echo "   (the probe itself, one 'wg show allowed-ips' of $((N - 1)) peers: $probe s)"
 echo "   node-daemon: RSS $(mem VmRSS "$D") MB (peak $(mem VmHWM "$D") MB); CPU $cpu_d0 s to converge, $cpu_d1 s after the joins/leaves, $(python3 -c "print(f'{($cpu_d2-$cpu_d1)/10*100:.1f}')") % idle"
 echo "   datapath:    RSS $(mem VmRSS "$WG") MB (peak $(mem VmHWM "$WG") MB); CPU $cpu_w0 s to converge, $cpu_w1 s after the joins/leaves, $(python3 -c "print(f'{($cpu_w2-$cpu_w1)/10*100:.1f}')") % idle"
+
+[ -n "$PSK_INTERVAL" ] || exit 0
+echo
+echo "== post-quantum preshared keys, every $PSK_INTERVAL, with $((N - 1)) simulated peers"
+ip -n "$NS" link add wmsimov type dummy
+ip -n "$NS" link set wmsimov up
+python3 -c "
+n = $N
+for i in range(1, n): print(f'addr add 10.{64 + i // 256}.{i % 256}.1/32 dev wmsimov')" | ip -n "$NS" -batch -
+read -r SELF_PUB SELF_KEM < <(wm_k "$API/$GROUP/wireguardnodes/scale.$SELF" | python3 -c "import json,sys; s=json.load(sys.stdin)['status']; print(s['publicKey'], s['kemPublicKey'])")
+ip netns exec "$NS" "$JAVA" -XX:+UseSerialGC -cp "$PEERS_CP" io.wiremesh.bench.PskPeers run "$W" "$N" "$SELF" 10.64.0.1 "$PSK_INTERVAL" "$SELF_PUB" "$SELF_KEM" \
+  >"$W/peers.log" 2>&1 & P=$!; PIDS+=("$P")
+sleep 3
+patches() { wm_k "$API/metrics" | awk '/^apiserver_request_total\{/ && /resource="wireguardnodes"/ && /subresource="status"/ && /verb="PATCH"/ {s += $NF} END {print s + 0}'; }
+metric() { ip netns exec "$NS" curl -s http://127.0.0.1:19465/metrics | awk -v m="$1" '$1 == m {print $2}'; }
+keyed() { ip netns exec "$NS" wg show "$IF" preshared-keys | grep -vc '(none)' || true; }
+t0=$(now)
+wm_k -X PATCH -H "Content-Type: application/merge-patch+json" -o /dev/null --data '{"spec":{"presharedKeys":{"enabled":true}}}' \
+  "$API/$GROUP/wireguardmeshes/scale"
+until [ "$(keyed)" -ge $((N - 1)) ]; do
+  kill -0 "$D" 2>/dev/null || { echo "node-daemon died:" >&2; tail -20 "$W/daemon.log" >&2; exit 1; }
+  kill -0 "$P" 2>/dev/null || { echo "the simulated peers died:" >&2; tail -20 "$W/peers.log" >&2; exit 1; }
+  sleep 0.2
+done
+all_keyed=$(since "$t0")
+echo "   all $((N - 1)) pairs have a preshared key ${all_keyed} s after the exchange was turned on"
+secs=$(python3 -c "import re; d='$PSK_INTERVAL'; print(sum(int(v) * {'h': 3600, 'm': 60, 's': 1}[u] for v, u in re.findall(r'(\d+)([hms])', d)))")
+sleep "$secs"  # the first round's status writes and installs are done
+window=$((3 * secs))
+cpu_d3=$(cpu "$D"); cpu_w3=$(cpu "$WG"); cpu_p3=$(cpu "$P"); rot3=$(metric wiremesh_psk_rotations_total); pat3=$(patches)
+sleep "$window"
+cpu_d4=$(cpu "$D"); cpu_w4=$(cpu "$WG"); cpu_p4=$(cpu "$P"); rot4=$(metric wiremesh_psk_rotations_total); pat4=$(patches)
+fails=$(metric wiremesh_psk_failures_total); size=$(wm_k "$API/$GROUP/wireguardnodes/scale.$SELF" | wc -c)
+python3 - <<PY
+n, secs, window = $N, $secs, $window
+dd, dw, dp = $cpu_d4 - $cpu_d3, $cpu_w4 - $cpu_w3, $cpu_p4 - $cpu_p3
+idle = ($cpu_d2 - $cpu_d1) / 10
+rot = float("$rot4") - float("$rot3")
+pat = $pat4 - $pat3
+intervals = window / secs
+print(f"result: preshared keys every {secs} s, one node of {n}, {window} s measured")
+print(f"   exchanges completed by the node: {rot:.0f} ({rot / intervals:.0f} per interval; {n - 1} pairs), failures since start: $fails")
+print(f"   node-daemon CPU: {dd:.2f} s = {dd / intervals:.3f} s per interval = {dd / window * 100:.1f} % of a core"
+      f" (idle with the exchange off, same run: {idle * 100:.1f} %; ratio {dd / window / max(idle, 1e-9):.1f}x);"
+      f" {dd / max(rot, 1) * 1000:.2f} ms per exchange")
+print(f"   datapath CPU (one preshared-key write per exchange over the UAPI): {dw:.2f} s = {dw / window * 100:.1f} % of a core")
+print(f"   (the {n - 1} simulated peers, the other side of every pair: {dp:.2f} s)")
+print(f"   at the default 2 min: {dd / intervals / 120 * 100:.2f} % of a core for the node-daemon")
+print(f"   API: {pat} status writes by the node in {window} s ({$size} bytes each); each reaches the {n} daemons watching the mesh:"
+      f" {pat * $size * n / intervals / 1024:.0f} KiB of watch traffic per interval for this node")
+PY

@@ -99,6 +99,9 @@ class KernelMeshIT {
         m.getSpec().listenPort = 51820;
         m.getSpec().datapath = WireGuardMeshSpec.Datapath.AUTO;
         m.getSpec().nodeSelector = Map.of("wiremesh-e2e", id);
+        // One post-quantum preshared key for the whole test (the first exchange, at start), so both sides can be compared.
+        m.getSpec().presharedKeys = new WireGuardMeshSpec.PresharedKeys();
+        m.getSpec().presharedKeys.interval = "1h";
         m = client.resource(m).create();
         String[] names = {n1, vmNode};
         for (int i = 0; i < 2; i++) {
@@ -161,6 +164,9 @@ class KernelMeshIT {
                 ip netns exec pod ping -c 3 -i 0.2 10.44.1.2 > /share/ping-vm.out 2>&1
                 ip netns exec pod socat -T 30 -u OPEN:/share/up.bin TCP:10.44.1.2:5001,connect-timeout=20 || err "upload from the VM's pod failed"
                 wg show wiremesh0 dump > /share/wg.dump
+                # The pair's post-quantum preshared key, installed through generic netlink.
+                wait_for '! wg show wiremesh0 preshared-keys | grep -q "(none)"' 240 || err "no preshared key on the kernel interface"
+                wg show wiremesh0 preshared-keys > /share/wg-psk
                 touch /share/vm-done
                 wait_for '[ -e /share/go-fail ]' 240 || err "the host never said go-fail"
                 # Fail closed: the kernel interface disappears under the running daemon while the pod keeps sending.
@@ -237,6 +243,10 @@ class KernelMeshIT {
         assertThat(ping1).as("Java node's pod -> kernel node's pod").contains("3 received");
         assertThat(sha256(Files.readAllBytes(host.dir.resolve("got-up")))).isEqualTo(sha256(up));
         assertThat(read(share, "wg.dump")).contains("10.212.0.1:51820", "10.44.1.0/24");
+        // The kernel node and the Java node hold the same preshared key for each other (genl and UAPI).
+        String kernelPsk = read(share, "wg-psk").strip().split("\\s+")[1];
+        String javaPsk = host.in(n1, "wg", "show", javaIf, "preshared-keys").strip().split("\\s+")[1];
+        assertThat(kernelPsk).matches("[A-Za-z0-9+/]{43}=").isEqualTo(javaPsk);
         // After wiremesh0 was deleted: the daemon made it again and pods talk again.
         assertThat(read(share, "link-after")).contains("wireguard");
         double down = Double.parseDouble(read(share, "recovered-at").trim()) - Double.parseDouble(read(share, "deleted-at").trim());

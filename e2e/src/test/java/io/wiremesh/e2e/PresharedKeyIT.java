@@ -158,8 +158,8 @@ class PresharedKeyIT {
         });
         for (int i = 0; i < N; i++) pub[i] = publicKey(i);
 
-        // Pings at 10/s between every pair of pods, for ~40 s: 8 epochs of 5 s.
-        int count = 400;
+        // Pings at 10/s between every pair of pods, for ~50 s: 10 epochs of 5 s (fewer for the pairs of a restarting node).
+        int count = 500;
         List<Process> pingers = new ArrayList<>();
         for (int[] pair : new int[][] {{0, 1}, {0, 2}, {1, 2}}) {
             pingers.add(host.spawn("ping-" + pair[0] + pair[1] + ".log", null, "ip", "netns", "exec", pods[pair[0]], "ping", "-c", String.valueOf(count),
@@ -206,7 +206,7 @@ class PresharedKeyIT {
             String log = host.log("ping-" + pair[0] + pair[1] + ".log");
             assertThat(log).as("pod %d -> pod %d", pair[0] + 1, pair[1] + 1).contains(count + " packets transmitted, " + count + " received");
         }
-        System.out.println("e2e: distinct preshared keys seen per pair in ~40 s: " + seen.entrySet().stream()
+        System.out.println("e2e: distinct preshared keys seen per pair in ~50 s: " + seen.entrySet().stream()
                 .map(e -> e.getKey() + "=" + e.getValue().size()).sorted().toList());
         assertThat(seen).containsOnlyKeys("0-1", "0-2", "1-2");
         for (var e : seen.entrySet()) assertThat(e.getValue()).as("pair %s: a new key every epoch", e.getKey()).hasSizeGreaterThanOrEqualTo(5);

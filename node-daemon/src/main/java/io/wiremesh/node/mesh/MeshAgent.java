@@ -90,7 +90,7 @@ public final class MeshAgent implements AutoCloseable {
         this.routing = routing;
         this.endpointHost = endpointHost;
         this.status = new MemberStatus(client, mesh, node, key.publicKeyBase64(), kem == null ? null : kem.publicKeyBase64(), endpointHost);
-        this.exchange = kem == null ? null : new PresharedKeyExchange(node, key, kem, pskDir, () -> syncPeers() == null, System::currentTimeMillis);
+        this.exchange = kem == null ? null : new PresharedKeyExchange(node, key, kem, pskDir, this::installPresharedKey, System::currentTimeMillis);
     }
 
     /** Waits (up to {@code timeout}) for the operator to give this node its WireGuardNode. */
@@ -324,6 +324,21 @@ public final class MeshAgent implements AutoCloseable {
             return null;
         } catch (IOException | RuntimeException e) {
             return String.valueOf(e.getMessage());
+        }
+    }
+
+    /**
+     * Writes the pair's current preshared key onto the one peer (the exchange's {@link PresharedKeyExchange.Installer}):
+     * O(1), not a sync of every peer. Under this agent's lock, as syncs are, so a sync that read the previous key
+     * cannot write it over the new one.
+     */
+    private synchronized boolean installPresharedKey(String peerNode, String publicKey) {
+        if (peerSync == null || !device.configured()) return false;
+        try {
+            return peerSync.presharedKey(publicKey, exchange.presharedKey(peerNode, publicKey));
+        } catch (IOException | RuntimeException e) {
+            System.err.println("wiremesh node-daemon: preshared key for " + peerNode + " not installed, retrying: " + e.getMessage());
+            return false;
         }
     }
 

@@ -72,6 +72,29 @@ final class PeerSync {
         routing.route(plan.routedBlocks());
     }
 
+    /**
+     * Sets one peer's preshared key (base64; null: none), touching nothing else of it: one write, no
+     * read of the other peers while the record is trusted.
+     *
+     * @return true when the peer holds the key now, or is not on the interface (the sync that adds it brings the key)
+     * @throws IOException when the interface refuses; the record is dropped
+     */
+    synchronized boolean presharedKey(String publicKey, String presharedKey) throws IOException {
+        Map<String, PeerState> current = current();
+        PeerState have = current.get(publicKey);
+        if (have == null) return true;
+        if (java.util.Objects.equals(have.presharedKey(), presharedKey)) return true;
+        PeerConfig p = new PeerConfig(publicKey, null, have.allowedIps(), have.persistentKeepalive(), presharedKey);
+        try {
+            device.upsertPeer(p, have);
+        } catch (IOException | RuntimeException e) {
+            known = null;
+            throw e;
+        }
+        current.put(publicKey, written(p, have));
+        return true;
+    }
+
     /** The interface was configured, re-created or switched: its peers are read again at the next {@link #apply}. */
     synchronized void invalidate() {
         known = null;

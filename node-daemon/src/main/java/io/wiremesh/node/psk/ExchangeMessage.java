@@ -6,7 +6,7 @@ import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
 import java.util.Arrays;
-import java.util.function.Function;
+import java.util.function.BiFunction;
 import javax.crypto.KDF;
 import javax.crypto.Mac;
 import javax.crypto.spec.HKDFParameterSpec;
@@ -97,10 +97,10 @@ public record ExchangeMessage(Type type, String sender, String receiver, long ep
     /**
      * Reads and authenticates a datagram.
      *
-     * @param macKeyOf the mac key shared with the named sender, or null when the sender is not a known peer
-     * @throws Rejected when the datagram is malformed, names an unknown sender, or its mac does not verify
+     * @param macKeyOf the mac key of the named sender and receiver, or null when they are not a pair this node is part of
+     * @throws Rejected when the datagram is malformed, names an unknown pair, or its mac does not verify
      */
-    public static ExchangeMessage decode(byte[] datagram, int length, Function<String, byte[]> macKeyOf) throws Rejected {
+    public static ExchangeMessage decode(byte[] datagram, int length, BiFunction<String, String, byte[]> macKeyOf) throws Rejected {
         if (length < MAGIC.length + 2 + MAC_BYTES || !Arrays.equals(datagram, 0, MAGIC.length, MAGIC, 0, MAGIC.length)) throw new Rejected("not an exchange message");
         ByteBuffer b = ByteBuffer.wrap(datagram, 0, length - MAC_BYTES);
         try {
@@ -111,8 +111,8 @@ public record ExchangeMessage(Type type, String sender, String receiver, long ep
             Type type = Type.values()[t];
             String sender = string(b), receiver = string(b);
             long epoch = b.getLong();
-            byte[] macKey = macKeyOf.apply(sender);
-            if (macKey == null) throw new Rejected("from " + sender + ", not a peer of this node");
+            byte[] macKey = macKeyOf.apply(sender, receiver);
+            if (macKey == null) throw new Rejected("from " + sender + " to " + receiver + ": not a pair of this node");
             byte[] mac = hmac(macKey, datagram, length - MAC_BYTES);
             if (!MessageDigest.isEqual(mac, Arrays.copyOfRange(datagram, length - MAC_BYTES, length))) throw new Rejected("bad mac from " + sender);
             ExchangeMessage m = switch (type) {

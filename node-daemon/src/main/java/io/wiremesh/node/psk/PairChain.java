@@ -33,7 +33,8 @@ import java.util.Map;
  *       chain (base 0, no previous key) above the responder's epoch;</li>
  *   <li>the responder's ML-KEM key changed: NACK KEM_KEY; the initiator offers to the newly published
  *       key as soon as it sees it;</li>
- *   <li>the peer's WireGuard key changed (a re-imaged node): the chain starts over without a key;</li>
+ *   <li>either node's WireGuard key changed (a re-imaged node): the chain starts over without a key on
+ *       both sides;</li>
  *   <li>keys that no longer match and no exchange gets through (the exchange travels in the tunnel the
  *       keys protect): when the peer's last handshake is older than {@link #FALLBACK_HANDSHAKE_AGE}
  *       (rekeys have been failing for 30 s, the session is still valid) and no exchange completed for
@@ -75,6 +76,7 @@ public final class PairChain {
     private final String self;
     private final String peer;
     private final boolean initiator;
+    private String ownPublicKey;
     private String peerPublicKey;
     private long epoch;
     private byte[] key;
@@ -122,16 +124,18 @@ public final class PairChain {
     }
 
     /**
-     * Binds the chain to the peer's current WireGuard public key. A different key than the one the chain
-     * was made with (the peer was re-imaged, or rotated its key) starts the chain over without a key.
+     * Binds the chain to both nodes' current WireGuard public keys. When either differs from the keys the
+     * chain was made with (a node was re-imaged, or rotated its key), the chain starts over without a
+     * key: the other side sees the same change and does the same, so neither keeps a key the other lacks.
      *
      * @return true when the key to install changed (it is now none)
      */
-    public synchronized boolean bind(String publicKey) {
-        if (publicKey.equals(peerPublicKey)) return false;
+    public synchronized boolean bind(String ownPublicKey, String peerPublicKey) {
+        if (ownPublicKey.equals(this.ownPublicKey) && peerPublicKey.equals(this.peerPublicKey)) return false;
         boolean had = key != null;
-        if (peerPublicKey != null) dropKey();
-        peerPublicKey = publicKey;
+        if (this.ownPublicKey != null || this.peerPublicKey != null) dropKey();
+        this.ownPublicKey = ownPublicKey;
+        this.peerPublicKey = peerPublicKey;
         return had && key == null;
     }
 
@@ -160,7 +164,7 @@ public final class PairChain {
             pending = new Pending(pending.offer(), pending.key(), pending.kemKey(), pending.firstSent(), now + backoff, backoff);
             return new Step(pending.offer(), changed, event);
         }
-        if (peerKemKey == null || peerPublicKey == null || now < notBefore) return new Step(null, changed, event);
+        if (peerKemKey == null || peerPublicKey == null || ownPublicKey == null || now < notBefore) return new Step(null, changed, event);
         boolean due = !offeredSinceStart || key == null || now - keyMadeAt >= interval.toMillis() || !peerKemKey.equals(kemKeyOfKey);
         if (!due) return new Step(null, changed, event);
         byte[] base = reset ? null : key;
@@ -288,10 +292,11 @@ public final class PairChain {
         return Duration.ofSeconds(s);
     }
 
-    /** The stored state (what survives a restart): the bound peer key, the epochs and keys. */
+    /** The stored state (what survives a restart): the bound WireGuard keys, the epochs and keys. */
     public synchronized Map<String, String> stored() {
         Map<String, String> s = new LinkedHashMap<>();
         Base64.Encoder b = Base64.getEncoder();
+        if (ownPublicKey != null) s.put("ownPublicKey", ownPublicKey);
         if (peerPublicKey != null) s.put("peerPublicKey", peerPublicKey);
         s.put("epoch", Long.toString(epoch));
         if (key != null) s.put("key", b.encodeToString(key));
@@ -310,6 +315,7 @@ public final class PairChain {
     public static PairChain restore(String self, String peer, Map<String, String> s) {
         PairChain c = new PairChain(self, peer);
         Base64.Decoder b = Base64.getDecoder();
+        c.ownPublicKey = s.get("ownPublicKey");
         c.peerPublicKey = s.get("peerPublicKey");
         c.epoch = Long.parseLong(s.getOrDefault("epoch", "0"));
         c.key = s.containsKey("key") ? checked(b.decode(s.get("key"))) : null;

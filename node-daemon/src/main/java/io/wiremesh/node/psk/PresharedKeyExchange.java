@@ -30,16 +30,20 @@ import java.util.function.LongSupplier;
  * address, port {@link ExchangeMessage#PORT} (so the exchange runs inside the WireGuard tunnels),
  * receives and answers messages, and ticks every chain about once a second. Each chain's state is
  * stored in {@code dir/<node>.chain} (mode 0600) before its key is installed, so a restart resumes
- * the chain. Installing is the caller's sync of the interface's peers ({@link Installer}), which
- * reads {@link #presharedKey} for every node peer.
+ * the chain. Installing writes the one peer's key ({@link Installer}); the caller's peer syncs read
+ * {@link #presharedKey} for every node peer as well.
  */
 public final class PresharedKeyExchange implements AutoCloseable {
     /** A peer node as the mesh publishes it. */
     public record Peer(String node, String publicKey, String kemPublicKey, List<String> overlayAddresses) {}
 
-    /** Puts the current keys on the interface (a peer sync); true when it did. */
+    /**
+     * Puts the pair's current key ({@link #presharedKey}) on the interface's peer for {@code publicKey};
+     * true when it is there (or the peer is not on the interface yet: the peer sync that adds it reads
+     * the key), false when the interface refused (retried every second; no ACK is sent meanwhile).
+     */
     public interface Installer {
-        boolean install();
+        boolean install(String peerNode, String publicKey);
     }
 
     /**
@@ -66,13 +70,14 @@ public final class PresharedKeyExchange implements AutoCloseable {
     private volatile Duration interval = Duration.ofMinutes(2);
     private volatile List<String> localAddresses = List.of();
     private final AtomicLong rotations = new AtomicLong(), failures = new AtomicLong(), fallbacks = new AtomicLong();
-    private volatile boolean installPending;
+    /** Peer nodes whose current key the interface refused: installed again each second, and before any ACK to them. */
+    private final java.util.Set<String> installPending = ConcurrentHashMap.newKeySet();
     private Thread thread;
     private volatile DatagramSocket socket;
 
     /**
      * @param dir       where the chains are stored (created when missing)
-     * @param installer syncs the interface's peers from {@link #presharedKey}; called from the exchange's thread
+     * @param installer puts a pair's new key on the interface; called from the exchange's thread
      * @param clock     wall-clock milliseconds
      */
     public PresharedKeyExchange(String node, NodeKey key, KemKey kem, Path dir, Installer installer, LongSupplier clock) {
@@ -110,13 +115,14 @@ public final class PresharedKeyExchange implements AutoCloseable {
         for (Peer p : now.values()) {
             peers.put(p.node(), p);
             PairChain c = chains.computeIfAbsent(p.node(), this::load);
-            if (c.bind(p.publicKey())) store(c);
+            if (c.bind(key.publicKeyBase64(), p.publicKey())) store(c);
         }
         if (!complete) return;
         for (String gone : List.copyOf(chains.keySet())) {
             if (now.containsKey(gone)) continue;
             chains.remove(gone);
             peers.remove(gone);
+            installPending.remove(gone);
             macKeys.remove(gone);
             try {
                 Files.deleteIfExists(file(gone));
@@ -232,7 +238,7 @@ public final class PresharedKeyExchange implements AutoCloseable {
     private void receive(DatagramPacket packet) throws IOException {
         ExchangeMessage m;
         try {
-            m = ExchangeMessage.decode(packet.getData(), packet.getLength(), this::macKey);
+            m = ExchangeMessage.decode(packet.getData(), packet.getLength(), (sender, receiver) -> node.equals(receiver) ? macKey(sender) : null);
         } catch (ExchangeMessage.Rejected e) {
             return; // not from a peer node (no per-packet logging: anyone may send to the port)
         }
@@ -243,6 +249,7 @@ public final class PresharedKeyExchange implements AutoCloseable {
     }
 
     private void tick(long now) {
+        for (String p : List.copyOf(installPending)) install(p);
         Map<String, Long> hs = now - handshakesAt > 30_000 ? Map.of() : handshakes;
         for (PairChain c : chains.values()) {
             Peer p = peers.get(c.peer());
@@ -270,13 +277,18 @@ public final class PresharedKeyExchange implements AutoCloseable {
         }
         if (step.keyChanged()) {
             store(c);
-            installPending = true;
+            installPending.add(c.peer());
         }
-        if (installPending) installPending = !installer.install();
+        if (installPending.contains(c.peer())) install(c.peer());
         ExchangeMessage m = step.send();
         if (m == null) return;
-        if (m.type() == ExchangeMessage.Type.ACK && installPending) return; // the initiator resends; answered once installed
+        if (m.type() == ExchangeMessage.Type.ACK && installPending.contains(c.peer())) return; // the initiator resends; answered once installed
         send(c.peer(), m);
+    }
+
+    private void install(String peerNode) {
+        Peer p = peers.get(peerNode);
+        if (p == null || installer.install(peerNode, p.publicKey())) installPending.remove(peerNode);
     }
 
     private void send(String peerNode, ExchangeMessage m) throws IOException {

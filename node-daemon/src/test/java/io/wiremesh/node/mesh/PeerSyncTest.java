@@ -146,4 +146,30 @@ class PeerSyncTest {
         assertThat(device.reads).as("read again after a failure").isEqualTo(2);
         assertThat(device.peers).containsOnlyKeys("key1", "key2");
     }
+
+    @Test
+    void aNewPresharedKeyIsOneWriteOfThatPeerAndASyncKeepsIt() throws Exception {
+        sync.apply(plan(1, 2, 3), true);
+        int reads = device.reads;
+        device.writes.clear();
+        assertThat(sync.presharedKey("key2", "PSK-A")).isTrue();
+        assertThat(device.writes).containsExactly("set key2");
+        assertThat(device.reads).as("no read of the other peers").isEqualTo(reads);
+        assertThat(device.peers.get("key2").presharedKey()).isEqualTo("PSK-A");
+        assertThat(device.peers.get("key2").allowedIps()).containsExactly("10.42.2.0/24");
+        assertThat(device.peers.get("key2").endpoint()).isEqualTo("198.18.0.2:51820");
+        assertThat(sync.presharedKey("key2", "PSK-A")).as("already there").isTrue();
+        assertThat(sync.presharedKey("key9", "PSK-B")).as("not on the interface: the sync that adds it brings the key").isTrue();
+        assertThat(device.writes).containsExactly("set key2");
+        // A plan carrying the same key writes nothing; one carrying none removes it.
+        Map<String, PeerConfig> peers = new LinkedHashMap<>(plan(1, 2, 3).peers());
+        PeerConfig two = peers.get("key2");
+        peers.put("key2", new PeerConfig(two.publicKey(), two.endpoint(), two.allowedIps(), 0, "PSK-A"));
+        sync.apply(new PeerPlan(peers, plan(1, 2, 3).routedBlocks(), Map.of(), Map.of()), true);
+        assertThat(device.writes).containsExactly("set key2");
+        sync.apply(plan(1, 2, 3), true);
+        assertThat(device.peers.get("key2").presharedKey()).isNull();
+        device.failNextWrite = true;
+        assertThatThrownBy(() -> sync.presharedKey("key1", "PSK-C")).isInstanceOf(IOException.class);
+    }
 }

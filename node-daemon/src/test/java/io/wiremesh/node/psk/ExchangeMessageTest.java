@@ -30,7 +30,7 @@ class ExchangeMessageTest {
         ExchangeMessage offer = ExchangeMessage.offer("node-a", "node-b", 5, 4, ID, CT);
         byte[] d = offer.encode(key);
         assertThat(d.length).as("fits a 1,280-byte IPv6 MTU with UDP/IP headers").isLessThan(1280 - 48);
-        ExchangeMessage back = ExchangeMessage.decode(d, d.length, s -> key);
+        ExchangeMessage back = ExchangeMessage.decode(d, d.length, (s, r) -> key);
         assertThat(back.type()).isEqualTo(ExchangeMessage.Type.OFFER);
         assertThat(back.epoch()).isEqualTo(5);
         assertThat(back.base()).isEqualTo(4);
@@ -38,10 +38,10 @@ class ExchangeMessageTest {
         byte[] conf = ExchangeMessage.confirmation(key, 5);
         byte[] a = ExchangeMessage.ack("node-b", "node-a", 5, conf).encode(key);
         assertThat(a).hasSize(4 + 1 + 1 + 1 + 6 + 1 + 6 + 8 + 32 + 32);
-        ExchangeMessage ack = ExchangeMessage.decode(a, a.length, s -> key);
+        ExchangeMessage ack = ExchangeMessage.decode(a, a.length, (s, r) -> key);
         assertThat(ack.confirmation()).isEqualTo(conf);
         byte[] n = ExchangeMessage.nack("node-b", "node-a", 9, ExchangeMessage.Reason.EPOCH).encode(key);
-        ExchangeMessage nack = ExchangeMessage.decode(n, n.length, s -> key);
+        ExchangeMessage nack = ExchangeMessage.decode(n, n.length, (s, r) -> key);
         assertThat(nack.reason()).isEqualTo(ExchangeMessage.Reason.EPOCH);
         assertThat(nack.epoch()).isEqualTo(9);
     }
@@ -51,12 +51,12 @@ class ExchangeMessageTest {
         byte[] key = new byte[32], other = new byte[32];
         other[0] = 1;
         byte[] d = ExchangeMessage.offer("node-a", "node-b", 1, 0, ID, CT).encode(key);
-        assertThatThrownBy(() -> ExchangeMessage.decode(d, d.length, s -> other)).isInstanceOf(ExchangeMessage.Rejected.class).hasMessageContaining("bad mac");
-        assertThatThrownBy(() -> ExchangeMessage.decode(d, d.length, s -> null)).hasMessageContaining("not a peer");
+        assertThatThrownBy(() -> ExchangeMessage.decode(d, d.length, (s, r) -> other)).isInstanceOf(ExchangeMessage.Rejected.class).hasMessageContaining("bad mac");
+        assertThatThrownBy(() -> ExchangeMessage.decode(d, d.length, (s, r) -> null)).hasMessageContaining("not a pair");
         byte[] flipped = d.clone();
         flipped[40] ^= 1;
-        assertThatThrownBy(() -> ExchangeMessage.decode(flipped, flipped.length, s -> key)).isInstanceOf(ExchangeMessage.Rejected.class);
-        assertThatThrownBy(() -> ExchangeMessage.decode(d, 30, s -> key)).isInstanceOf(ExchangeMessage.Rejected.class);
-        assertThatThrownBy(() -> ExchangeMessage.decode(new byte[100], 100, s -> key)).hasMessageContaining("not an exchange message");
+        assertThatThrownBy(() -> ExchangeMessage.decode(flipped, flipped.length, (s, r) -> key)).isInstanceOf(ExchangeMessage.Rejected.class);
+        assertThatThrownBy(() -> ExchangeMessage.decode(d, 30, (s, r) -> key)).isInstanceOf(ExchangeMessage.Rejected.class);
+        assertThatThrownBy(() -> ExchangeMessage.decode(new byte[100], 100, (s, r) -> key)).hasMessageContaining("not an exchange message");
     }
 }

@@ -37,8 +37,8 @@ class PairChainTest {
         kemB = KemKey.loadOrCreate(dir);
         a = new PairChain(A, B);
         b = new PairChain(B, A);
-        a.bind(KEY_B);
-        b.bind(KEY_A);
+        a.bind(KEY_A, KEY_B);
+        b.bind(KEY_B, KEY_A);
         handshake = now / 1000;
     }
 
@@ -53,7 +53,7 @@ class PairChainTest {
     /** Over the wire: encoded, authenticated, decoded. */
     static ExchangeMessage wire(ExchangeMessage m) throws Exception {
         byte[] d = m.encode(MAC);
-        return ExchangeMessage.decode(d, d.length, s -> MAC);
+        return ExchangeMessage.decode(d, d.length, (s, r) -> MAC);
     }
 
     Step toB(ExchangeMessage m) throws Exception {
@@ -157,7 +157,7 @@ class PairChainTest {
         now += INTERVAL.toMillis();
         toB(tickA().send()); // B takes epoch 2; the ACK never arrives: A restarts
         a = PairChain.restore(A, B, stored);
-        a.bind(KEY_B);
+        a.bind(KEY_A, KEY_B);
         assertThat(a.epoch()).isEqualTo(1);
         now += 2000;
         Step offer = tickA();
@@ -177,7 +177,7 @@ class PairChainTest {
         rotateAfterInterval();
         // B lost everything but its WireGuard key; A offers epoch 3 based on 2.
         b = new PairChain(B, A);
-        b.bind(KEY_A);
+        b.bind(KEY_B, KEY_A);
         now += INTERVAL.toMillis();
         Step nack = toB(tickA().send());
         assertThat(nack.send().type()).isEqualTo(Type.NACK);
@@ -198,7 +198,7 @@ class PairChainTest {
         rotate();
         rotateAfterInterval();
         a = new PairChain(A, B);
-        a.bind(KEY_B);
+        a.bind(KEY_A, KEY_B);
         now += 1000;
         Step offer = tickA();
         assertThat(offer.send().epoch()).isEqualTo(1);
@@ -246,14 +246,23 @@ class PairChainTest {
     }
 
     @Test
-    void aNewWireGuardKeyOfThePeerStartsTheChainOverWithoutAKey() throws Exception {
+    void aNewWireGuardKeyOfEitherNodeStartsTheChainOverWithoutAKeyOnBothSides() throws Exception {
         rotate();
-        assertThat(a.bind(KEY_B)).isFalse();
-        assertThat(a.bind("CCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCA=")).as("the key to install is now none").isTrue();
+        assertThat(a.bind(KEY_A, KEY_B)).isFalse();
+        // B was re-imaged: a new WireGuard key, its old chain files still there (or not).
+        String newB = "CCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCA=";
+        assertThat(b.bind(newB, KEY_A)).as("B's own key changed: none to install").isTrue();
+        assertThat(a.bind(KEY_A, newB)).as("A sees B's new key: none either").isTrue();
         assertThat(a.presharedKey()).isNull();
+        assertThat(b.presharedKey()).isNull();
         now += 1000;
         Step offer = tickA();
         assertThat(offer.send().base()).isZero();
+        toA(toB(offer.send()).send());
+        assertThat(PairChain.sameKey(a, b)).isTrue();
+        var restored = PairChain.restore(B, A, b.stored());
+        assertThat(restored.bind(newB, KEY_A)).as("stored with both keys").isFalse();
+        assertThat(restored.presharedKey()).isEqualTo(b.presharedKey());
     }
 
     @Test

@@ -1,0 +1,105 @@
+package io.wiremesh.bench;
+
+import io.wiremesh.node.keys.KemKey;
+import io.wiremesh.node.psk.ExchangeMessage;
+import io.wiremesh.node.psk.PairChain;
+import io.wiremesh.wireguard.crypto.Keys;
+import io.wiremesh.wireguard.crypto.X25519;
+import java.net.DatagramPacket;
+import java.net.DatagramSocket;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.SocketTimeoutException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The simulated nodes of {@code bench/node-scale.sh}'s preshared-key mode: the other side of every pair
+ * the node under test has, running the product's own exchange code ({@link PairChain},
+ * {@link ExchangeMessage}, {@link KemKey}) with each simulated node's own WireGuard and ML-KEM keys.
+ * The simulated overlay addresses are local addresses of the node's namespace, so the node-daemon's
+ * datagrams to them arrive here, on one socket on port 51821 of every address.
+ *
+ * <pre>
+ *   PskPeers gen DIR N            ML-KEM keys of sim-1 .. sim-(N-1) under DIR/kem/I, public keys to DIR/kem.pub (one per line)
+ *   PskPeers run DIR N SELF SELF_OVERLAY INTERVAL SELF_WG_PUBLIC SELF_KEM_PUBLIC
+ * </pre>
+ * DIR/wg.keys holds "private public" per line for node 0 .. N. Prints the exchanges it completed every 10 s.
+ */
+public final class PskPeers {
+    private PskPeers() {}
+
+    public static void main(String[] args) throws Exception {
+        Path dir = Path.of(args[1]);
+        int n = Integer.parseInt(args[2]);
+        if (args[0].equals("gen")) {
+            StringBuilder pub = new StringBuilder();
+            for (int i = 1; i < n; i++) pub.append(KemKey.loadOrCreate(dir.resolve("kem/" + i)).publicKeyBase64()).append('\n');
+            Files.writeString(dir.resolve("kem.pub"), pub);
+            return;
+        }
+        String self = args[3];
+        InetAddress selfOverlay = InetAddress.ofLiteral(args[4]);
+        Duration interval = Duration.parse("PT" + args[5].toUpperCase());
+        String selfPublic = args[6], selfKem = args[7];
+        List<String> wg = Files.readAllLines(dir.resolve("wg.keys"));
+        Map<String, PairChain> chains = new HashMap<>();
+        Map<String, byte[]> macKeys = new HashMap<>();
+        Map<String, KemKey> kems = new HashMap<>();
+        for (int i = 1; i < n; i++) {
+            String name = "sim-" + i;
+            String[] k = wg.get(i).trim().split("\\s+");
+            PairChain c = new PairChain(name, self);
+            c.bind(k[1], selfPublic);
+            chains.put(name, c);
+            macKeys.put(name, ExchangeMessage.macKey(X25519.dh(Keys.fromBase64(k[0]), Keys.fromBase64(selfPublic)), name, self));
+            kems.put(name, KemKey.loadOrCreate(dir.resolve("kem/" + i)));
+        }
+        DatagramSocket s = new DatagramSocket(null);
+        s.setReuseAddress(true);
+        s.bind(new InetSocketAddress(ExchangeMessage.PORT));
+        s.setSoTimeout(100);
+        byte[] buf = new byte[ExchangeMessage.MAX_BYTES];
+        DatagramPacket p = new DatagramPacket(buf, buf.length);
+        long lastTick = 0, lastReport = System.currentTimeMillis(), rotated = 0;
+        while (true) {
+            try {
+                p.setLength(buf.length);
+                s.receive(p);
+                ExchangeMessage m = ExchangeMessage.decode(buf, p.getLength(), (sender, receiver) -> self.equals(sender) ? macKeys.get(receiver) : null);
+                PairChain c = chains.get(m.receiver());
+                KemKey kem = kems.get(m.receiver());
+                PairChain.Step step = c.receive(m, System.currentTimeMillis(), kem.publicKeyBase64(), kem::decapsulate);
+                if (step.event() == PairChain.Event.ROTATED) rotated++;
+                send(s, step, macKeys.get(m.receiver()), selfOverlay);
+            } catch (SocketTimeoutException e) {
+                // tick below
+            } catch (ExchangeMessage.Rejected e) {
+                System.err.println("rejected: " + e.getMessage());
+            }
+            long now = System.currentTimeMillis();
+            if (now - lastTick >= 1000) {
+                lastTick = now;
+                for (var e : chains.entrySet()) {
+                    PairChain.Step step = e.getValue().tick(now, interval, selfKem, -1, KemKey::encapsulate);
+                    if (step.event() == PairChain.Event.ROTATED) rotated++;
+                    send(s, step, macKeys.get(e.getKey()), selfOverlay);
+                }
+            }
+            if (now - lastReport >= 10_000) {
+                System.out.println("psk-peers: " + rotated + " exchanges completed");
+                lastReport = now;
+            }
+        }
+    }
+
+    private static void send(DatagramSocket s, PairChain.Step step, byte[] macKey, InetAddress to) throws Exception {
+        if (step.send() == null) return;
+        byte[] d = step.send().encode(macKey);
+        s.send(new DatagramPacket(d, d.length, to, ExchangeMessage.PORT));
+    }
+}

@@ -154,11 +154,9 @@ echo "   datapath:    RSS $(mem VmRSS "$WG") MB (peak $(mem VmHWM "$WG") MB); CP
 [ -n "$PSK_INTERVAL" ] || exit 0
 echo
 echo "== post-quantum preshared keys, every $PSK_INTERVAL, with $((N - 1)) simulated peers"
-ip -n "$NS" link add wmsimov type dummy
-ip -n "$NS" link set wmsimov up
 python3 -c "
 n = $N
-for i in range(1, n): print(f'addr add 10.{64 + i // 256}.{i % 256}.1/32 dev wmsimov')" | ip -n "$NS" -batch -
+for i in range(1, n): print(f'addr add 10.{64 + i // 256}.{i % 256}.1/32 dev lo')" | ip -n "$NS" -batch -
 read -r SELF_PUB SELF_KEM < <(wm_k "$API/$GROUP/wireguardnodes/scale.$SELF" | python3 -c "import json,sys; s=json.load(sys.stdin)['status']; print(s['publicKey'], s['kemPublicKey'])")
 ip netns exec "$NS" "$JAVA" -XX:+UseSerialGC -cp "$PEERS_CP" io.wiremesh.bench.PskPeers run "$W" "$N" "$SELF" 10.64.0.1 "$PSK_INTERVAL" "$SELF_PUB" "$SELF_KEM" \
   >"$W/peers.log" 2>&1 & P=$!; PIDS+=("$P")

@@ -5,11 +5,8 @@ import io.wiremesh.node.psk.ExchangeMessage;
 import io.wiremesh.node.psk.PairChain;
 import io.wiremesh.wireguard.crypto.Keys;
 import io.wiremesh.wireguard.crypto.X25519;
-import java.net.DatagramPacket;
-import java.net.DatagramSocket;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.SocketTimeoutException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -21,8 +18,9 @@ import java.util.Map;
  * The simulated nodes of {@code bench/node-scale.sh}'s preshared-key mode: the other side of every pair
  * the node under test has, running the product's own exchange code ({@link PairChain},
  * {@link ExchangeMessage}, {@link KemKey}) with each simulated node's own WireGuard and ML-KEM keys.
- * The simulated overlay addresses are local addresses of the node's namespace, so the node-daemon's
- * datagrams to them arrive here, on one socket on port 51821 of every address.
+ * The simulated overlay addresses (10.(64 + i / 256).(i % 256).1) are local addresses of the node's
+ * namespace, so the node-daemon's datagrams to them arrive here: one socket per simulated node, on
+ * its address, port 51821.
  *
  * <pre>
  *   PskPeers gen DIR N            ML-KEM keys of sim-1 .. sim-(N-1) under DIR/kem/I, public keys to DIR/kem.pub (one per line)
@@ -53,41 +51,52 @@ public final class PskPeers {
         for (int i = 1; i < n; i++) {
             String name = "sim-" + i;
             String[] k = wg.get(i).trim().split("\\s+");
-            PairChain c = new PairChain(name, self);
+            PairChain c = new PairChain(name, self, java.util.concurrent.ThreadLocalRandom.current().nextLong(5001)); // as the nodes would
             c.bind(k[1], selfPublic);
             chains.put(name, c);
             macKeys.put(name, ExchangeMessage.macKey(X25519.dh(Keys.fromBase64(k[0]), Keys.fromBase64(selfPublic)), name, self));
             kems.put(name, KemKey.loadOrCreate(dir.resolve("kem/" + i)));
         }
-        DatagramSocket s = new DatagramSocket(null);
-        s.setReuseAddress(true);
-        s.bind(new InetSocketAddress(ExchangeMessage.PORT));
-        s.setSoTimeout(100);
-        byte[] buf = new byte[ExchangeMessage.MAX_BYTES];
-        DatagramPacket p = new DatagramPacket(buf, buf.length);
+        java.nio.channels.Selector selector = java.nio.channels.Selector.open();
+        Map<String, java.nio.channels.DatagramChannel> channels = new HashMap<>();
+        for (int i = 1; i < n; i++) {
+            var ch = java.nio.channels.DatagramChannel.open();
+            ch.bind(new InetSocketAddress(InetAddress.ofLiteral("10." + (64 + i / 256) + "." + (i % 256) + ".1"), ExchangeMessage.PORT));
+            ch.configureBlocking(false);
+            ch.register(selector, java.nio.channels.SelectionKey.OP_READ, "sim-" + i);
+            channels.put("sim-" + i, ch);
+        }
+        InetSocketAddress to = new InetSocketAddress(selfOverlay, ExchangeMessage.PORT);
+        java.nio.ByteBuffer buf = java.nio.ByteBuffer.allocate(ExchangeMessage.MAX_BYTES);
         long lastTick = 0, lastReport = System.currentTimeMillis(), rotated = 0;
         while (true) {
-            try {
-                p.setLength(buf.length);
-                s.receive(p);
-                ExchangeMessage m = ExchangeMessage.decode(buf, p.getLength(), (sender, receiver) -> self.equals(sender) ? macKeys.get(receiver) : null);
-                PairChain c = chains.get(m.receiver());
-                KemKey kem = kems.get(m.receiver());
-                PairChain.Step step = c.receive(m, System.currentTimeMillis(), kem.publicKeyBase64(), kem::decapsulate);
-                if (step.event() == PairChain.Event.ROTATED) rotated++;
-                send(s, step, macKeys.get(m.receiver()), selfOverlay);
-            } catch (SocketTimeoutException e) {
-                // tick below
-            } catch (ExchangeMessage.Rejected e) {
-                System.err.println("rejected: " + e.getMessage());
+            selector.select(100);
+            for (var key : selector.selectedKeys()) {
+                String sim = (String) key.attachment();
+                var ch = (java.nio.channels.DatagramChannel) key.channel();
+                while (true) {
+                    buf.clear();
+                    if (ch.receive(buf) == null) break;
+                    try {
+                        ExchangeMessage m = ExchangeMessage.decode(buf.array(), buf.position(),
+                                (sender, receiver) -> self.equals(sender) && sim.equals(receiver) ? macKeys.get(receiver) : null);
+                        KemKey kem = kems.get(sim);
+                        PairChain.Step step = chains.get(sim).receive(m, System.currentTimeMillis(), kem.publicKeyBase64(), kem::decapsulate);
+                        if (step.event() == PairChain.Event.ROTATED) rotated++;
+                        send(ch, step, macKeys.get(sim), to);
+                    } catch (ExchangeMessage.Rejected e) {
+                        System.err.println("rejected: " + e.getMessage());
+                    }
+                }
             }
+            selector.selectedKeys().clear();
             long now = System.currentTimeMillis();
             if (now - lastTick >= 1000) {
                 lastTick = now;
                 for (var e : chains.entrySet()) {
                     PairChain.Step step = e.getValue().tick(now, interval, selfKem, -1, KemKey::encapsulate);
                     if (step.event() == PairChain.Event.ROTATED) rotated++;
-                    send(s, step, macKeys.get(e.getKey()), selfOverlay);
+                    send(channels.get(e.getKey()), step, macKeys.get(e.getKey()), to);
                 }
             }
             if (now - lastReport >= 10_000) {
@@ -97,9 +106,8 @@ public final class PskPeers {
         }
     }
 
-    private static void send(DatagramSocket s, PairChain.Step step, byte[] macKey, InetAddress to) throws Exception {
+    private static void send(java.nio.channels.DatagramChannel ch, PairChain.Step step, byte[] macKey, InetSocketAddress to) throws Exception {
         if (step.send() == null) return;
-        byte[] d = step.send().encode(macKey);
-        s.send(new DatagramPacket(d, d.length, to, ExchangeMessage.PORT));
+        ch.send(java.nio.ByteBuffer.wrap(step.send().encode(macKey)), to);
     }
 }

@@ -29,8 +29,8 @@ import org.junit.jupiter.api.Test;
 /**
  * Three nodes (namespaces on one underlay bridge), each with the packaged node-daemon and the Java
  * datapath against a real API server, the post-quantum preshared keys rotating every 5 s: pods ping
- * each other at 10/s across many rotations, a daemon restart mid-rotation and a lost ML-KEM key, and
- * not one ping is lost; every pair has its own key, both sides hold the same one, and it changes
+ * each other at 10/s across many rotations, a daemon killed mid-rotation and a node that lost its
+ * ML-KEM key and its chains, and not one ping is lost; every pair has its own key, both sides hold the same one, and it changes
  * every epoch; only WireGuard crosses the underlay.
  */
 class PresharedKeyIT {
@@ -142,12 +142,42 @@ class PresharedKeyIT {
         return out;
     }
 
+    /** {@code count} pings at 10/s from pod {@code pair[0]} to pod {@code pair[1]}, for each pair; logs {@code name-AB.log}. */
+    private List<Process> pingAt10PerSecond(String name, int[][] pairs, int count) throws Exception {
+        List<Process> pingers = new ArrayList<>();
+        for (int[] pair : pairs) {
+            pingers.add(host.spawn(name + "-" + pair[0] + pair[1] + ".log", null, "ip", "netns", "exec", pods[pair[0]], "ping", "-c",
+                    String.valueOf(count), "-i", "0.1", "-W", "2", "10.44." + (pair[1] + 1) + ".2"));
+        }
+        return pingers;
+    }
+
+    private void assertNoneLost(String name, int[][] pairs, int count) throws Exception {
+        for (int[] pair : pairs) {
+            assertThat(host.log(name + "-" + pair[0] + pair[1] + ".log")).as("pod %d -> pod %d", pair[0] + 1, pair[1] + 1)
+                    .contains(count + " packets transmitted, " + count + " received");
+        }
+    }
+
+    private Process captureUnderlay(String pcap) throws Exception {
+        return host.spawn(pcap + ".log", null, "ip", "netns", "exec", bridge, "tcpdump", "-i", "br0", "-n", "-U", "-w",
+                host.dir.resolve(pcap).toString(), "ip or ip6");
+    }
+
+    /** The capture holds traffic, all of it WireGuard between the nodes' ports (and ARP). */
+    private void assertOnlyWireGuard(String pcap) throws Exception {
+        List<String> lines = Host.sh("tcpdump", "-r", host.dir.resolve(pcap).toString(), "-nn", "-q").lines()
+                .filter(l -> !l.startsWith("reading")).toList();
+        assertThat(lines).isNotEmpty().allSatisfy(l -> assertThat(l).matches(
+                "^\\S+ IP 10\\.211\\.0\\.[123]\\.51820 > 10\\.211\\.0\\.[123]\\.51820: UDP, length \\d+$|^\\S+ ARP, .*"));
+    }
+
     private String publicKey(int i) {
         return client.resources(WireGuardNode.class).withName(WireGuardNode.nameFor(mesh, nodes[i])).get().getStatus().publicKey;
     }
 
     @Test
-    void keysRotateEveryEpochPerPairWithoutLosingAPingAcrossARestartAndALostKemKey() throws Exception {
+    void keysRotateEveryEpochPerPairWithoutLosingAPingAcrossAKillAndALostKemKeyAndChains() throws Exception {
         String[] pub = new String[N];
         await().atMost(60, TimeUnit.SECONDS).until(() -> {
             for (int i = 0; i < N; i++) {
@@ -160,13 +190,9 @@ class PresharedKeyIT {
 
         // Pings at 10/s between every pair of pods, for ~50 s: 10 epochs of 5 s (fewer for the pairs of a restarting node).
         int count = 500;
-        List<Process> pingers = new ArrayList<>();
-        for (int[] pair : new int[][] {{0, 1}, {0, 2}, {1, 2}}) {
-            pingers.add(host.spawn("ping-" + pair[0] + pair[1] + ".log", null, "ip", "netns", "exec", pods[pair[0]], "ping", "-c", String.valueOf(count),
-                    "-i", "0.1", "-W", "2", "10.44." + (pair[1] + 1) + ".2"));
-        }
-        Process cap = host.spawn("tcpdump.log", null, "ip", "netns", "exec", bridge, "tcpdump", "-i", "br0", "-n", "-U", "-w",
-                host.dir.resolve("underlay.pcap").toString(), "ip or ip6");
+        int[][] pairs = {{0, 1}, {0, 2}, {1, 2}};
+        List<Process> pingers = pingAt10PerSecond("ping", pairs, count);
+        Process cap = captureUnderlay("underlay.pcap");
         // Every pair's key as each side holds it, sampled every 500 ms.
         Map<String, Set<String>> seen = new HashMap<>();
         Set<String> agreed = new HashSet<>();
@@ -175,15 +201,20 @@ class PresharedKeyIT {
         while (pingers.stream().anyMatch(Process::isAlive) && System.nanoTime() - start < 90_000_000_000L) {
             long t = (System.nanoTime() - start) / 1_000_000_000L;
             if (!restarted && t >= 12) {
-                // A daemon restarted in the middle of the run (its chains resume from its state directory).
-                Host.stop(daemons[1]);
+                // A daemon killed (SIGKILL) in the middle of the run: its chains resume from its state directory.
+                daemons[1].descendants().forEach(ProcessHandle::destroyForcibly);
+                daemons[1].destroyForcibly().waitFor();
                 daemons[1] = startDaemon(1);
                 restarted = true;
             }
-            if (!kemLost && t >= 22) {
-                // Node 3 loses its ML-KEM key file: it makes and publishes a new key; the others follow it.
+            if (!kemLost && t >= 25) {
+                // Node 3 loses its ML-KEM key and its chains (not its WireGuard key): it makes and publishes a new
+                // ML-KEM key and announces epoch 0; the others start new chains with it at once.
                 Host.stop(daemons[2]);
                 Files.delete(state(2).resolve("kem.key"));
+                try (var f = Files.walk(state(2).resolve("psk"))) {
+                    f.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+                }
                 daemons[2] = startDaemon(2);
                 kemLost = true;
             }
@@ -202,10 +233,7 @@ class PresharedKeyIT {
         }
         for (Process p : pingers) assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
         Host.stop(cap);
-        for (int[] pair : new int[][] {{0, 1}, {0, 2}, {1, 2}}) {
-            String log = host.log("ping-" + pair[0] + pair[1] + ".log");
-            assertThat(log).as("pod %d -> pod %d", pair[0] + 1, pair[1] + 1).contains(count + " packets transmitted, " + count + " received");
-        }
+        assertNoneLost("ping", pairs, count);
         System.out.println("e2e: distinct preshared keys seen per pair in ~50 s: " + seen.entrySet().stream()
                 .map(e -> e.getKey() + "=" + e.getValue().size()).sorted().toList());
         assertThat(seen).containsOnlyKeys("0-1", "0-2", "1-2");
@@ -235,11 +263,46 @@ class PresharedKeyIT {
         for (int i = 0; i < N; i++) for (String psk : agreed) assertThat(host.log("daemon-" + i + ".log")).doesNotContain(psk);
 
         // The exchange travels inside the tunnels: only WireGuard on the underlay.
-        List<String> lines = Host.sh("tcpdump", "-r", host.dir.resolve("underlay.pcap").toString(), "-nn", "-q").lines()
-                .filter(l -> !l.startsWith("reading")).toList();
-        assertThat(lines).isNotEmpty();
-        assertThat(lines).allSatisfy(l -> assertThat(l).matches("^\\S+ IP 10\\.211\\.0\\.[123]\\.51820 > 10\\.211\\.0\\.[123]\\.51820: UDP, length \\d+$"
-                + "|^\\S+ ARP, .*"));
+        assertOnlyWireGuard("underlay.pcap");
+    }
+
+    @Test
+    void aNodeKeyRotationLosesNoPing() throws Exception {
+        await().atMost(60, TimeUnit.SECONDS).until(() -> !presharedKeys(0).isEmpty() && !presharedKeys(0).containsValue("(none)"));
+        String name = WireGuardNode.nameFor(mesh, nodes[1]);
+        WireGuardNode before = client.resources(WireGuardNode.class).withName(name).get();
+        assertThat(before.getStatus().keyGeneration).isEqualTo(1L);
+        assertThat(before.getStatus().keyCreationTime).isNotNull();
+        String oldKey = before.getStatus().publicKey;
+        int count = 150;
+        int[][] pairs = {{0, 1}, {1, 0}, {2, 1}};
+        List<Process> pingers = pingAt10PerSecond("rot", pairs, count);
+        Process cap = captureUnderlay("rotation.pcap");
+        Thread.sleep(3000);
+        // What the operator does when the key is older than spec.keyRotation.interval: ask for the next generation.
+        long t0 = System.nanoTime();
+        client.resources(WireGuardNode.class).withName(name).edit(w -> {
+            w.getSpec().keyGeneration = 2L;
+            return w;
+        });
+        await().atMost(10, TimeUnit.SECONDS).until(() -> {
+            var st = client.resources(WireGuardNode.class).withName(name).get().getStatus();
+            return st.keyGeneration == 2L && !st.publicKey.equals(oldKey);
+        });
+        String newKey = publicKey(1);
+        System.out.printf("e2e: node key rotated and published %.1f s after the generation was raised%n", (System.nanoTime() - t0) / 1e9);
+        await().atMost(10, TimeUnit.SECONDS).until(() -> {
+            for (int i : new int[] {0, 2}) {
+                Map<String, String> k = presharedKeys(i);
+                if (k.containsKey(oldKey) || !k.containsKey(newKey) || k.get(newKey).equals("(none)")) return false;
+            }
+            return true;
+        });
+        for (Process p : pingers) assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        Host.stop(cap);
+        assertNoneLost("rot", pairs, count);
+        assertThat(Files.readString(state(1).resolve("key.generation")).trim()).isEqualTo("2");
+        assertOnlyWireGuard("rotation.pcap"); // the new key's handshakes too
     }
 
     @Test

@@ -109,7 +109,7 @@ public final class Main {
             io.wiremesh.wireguard.uapi.InterfaceOwner.forget(Datapaths.UAPI_DIR, ifname);
             KubernetesClient client = new KubernetesClientBuilder().build();
             // The ML-KEM key pair for the post-quantum preshared keys between nodes: on disk next to the WireGuard key.
-            agent = new MeshAgent(client, mesh, nodeName, key, io.wiremesh.node.keys.KemKey.loadOrCreate(state), state.resolve("psk"), ifname,
+            agent = new MeshAgent(client, mesh, nodeName, key, io.wiremesh.node.keys.KemKey.loadOrCreate(state), state, ifname,
                     new MeshRouting(Netlink.open(), ifname, procSys),
                     new NodeEgress(new NodeAddressRouting(Netlink.open(), ifname), Nft.onThisSystem(), Conntrack.onThisSystem(), ifname), nodeIp);
             MeshAgent member = agent;

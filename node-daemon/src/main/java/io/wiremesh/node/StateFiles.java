@@ -18,7 +18,8 @@ public final class StateFiles {
         Path dir = target.toAbsolutePath().getParent();
         Files.createDirectories(dir);
         Path tmp = dir.resolve("." + target.getFileName() + ".tmp");
-        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+        try (FileChannel ch = FileChannel.open(tmp, java.util.Set.of(StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING),
+                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")))) { // private from its first byte
             Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rw-------"));
             ByteBuffer b = ByteBuffer.wrap(data);
             while (b.hasRemaining()) ch.write(b);

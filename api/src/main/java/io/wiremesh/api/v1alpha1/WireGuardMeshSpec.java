@@ -14,6 +14,8 @@ import java.util.List;
 import java.util.Map;
 
 @JsonInclude(JsonInclude.Include.NON_NULL)
+
+@com.fasterxml.jackson.annotation.JsonIgnoreProperties(ignoreUnknown = true) // a newer version's fields: kept working across upgrades
 public class WireGuardMeshSpec {
     public enum Datapath {
         @JsonProperty("auto") AUTO,
@@ -65,14 +67,46 @@ public class WireGuardMeshSpec {
             + " through an ML-KEM-768 exchange inside its tunnel, chained to the previous one. On unless turned off. External peers keep their own static preshared key.")
     public PresharedKeys presharedKeys;
 
+    @JsonPropertyDescription("Rotation of the nodes' WireGuard keys: each node gets a new key every interval, one node at a time, without"
+            + " losing traffic. Off unless an interval is set: external devices (WireGuardPeer) hold their gateway node's key and need"
+            + " `wiremesh peer config` again after that node's rotation.")
+    public KeyRotation keyRotation;
+
+    /** The node-key rotation interval, or null when rotation is off (unset, or not a duration). */
+    public java.time.Duration keyRotationInterval() {
+        if (keyRotation == null || keyRotation.interval == null) return null;
+        try {
+            return PresharedKeys.parse(keyRotation.interval);
+        } catch (IllegalArgumentException e) {
+            return null;
+        }
+    }
+
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+
+    @com.fasterxml.jackson.annotation.JsonIgnoreProperties(ignoreUnknown = true) // a newer version's fields: kept working across upgrades
+    public static class KeyRotation {
+        @Pattern(PresharedKeys.DURATION)
+        @JsonPropertyDescription("How long a node keeps a WireGuard key, as a duration (e.g. 720h for 30 days; at least 5s). Unset: never rotated.")
+        public String interval;
+    }
+
     /** Whether the rotating post-quantum preshared keys between nodes are on (unset: on). */
     public boolean presharedKeysEnabled() {
         return presharedKeys == null || presharedKeys.enabled == null || presharedKeys.enabled;
     }
 
-    /** The rotation interval of the preshared keys between nodes (unset: 2 minutes). */
+    /**
+     * The rotation interval of the preshared keys between nodes (unset: 2 minutes). Never throws: a value
+     * the API server's pattern let through but that is not a duration counts as unset.
+     */
     public java.time.Duration presharedKeyInterval() {
-        return presharedKeys == null || presharedKeys.interval == null ? PresharedKeys.DEFAULT_INTERVAL : PresharedKeys.parse(presharedKeys.interval);
+        if (presharedKeys == null || presharedKeys.interval == null) return PresharedKeys.DEFAULT_INTERVAL;
+        try {
+            return PresharedKeys.parse(presharedKeys.interval);
+        } catch (IllegalArgumentException e) {
+            return PresharedKeys.DEFAULT_INTERVAL;
+        }
     }
 
     /** Unset means the defaults: masquerade on, no extra exclusions. */
@@ -86,6 +120,8 @@ public class WireGuardMeshSpec {
     }
 
     @JsonInclude(JsonInclude.Include.NON_NULL)
+
+    @com.fasterxml.jackson.annotation.JsonIgnoreProperties(ignoreUnknown = true) // a newer version's fields: kept working across upgrades
     public static class Egress {
         @Default("true")
         @JsonPropertyDescription("SNAT (masquerade) traffic from pod and peer addresses to destinations outside the mesh's pod and peer CIDRs and"
@@ -99,6 +135,8 @@ public class WireGuardMeshSpec {
     }
 
     @JsonInclude(JsonInclude.Include.NON_NULL)
+
+    @com.fasterxml.jackson.annotation.JsonIgnoreProperties(ignoreUnknown = true) // a newer version's fields: kept working across upgrades
     public static class PresharedKeys {
         /** WireGuard's own session rekey time (whitepaper section 6.1, REKEY_AFTER_TIME): the default interval. */
         public static final java.time.Duration DEFAULT_INTERVAL = java.time.Duration.ofMinutes(2);
@@ -114,8 +152,8 @@ public class WireGuardMeshSpec {
         @JsonPropertyDescription("How often each pair of nodes makes a new preshared key, as a duration (e.g. 2m, 90s, 1h; at least 5s). Default 2m: WireGuard's own rekey time.")
         public String interval;
 
-        /** A duration as the API writes it: one or more of a number and h, m or s ("1h30m", "90s"). */
-        public static final String DURATION = "^([0-9]+[hms])+$";
+        /** A duration as the API writes it: hours, minutes and seconds in that order, each at most once ("1h30m", "90s"). RE2: no lookahead. */
+        public static final String DURATION = "^([0-9]{1,6}h([0-9]{1,6}m)?([0-9]{1,6}s)?|[0-9]{1,6}m([0-9]{1,6}s)?|[0-9]{1,6}s)$";
 
         /**
          * The duration {@code text} ({@link #DURATION}) names, raised to {@link #MIN_INTERVAL}.
@@ -123,13 +161,20 @@ public class WireGuardMeshSpec {
          * @throws IllegalArgumentException when {@code text} is not such a duration
          */
         public static java.time.Duration parse(String text) {
-            if (text == null || !text.matches(DURATION)) throw new IllegalArgumentException("not a duration like 2m, 90s or 1h: " + text);
-            java.time.Duration d = java.time.Duration.parse("PT" + text.toUpperCase(java.util.Locale.ROOT));
+            if (text == null || !text.matches(DURATION)) throw new IllegalArgumentException("not a duration like 2m, 90s or 1h30m: " + text);
+            java.time.Duration d;
+            try {
+                d = java.time.Duration.parse("PT" + text.toUpperCase(java.util.Locale.ROOT));
+            } catch (java.time.DateTimeException e) {
+                throw new IllegalArgumentException("not a duration like 2m, 90s or 1h30m: " + text, e);
+            }
             return d.compareTo(MIN_INTERVAL) < 0 ? MIN_INTERVAL : d;
         }
     }
 
     @JsonInclude(JsonInclude.Include.NON_NULL)
+
+    @com.fasterxml.jackson.annotation.JsonIgnoreProperties(ignoreUnknown = true) // a newer version's fields: kept working across upgrades
     public static class NodeBlockSize {
         @Min(8)
         @Max(30)

@@ -7,6 +7,8 @@ import java.util.ArrayList;
 import java.util.List;
 
 @JsonInclude(JsonInclude.Include.NON_NULL)
+
+@com.fasterxml.jackson.annotation.JsonIgnoreProperties(ignoreUnknown = true) // a newer version's fields: kept working across upgrades
 public class WireGuardMeshStatus {
     @JsonPropertyDescription("Ready: every selected node has its block. Degraded: something to fix; the message says what.")
     public List<Condition> conditions = new ArrayList<>();

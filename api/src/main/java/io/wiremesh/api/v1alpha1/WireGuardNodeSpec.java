@@ -9,6 +9,8 @@ import io.fabric8.generator.annotation.Size;
 import java.util.List;
 
 @JsonInclude(JsonInclude.Include.NON_NULL)
+
+@com.fasterxml.jackson.annotation.JsonIgnoreProperties(ignoreUnknown = true) // a newer version's fields: kept working across upgrades
 public class WireGuardNodeSpec {
     @Required
     @JsonPropertyDescription("The WireGuardMesh this node belongs to.")

@@ -11,6 +11,7 @@ import java.util.List;
 
 /** Written by the node-daemon. Holds public material only: the private key never leaves the node. */
 @JsonInclude(JsonInclude.Include.NON_NULL)
+@com.fasterxml.jackson.annotation.JsonIgnoreProperties(ignoreUnknown = true) // a newer version's fields: kept working across upgrades
 public class WireGuardNodeStatus {
     @Pattern(Formats.WG_KEY)
     @JsonPropertyDescription("The node's WireGuard public key (base64).")
@@ -31,7 +32,11 @@ public class WireGuardNodeStatus {
     public Integer listenPort;
 
     @Min(1)
+    @JsonPropertyDescription("The spec.keyGeneration the published key was made for: equal to the spec's once a rotation it asked for is done.")
     public Long keyGeneration;
+
+    @JsonPropertyDescription("RFC 3339 time the published WireGuard key was made (the operator schedules rotations from it).")
+    public String keyCreationTime;
     @JsonPropertyDescription("metadata.generation of the WireGuardMesh whose spec this node has applied (listen port, MTU, persistent keepalive, pools, egress). Behind the mesh's generation while a change is being applied or could not be (see the Ready condition).")
     public Long observedMeshGeneration;
 
@@ -44,6 +49,8 @@ public class WireGuardNodeStatus {
     public List<Condition> conditions = new ArrayList<>();
 
     @JsonInclude(JsonInclude.Include.NON_NULL)
+
+    @com.fasterxml.jackson.annotation.JsonIgnoreProperties(ignoreUnknown = true) // a newer version's fields: kept working across upgrades
     public static class PeerSummary {
         @Pattern(Formats.WG_KEY)
         public String publicKey;
@@ -55,6 +62,8 @@ public class WireGuardNodeStatus {
     }
 
     @JsonInclude(JsonInclude.Include.NON_NULL)
+
+    @com.fasterxml.jackson.annotation.JsonIgnoreProperties(ignoreUnknown = true) // a newer version's fields: kept working across upgrades
     public static class PresharedKeySummary {
         @JsonPropertyDescription("Other nodes this node shares a post-quantum preshared key with.")
         public Integer peers;

@@ -11,6 +11,8 @@ import io.fabric8.generator.annotation.Required;
 import java.util.Map;
 
 @JsonInclude(JsonInclude.Include.NON_NULL)
+
+@com.fasterxml.jackson.annotation.JsonIgnoreProperties(ignoreUnknown = true) // a newer version's fields: kept working across upgrades
 public class WireGuardPeerSpec {
     public enum Tunnel {
         @JsonProperty("split") SPLIT,
@@ -40,6 +42,8 @@ public class WireGuardPeerSpec {
     public Map<String, String> gatewayNodes;
 
     @JsonInclude(JsonInclude.Include.NON_NULL)
+
+    @com.fasterxml.jackson.annotation.JsonIgnoreProperties(ignoreUnknown = true) // a newer version's fields: kept working across upgrades
     public static class SecretKeyRef {
         @Required
         public String name;

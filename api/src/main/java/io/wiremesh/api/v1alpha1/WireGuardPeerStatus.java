@@ -8,6 +8,7 @@ import java.util.List;
 
 /** Written by the operator (addresses, gateways, conditions) and the gateway node (lastHandshakeTime). */
 @JsonInclude(JsonInclude.Include.NON_NULL)
+@com.fasterxml.jackson.annotation.JsonIgnoreProperties(ignoreUnknown = true) // a newer version's fields: kept working across upgrades
 public class WireGuardPeerStatus {
     public List<String> addresses;
 

@@ -10,16 +10,24 @@ import java.nio.file.Path;
 
 /**
  * The node's WireGuard key pair. Generated once and kept on the node's disk (mode 0600), so a
- * restart or reboot keeps the node's identity; only the public key ever leaves this class.
+ * restart or reboot keeps the node's identity; only the public key ever leaves this class. A
+ * rotation ({@link #rotate}) replaces it with a new one and records the generation it answers
+ * ({@code key.generation}: WireGuardNode spec.keyGeneration), next to it.
  */
 public final class NodeKey {
     public static final String FILE = "private.key";
+    /** The WireGuardNode spec.keyGeneration the key on disk was made for (a decimal number; absent: not known). */
+    public static final String GENERATION_FILE = "key.generation";
     private final byte[] privateKey;
     private final byte[] publicKey;
+    private final long generation;
+    private final java.time.Instant created;
 
-    private NodeKey(byte[] privateKey) {
+    private NodeKey(byte[] privateKey, long generation, java.time.Instant created) {
         this.privateKey = privateKey;
         this.publicKey = X25519.publicKey(privateKey);
+        this.generation = generation;
+        this.created = created;
     }
 
     /** Loads the key from {@code dir}, creating it on first start. */
@@ -27,11 +35,50 @@ public final class NodeKey {
         Path f = dir.resolve(FILE);
         if (Files.exists(f)) {
             byte[] k = Keys.fromBase64(Files.readString(f, StandardCharsets.US_ASCII));
-            return new NodeKey(k);
+            return new NodeKey(k, readGeneration(dir), Files.getLastModifiedTime(f).toInstant());
         }
-        byte[] k = X25519.generatePrivateKey();
-        StateFiles.writeAtomically(f, (Keys.toBase64(k) + "\n").getBytes(StandardCharsets.US_ASCII));
-        return new NodeKey(k);
+        return write(dir, X25519.generatePrivateKey(), 0);
+    }
+
+    /**
+     * Makes a new key for {@code generation} and stores it in place of this one (the key file first, then
+     * the generation: a crash in between leaves a new key with the old generation, and the next start
+     * rotates once more).
+     */
+    public static NodeKey rotate(Path dir, long generation) throws IOException {
+        NodeKey k = write(dir, X25519.generatePrivateKey(), 0);
+        recordGeneration(dir, generation);
+        return new NodeKey(k.privateKey, generation, k.created);
+    }
+
+    /** Records that the key on disk answers {@code generation} (a node's first start adopts its WireGuardNode's). */
+    public static void recordGeneration(Path dir, long generation) throws IOException {
+        StateFiles.writeAtomically(dir.resolve(GENERATION_FILE), (generation + "\n").getBytes(StandardCharsets.US_ASCII));
+    }
+
+    private static NodeKey write(Path dir, byte[] k, long generation) throws IOException {
+        StateFiles.writeAtomically(dir.resolve(FILE), (Keys.toBase64(k) + "\n").getBytes(StandardCharsets.US_ASCII));
+        return new NodeKey(k, generation, java.time.Instant.now());
+    }
+
+    private static long readGeneration(Path dir) throws IOException {
+        Path g = dir.resolve(GENERATION_FILE);
+        if (!Files.exists(g)) return 0;
+        try {
+            return Long.parseLong(Files.readString(g, StandardCharsets.US_ASCII).trim());
+        } catch (NumberFormatException e) {
+            return 0;
+        }
+    }
+
+    /** The spec.keyGeneration this key was made for; 0 when not known (before the first record). */
+    public long generation() {
+        return generation;
+    }
+
+    /** When the key was made (the key file's modification time). */
+    public java.time.Instant created() {
+        return created;
     }
 
     public String publicKeyBase64() {

@@ -22,7 +22,9 @@ import java.util.Map;
 final class MemberStatus {
     private final KubernetesClient client;
     private final String name;
-    private final String publicKey;
+    private volatile String publicKey;
+    private volatile long keyGeneration;
+    private volatile String keyCreationTime;
     private final String kemPublicKey;
     private final String endpointHost;
 
@@ -37,6 +39,13 @@ final class MemberStatus {
         this.publicKey = publicKey;
         this.kemPublicKey = kemPublicKey;
         this.endpointHost = endpointHost;
+    }
+
+    /** The WireGuard key to publish from now on: its public half, the spec.keyGeneration it answers, when it was made. */
+    void key(String publicKey, long generation, java.time.Instant created) {
+        this.publicKey = publicKey;
+        this.keyGeneration = generation;
+        this.keyCreationTime = created.truncatedTo(java.time.temporal.ChronoUnit.SECONDS).toString();
     }
 
     /**
@@ -55,7 +64,8 @@ final class MemberStatus {
             s.endpoints = List.of(endpointHost.indexOf(':') >= 0 ? "[" + endpointHost + "]:" + listenPort : endpointHost + ":" + listenPort);
             s.listenPort = listenPort;
             if (datapath != null) s.datapath = WireGuardMeshSpec.Datapath.valueOf(datapath.toUpperCase());
-            s.keyGeneration = w.getSpec().keyGeneration;
+            s.keyGeneration = keyGeneration > 0 ? keyGeneration : w.getSpec().keyGeneration;
+            s.keyCreationTime = keyCreationTime;
             s.observedMeshGeneration = observedMeshGeneration;
             s.conditions = new ArrayList<>(List.of(new ConditionBuilder().withType("Ready").withStatus(ready ? "True" : "False")
                     .withReason(reason).withMessage(message).withLastTransitionTime(Instant.now().toString()).build()));

@@ -39,7 +39,10 @@ public final class MeshAgent implements AutoCloseable {
     private final KubernetesClient client;
     private final String mesh;
     private final String node;
-    private final NodeKey key;
+    /** This node's WireGuard key; replaced by a rotation ({@link #rotateKeyIfAsked}). */
+    private volatile NodeKey key;
+    /** The node's state directory (keys, chains), or null when it keeps none (then no rotation). */
+    private final Path stateDir;
     private final String ifname;
     /** The interface, whichever implementation drives it (a live edit of spec.datapath switches it). */
     private SwitchableDevice device;
@@ -76,21 +79,22 @@ public final class MeshAgent implements AutoCloseable {
 
     /**
      * @param kem          this node's ML-KEM key pair (its public key is published), or null for none (no preshared keys with other nodes)
-     * @param pskDir       where the preshared-key chains with the other nodes are kept (the node's state directory)
+     * @param stateDir     the node's state directory: its keys, and the preshared-key chains with the other nodes (psk/); null for none
      * @param endpointHost the node address other nodes reach this one at
      */
-    public MeshAgent(KubernetesClient client, String mesh, String node, NodeKey key, KemKey kem, Path pskDir, String ifname,
+    public MeshAgent(KubernetesClient client, String mesh, String node, NodeKey key, KemKey kem, Path stateDir, String ifname,
                      MeshRouting routing, NodeEgress egress, String endpointHost) {
         this.client = client;
         this.egress = egress;
         this.mesh = mesh;
         this.node = node;
         this.key = key;
+        this.stateDir = stateDir;
         this.ifname = ifname;
         this.routing = routing;
         this.endpointHost = endpointHost;
         this.status = new MemberStatus(client, mesh, node, key.publicKeyBase64(), kem == null ? null : kem.publicKeyBase64(), endpointHost);
-        this.exchange = kem == null ? null : new PresharedKeyExchange(node, key, kem, pskDir, this::installPresharedKey, System::currentTimeMillis);
+        this.exchange = kem == null ? null : new PresharedKeyExchange(node, key, kem, stateDir.resolve("psk"), this::installPresharedKey, System::currentTimeMillis);
     }
 
     /** Waits (up to {@code timeout}) for the operator to give this node its WireGuardNode. */
@@ -122,6 +126,13 @@ public final class MeshAgent implements AutoCloseable {
         appliedSpec = meshSpec;
         appliedGeneration = m.getMetadata().getGeneration();
         listenPort = MeshChange.port(meshSpec);
+        if (key.generation() == 0 && stateDir != null) {
+            // The first start (or a key from before generations were recorded): the key answers the generation asked now.
+            long g = self.getSpec().keyGeneration == null ? 1 : self.getSpec().keyGeneration;
+            NodeKey.recordGeneration(stateDir, g);
+            key = NodeKey.loadOrCreate(stateDir);
+        }
+        status.key(key.publicKeyBase64(), key.generation(), key.created());
         if (exchange != null) {
             exchange.settings(meshSpec.presharedKeysEnabled(), meshSpec.presharedKeyInterval());
             exchange.localAddresses(self.getSpec().overlayAddresses);
@@ -300,9 +311,39 @@ public final class MeshAgent implements AutoCloseable {
 
     /** Makes peers and routes equal to the other ready nodes; removes strangers only once the cache is synced. */
     public synchronized void sync() {
+        rotateKeyIfAsked();
         String failure = syncPeers();
         if (failure != null) System.err.println("wiremesh node-daemon: peer sync failed, will retry on the next event: " + failure);
         applyEgress();
+    }
+
+    /**
+     * A new WireGuard key when this node's WireGuardNode asks for a newer spec.keyGeneration than the key
+     * it holds (the operator's schedule, spec.keyRotation, or an admin): the key is made and stored, set on
+     * the interface, then published. Until the other nodes have the new key (one watch event), this node's
+     * packets to them wait in the interface's staged queue (WireGuard keeps up to 128 per peer while a
+     * handshake is pending) and theirs still arrive on the current sessions; the preshared-key exchange,
+     * which starts new chains for the new key at once on both sides, makes the first handshake within a
+     * second. A failure is logged and retried at the next sync.
+     */
+    private synchronized void rotateKeyIfAsked() {
+        MeshWatch w = watch;
+        if (w == null || stateDir == null || device == null) return;
+        WireGuardNode me = null;
+        for (WireGuardNode m : w.members()) if (m.getSpec() != null && node.equals(m.getSpec().nodeName)) me = m;
+        if (me == null || me.getSpec().keyGeneration == null || me.getSpec().keyGeneration <= key.generation()) return;
+        long wanted = me.getSpec().keyGeneration;
+        try {
+            NodeKey next = NodeKey.rotate(stateDir, wanted);
+            key = next; // from here on every (re)configuration of the interface uses it
+            device.configure(next.privateKeyForDevice(), listenPort);
+            if (exchange != null) exchange.nodeKey(next);
+            status.key(next.publicKeyBase64(), wanted, next.created());
+            publishStatus(true, "Configured", readyMessage);
+            System.err.println("wiremesh node-daemon: new WireGuard key for generation " + wanted + ": " + next.publicKeyBase64());
+        } catch (IOException | RuntimeException e) {
+            System.err.println("wiremesh node-daemon: key rotation to generation " + wanted + " not done, retrying: " + e.getMessage());
+        }
     }
 
     /** The work of {@link #sync()} without egress; returns null, or what failed. */

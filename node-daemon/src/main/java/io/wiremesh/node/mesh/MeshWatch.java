@@ -135,16 +135,21 @@ final class MeshWatch implements AutoCloseable {
         return members().stream().anyMatch(w -> w.getSpec() != null && node.equals(w.getSpec().nodeName));
     }
 
-    /** Only what changes peers or routes: the blocks, the node addresses, or another node's key or endpoints. */
+    /**
+     * Only what changes peers, routes or keys: the blocks, the node addresses, the asked key generation
+     * (a rotation of that node's key), or the node's published keys (WireGuard, ML-KEM) or endpoints.
+     */
     static boolean peerRelevantChange(WireGuardNode before, WireGuardNode after) {
         if (!Objects.equals(before.getSpec() == null ? null : before.getSpec().podCIDRs, after.getSpec() == null ? null : after.getSpec().podCIDRs)) {
             return true;
         }
         if (!Objects.equals(before.getSpec() == null ? null : before.getSpec().nodeAddresses,
                 after.getSpec() == null ? null : after.getSpec().nodeAddresses)) return true;
+        if (!Objects.equals(before.getSpec() == null ? null : before.getSpec().keyGeneration,
+                after.getSpec() == null ? null : after.getSpec().keyGeneration)) return true;
         WireGuardNodeStatus a = before.getStatus(), b = after.getStatus();
         if (a == null || b == null) return a != b;
-        return !Objects.equals(a.publicKey, b.publicKey) || !Objects.equals(a.endpoints, b.endpoints);
+        return !Objects.equals(a.publicKey, b.publicKey) || !Objects.equals(a.endpoints, b.endpoints) || !Objects.equals(a.kemPublicKey, b.kemPublicKey);
     }
 
     /** The mesh's WireGuardNodes as last seen, this node's included. */

@@ -31,7 +31,7 @@ import javax.crypto.spec.SecretKeySpec;
  * today, against an active attacker: a quantum computer that breaks X25519 later cannot go back and
  * inject an offer into a finished exchange.
  *
- * @param epoch the offered or acknowledged epoch; in a NACK the sender's current epoch
+ * @param epoch the offered or acknowledged epoch; in a NACK the epoch the sender holds a key for (0: none)
  */
 public record ExchangeMessage(Type type, String sender, String receiver, long epoch, long base, byte[] kemKeyId, byte[] ciphertext,
                               byte[] confirmation, Reason reason) {
@@ -57,7 +57,7 @@ public record ExchangeMessage(Type type, String sender, String receiver, long ep
     public enum Reason {
         /** The offer was encapsulated to an ML-KEM key the responder no longer holds: use the published one. */
         KEM_KEY,
-        /** The offer's base epoch is not one the responder holds: start a new chain above {@code epoch}. */
+        /** The offer's base epoch is not one the responder holds a key for: start a new chain above {@code epoch}; also the responder's announcement at start. */
         EPOCH
     }
 

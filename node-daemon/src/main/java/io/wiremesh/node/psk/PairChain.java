@@ -30,7 +30,10 @@ import java.util.Map;
  *   <li>an initiator that restarted before the ACK: it offers at once on start, based on the epoch it
  *       holds; the responder, which kept its previous key, redoes the epoch from it;</li>
  *   <li>bases that do not meet (state lost on one side): NACK EPOCH, and the initiator starts a new
- *       chain (base 0, no previous key) above the responder's epoch;</li>
+ *       chain (base 0, no previous key) above the responder's epoch; the responder also announces its
+ *       epoch once at start (a NACK EPOCH nobody asked for), so a loss on either side is noticed at
+ *       once, not at the next interval; an ACK whose confirmation does not match the offer (the
+ *       responder took an older offer of the same epoch last) starts a new chain as well;</li>
  *   <li>the responder's ML-KEM key changed: NACK KEM_KEY; the initiator offers to the newly published
  *       key as soon as it sees it;</li>
  *   <li>either node's WireGuard key changed (a re-imaged node): the chain starts over without a key on
@@ -38,7 +41,8 @@ import java.util.Map;
  *   <li>keys that no longer match and no exchange gets through (the exchange travels in the tunnel the
  *       keys protect): when the peer's last handshake is older than {@link #FALLBACK_HANDSHAKE_AGE}
  *       (rekeys have been failing for 30 s, the session is still valid) and no exchange completed for
- *       {@link #fallbackAfter}, the side drops the key; both sides do, the next handshake needs none,
+ *       {@link #fallbackAfter}, the side drops the key; both sides do (each from its own interface's
+ *       handshake times: a side that cannot read them keeps its key), the next handshake needs none,
  *       and the next exchange starts a new chain.</li>
  * </ul>
  * Times are wall-clock milliseconds (they are also stored).
@@ -93,12 +97,27 @@ public final class PairChain {
     private long nackedEpoch;
     private long notBefore;
     private String kemKeyOfKey;
+    // Responder only, not stored:
+    private boolean announced;
+    // Not stored:
+    private final long startDelay;
+    private long firstTick = -1;
 
     public PairChain(String self, String peer) {
+        this(self, peer, 0);
+    }
+
+    /**
+     * @param startDelayMillis how long after its first tick the chain waits before its first offer: the caller
+     *                         spreads the first offers of all its pairs (a node with 500 pairs would otherwise send,
+     *                         and its peers receive, 500 offers in the same second at start)
+     */
+    public PairChain(String self, String peer, long startDelayMillis) {
         if (self.equals(peer)) throw new IllegalArgumentException("a pair is two different nodes");
         this.self = self;
         this.peer = peer;
         this.initiator = self.compareTo(peer) < 0;
+        this.startDelay = startDelayMillis;
     }
 
     public String peer() {
@@ -133,7 +152,10 @@ public final class PairChain {
     public synchronized boolean bind(String ownPublicKey, String peerPublicKey) {
         if (ownPublicKey.equals(this.ownPublicKey) && peerPublicKey.equals(this.peerPublicKey)) return false;
         boolean had = key != null;
-        if (this.ownPublicKey != null || this.peerPublicKey != null) dropKey();
+        if (this.ownPublicKey != null || this.peerPublicKey != null) {
+            dropKey();
+            announced = false; // a responder announces again: its first message makes the handshake with the new key
+        }
         this.ownPublicKey = ownPublicKey;
         this.peerPublicKey = peerPublicKey;
         return had && key == null;
@@ -146,6 +168,8 @@ public final class PairChain {
      * @param lastHandshakeEpochSeconds the peer's latest handshake as the interface reports it, 0 for none, -1 when unknown
      */
     public synchronized Step tick(long now, Duration interval, String peerKemKey, long lastHandshakeEpochSeconds, Encapsulator kem) {
+        if (firstTick < 0) firstTick = now;
+        if (now - firstTick < startDelay) return Step.NOTHING;
         Event event = Event.NONE;
         boolean changed = false;
         if (key != null && handshakeStale(now, lastHandshakeEpochSeconds) && now - lastExchange > fallbackAfter(interval).toMillis()) {
@@ -153,7 +177,16 @@ public final class PairChain {
             changed = true;
             event = Event.FELL_BACK;
         }
-        if (!initiator) return changed ? new Step(null, true, event) : Step.NOTHING;
+        if (!initiator) {
+            // At start the responder announces its epoch once, so an initiator whose key it lost (or that lost its
+            // own) starts a new chain now rather than at its next interval.
+            ExchangeMessage hello = null;
+            if (!announced && peerPublicKey != null && ownPublicKey != null) {
+                hello = ExchangeMessage.nack(self, peer, heldEpoch(), Reason.EPOCH);
+                announced = true;
+            }
+            return changed || hello != null ? new Step(hello, changed, event) : Step.NOTHING;
+        }
         if (pending != null && now - pending.firstSent() >= giveUpAfter(interval).toMillis()) {
             pending = null;
             event = event == Event.NONE ? Event.FAILED : event;
@@ -195,7 +228,7 @@ public final class PairChain {
 
     private Step offer(ExchangeMessage m, long now, String ownKemKey, Decapsulator kem) {
         if (ownKemKey == null || !MessageDigest.isEqual(m.kemKeyId(), ExchangeMessage.kemKeyId(ownKemKey))) {
-            return new Step(ExchangeMessage.nack(self, peer, epoch, Reason.KEM_KEY), false, Event.FAILED);
+            return new Step(ExchangeMessage.nack(self, peer, heldEpoch(), Reason.KEM_KEY), false, Event.FAILED);
         }
         byte[] offered = sha256(m.ciphertext());
         if (key != null && m.epoch() == epoch && MessageDigest.isEqual(offered, acceptedOffer)) {
@@ -203,21 +236,21 @@ public final class PairChain {
         }
         byte[] previous;
         boolean redo = false;
-        if (m.base() == 0 && m.epoch() > epoch) {
-            previous = null; // a new chain
+        if (m.base() == 0 && (key == null || m.epoch() > epoch)) {
+            previous = null; // a new chain (above the epoch we hold a key for, if any)
         } else if (m.base() != 0 && m.base() == epoch && key != null && m.epoch() == epoch + 1) {
             previous = key;
         } else if (m.base() != 0 && m.base() == previousEpoch && previousKey != null && m.epoch() == epoch) {
             previous = previousKey; // the initiator restarted before our ACK reached it: the epoch again
             redo = true;
         } else {
-            return new Step(ExchangeMessage.nack(self, peer, epoch, Reason.EPOCH), false, Event.FAILED);
+            return new Step(ExchangeMessage.nack(self, peer, heldEpoch(), Reason.EPOCH), false, Event.FAILED);
         }
         byte[] secret;
         try {
             secret = kem.decapsulate(m.ciphertext());
         } catch (GeneralSecurityException e) {
-            return new Step(ExchangeMessage.nack(self, peer, epoch, Reason.KEM_KEY), false, Event.FAILED);
+            return new Step(ExchangeMessage.nack(self, peer, heldEpoch(), Reason.KEM_KEY), false, Event.FAILED);
         }
         byte[] k = PresharedKeyChain.next(previous, secret, self, peer, m.epoch(), m.ciphertext());
         if (!redo) {
@@ -234,8 +267,13 @@ public final class PairChain {
 
     private Step ack(ExchangeMessage m, long now) {
         Pending p = pending;
-        if (p == null || m.epoch() != p.offer().epoch() || !MessageDigest.isEqual(m.confirmation(), ExchangeMessage.confirmation(p.key(), m.epoch()))) {
-            return Step.NOTHING; // a late ACK of an offer given up, or one for a key we did not make
+        if (p == null || m.epoch() != p.offer().epoch()) return Step.NOTHING; // a late ACK of an offer given up
+        if (!MessageDigest.isEqual(m.confirmation(), ExchangeMessage.confirmation(p.key(), m.epoch()))) {
+            // The responder holds another key for this epoch (it took an older offer of it last): start a new chain above it.
+            pending = null;
+            reset = true;
+            nackedEpoch = Math.max(nackedEpoch, m.epoch());
+            return new Step(null, false, Event.FAILED);
         }
         previousEpoch = key == null ? 0 : epoch;
         previousKey = key;
@@ -251,16 +289,33 @@ public final class PairChain {
     }
 
     private Step nack(ExchangeMessage m, long now) {
-        if (pending == null) return Step.NOTHING;
-        pending = null;
         if (m.reason() == Reason.EPOCH) {
+            // The epoch the responder holds a key for (0: none). Our pending offer fits it (the responder will take
+            // it), or we hold the same key: nothing to do. Otherwise one side lost state: a new chain above it, now.
+            if (pending != null) {
+                ExchangeMessage o = pending.offer();
+                if (o.base() == 0 ? m.epoch() == 0 || o.epoch() > m.epoch() : o.base() == m.epoch()) return Step.NOTHING;
+            } else if (m.epoch() == epoch && key != null) {
+                return Step.NOTHING;
+            }
+            boolean refused = pending != null; // else an announcement: nothing of ours failed
+            pending = null;
             reset = true;
             nackedEpoch = Math.max(nackedEpoch, m.epoch());
-        } else {
-            kemKeyOfKey = null; // offer again once the peer's new key is published; not more than once a second until then
-            notBefore = now + FIRST_RESEND_MILLIS;
+            notBefore = 0;
+            offeredSinceStart = false;
+            return new Step(null, false, refused ? Event.FAILED : Event.NONE);
         }
+        if (pending == null) return Step.NOTHING;
+        pending = null;
+        kemKeyOfKey = null; // KEM_KEY: offer again once the peer's new key is published; not more than once a second until then
+        notBefore = now + FIRST_RESEND_MILLIS;
         return new Step(null, false, Event.FAILED);
+    }
+
+    /** What a NACK or an announcement tells the initiator: the epoch this side holds a key for, 0 for none. */
+    private long heldEpoch() {
+        return key == null ? 0 : epoch;
     }
 
     private void dropKey() {
@@ -308,12 +363,12 @@ public final class PairChain {
     }
 
     /**
-     * A chain restored from {@link #stored()}.
+     * A chain restored from {@link #stored()} ({@code startDelayMillis}: as in the constructor).
      *
      * @throws IllegalArgumentException when the stored state is malformed (the caller starts a new chain)
      */
-    public static PairChain restore(String self, String peer, Map<String, String> s) {
-        PairChain c = new PairChain(self, peer);
+    public static PairChain restore(String self, String peer, Map<String, String> s, long startDelayMillis) {
+        PairChain c = new PairChain(self, peer, startDelayMillis);
         Base64.Decoder b = Base64.getDecoder();
         c.ownPublicKey = s.get("ownPublicKey");
         c.peerPublicKey = s.get("peerPublicKey");

@@ -13,6 +13,7 @@ import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Collection;
@@ -29,8 +30,8 @@ import java.util.function.LongSupplier;
  * I/O around one {@link PairChain} per peer node. One thread owns a UDP socket on this node's overlay
  * address, port {@link ExchangeMessage#PORT} (so the exchange runs inside the WireGuard tunnels),
  * receives and answers messages, and ticks every chain about once a second. Each chain's state is
- * stored in {@code dir/<node>.chain} (mode 0600) before its key is installed, so a restart resumes
- * the chain. Installing writes the one peer's key ({@link Installer}); the caller's peer syncs read
+ * stored in {@code dir/<node>.chain} (mode 0600, the directory 0700) before its key is acknowledged,
+ * so a restart resumes the chain. Installing writes the one peer's key ({@link Installer}); the caller's peer syncs read
  * {@link #presharedKey} for every node peer as well.
  */
 public final class PresharedKeyExchange implements AutoCloseable {
@@ -52,17 +53,19 @@ public final class PresharedKeyExchange implements AutoCloseable {
      */
     public record Summary(int peers, int stale, Instant oldestKey, long rotations) {}
 
+    /** The first steps of all chains (at start, or when the exchange is turned on) are spread over this much. */
+    static final Duration START_SPREAD = Duration.ofSeconds(5);
     /** A Kubernetes node name (RFC 1123 subdomain): also the chain's file name, so nothing else is taken. */
     private static final String NODE_NAME = "^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$";
     private final String node;
-    private final NodeKey key;
+    private volatile NodeKey key;
     private final KemKey kem;
     private final Path dir;
     private final Installer installer;
     private final LongSupplier clock;
     private final Map<String, PairChain> chains = new ConcurrentHashMap<>();
     private final Map<String, Peer> peers = new ConcurrentHashMap<>();
-    /** node -> (peer public key, mac key): the X25519 agreement is made once per peer key. */
+    /** node -> (own and peer public key, mac key): the X25519 agreement is made once per pair of keys. */
     private final Map<String, Map.Entry<String, byte[]>> macKeys = new ConcurrentHashMap<>();
     private volatile Map<String, Long> handshakes = Map.of();
     private volatile long handshakesAt;
@@ -72,6 +75,8 @@ public final class PresharedKeyExchange implements AutoCloseable {
     private final AtomicLong rotations = new AtomicLong(), failures = new AtomicLong(), fallbacks = new AtomicLong();
     /** Peer nodes whose current key the interface refused: installed again each second, and before any ACK to them. */
     private final java.util.Set<String> installPending = ConcurrentHashMap.newKeySet();
+    /** Peer nodes whose chain file could not be written: written again each second, and before any ACK to them. */
+    private final java.util.Set<String> unstored = ConcurrentHashMap.newKeySet();
     private Thread thread;
     private volatile DatagramSocket socket;
 
@@ -87,6 +92,15 @@ public final class PresharedKeyExchange implements AutoCloseable {
         this.dir = dir;
         this.installer = installer;
         this.clock = clock;
+    }
+
+    /**
+     * This node's WireGuard key after a rotation: messages are authenticated with it from now on, and every
+     * chain starts over at the next {@link #peers} (the other side does the same when it sees the new key).
+     */
+    public void nodeKey(NodeKey next) {
+        key = next;
+        macKeys.clear();
     }
 
     /** The mesh's spec.presharedKeys: on or off, and the interval. Off: no exchange, no key on any node peer. */
@@ -115,7 +129,7 @@ public final class PresharedKeyExchange implements AutoCloseable {
         for (Peer p : now.values()) {
             peers.put(p.node(), p);
             PairChain c = chains.computeIfAbsent(p.node(), this::load);
-            if (c.bind(key.publicKeyBase64(), p.publicKey())) store(c);
+            if (c.bind(key.publicKeyBase64(), p.publicKey()) && !store(c)) unstored.add(p.node());
         }
         if (!complete) return;
         for (String gone : List.copyOf(chains.keySet())) {
@@ -123,6 +137,7 @@ public final class PresharedKeyExchange implements AutoCloseable {
             chains.remove(gone);
             peers.remove(gone);
             installPending.remove(gone);
+            unstored.remove(gone);
             macKeys.remove(gone);
             try {
                 Files.deleteIfExists(file(gone));
@@ -176,7 +191,7 @@ public final class PresharedKeyExchange implements AutoCloseable {
                 long now = clock.getAsLong();
                 if (now - lastTick >= 1000 || now < lastTick) {
                     lastTick = now;
-                    if (enabled) tick(now);
+                    if (enabled && socket != null) tick(now); // nothing can be sent before the socket is bound
                 }
             } catch (InterruptedException e) {
                 return;
@@ -201,8 +216,7 @@ public final class PresharedKeyExchange implements AutoCloseable {
         closeSocket();
         if (want == null) return null;
         try {
-            s = new DatagramSocket(null);
-            s.setReuseAddress(true);
+            s = new DatagramSocket(null); // no SO_REUSEADDR: a second daemon on the address must fail, not share the datagrams
             s.bind(new InetSocketAddress(want, ExchangeMessage.PORT));
             s.setSoTimeout(250);
             socket = s;
@@ -249,6 +263,10 @@ public final class PresharedKeyExchange implements AutoCloseable {
     }
 
     private void tick(long now) {
+        for (String p : List.copyOf(unstored)) {
+            PairChain c = chains.get(p);
+            if (c == null || store(c)) unstored.remove(p);
+        }
         for (String p : List.copyOf(installPending)) install(p);
         Map<String, Long> hs = now - handshakesAt > 30_000 ? Map.of() : handshakes;
         for (PairChain c : chains.values()) {
@@ -276,13 +294,15 @@ public final class PresharedKeyExchange implements AutoCloseable {
             case NONE -> {}
         }
         if (step.keyChanged()) {
-            store(c);
+            unstored.add(c.peer());
             installPending.add(c.peer());
         }
+        if (unstored.contains(c.peer()) && store(c)) unstored.remove(c.peer());
         if (installPending.contains(c.peer())) install(c.peer());
         ExchangeMessage m = step.send();
         if (m == null) return;
-        if (m.type() == ExchangeMessage.Type.ACK && installPending.contains(c.peer())) return; // the initiator resends; answered once installed
+        // A key is acknowledged only once it is on disk and on the interface: the initiator resends meanwhile.
+        if (m.type() == ExchangeMessage.Type.ACK && (unstored.contains(c.peer()) || installPending.contains(c.peer()))) return;
         send(c.peer(), m);
     }
 
@@ -305,13 +325,15 @@ public final class PresharedKeyExchange implements AutoCloseable {
     /** The mac key shared with {@code peerNode}, or null when it is not a peer (or publishes a key no agreement works with). */
     private byte[] macKey(String peerNode) {
         Peer p = peers.get(peerNode);
+        NodeKey own = key;
         if (p == null || p.publicKey() == null) return null;
+        String keys = own.publicKeyBase64() + "/" + p.publicKey(); // both keys: a rotation on either side makes a new one
         Map.Entry<String, byte[]> e = macKeys.get(peerNode);
-        if (e != null && e.getKey().equals(p.publicKey())) return e.getValue();
-        byte[] dh = key.agreement(p.publicKey());
+        if (e != null && e.getKey().equals(keys)) return e.getValue();
+        byte[] dh = own.agreement(p.publicKey());
         if (dh == null) return null;
         byte[] mac = ExchangeMessage.macKey(dh, node, peerNode);
-        macKeys.put(peerNode, Map.entry(p.publicKey(), mac));
+        macKeys.put(peerNode, Map.entry(keys, mac));
         return mac;
     }
 
@@ -328,22 +350,37 @@ public final class PresharedKeyExchange implements AutoCloseable {
                     int eq = line.indexOf('=');
                     if (eq > 0) s.put(line.substring(0, eq), line.substring(eq + 1));
                 }
-                return PairChain.restore(node, peerNode, s);
+                return PairChain.restore(node, peerNode, s, startDelay());
             } catch (IOException | RuntimeException e) {
                 System.err.println("wiremesh node-daemon: " + f + " unreadable (" + e.getMessage() + "): a new chain with " + peerNode);
             }
         }
-        return new PairChain(node, peerNode);
+        return new PairChain(node, peerNode, startDelay());
     }
 
-    private void store(PairChain c) {
-        StringBuilder sb = new StringBuilder();
-        c.stored().forEach((k, v) -> sb.append(k).append('=').append(v).append('\n'));
-        try {
-            StateFiles.writeAtomically(file(c.peer()), sb.toString().getBytes(StandardCharsets.US_ASCII));
-        } catch (IOException e) {
-            // The chain goes on in memory; after a restart the pair resynchronises (NACK EPOCH or a redo).
-            System.err.println("wiremesh node-daemon: cannot store the chain with " + c.peer() + ": " + e.getMessage());
+    /** A random delay before a chain's first step, within {@link #START_SPREAD} (at most half an interval). */
+    private long startDelay() {
+        long spread = Math.min(START_SPREAD.toMillis(), interval.toMillis() / 2);
+        return java.util.concurrent.ThreadLocalRandom.current().nextLong(spread + 1);
+    }
+
+    /**
+     * Writes the chain's file; under the chain's lock, so two threads never write one file at once, and
+     * not for a chain whose node has left (its file is gone for good). False when the write failed.
+     */
+    private boolean store(PairChain c) {
+        synchronized (c) {
+            if (chains.get(c.peer()) != c) return true;
+            StringBuilder sb = new StringBuilder();
+            c.stored().forEach((k, v) -> sb.append(k).append('=').append(v).append('\n'));
+            try {
+                Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+                StateFiles.writeAtomically(file(c.peer()), sb.toString().getBytes(StandardCharsets.US_ASCII));
+                return true;
+            } catch (IOException e) {
+                System.err.println("wiremesh node-daemon: cannot store the chain with " + c.peer() + ": " + e);
+                return false;
+            }
         }
     }
 

@@ -15,6 +15,13 @@ public interface WireGuardDevice extends AutoCloseable {
         public PeerConfig(String publicKey, String endpoint, List<String> allowedIps, int persistentKeepalive) {
             this(publicKey, endpoint, allowedIps, persistentKeepalive, null);
         }
+
+        /** Without the preshared key: a secret never reaches a log line. */
+        @Override
+        public String toString() {
+            return "PeerConfig[" + publicKey + ", endpoint " + endpoint + ", " + allowedIps + ", keepalive " + persistentKeepalive
+                    + (presharedKey == null ? "" : ", preshared key set") + "]";
+        }
     }
 
     /**
@@ -25,6 +32,13 @@ public interface WireGuardDevice extends AutoCloseable {
                      int persistentKeepalive, String presharedKey) {
         public PeerState(String publicKey, String endpoint, List<String> allowedIps, long lastHandshakeEpochSeconds, long rxBytes, long txBytes) {
             this(publicKey, endpoint, allowedIps, lastHandshakeEpochSeconds, rxBytes, txBytes, 0, null);
+        }
+
+        /** Without the preshared key: a secret never reaches a log line. */
+        @Override
+        public String toString() {
+            return "PeerState[" + publicKey + ", endpoint " + endpoint + ", " + allowedIps + ", handshake " + lastHandshakeEpochSeconds
+                    + ", rx " + rxBytes + ", tx " + txBytes + ", keepalive " + persistentKeepalive + (presharedKey == null ? "" : ", preshared key set") + "]";
         }
     }
 

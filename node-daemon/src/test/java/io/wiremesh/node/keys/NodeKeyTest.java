@@ -24,4 +24,20 @@ class NodeKeyTest {
             assertThat(s.map(p -> p.getFileName().toString())).containsExactly(NodeKey.FILE); // no temp files left
         }
     }
+
+    @Test
+    void aRotationReplacesTheKeyOnDiskAndRecordsItsGeneration() throws Exception {
+        NodeKey first = NodeKey.loadOrCreate(dir);
+        assertThat(first.generation()).as("not known before the first record").isZero();
+        NodeKey.recordGeneration(dir, 1);
+        assertThat(NodeKey.loadOrCreate(dir).generation()).isEqualTo(1);
+        NodeKey second = NodeKey.rotate(dir, 2);
+        assertThat(second.publicKeyBase64()).isNotEqualTo(first.publicKeyBase64());
+        assertThat(second.generation()).isEqualTo(2);
+        NodeKey reloaded = NodeKey.loadOrCreate(dir);
+        assertThat(reloaded.publicKeyBase64()).isEqualTo(second.publicKeyBase64());
+        assertThat(reloaded.generation()).isEqualTo(2);
+        assertThat(reloaded.created()).isBeforeOrEqualTo(java.time.Instant.now());
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(dir.resolve(NodeKey.FILE)))).isEqualTo("rw-------");
+    }
 }

@@ -36,6 +36,12 @@ class MeshWatchTest {
         moved.getSpec().nodeAddresses = List.of("198.18.0.9");
         assertThat(MeshWatch.peerRelevantChange(before, moved)).as("node address").isTrue();
         assertThat(MeshWatch.peerRelevantChange(member("10.42.1.0/24", null, null), before)).as("first publication").isTrue();
+        WireGuardNode kem = member("10.42.1.0/24", "k1", "198.18.0.1:51820");
+        kem.getStatus().kemPublicKey = "NEW";
+        assertThat(MeshWatch.peerRelevantChange(before, kem)).as("a new ML-KEM key (its preshared-key exchange follows it)").isTrue();
+        WireGuardNode rotate = member("10.42.1.0/24", "k1", "198.18.0.1:51820");
+        rotate.getSpec().keyGeneration = 2L;
+        assertThat(MeshWatch.peerRelevantChange(before, rotate)).as("a key rotation asked for").isTrue();
     }
 
     @Test
@@ -44,6 +50,7 @@ class MeshWatchTest {
         WireGuardNode after = member("10.42.1.0/24", "k1", "198.18.0.1:51820");
         after.getStatus().peers = List.of(new WireGuardNodeStatus.PeerSummary());
         after.getStatus().observedMeshGeneration = 7L;
+        after.getStatus().presharedKeys = new WireGuardNodeStatus.PresharedKeySummary();
         assertThat(MeshWatch.peerRelevantChange(before, after)).isFalse();
     }
 }

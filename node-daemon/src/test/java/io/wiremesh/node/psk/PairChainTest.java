@@ -83,7 +83,10 @@ class PairChainTest {
     void theNodeWhoseNameSortsFirstOffersAndBothEndWithTheSameKeyEveryInterval() throws Exception {
         assertThat(a.initiator()).isTrue();
         assertThat(b.initiator()).isFalse();
-        assertThat(tickB().send()).as("the responder never offers").isNull();
+        Step hello = tickB();
+        assertThat(hello.send().type()).as("the responder announces its epoch once").isEqualTo(Type.NACK);
+        assertThat(hello.send().epoch()).isZero();
+        assertThat(tickB().send()).as("and never offers").isNull();
         assertThat(rotate()).isEqualTo(1);
         String first = a.presharedKey();
         now += 1000;
@@ -105,6 +108,17 @@ class PairChainTest {
         assertThat(a.presharedKey()).isNull();
         toA(ack.send());
         assertThat(a.presharedKey()).isEqualTo(b.presharedKey());
+    }
+
+    @Test
+    void theFirstStepWaitsForTheStartDelay() throws Exception {
+        a = new PairChain(A, B, 3000);
+        a.bind(KEY_A, KEY_B);
+        assertThat(tickA().send()).isNull();
+        now += 2999;
+        assertThat(tickA().send()).isNull();
+        now += 1;
+        assertThat(tickA().send().type()).isEqualTo(Type.OFFER);
     }
 
     @Test
@@ -156,7 +170,7 @@ class PairChainTest {
         var stored = a.stored();
         now += INTERVAL.toMillis();
         toB(tickA().send()); // B takes epoch 2; the ACK never arrives: A restarts
-        a = PairChain.restore(A, B, stored);
+        a = PairChain.restore(A, B, stored, 0);
         a.bind(KEY_A, KEY_B);
         assertThat(a.epoch()).isEqualTo(1);
         now += 2000;
@@ -213,6 +227,97 @@ class PairChainTest {
     }
 
     @Test
+    void aRestartedResponderWithoutItsChainIsNoticedAtOnceNotAtTheNextInterval() throws Exception {
+        rotate();
+        now += 5000;
+        assertThat(tickA().send()).as("not due").isNull();
+        // B restarts with its chain files gone (its WireGuard key kept): it announces epoch 0.
+        b = new PairChain(B, A);
+        b.bind(KEY_B, KEY_A);
+        Step hello = tickB();
+        Step heard = toA(hello.send());
+        assertThat(heard.event()).as("an announcement, not a failure").isEqualTo(Event.NONE);
+        Step offer = tickA();
+        assertThat(offer.send()).as("offered at once").isNotNull();
+        assertThat(offer.send().base()).as("a new chain").isZero();
+        toA(toB(offer.send()).send());
+        assertThat(PairChain.sameKey(a, b)).isTrue();
+    }
+
+    @Test
+    void anAnnouncementThatCrossesAFittingOfferChangesNothing() throws Exception {
+        Step offer = tickA(); // a's first offer and b's announcement cross on the wire
+        Step hello = tickB();
+        assertThat(toA(hello.send())).as("the pending offer answers it").isEqualTo(Step.NOTHING);
+        toA(toB(offer.send()).send());
+        assertThat(PairChain.sameKey(a, b)).isTrue();
+    }
+
+    @Test
+    void aResponderThatDroppedItsKeyTakesANewChainWhateverItsEpoch() throws Exception {
+        rotate();
+        rotateAfterInterval();
+        // B fell back (no key, epoch 2 kept); A lost its state (epoch 0). A's new chain at epoch 1 must be taken.
+        now += PairChain.FALLBACK_HANDSHAKE_AGE.toMillis() + 60_000;
+        handshake = 0;
+        assertThat(tickB().event()).isEqualTo(Event.FELL_BACK);
+        handshake = now / 1000;
+        a = new PairChain(A, B);
+        a.bind(KEY_A, KEY_B);
+        Step offer = tickA();
+        assertThat(offer.send().epoch()).isEqualTo(1);
+        Step ack = toB(offer.send());
+        assertThat(ack.send().type()).isEqualTo(Type.ACK);
+        toA(ack.send());
+        assertThat(PairChain.sameKey(a, b)).isTrue();
+    }
+
+    @Test
+    void aRestartedResponderThatKeptItsChainChangesNothing() throws Exception {
+        rotate();
+        var stored = b.stored();
+        b = PairChain.restore(B, A, stored, 0);
+        b.bind(KEY_B, KEY_A);
+        now += 5000;
+        assertThat(toA(tickB().send())).isEqualTo(Step.NOTHING);
+        assertThat(tickA().send()).as("no offer before the interval").isNull();
+        assertThat(PairChain.sameKey(a, b)).isTrue();
+    }
+
+    @Test
+    void anAckConfirmingAnotherKeyOfTheSameEpochStartsANewChain() throws Exception {
+        rotate();
+        now += INTERVAL.toMillis();
+        Step first = tickA();
+        // The initiator restarts before B's ACK: it redoes epoch 2 with a new offer...
+        var stored = a.stored();
+        toB(first.send());
+        a = PairChain.restore(A, B, stored, 0);
+        a.bind(KEY_A, KEY_B);
+        Step second = tickA();
+        Step ackSecond = toB(second.send());
+        // ...and a copy of the first offer, still in flight, reaches B after the second.
+        Step ackFirst = toB(first.send());
+        assertThat(ackFirst.keyChanged()).as("B redoes the epoch again, from the same previous key").isTrue();
+        toA(ackSecond.send()); // A installs the second offer's key; B now holds the first's
+        assertThat(PairChain.sameKey(a, b)).isFalse();
+        now += INTERVAL.toMillis();
+        Step third = tickA();
+        Step ack = toB(third.send());
+        if (ack.send().type() == Type.ACK) {
+            assertThat(toA(ack.send()).event()).as("the confirmation is of another key").isIn(Event.FAILED, Event.ROTATED);
+        } else {
+            toA(ack.send());
+        }
+        for (int i = 0; i < 3 && !PairChain.sameKey(a, b); i++) {
+            now += 10;
+            Step again = tickA();
+            if (again.send() != null) toA(toB(again.send()).send());
+        }
+        assertThat(PairChain.sameKey(a, b)).as("healed by a new chain within a few messages, not at the fallback").isTrue();
+    }
+
+    @Test
     void aNewMlKemKeyOfTheResponderIsUsedOnceItIsPublished() throws Exception {
         rotate();
         KemKey old = kemB;
@@ -260,7 +365,7 @@ class PairChainTest {
         assertThat(offer.send().base()).isZero();
         toA(toB(offer.send()).send());
         assertThat(PairChain.sameKey(a, b)).isTrue();
-        var restored = PairChain.restore(B, A, b.stored());
+        var restored = PairChain.restore(B, A, b.stored(), 0);
         assertThat(restored.bind(newB, KEY_A)).as("stored with both keys").isFalse();
         assertThat(restored.presharedKey()).isEqualTo(b.presharedKey());
     }
@@ -301,7 +406,9 @@ class PairChainTest {
         ExchangeMessage fromB = ExchangeMessage.offer(B, A, 1, 0, offer.send().kemKeyId(), offer.send().ciphertext());
         assertThat(toA(fromB)).as("the initiator takes no offers").isEqualTo(Step.NOTHING);
         ExchangeMessage forgedAck = ExchangeMessage.ack(B, A, 1, new byte[32]);
-        assertThat(toA(forgedAck)).as("a confirmation of another key").isEqualTo(Step.NOTHING);
+        Step other = toA(forgedAck);
+        assertThat(other.keyChanged()).as("a confirmation of another key installs nothing").isFalse();
+        assertThat(other.event()).as("and starts a new chain").isEqualTo(Event.FAILED);
         assertThat(a.presharedKey()).isNull();
     }
 
@@ -309,12 +416,12 @@ class PairChainTest {
     void storedStateRoundTripsAndBadStateIsRefused() throws Exception {
         rotate();
         rotateAfterInterval();
-        PairChain again = PairChain.restore(B, A, b.stored());
+        PairChain again = PairChain.restore(B, A, b.stored(), 0);
         assertThat(again.presharedKey()).isEqualTo(b.presharedKey());
         assertThat(again.epoch()).isEqualTo(2);
         var bad = new java.util.HashMap<>(b.stored());
         bad.put("key", "AAAA");
-        org.assertj.core.api.Assertions.assertThatThrownBy(() -> PairChain.restore(B, A, bad)).isInstanceOf(IllegalArgumentException.class);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> PairChain.restore(B, A, bad, 0)).isInstanceOf(IllegalArgumentException.class);
     }
 
     private void rotateAfterInterval() throws Exception {

@@ -52,6 +52,9 @@ import org.eclipse.microprofile.config.inject.ConfigProperty;
  *       or re-list never moves a block. A full pool gives Degraded/PoolExhausted; existing nodes keep theirs.</li>
  *   <li>A WireGuardNode whose node is gone or no longer selected is kept for the grace period (a flapping
  *       node keeps its block), then deleted, which releases the block.</li>
+ *   <li>With spec.keyRotation.interval set, the node whose WireGuard key is oldest and older than the
+ *       interval gets a raised spec.keyGeneration (one node of the mesh at a time, KeyRotationSchedule);
+ *       its node-daemon makes, sets and publishes a new key.</li>
  *   <li>Status: counts and the Ready condition.</li>
  * </ol>
  * Anything outside the mesh's own WireGuardNodes is never touched.
@@ -174,6 +177,18 @@ public class MeshReconciler implements Reconciler<WireGuardMesh> {
             Duration left = leave(client, m);
             if (left == null) released++;
             else nextCheck = nextCheck == null || left.compareTo(nextCheck) < 0 ? left : nextCheck;
+        }
+
+        // Node keys older than spec.keyRotation.interval: one node at a time gets a new generation to answer.
+        KeyRotationSchedule rotation = KeyRotationSchedule.of(mesh.getSpec().keyRotationInterval(), members, Instant.now());
+        for (String member : rotation.rotate()) {
+            client.resources(WireGuardNode.class).withName(member).edit(m -> {
+                m.getSpec().keyGeneration = (m.getSpec().keyGeneration == null ? 1 : m.getSpec().keyGeneration) + 1;
+                return m;
+            });
+        }
+        if (rotation.recheckAfter() != null && (nextCheck == null || rotation.recheckAfter().compareTo(nextCheck) < 0)) {
+            nextCheck = rotation.recheckAfter();
         }
 
         status.nodes = selected.size();

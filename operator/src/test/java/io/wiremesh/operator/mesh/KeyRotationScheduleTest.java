@@ -1,0 +1,74 @@
+package io.wiremesh.operator.mesh;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.wiremesh.api.v1alpha1.WireGuardNode;
+import io.wiremesh.api.v1alpha1.WireGuardNodeSpec;
+import io.wiremesh.api.v1alpha1.WireGuardNodeStatus;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** Which node gets a new WireGuard key when: oldest first, one at a time, only past the interval. */
+class KeyRotationScheduleTest {
+    static final Instant NOW = Instant.parse("2026-11-30T12:00:00Z");
+    static final Duration MONTH = Duration.ofHours(720);
+
+    static WireGuardNode member(String name, long asked, Long published, String created) {
+        WireGuardNode w = new WireGuardNode();
+        w.setMetadata(new ObjectMetaBuilder().withName(name).build());
+        w.setSpec(new WireGuardNodeSpec());
+        w.getSpec().keyGeneration = asked;
+        if (published != null) {
+            w.setStatus(new WireGuardNodeStatus());
+            w.getStatus().keyGeneration = published;
+            w.getStatus().keyCreationTime = created;
+        }
+        return w;
+    }
+
+    @Test
+    void offMeansNeverAndNoRecheck() {
+        var s = KeyRotationSchedule.of(null, List.of(member("m.a", 1, 1L, "2020-01-01T00:00:00Z")), NOW);
+        assertThat(s.rotate()).isEmpty();
+        assertThat(s.recheckAfter()).isNull();
+    }
+
+    @Test
+    void theOldestKeyPastTheIntervalGoesFirstAndAlone() {
+        var s = KeyRotationSchedule.of(MONTH, List.of(
+                member("m.a", 1, 1L, "2026-10-20T00:00:00Z"),
+                member("m.b", 3, 3L, "2026-10-01T00:00:00Z"),
+                member("m.c", 1, 1L, "2026-11-29T00:00:00Z")), NOW);
+        assertThat(s.rotate()).containsExactly("m.b");
+        assertThat(s.recheckAfter()).isEqualTo(KeyRotationSchedule.IN_PROGRESS_RECHECK);
+    }
+
+    @Test
+    void nothingStartsWhileARotationIsInProgress() {
+        var s = KeyRotationSchedule.of(MONTH, List.of(
+                member("m.a", 2, 1L, "2026-10-20T00:00:00Z"),
+                member("m.b", 3, 3L, "2026-10-01T00:00:00Z")), NOW);
+        assertThat(s.rotate()).isEmpty();
+        assertThat(s.recheckAfter()).isEqualTo(KeyRotationSchedule.IN_PROGRESS_RECHECK);
+    }
+
+    @Test
+    void beforeTheIntervalTheNextCheckIsWhenTheFirstKeyFallsDue() {
+        var s = KeyRotationSchedule.of(MONTH, List.of(
+                member("m.a", 1, 1L, "2026-11-29T12:00:00Z"),
+                member("m.b", 1, 1L, "2026-11-20T12:00:00Z")), NOW);
+        assertThat(s.rotate()).isEmpty();
+        assertThat(s.recheckAfter()).isEqualTo(Duration.ofDays(20));
+    }
+
+    @Test
+    void unpublishedOrUndatedKeysAreLeftAlone() {
+        var s = KeyRotationSchedule.of(MONTH, List.of(member("m.a", 1, null, null), member("m.b", 1, 1L, null),
+                member("m.c", 1, 1L, "not a time")), NOW);
+        assertThat(s.rotate()).isEmpty();
+        assertThat(s.recheckAfter()).isNull();
+    }
+}

@@ -157,6 +157,45 @@ class MeshReconcilerTest {
     }
 
     @Test
+    void withKeyRotationTheNodeWithTheOldestKeyIsAskedForANewOneAloneAndTheNextWhenItAnswered() {
+        node("a");
+        node("b");
+        String mesh = mesh("rot", List.of("10.46.0.0/16"), null).getMetadata().getName();
+        await().atMost(30, TimeUnit.SECONDS).until(() -> members(mesh).size() == 2);
+        // The node-daemons publish their keys (generation 1), a's older than b's, both older than the interval.
+        for (WireGuardNode m : members(mesh)) {
+            String made = m.getSpec().nodeName.endsWith("-a") ? "2026-01-01T00:00:00Z" : "2026-02-01T00:00:00Z";
+            publishKey(m.getMetadata().getName(), 1, made);
+        }
+        String a = WireGuardNode.nameFor(mesh, nodes.get(0)), b = WireGuardNode.nameFor(mesh, nodes.get(1));
+        client.resources(WireGuardMesh.class).withName(mesh).edit(m -> {
+            m.getSpec().keyRotation = new WireGuardMeshSpec.KeyRotation();
+            m.getSpec().keyRotation.interval = "720h";
+            return m;
+        });
+        await().atMost(30, TimeUnit.SECONDS).until(() -> client.resources(WireGuardNode.class).withName(a).get().getSpec().keyGeneration == 2L);
+        WireGuardNode asked = client.resources(WireGuardNode.class).withName(a).get();
+        assertThat(asked.getMetadata().getAnnotations()).containsKey(io.wiremesh.operator.mesh.KeyRotationSchedule.REQUESTED);
+        assertThat(client.resources(WireGuardNode.class).withName(b).get().getSpec().keyGeneration).as("one at a time").isEqualTo(1L);
+        // a's daemon answers with a new key: b is next.
+        publishKey(a, 2, java.time.Instant.now().toString());
+        await().atMost(30, TimeUnit.SECONDS).until(() -> client.resources(WireGuardNode.class).withName(b).get().getSpec().keyGeneration == 2L);
+        assertThat(client.resources(WireGuardNode.class).withName(a).get().getSpec().keyGeneration).as("a's new key is young").isEqualTo(2L);
+    }
+
+    private void publishKey(String member, long generation, String created) {
+        client.resources(WireGuardNode.class).withName(member).editStatus(w -> {
+            if (w.getStatus() == null) w.setStatus(new io.wiremesh.api.v1alpha1.WireGuardNodeStatus());
+            w.getStatus().publicKey = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+            w.getStatus().keyGeneration = generation;
+            w.getStatus().keyCreationTime = created;
+            w.getStatus().conditions = new ArrayList<>(List.of(new io.fabric8.kubernetes.api.model.ConditionBuilder().withType("Ready")
+                    .withStatus("True").withReason("Configured").withMessage("test").withLastTransitionTime("2026-01-01T00:00:00Z").build()));
+            return w;
+        });
+    }
+
+    @Test
     void everyMemberCarriesItsNodesAddressesAndFollowsTheirChanges() {
         String a = node("a");
         // As the kubelet reports them (status subresource): InternalIPs count; ExternalIP (often a NAT address) and Hostname do not.

@@ -22,9 +22,10 @@ import java.util.Map;
 final class MemberStatus {
     private final KubernetesClient client;
     private final String name;
-    private volatile String publicKey;
-    private volatile long keyGeneration;
-    private volatile String keyCreationTime;
+    /** The WireGuard key published: one value, so no write mixes two keys' fields. */
+    private record PublishedKey(String publicKey, long generation, String creationTime) {}
+
+    private volatile PublishedKey key;
     private final String kemPublicKey;
     private final String endpointHost;
 
@@ -36,16 +37,14 @@ final class MemberStatus {
     MemberStatus(KubernetesClient client, String mesh, String node, String publicKey, String kemPublicKey, String endpointHost) {
         this.client = client;
         this.name = WireGuardNode.nameFor(mesh, node);
-        this.publicKey = publicKey;
+        this.key = new PublishedKey(publicKey, 1, null);
         this.kemPublicKey = kemPublicKey;
         this.endpointHost = endpointHost;
     }
 
     /** The WireGuard key to publish from now on: its public half, the spec.keyGeneration it answers, when it was made. */
     void key(String publicKey, long generation, java.time.Instant created) {
-        this.publicKey = publicKey;
-        this.keyGeneration = generation;
-        this.keyCreationTime = created.truncatedTo(java.time.temporal.ChronoUnit.SECONDS).toString();
+        key = new PublishedKey(publicKey, generation, created.truncatedTo(java.time.temporal.ChronoUnit.SECONDS).toString());
     }
 
     /**
@@ -57,15 +56,16 @@ final class MemberStatus {
      * @throws io.fabric8.kubernetes.client.KubernetesClientException when the API server refuses
      */
     void publish(boolean ready, String reason, String message, int listenPort, String datapath, Long observedMeshGeneration) {
+        PublishedKey k = key;
         client.resources(WireGuardNode.class).withName(name).editStatus(w -> {
             WireGuardNodeStatus s = w.getStatus() == null ? new WireGuardNodeStatus() : w.getStatus();
-            s.publicKey = publicKey;
+            s.publicKey = k.publicKey();
             s.kemPublicKey = kemPublicKey;
             s.endpoints = List.of(endpointHost.indexOf(':') >= 0 ? "[" + endpointHost + "]:" + listenPort : endpointHost + ":" + listenPort);
             s.listenPort = listenPort;
             if (datapath != null) s.datapath = WireGuardMeshSpec.Datapath.valueOf(datapath.toUpperCase());
-            s.keyGeneration = keyGeneration > 0 ? keyGeneration : w.getSpec().keyGeneration;
-            s.keyCreationTime = keyCreationTime;
+            s.keyGeneration = k.generation();
+            s.keyCreationTime = k.creationTime();
             s.observedMeshGeneration = observedMeshGeneration;
             s.conditions = new ArrayList<>(List.of(new ConditionBuilder().withType("Ready").withStatus(ready ? "True" : "False")
                     .withReason(reason).withMessage(message).withLastTransitionTime(Instant.now().toString()).build()));

@@ -43,6 +43,10 @@ public final class MeshAgent implements AutoCloseable {
     private volatile NodeKey key;
     /** The node's state directory (keys, chains), or null when it keeps none (then no rotation). */
     private final Path stateDir;
+    /** The spec.keyGeneration {@link #key} answers. */
+    private long keyGeneration;
+    /** A rotated key not yet on the interface or not yet published: the watchdog retries every second. */
+    private volatile boolean keyPending;
     private final String ifname;
     /** The interface, whichever implementation drives it (a live edit of spec.datapath switches it). */
     private SwitchableDevice device;
@@ -126,13 +130,19 @@ public final class MeshAgent implements AutoCloseable {
         appliedSpec = meshSpec;
         appliedGeneration = m.getMetadata().getGeneration();
         listenPort = MeshChange.port(meshSpec);
-        if (key.generation() == 0 && stateDir != null) {
+        keyGeneration = key.generation();
+        if (keyGeneration == 0) {
             // The first start (or a key from before generations were recorded): the key answers the generation asked now.
-            long g = self.getSpec().keyGeneration == null ? 1 : self.getSpec().keyGeneration;
-            NodeKey.recordGeneration(stateDir, g);
-            key = NodeKey.loadOrCreate(stateDir);
+            keyGeneration = self.getSpec().keyGeneration == null ? 1 : self.getSpec().keyGeneration;
+            if (stateDir != null) {
+                try {
+                    NodeKey.recordGeneration(stateDir, keyGeneration);
+                } catch (IOException e) {
+                    System.err.println("wiremesh node-daemon: cannot record the key's generation in " + stateDir + ": " + e.getMessage());
+                }
+            }
         }
-        status.key(key.publicKeyBase64(), key.generation(), key.created());
+        status.key(key.publicKeyBase64(), keyGeneration, key.created());
         if (exchange != null) {
             exchange.settings(meshSpec.presharedKeysEnabled(), meshSpec.presharedKeyInterval());
             exchange.localAddresses(self.getSpec().overlayAddresses);
@@ -206,6 +216,7 @@ public final class MeshAgent implements AutoCloseable {
                     // Egress does not wait for the datapath: retried every second when it failed, and compared
                     // with the kernel every 10 s (someone may have flushed the ruleset or deleted a rule).
                     if (pendingMesh != null) applyPendingMesh(); // a mesh edit that failed to apply
+                    if (keyPending) applyKey(); // a rotated key the interface or the API server refused
                     // The record of the interface is trusted for PeerSync.REREAD_AFTER_NANOS: compare it again so
                     // that a change behind our back (wg set, a peer's allowed IP moved) is repaired in a quiet mesh too.
                     if (ticks % RESYNC_TICKS == RESYNC_TICKS - 1) sync();
@@ -331,18 +342,40 @@ public final class MeshAgent implements AutoCloseable {
         if (w == null || stateDir == null || device == null) return;
         WireGuardNode me = null;
         for (WireGuardNode m : w.members()) if (m.getSpec() != null && node.equals(m.getSpec().nodeName)) me = m;
-        if (me == null || me.getSpec().keyGeneration == null || me.getSpec().keyGeneration <= key.generation()) return;
+        if (me == null || me.getSpec().keyGeneration == null || me.getSpec().keyGeneration <= keyGeneration) return;
         long wanted = me.getSpec().keyGeneration;
+        NodeKey next;
         try {
-            NodeKey next = NodeKey.rotate(stateDir, wanted);
-            key = next; // from here on every (re)configuration of the interface uses it
-            device.configure(next.privateKeyForDevice(), listenPort);
-            if (exchange != null) exchange.nodeKey(next);
-            status.key(next.publicKeyBase64(), wanted, next.created());
+            next = NodeKey.rotate(stateDir, wanted);
+        } catch (IOException e) {
+            System.err.println("wiremesh node-daemon: cannot store a new WireGuard key for generation " + wanted + ", retrying: " + e.getMessage());
+            return;
+        }
+        // From here on the new key is the node's (also for a reconfiguration after a datapath restart); what is left
+        // is to put it on the interface and publish it, retried every second until done.
+        key = next;
+        keyGeneration = wanted;
+        status.key(next.publicKeyBase64(), wanted, next.created());
+        if (exchange != null) exchange.nodeKey(next);
+        keyPending = true;
+        System.err.println("wiremesh node-daemon: new WireGuard key for generation " + wanted + ": " + next.publicKeyBase64());
+        applyKey();
+    }
+
+    /**
+     * Puts the rotated key on the interface, then the peers without their old preshared keys (the chains start
+     * over for the new key), then publishes it: peers that learn the key then find this side ready.
+     */
+    private synchronized void applyKey() {
+        if (!keyPending) return;
+        try {
+            device.configure(key.privateKeyForDevice(), listenPort);
+            String failure = syncPeers();
+            if (failure != null) throw new IOException("peers not updated: " + failure);
             publishStatus(true, "Configured", readyMessage);
-            System.err.println("wiremesh node-daemon: new WireGuard key for generation " + wanted + ": " + next.publicKeyBase64());
+            keyPending = false;
         } catch (IOException | RuntimeException e) {
-            System.err.println("wiremesh node-daemon: key rotation to generation " + wanted + " not done, retrying: " + e.getMessage());
+            System.err.println("wiremesh node-daemon: new key of generation " + keyGeneration + " not applied yet, retrying: " + e.getMessage());
         }
     }
 
@@ -590,7 +623,7 @@ public final class MeshAgent implements AutoCloseable {
         return w != null && w.complete() && device.configured();
     }
 
-    private void publishStatus(boolean ready, String reason, String message) {
+    private synchronized void publishStatus(boolean ready, String reason, String message) {
         status.publish(ready, reason, message, listenPort, device == null ? null : device.kind(), appliedGeneration);
     }
 

@@ -151,6 +151,10 @@ public final class PairChain {
      */
     public synchronized boolean bind(String ownPublicKey, String peerPublicKey) {
         if (ownPublicKey.equals(this.ownPublicKey) && peerPublicKey.equals(this.peerPublicKey)) return false;
+        if (this.ownPublicKey == null && peerPublicKey.equals(this.peerPublicKey)) {
+            this.ownPublicKey = ownPublicKey; // stored before the own key was recorded with the chain: nothing changed
+            return false;
+        }
         boolean had = key != null;
         if (this.ownPublicKey != null || this.peerPublicKey != null) {
             dropKey();
@@ -269,10 +273,12 @@ public final class PairChain {
         Pending p = pending;
         if (p == null || m.epoch() != p.offer().epoch()) return Step.NOTHING; // a late ACK of an offer given up
         if (!MessageDigest.isEqual(m.confirmation(), ExchangeMessage.confirmation(p.key(), m.epoch()))) {
-            // The responder holds another key for this epoch (it took an older offer of it last): start a new chain above it.
+            // The responder holds another key for this epoch (it took an older offer of it last): a new chain above it, now.
             pending = null;
             reset = true;
             nackedEpoch = Math.max(nackedEpoch, m.epoch());
+            notBefore = 0;
+            offeredSinceStart = false;
             return new Step(null, false, Event.FAILED);
         }
         previousEpoch = key == null ? 0 : epoch;

@@ -129,7 +129,8 @@ public final class PresharedKeyExchange implements AutoCloseable {
         for (Peer p : now.values()) {
             peers.put(p.node(), p);
             PairChain c = chains.computeIfAbsent(p.node(), this::load);
-            if (c.bind(key.publicKeyBase64(), p.publicKey()) && !store(c)) unstored.add(p.node());
+            // Stored by the exchange's thread within a second, not here: a rotation rebinds every chain at once.
+            if (c.bind(key.publicKeyBase64(), p.publicKey())) unstored.add(p.node());
         }
         if (!complete) return;
         for (String gone : List.copyOf(chains.keySet())) {

@@ -413,6 +413,17 @@ class PairChainTest {
     }
 
     @Test
+    void aChainStoredWithoutTheOwnKeyKeepsItsKeyWhenThePeerKeyIsUnchanged() throws Exception {
+        rotate();
+        var stored = new java.util.HashMap<>(b.stored());
+        stored.remove("ownPublicKey");
+        PairChain old = PairChain.restore(B, A, stored, 0);
+        assertThat(old.bind(KEY_B, KEY_A)).isFalse();
+        assertThat(old.presharedKey()).isEqualTo(b.presharedKey());
+        assertThat(old.stored()).containsEntry("ownPublicKey", KEY_B);
+    }
+
+    @Test
     void storedStateRoundTripsAndBadStateIsRefused() throws Exception {
         rotate();
         rotateAfterInterval();

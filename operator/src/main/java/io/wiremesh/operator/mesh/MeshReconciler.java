@@ -180,10 +180,14 @@ public class MeshReconciler implements Reconciler<WireGuardMesh> {
         }
 
         // Node keys older than spec.keyRotation.interval: one node at a time gets a new generation to answer.
-        KeyRotationSchedule rotation = KeyRotationSchedule.of(mesh.getSpec().keyRotationInterval(), members, Instant.now());
+        Instant now = Instant.now();
+        KeyRotationSchedule rotation = KeyRotationSchedule.of(mesh.getSpec().keyRotationInterval(), members,
+                m -> selected.containsKey(m.getSpec().nodeName) && reportsReady(m), now);
         for (String member : rotation.rotate()) {
             client.resources(WireGuardNode.class).withName(member).edit(m -> {
-                m.getSpec().keyGeneration = (m.getSpec().keyGeneration == null ? 1 : m.getSpec().keyGeneration) + 1;
+                m.getSpec().keyGeneration = KeyRotationSchedule.nextGeneration(m);
+                if (m.getMetadata().getAnnotations() == null) m.getMetadata().setAnnotations(new HashMap<>());
+                m.getMetadata().getAnnotations().put(KeyRotationSchedule.REQUESTED, now.toString());
                 return m;
             });
         }

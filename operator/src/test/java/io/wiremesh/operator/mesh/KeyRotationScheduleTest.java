@@ -31,7 +31,7 @@ class KeyRotationScheduleTest {
 
     @Test
     void offMeansNeverAndNoRecheck() {
-        var s = KeyRotationSchedule.of(null, List.of(member("m.a", 1, 1L, "2020-01-01T00:00:00Z")), NOW);
+        var s = KeyRotationSchedule.of(null, List.of(member("m.a", 1, 1L, "2020-01-01T00:00:00Z")), x -> true, NOW);
         assertThat(s.rotate()).isEmpty();
         assertThat(s.recheckAfter()).isNull();
     }
@@ -41,7 +41,7 @@ class KeyRotationScheduleTest {
         var s = KeyRotationSchedule.of(MONTH, List.of(
                 member("m.a", 1, 1L, "2026-10-20T00:00:00Z"),
                 member("m.b", 3, 3L, "2026-10-01T00:00:00Z"),
-                member("m.c", 1, 1L, "2026-11-29T00:00:00Z")), NOW);
+                member("m.c", 1, 1L, "2026-11-29T00:00:00Z")), x -> true, NOW);
         assertThat(s.rotate()).containsExactly("m.b");
         assertThat(s.recheckAfter()).isEqualTo(KeyRotationSchedule.IN_PROGRESS_RECHECK);
     }
@@ -50,7 +50,7 @@ class KeyRotationScheduleTest {
     void nothingStartsWhileARotationIsInProgress() {
         var s = KeyRotationSchedule.of(MONTH, List.of(
                 member("m.a", 2, 1L, "2026-10-20T00:00:00Z"),
-                member("m.b", 3, 3L, "2026-10-01T00:00:00Z")), NOW);
+                member("m.b", 3, 3L, "2026-10-01T00:00:00Z")), x -> true, NOW);
         assertThat(s.rotate()).isEmpty();
         assertThat(s.recheckAfter()).isEqualTo(KeyRotationSchedule.IN_PROGRESS_RECHECK);
     }
@@ -59,15 +59,43 @@ class KeyRotationScheduleTest {
     void beforeTheIntervalTheNextCheckIsWhenTheFirstKeyFallsDue() {
         var s = KeyRotationSchedule.of(MONTH, List.of(
                 member("m.a", 1, 1L, "2026-11-29T12:00:00Z"),
-                member("m.b", 1, 1L, "2026-11-20T12:00:00Z")), NOW);
+                member("m.b", 1, 1L, "2026-11-20T12:00:00Z")), x -> true, NOW);
         assertThat(s.rotate()).isEmpty();
         assertThat(s.recheckAfter()).isEqualTo(Duration.ofDays(20));
     }
 
     @Test
+    void onlyEligibleNodesAreAskedAndAStuckRotationHoldsNoOneBack() {
+        WireGuardNode stuck = member("m.a", 2, 1L, "2026-10-01T00:00:00Z");
+        stuck.getMetadata().setAnnotations(java.util.Map.of(KeyRotationSchedule.REQUESTED, "2026-11-30T11:00:00Z"));
+        WireGuardNode down = member("m.b", 1, 1L, "2026-10-02T00:00:00Z");
+        WireGuardNode up = member("m.c", 1, 1L, "2026-10-03T00:00:00Z");
+        var s = KeyRotationSchedule.of(MONTH, List.of(stuck, down, up), m -> !m.getMetadata().getName().equals("m.b"), NOW);
+        assertThat(s.rotate()).as("m.a stuck for an hour, m.b not ready").containsExactly("m.c");
+        stuck.getMetadata().setAnnotations(java.util.Map.of(KeyRotationSchedule.REQUESTED, "2026-11-30T11:55:00Z"));
+        assertThat(KeyRotationSchedule.of(MONTH, List.of(stuck, down, up), m -> true, NOW).rotate()).as("in progress").isEmpty();
+    }
+
+    @Test
+    void theOperatorsOwnRequestTimeCountsWhenTheNodesClockIsBehind() {
+        WireGuardNode m = member("m.a", 2, 2L, "2026-10-01T00:00:00Z"); // the node's clock says its new key is two months old
+        m.getMetadata().setAnnotations(java.util.Map.of(KeyRotationSchedule.REQUESTED, "2026-11-30T11:00:00Z"));
+        var s = KeyRotationSchedule.of(MONTH, List.of(m), x -> true, NOW);
+        assertThat(s.rotate()).isEmpty();
+        assertThat(s.recheckAfter()).isEqualTo(MONTH.minusHours(1));
+    }
+
+    @Test
+    void theNextGenerationGoesPastWhatTheKeyAlreadyAnswers() {
+        assertThat(KeyRotationSchedule.nextGeneration(member("m.a", 1, 7L, "2026-10-01T00:00:00Z"))).as("made anew, disk at 7").isEqualTo(8);
+        assertThat(KeyRotationSchedule.nextGeneration(member("m.a", 3, 3L, "2026-10-01T00:00:00Z"))).isEqualTo(4);
+        assertThat(KeyRotationSchedule.nextGeneration(member("m.a", 1, null, null))).isEqualTo(2);
+    }
+
+    @Test
     void unpublishedOrUndatedKeysAreLeftAlone() {
         var s = KeyRotationSchedule.of(MONTH, List.of(member("m.a", 1, null, null), member("m.b", 1, 1L, null),
-                member("m.c", 1, 1L, "not a time")), NOW);
+                member("m.c", 1, 1L, "not a time")), x -> true, NOW);
         assertThat(s.rotate()).isEmpty();
         assertThat(s.recheckAfter()).isNull();
     }

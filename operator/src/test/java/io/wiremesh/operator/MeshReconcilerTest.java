@@ -168,11 +168,12 @@ class MeshReconcilerTest {
             publishKey(m.getMetadata().getName(), 1, made);
         }
         String a = WireGuardNode.nameFor(mesh, nodes.get(0)), b = WireGuardNode.nameFor(mesh, nodes.get(1));
-        client.resources(WireGuardMesh.class).withName(mesh).edit(m -> {
+        // The operator writes the mesh's status meanwhile: an edit may meet a newer version and is retried.
+        await().atMost(10, TimeUnit.SECONDS).ignoreExceptions().until(() -> client.resources(WireGuardMesh.class).withName(mesh).edit(m -> {
             m.getSpec().keyRotation = new WireGuardMeshSpec.KeyRotation();
             m.getSpec().keyRotation.interval = "720h";
             return m;
-        });
+        }) != null);
         await().atMost(30, TimeUnit.SECONDS).until(() -> client.resources(WireGuardNode.class).withName(a).get().getSpec().keyGeneration == 2L);
         WireGuardNode asked = client.resources(WireGuardNode.class).withName(a).get();
         assertThat(asked.getMetadata().getAnnotations()).containsKey(io.wiremesh.operator.mesh.KeyRotationSchedule.REQUESTED);
@@ -184,7 +185,7 @@ class MeshReconcilerTest {
     }
 
     private void publishKey(String member, long generation, String created) {
-        client.resources(WireGuardNode.class).withName(member).editStatus(w -> {
+        await().atMost(10, TimeUnit.SECONDS).ignoreExceptions().until(() -> client.resources(WireGuardNode.class).withName(member).editStatus(w -> {
             if (w.getStatus() == null) w.setStatus(new io.wiremesh.api.v1alpha1.WireGuardNodeStatus());
             w.getStatus().publicKey = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
             w.getStatus().keyGeneration = generation;
@@ -192,7 +193,7 @@ class MeshReconcilerTest {
             w.getStatus().conditions = new ArrayList<>(List.of(new io.fabric8.kubernetes.api.model.ConditionBuilder().withType("Ready")
                     .withStatus("True").withReason("Configured").withMessage("test").withLastTransitionTime("2026-01-01T00:00:00Z").build()));
             return w;
-        });
+        }) != null);
     }
 
     @Test

@@ -86,6 +86,12 @@ class SchemaTest {
         assertRefused("""
                 {"apiVersion": "wiremesh.io/v1alpha1", "kind": "WireGuardNode", "metadata": {"name": "schema-bad"},
                  "spec": {"mesh": "m", "podCIDRs": ["10.0.0.0/24"]}}""", "spec.nodeName");
+        assertRefused("""
+                {"apiVersion": "wiremesh.io/v1alpha1", "kind": "WireGuardMesh", "metadata": {"name": "schema-bad"},
+                 "spec": {"podCIDRs": ["10.0.0.0/16"], "presharedKeys": {"interval": "1s1h"}}}""", "spec.presharedKeys.interval");
+        assertRefused("""
+                {"apiVersion": "wiremesh.io/v1alpha1", "kind": "WireGuardMesh", "metadata": {"name": "schema-bad"},
+                 "spec": {"podCIDRs": ["10.0.0.0/16"], "keyRotation": {"interval": "30d"}}}""", "spec.keyRotation.interval");
     }
 
     @Test
@@ -97,7 +103,10 @@ class SchemaTest {
         assertThat(got.getSpec().listenPort).isEqualTo(51820);
         assertThat(got.getSpec().datapath).isEqualTo(io.wiremesh.api.v1alpha1.WireGuardMeshSpec.Datapath.AUTO);
         assertThat(columns("wireguardmeshes")).containsExactly("Name", "READY", "NODES", "UP-TO-DATE", "CIDRS", "AGE");
-        assertThat(columns("wireguardnodes")).containsExactly("Name", "NODE", "BLOCK", "PUBLICKEY", "READY");
+        assertThat(columns("wireguardnodes")).containsExactly("Name", "NODE", "BLOCK", "PUBLICKEY", "READY", "PQ-PSK", "PSK-STALE", "OLDEST-PSK");
+        // The preshared keys are on unless turned off, and rotate every 2 minutes by default.
+        assertThat(got.getSpec().presharedKeysEnabled()).isTrue();
+        assertThat(got.getSpec().presharedKeyInterval()).isEqualTo(java.time.Duration.ofMinutes(2));
     }
 
     /** Column names as kubectl get sees them (the server-side Table). */

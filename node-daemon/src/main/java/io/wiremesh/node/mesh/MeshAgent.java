@@ -335,7 +335,8 @@ public final class MeshAgent implements AutoCloseable {
      * packets to them wait in the interface's staged queue (WireGuard keeps up to 128 per peer while a
      * handshake is pending) and theirs still arrive on the current sessions; the preshared-key exchange,
      * which starts new chains for the new key at once on both sides, makes the first handshake within a
-     * second. A failure is logged and retried at the next sync.
+     * second. A key that cannot be stored is asked for again at the next sync; one stored but not yet on
+     * the interface or not published is retried every second by the watchdog ({@link #applyKey}).
      */
     private synchronized void rotateKeyIfAsked() {
         MeshWatch w = watch;

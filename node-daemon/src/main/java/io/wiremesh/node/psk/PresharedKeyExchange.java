@@ -31,8 +31,8 @@ import java.util.function.LongSupplier;
  * address, port {@link ExchangeMessage#PORT} (so the exchange runs inside the WireGuard tunnels),
  * receives and answers messages, and ticks every chain about once a second. Each chain's state is
  * stored in {@code dir/<node>.chain} (mode 0600, the directory 0700) before its key is acknowledged,
- * so a restart resumes the chain. Installing writes the one peer's key ({@link Installer}); the caller's peer syncs read
- * {@link #presharedKey} for every node peer as well.
+ * so a restart resumes the chain. Installing writes the one peer's key ({@link Installer}); the
+ * caller's peer syncs read {@link #presharedKey} for every node peer as well.
  */
 public final class PresharedKeyExchange implements AutoCloseable {
     /** A peer node as the mesh publishes it. */
@@ -109,10 +109,6 @@ public final class PresharedKeyExchange implements AutoCloseable {
         this.interval = interval;
     }
 
-    public boolean enabled() {
-        return enabled;
-    }
-
     /** This node's overlay addresses: the exchange listens on the first IPv4 one (else the first). */
     public void localAddresses(List<String> overlayAddresses) {
         this.localAddresses = overlayAddresses == null ? List.of() : List.copyOf(overlayAddresses);
@@ -120,8 +116,8 @@ public final class PresharedKeyExchange implements AutoCloseable {
 
     /**
      * The other nodes of the mesh as now published. A chain is made (or read back from its file) for
-     * each; a chain whose peer changed its WireGuard key starts over without a key. When the view is
-     * complete, the chains of nodes that left are deleted with their files.
+     * each; a chain made with another WireGuard key of either node starts over without a key. When the
+     * view is complete, the chains of nodes that left are deleted with their files.
      */
     public void peers(Collection<Peer> view, boolean complete) {
         Map<String, Peer> now = new HashMap<>();

@@ -20,7 +20,7 @@ import java.util.Map;
  * {@link ExchangeMessage}, {@link KemKey}) with each simulated node's own WireGuard and ML-KEM keys.
  * The simulated overlay addresses (10.(64 + i / 256).(i % 256).1) are local addresses of the node's
  * namespace, so the node-daemon's datagrams to them arrive here: one socket per simulated node, on
- * its address, port 51821.
+ * its address, port 51821 (the exchange's port for WireGuard's 51820).
  *
  * <pre>
  *   PskPeers gen DIR N            ML-KEM keys of sim-1 .. sim-(N-1) under DIR/kem/I, public keys to DIR/kem.pub (one per line)
@@ -61,12 +61,12 @@ public final class PskPeers {
         Map<String, java.nio.channels.DatagramChannel> channels = new HashMap<>();
         for (int i = 1; i < n; i++) {
             var ch = java.nio.channels.DatagramChannel.open();
-            ch.bind(new InetSocketAddress(InetAddress.ofLiteral("10." + (64 + i / 256) + "." + (i % 256) + ".1"), ExchangeMessage.PORT));
+            ch.bind(new InetSocketAddress(InetAddress.ofLiteral("10." + (64 + i / 256) + "." + (i % 256) + ".1"), ExchangeMessage.port(51820)));
             ch.configureBlocking(false);
             ch.register(selector, java.nio.channels.SelectionKey.OP_READ, "sim-" + i);
             channels.put("sim-" + i, ch);
         }
-        InetSocketAddress to = new InetSocketAddress(selfOverlay, ExchangeMessage.PORT);
+        InetSocketAddress to = new InetSocketAddress(selfOverlay, ExchangeMessage.port(51820));
         java.nio.ByteBuffer buf = java.nio.ByteBuffer.allocate(ExchangeMessage.MAX_BYTES);
         long lastTick = 0, lastReport = System.currentTimeMillis(), rotated = 0;
         while (true) {

@@ -146,6 +146,7 @@ public final class MeshAgent implements AutoCloseable {
         if (exchange != null) {
             exchange.settings(meshSpec.presharedKeysEnabled(), meshSpec.presharedKeyInterval());
             exchange.localAddresses(self.getSpec().overlayAddresses);
+            exchange.listenPort(listenPort);
         }
         // Before anything else (datapath choice, CNI socket, conflist): no instant in which pod traffic for the
         // mesh could take the node's default route.
@@ -422,7 +423,9 @@ public final class MeshAgent implements AutoCloseable {
         List<PresharedKeyExchange.Peer> out = new ArrayList<>();
         for (WireGuardNode w : members) {
             if (w.getSpec() == null || w.getStatus() == null || w.getStatus().publicKey == null || node.equals(w.getSpec().nodeName)) continue;
-            out.add(new PresharedKeyExchange.Peer(w.getSpec().nodeName, w.getStatus().publicKey, w.getStatus().kemPublicKey, w.getSpec().overlayAddresses));
+            int port = w.getStatus().listenPort == null ? MeshChange.port(meshSpec) : w.getStatus().listenPort;
+            out.add(new PresharedKeyExchange.Peer(w.getSpec().nodeName, w.getStatus().publicKey, w.getStatus().kemPublicKey,
+                    w.getSpec().overlayAddresses, port));
         }
         return out;
     }
@@ -458,6 +461,7 @@ public final class MeshAgent implements AutoCloseable {
             boolean switched = changes.contains(MeshChange.DATAPATH) && switchDatapath(after);
             int port = MeshChange.port(after);
             if (port != listenPort) {
+                if (exchange != null) exchange.listenPort(port); // frees the exchange's port first: it may be WireGuard's next
                 device.configure(key.privateKeyForDevice(), port);
                 listenPort = port; // from here on the published endpoint, also if a later step fails
             }

@@ -14,7 +14,8 @@ import javax.crypto.spec.SecretKeySpec;
 
 /**
  * One message of the preshared-key exchange between two nodes: a UDP datagram from one node's overlay
- * address to the other's, port {@link #PORT}, so it travels inside their WireGuard tunnel. Both
+ * address to the other's, port {@link #port} (the one after the mesh's WireGuard port), so it travels
+ * inside their WireGuard tunnel. Both
  * sides encode and decode with this class (it is the exchange's one definition).
  *
  * <pre>
@@ -35,8 +36,13 @@ import javax.crypto.spec.SecretKeySpec;
  */
 public record ExchangeMessage(Type type, String sender, String receiver, long epoch, long base, byte[] kemKeyId, byte[] ciphertext,
                               byte[] confirmation, Reason reason) {
-    /** UDP port of the exchange on each node's overlay address (next to WireGuard's default 51820). */
-    public static final int PORT = 51821;
+    /**
+     * The exchange's UDP port on a node's overlay address: the one after the node's WireGuard listen port
+     * (51821 by default), never WireGuard's own, which binds every address (65534 for 65535).
+     */
+    public static int port(int listenPort) {
+        return listenPort == 65535 ? 65534 : listenPort + 1;
+    }
     /** ML-KEM-768 ciphertext length (FIPS 203, table 3). */
     public static final int CIPHERTEXT_BYTES = 1088;
     private static final byte[] MAGIC = {'W', 'M', 'P', 'Q'};

@@ -28,15 +28,15 @@ import java.util.function.LongSupplier;
 /**
  * The node's side of the post-quantum preshared-key exchange with every other node of its mesh: the
  * I/O around one {@link PairChain} per peer node. One thread owns a UDP socket on this node's overlay
- * address, port {@link ExchangeMessage#PORT} (so the exchange runs inside the WireGuard tunnels),
+ * address, the port after the node's WireGuard port ({@link ExchangeMessage#port}; the exchange runs inside the WireGuard tunnels),
  * receives and answers messages, and ticks every chain about once a second. Each chain's state is
  * stored in {@code dir/<node>.chain} (mode 0600, the directory 0700) before its key is acknowledged,
  * so a restart resumes the chain. Installing writes the one peer's key ({@link Installer}); the
  * caller's peer syncs read {@link #presharedKey} for every node peer as well.
  */
 public final class PresharedKeyExchange implements AutoCloseable {
-    /** A peer node as the mesh publishes it. */
-    public record Peer(String node, String publicKey, String kemPublicKey, List<String> overlayAddresses) {}
+    /** A peer node as the mesh publishes it ({@code listenPort}: its WireGuard port, from which its exchange port follows). */
+    public record Peer(String node, String publicKey, String kemPublicKey, List<String> overlayAddresses, int listenPort) {}
 
     /**
      * Puts the pair's current key ({@link #presharedKey}) on the interface's peer for {@code publicKey};
@@ -72,6 +72,7 @@ public final class PresharedKeyExchange implements AutoCloseable {
     private volatile boolean enabled = true;
     private volatile Duration interval = Duration.ofMinutes(2);
     private volatile List<String> localAddresses = List.of();
+    private volatile int listenPort = 51820;
     private final AtomicLong rotations = new AtomicLong(), failures = new AtomicLong(), fallbacks = new AtomicLong();
     /** Peer nodes whose current key the interface refused: installed again each second, and before any ACK to them. */
     private final java.util.Set<String> installPending = ConcurrentHashMap.newKeySet();
@@ -107,6 +108,16 @@ public final class PresharedKeyExchange implements AutoCloseable {
     public void settings(boolean enabled, Duration interval) {
         this.enabled = enabled;
         this.interval = interval;
+    }
+
+    /**
+     * This node's WireGuard port is about to become {@code port}: the exchange gives up its own port at once
+     * (the next WireGuard port may be it) and listens on the one after the new port from its next round.
+     */
+    public void listenPort(int port) {
+        if (port == listenPort) return;
+        listenPort = port;
+        closeSocket();
     }
 
     /** This node's overlay addresses: the exchange listens on the first IPv4 one (else the first). */
@@ -194,7 +205,8 @@ public final class PresharedKeyExchange implements AutoCloseable {
                 return;
             } catch (IOException | RuntimeException e) {
                 if (Thread.currentThread().isInterrupted()) return;
-                System.err.println("wiremesh node-daemon: preshared-key exchange: " + e);
+                // A socket closed on purpose (a new listen port) needs no report: it is bound anew below.
+                if (!(e instanceof SocketException && socket == null)) System.err.println("wiremesh node-daemon: preshared-key exchange: " + e);
                 closeSocket();
                 try {
                     Thread.sleep(1000);
@@ -208,13 +220,14 @@ public final class PresharedKeyExchange implements AutoCloseable {
     /** The socket on the current local overlay address, (re)bound when needed; null while the address cannot be bound. */
     private DatagramSocket bound() {
         InetAddress want = pick(localAddresses, null);
+        int port = ExchangeMessage.port(listenPort);
         DatagramSocket s = socket;
-        if (s != null && want != null && want.equals(s.getLocalAddress())) return s;
+        if (s != null && want != null && want.equals(s.getLocalAddress()) && s.getLocalPort() == port) return s;
         closeSocket();
         if (want == null) return null;
         try {
             s = new DatagramSocket(null); // no SO_REUSEADDR: a second daemon on the address must fail, not share the datagrams
-            s.bind(new InetSocketAddress(want, ExchangeMessage.PORT));
+            s.bind(new InetSocketAddress(want, port));
             s.setSoTimeout(250);
             socket = s;
             return s;
@@ -316,7 +329,7 @@ public final class PresharedKeyExchange implements AutoCloseable {
         InetAddress to = pick(p.overlayAddresses(), s.getLocalAddress() instanceof java.net.Inet6Address);
         if (to == null) return;
         byte[] d = m.encode(macKey);
-        s.send(new DatagramPacket(d, d.length, to, ExchangeMessage.PORT));
+        s.send(new DatagramPacket(d, d.length, to, ExchangeMessage.port(p.listenPort())));
     }
 
     /** The mac key shared with {@code peerNode}, or null when it is not a peer (or publishes a key no agreement works with). */

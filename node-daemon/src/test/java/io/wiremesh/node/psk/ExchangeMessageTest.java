@@ -59,4 +59,11 @@ class ExchangeMessageTest {
         assertThatThrownBy(() -> ExchangeMessage.decode(d, 30, (s, r) -> key)).isInstanceOf(ExchangeMessage.Rejected.class);
         assertThatThrownBy(() -> ExchangeMessage.decode(new byte[100], 100, (s, r) -> key)).hasMessageContaining("not an exchange message");
     }
+
+    @Test
+    void theExchangesPortIsTheOneAfterWireGuardsAndNeverIt() {
+        assertThat(ExchangeMessage.port(51820)).isEqualTo(51821);
+        assertThat(ExchangeMessage.port(51821)).isEqualTo(51822);
+        assertThat(ExchangeMessage.port(65535)).isEqualTo(65534);
+    }
 }

@@ -46,11 +46,7 @@ class FailClosedIT {
         assumeTrue(Files.isExecutable(MeshIT.CNITOOL), "needs wmcnitool (scripts/install-deps.sh)");
         host = new Host();
         client = KubeApiServer.client();
-        Path apiSock = host.dir.resolve("api.sock");
-        host.spawn("socat-root.log", null, "socat", "UNIX-LISTEN:" + apiSock + ",fork,mode=600", "TCP:127.0.0.1:" + KubeApiServer.port());
-        Path kubeconfig = host.dir.resolve("kubeconfig");
-        Files.writeString(kubeconfig, KubeApiServer.kubeconfig());
-        kubeEnv = Map.of("KUBECONFIG", kubeconfig.toString());
+        kubeEnv = host.apiServerBridge();
 
         // The node, and "the rest of the underlay" behind its default route, where the capture runs.
         node = host.ns("wmt-" + id + "-fc");
@@ -63,8 +59,7 @@ class FailClosedIT {
         }
         Host.sh("ip", "-n", node, "route", "add", "default", "via", "10.211.0.2");
         Host.sh("ip", "-n", node, "-6", "route", "add", "default", "via", "fd11:211::2");
-        host.spawn("socat-node.log", null, "ip", "netns", "exec", node, "socat",
-                "TCP-LISTEN:" + KubeApiServer.port() + ",bind=127.0.0.1,fork,reuseaddr", "UNIX-CONNECT:" + apiSock);
+        host.apiServerInto(node);
 
         WireGuardMesh m = new WireGuardMesh();
         m.setMetadata(new ObjectMetaBuilder().withName(mesh).build());

@@ -52,6 +52,25 @@ final class Host implements AutoCloseable {
         }
     }
 
+    /**
+     * Lets node namespaces reach the test API server (root namespace loopback) through a unix socket in
+     * this host's directory; returns the environment (KUBECONFIG) node processes run with. Each node
+     * then needs {@link #apiServerInto}.
+     */
+    Map<String, String> apiServerBridge() throws Exception {
+        spawn("socat-root.log", null, "socat", "UNIX-LISTEN:" + dir.resolve("api.sock") + ",fork,mode=600",
+                "TCP:127.0.0.1:" + io.wiremesh.testing.KubeApiServer.port());
+        Path kubeconfig = dir.resolve("kubeconfig");
+        Files.writeString(kubeconfig, io.wiremesh.testing.KubeApiServer.kubeconfig());
+        return Map.of("KUBECONFIG", kubeconfig.toString());
+    }
+
+    /** The API server at 127.0.0.1:its port inside namespace {@code ns}, through {@link #apiServerBridge}'s socket. */
+    void apiServerInto(String ns) throws Exception {
+        spawn("socat-" + ns + ".log", null, "ip", "netns", "exec", ns, "socat", "TCP-LISTEN:" + io.wiremesh.testing.KubeApiServer.port()
+                + ",bind=127.0.0.1,fork,reuseaddr", "UNIX-CONNECT:" + dir.resolve("api.sock"));
+    }
+
     String log(String name) throws Exception {
         Path f = dir.resolve(name);
         return Files.exists(f) ? Files.readString(f) : "";

@@ -53,13 +53,8 @@ class MeshIT {
         assumeTrue(Files.isExecutable(CNITOOL), "needs wmcnitool (scripts/install-deps.sh)");
         host = new Host();
         client = KubeApiServer.client();
-        int port = KubeApiServer.port();
         // The API server listens on the root namespace's loopback; nodes reach it through a unix-socket hop.
-        Path apiSock = host.dir.resolve("api.sock");
-        host.spawn("socat-root.log", null, "socat", "UNIX-LISTEN:" + apiSock + ",fork,mode=600", "TCP:127.0.0.1:" + port);
-        Path kubeconfig = host.dir.resolve("kubeconfig");
-        Files.writeString(kubeconfig, KubeApiServer.kubeconfig());
-        kubeEnv = Map.of("KUBECONFIG", kubeconfig.toString());
+        kubeEnv = host.apiServerBridge();
 
         for (int i = 0; i < 2; i++) nodes[i] = host.ns("wmt-" + id + "-n" + (i + 1));
         underlay = "wu" + id;
@@ -72,8 +67,7 @@ class MeshIT {
             // A default route over the underlay, as real nodes have: without fail-closed routing, pod
             // traffic would take it in plaintext whenever the tunnel is missing.
             Host.sh("ip", "-n", nodes[i], "route", "add", "default", "via", "10.210.0." + (2 - i));
-            host.spawn("socat-n" + i + ".log", null, "ip", "netns", "exec", nodes[i], "socat",
-                    "TCP-LISTEN:" + port + ",bind=127.0.0.1,fork,reuseaddr", "UNIX-CONNECT:" + apiSock);
+            host.apiServerInto(nodes[i]);
         }
 
         // The mesh and its members, as the operator creates them.

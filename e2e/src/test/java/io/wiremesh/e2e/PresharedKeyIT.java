@@ -53,12 +53,8 @@ class PresharedKeyIT {
         assumeTrue(Files.isExecutable(MeshIT.CNITOOL), "needs wmcnitool (scripts/install-deps.sh)");
         host = new Host();
         client = KubeApiServer.client();
-        int port = KubeApiServer.port();
-        Path apiSock = host.dir.resolve("api.sock");
-        host.spawn("socat-root.log", null, "socat", "UNIX-LISTEN:" + apiSock + ",fork,mode=600", "TCP:127.0.0.1:" + port);
-        Path kubeconfig = host.dir.resolve("kubeconfig");
-        Files.writeString(kubeconfig, KubeApiServer.kubeconfig());
-        kubeEnv = Map.of("KUBECONFIG", kubeconfig.toString());
+        // The API server listens on the root namespace's loopback; nodes reach it through a unix-socket hop.
+        kubeEnv = host.apiServerBridge();
 
         // The underlay: a bridge in its own namespace, one veth to each node.
         bridge = host.ns("wmt-" + id + "-u");
@@ -73,8 +69,7 @@ class PresharedKeyIT {
             host.in(nodes[i], "sysctl", "-qw", "net.ipv6.conf." + link + ".disable_ipv6=1");
             Host.sh("ip", "-n", nodes[i], "addr", "add", "10.211.0." + (i + 1) + "/24", "dev", link);
             Host.sh("ip", "-n", nodes[i], "link", "set", link, "mtu", "1400", "up");
-            host.spawn("socat-n" + i + ".log", null, "ip", "netns", "exec", nodes[i], "socat",
-                    "TCP-LISTEN:" + port + ",bind=127.0.0.1,fork,reuseaddr", "UNIX-CONNECT:" + apiSock);
+            host.apiServerInto(nodes[i]);
         }
 
         WireGuardMesh m = new WireGuardMesh();

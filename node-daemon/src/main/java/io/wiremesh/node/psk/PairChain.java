@@ -27,8 +27,8 @@ import java.util.Map;
  * <ul>
  *   <li>a lost OFFER or ACK: the initiator resends the same offer (backing off from 1 s to 8 s); the
  *       responder answers an offer it already took with the same ACK;</li>
- *   <li>an initiator that restarted before the ACK: it offers at once on start, based on the epoch it
- *       holds; the responder, which kept its previous key, redoes the epoch from it;</li>
+ *   <li>an initiator that restarted before the ACK: it offers at its first step after start (after the
+ *       caller's start delay), based on the epoch it holds; the responder, which kept its previous key, redoes the epoch from it;</li>
  *   <li>bases that do not meet (state lost on one side): NACK EPOCH, and the initiator starts a new
  *       chain (base 0, no previous key) above the responder's epoch; the responder also announces its
  *       epoch once at start (a NACK EPOCH nobody asked for), so a loss on either side is noticed at

@@ -4,7 +4,8 @@
 # WireGuardNodes: N-1 simulated nodes with real keys (wg genkey), a /24 block, an overlay and a node address and
 # a published endpoint, written as the operator and their own daemons would (no operator runs). Measures:
 #   - convergence: daemon start -> all N-1 peers in the interface (`wg show`) and their blocks routed;
-#   - join / leave: one more node's status published (deleted) -> its peer and route there (gone), median of R;
+#   - join / leave: one more node's status published and accepted into its spec (deleted) -> its peer and route
+#     there (gone), median of R; the simulated nodes' keys are written into their specs as the operator accepts them;
 #   - RSS (now and peak) and CPU seconds of the daemon and of the datapath.
 # The endpoints lead nowhere (no handshakes): this is the control plane's cost, not traffic.
 # PSK_INTERVAL=10s: the post-quantum preshared keys too. The simulated nodes publish ML-KEM keys and run
@@ -68,8 +69,12 @@ with open(f"{w}/nodes.jsonl", "w") as objs, open(f"{w}/status.jsonl", "w") as st
                          "conditions": [{"type": "Ready", "status": "True", "reason": "Configured", "message": "simulated",
                                          "lastTransitionTime": "2026-01-01T00:00:00Z"}]}}
         if kem and 0 < i < n: st["status"]["kemPublicKey"] = kem[i - 1]
+        if 0 < i < n:  # what the operator accepts from a node's signed proposal: peers are built from the spec
+            spec.update({k: v for k, v in st["status"].items() if k in ("publicKey", "endpoints", "kemPublicKey")})
         line = json.dumps(obj)
-        if i == n: open(f"{w}/joiner.json", "w").write(line); open(f"{w}/joiner-status.json", "w").write(json.dumps(st))
+        if i == n:
+            open(f"{w}/joiner.json", "w").write(line); open(f"{w}/joiner-status.json", "w").write(json.dumps(st))
+            open(f"{w}/joiner-accept.json", "w").write(json.dumps({"spec": {"publicKey": keys[i], "endpoints": st["status"]["endpoints"]}}))
         else: objs.write(line + "\n")
         if 0 < i < n: sts.write(f"scale.{name}\t{json.dumps(st)}\n")
     open(f"{w}/joiner.key", "w").write(keys[n]); open(f"{w}/joiner.block", "w").write(f"{block(n)}.0/24")
@@ -125,6 +130,9 @@ for r in $(seq "$R"); do
   t0=$(now)
   wm_k -X PATCH -H "Content-Type: application/merge-patch+json" -o /dev/null --data @"$W/joiner-status.json" \
     "$API/$GROUP/wireguardnodes/scale.sim-$N/status"
+  # The operator's acceptance of the (signed) proposal: the spec the other nodes peer with.
+  wm_k -X PATCH -H "Content-Type: application/merge-patch+json" -o /dev/null --data @"$W/joiner-accept.json" \
+    "$API/$GROUP/wireguardnodes/scale.sim-$N"
   until ip -n "$NS" route show "$block" dev "$IF" | grep -q . && ip netns exec "$NS" wg show "$IF" allowed-ips | grep -q "^$key"; do :; done
   joins+=("$(since "$t0")")
   sleep 1
@@ -145,7 +153,7 @@ cpu_d2=$(cpu "$D"); cpu_w2=$(cpu "$WG")
 echo
 echo "result ($(nproc) cores, $(date -u +%F)), one node of a $N-node mesh, Java datapath:"
 echo "   convergence (daemon start -> $((N - 1)) peers + routes): $converge s   (first peer after $first s)"
-echo "   join  (status written -> peer + route), median of $R: $(median "${joins[@]}") s"
+echo "   join  (status and accepted spec written -> peer + route), median of $R: $(median "${joins[@]}") s"
 echo "   leave (object deleted -> peer + route gone), median of $R: $(median "${leaves[@]}") s"
 echo "   (the probe itself, one 'wg show allowed-ips' of $((N - 1)) peers: $probe s)"
 echo "   node-daemon: RSS $(mem VmRSS "$D") MB (peak $(mem VmHWM "$D") MB); CPU $cpu_d0 s to converge, $cpu_d1 s after the joins/leaves, $(python3 -c "print(f'{($cpu_d2-$cpu_d1)/10*100:.1f}')") % idle"

@@ -19,10 +19,14 @@ class ForwardCompatibilityTest {
     void fieldsOfANewerVersionAreIgnored() throws Exception {
         WireGuardNode n = json.readValue("""
                 {"apiVersion":"wiremesh.io/v1alpha1","kind":"WireGuardNode","metadata":{"name":"m.n1"},
-                 "spec":{"nodeName":"n1","fromTheFuture":1},
+                 "spec":{"nodeName":"n1","fromTheFuture":1,"publicKey":"ak","identity":{"signingKey":"i","proposalGeneration":3,"fromTheFuture":1}},
                  "status":{"publicKey":"k","fromTheFuture":{"a":1},"presharedKeys":{"peers":2,"fromTheFuture":true},
+                           "proposal":{"generation":4,"signature":"s","fromTheFuture":"x"},
                            "peers":[{"node":"n2","fromTheFuture":0}]}}""", WireGuardNode.class);
         assertThat(n.getStatus().publicKey).isEqualTo("k");
+        assertThat(n.getSpec().publicKey).isEqualTo("ak");
+        assertThat(n.getSpec().identity.proposalGeneration).isEqualTo(3);
+        assertThat(n.getStatus().proposal.generation).isEqualTo(4);
         assertThat(n.getStatus().presharedKeys.peers).isEqualTo(2);
         assertThat(n.getStatus().peers.getFirst().node).isEqualTo("n2");
         WireGuardMesh m = json.readValue("""

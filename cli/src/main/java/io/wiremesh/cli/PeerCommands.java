@@ -1,9 +1,7 @@
 package io.wiremesh.cli;
 
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
-import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.wiremesh.api.v1alpha1.PeerGateway;
 import io.wiremesh.api.v1alpha1.WireGuardMesh;
@@ -32,11 +30,8 @@ import picocli.CommandLine.ParentCommand;
 @Command(name = "peer", mixinStandardHelpOptions = true, description = "External peers (laptops, phones): add, show the config again, remove.",
         subcommands = {PeerCommands.Add.class, PeerCommands.Show.class, PeerCommands.Remove.class})
 public final class PeerCommands {
-    @Option(names = "--kubeconfig", description = "kubeconfig file (default: $KUBECONFIG or ~/.kube/config)")
-    Path kubeconfig;
-
-    @Option(names = "--context", description = "kubeconfig context to use")
-    String context;
+    @Mixin
+    ClusterOptions cluster = new ClusterOptions();
 
     @Option(names = "--dir", description = "where private keys of peers are kept (default: ~/.config/wiremesh/peers)")
     Path dir = Path.of(System.getProperty("user.home"), ".config", "wiremesh", "peers");
@@ -45,11 +40,7 @@ public final class PeerCommands {
     PrintStream err = System.err;
 
     KubernetesClient client() {
-        if (kubeconfig != null) System.setProperty("kubeconfig", kubeconfig.toString());
-        Config config = Config.autoConfigure(context);
-        config.setRequestRetryBackoffLimit(0); // a command line should fail fast, not retry for minutes
-        config.setConnectionTimeout(5000);
-        return new KubernetesClientBuilder().withConfig(config).build();
+        return cluster.client();
     }
 
     static final class Failure extends Exception {
@@ -82,7 +73,7 @@ public final class PeerCommands {
         String endpoint = p.getStatus().gatewayEndpoints.get(0);
         WireGuardNode gateway = PeerGateway.find(p.getStatus(), c.resources(WireGuardNode.class)
                 .withLabel(WireGuardNode.MESH_LABEL, p.getSpec().mesh).list().getItems().stream()
-                .filter(n -> n.getStatus() != null && n.getStatus().publicKey != null).toList());
+                .filter(n -> n.getSpec() != null && n.getSpec().publicKey != null).toList());
         if (gateway == null) return null;
         boolean full = p.getSpec().tunnel == WireGuardPeerSpec.Tunnel.FULL;
         List<String> allowed = full ? List.of("0.0.0.0/0", "::/0") : new ArrayList<>(mesh.getSpec().podCIDRs);
@@ -96,7 +87,7 @@ public final class PeerCommands {
                 throw new Failure("peer " + name + " uses a preshared key, but " + pskFile + " is missing");
             }
         }
-        return new WgQuickConfig(privateKey, p.getStatus().addresses, dns, gateway.getStatus().publicKey, psk, endpoint,
+        return new WgQuickConfig(privateKey, p.getStatus().addresses, dns, gateway.getSpec().publicKey, psk, endpoint,
                 allowed, keepalive);
     }
 
@@ -188,8 +179,9 @@ public final class PeerCommands {
                 while ((cfg = peer.config(c, name, Keys.toBase64(priv), dns.entries())) == null) {
                     if (System.nanoTime() > deadline) {
                         peer.err.println();
-                        throw new Failure("no address after " + timeout.toSeconds() + " s: is the wiremesh operator running? See `kubectl get wgpeer "
-                                + name + " -o yaml` for its conditions");
+                        throw new Failure("no address or no gateway with an accepted key after " + timeout.toSeconds() + " s: is the wiremesh"
+                                + " operator running? See `kubectl get wgpeer " + name + " -o yaml` for its conditions and `kubectl get wgnode`"
+                                + " (PROPOSAL) for the nodes");
                     }
                     peer.err.print(".");
                     Thread.sleep(500);

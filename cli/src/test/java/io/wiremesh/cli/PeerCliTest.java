@@ -19,8 +19,6 @@ import io.wiremesh.api.v1alpha1.WireGuardPeerStatus;
 import io.wiremesh.wireguard.crypto.Keys;
 import io.wiremesh.wireguard.crypto.X25519;
 import java.awt.image.BufferedImage;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -44,6 +42,8 @@ class PeerCliTest {
     static final String GATEWAY_KEY = Keys.toBase64(X25519.publicKey(X25519.generatePrivateKey()));
     /** Node n2's key: n2 is behind a port-forward (its devices dial vpn.example.test:4500). */
     static final String NATTED_KEY = Keys.toBase64(X25519.publicKey(X25519.generatePrivateKey()));
+    /** A key n1 proposes in its status that the operator has not accepted (a pending rotation, or a forged status). */
+    static final String PROPOSED_KEY = Keys.toBase64(X25519.publicKey(X25519.generatePrivateKey()));
 
     @TempDir
     Path keys;
@@ -59,22 +59,29 @@ class PeerCliTest {
         mesh.getSpec().podCIDRs = List.of("10.42.0.0/16", "fd42::/48");
         mesh.getSpec().peerCIDRs = List.of("10.99.0.0/24");
         client.resource(mesh).create();
-        member("n1", "10.42.1.0/24", GATEWAY_KEY, "198.18.0.11:51820");
-        member("n2", "10.42.2.0/24", NATTED_KEY, "198.18.0.12:51820");
+        member("n1", "10.42.1.0/24", GATEWAY_KEY, PROPOSED_KEY, "198.18.0.11:51820");
+        member("n2", "10.42.2.0/24", NATTED_KEY, NATTED_KEY, "198.18.0.12:51820");
     }
 
-    /** A WireGuardNode of cli-mesh with its published key and endpoint (what the operator and a node-daemon write). */
-    private static void member(String node, String block, String key, String endpoint) {
+    /**
+     * A WireGuardNode of cli-mesh with the key and endpoint the operator accepted into its spec ({@code acceptedKey}
+     * null: none yet), and the key its node-daemon proposes in the status ({@code proposedKey}: the same, or one not accepted).
+     */
+    private static void member(String node, String block, String acceptedKey, String proposedKey, String endpoint) {
         WireGuardNode n = new WireGuardNode();
         n.setMetadata(new ObjectMetaBuilder().withName("cli-mesh." + node).withLabels(Map.of(WireGuardNode.MESH_LABEL, "cli-mesh")).build());
         n.setSpec(new WireGuardNodeSpec());
         n.getSpec().mesh = "cli-mesh";
         n.getSpec().nodeName = node;
         n.getSpec().podCIDRs = List.of(block);
+        if (acceptedKey != null) { // the operator accepts key and endpoints together
+            n.getSpec().publicKey = acceptedKey;
+            n.getSpec().endpoints = List.of(endpoint);
+        }
         client.resource(n).create();
         client.resources(WireGuardNode.class).withName("cli-mesh." + node).editStatus(x -> {
             x.setStatus(new WireGuardNodeStatus());
-            x.getStatus().publicKey = key;
+            x.getStatus().publicKey = proposedKey;
             x.getStatus().endpoints = List.of(endpoint);
             return x;
         });
@@ -85,19 +92,8 @@ class PeerCliTest {
         if (kubeconfig != null) Files.deleteIfExists(kubeconfig);
     }
 
-    record Run(int exit, String out, String err) {}
-
-    private Run wiremesh(String... args) {
-        PrintStream oldOut = System.out, oldErr = System.err;
-        ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
-        System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-        try {
-            return new Run(Main.execute(args), out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-        } finally {
-            System.setOut(oldOut);
-            System.setErr(oldErr);
-        }
+    private static CliRun wiremesh(String... args) {
+        return CliRun.of(args);
     }
 
     /**
@@ -148,7 +144,7 @@ class PeerCliTest {
     void addPrintsAConfigWgAcceptsAndAQrCodeThatDecodesToIt() throws Exception {
         Thread op = operatorStandIn("laptop");
         Path png = keys.resolve("laptop.png");
-        Run add = wiremesh("peer", "--kubeconfig", kubeconfig.toString(), "--dir", keys.toString(), "add", "laptop", "--mesh", "cli-mesh",
+        CliRun add = wiremesh("peer", "--kubeconfig", kubeconfig.toString(), "--dir", keys.toString(), "add", "laptop", "--mesh", "cli-mesh",
                 "--png", png.toString());
         op.join();
         assertThat(add.exit()).as(add.err()).isZero();
@@ -165,6 +161,7 @@ class PeerCliTest {
         String config = configIn(add.out());
         assertThat(config).contains("PrivateKey = " + priv).contains("Address = 10.99.0.1/32")
                 .contains("PublicKey = " + GATEWAY_KEY).contains("Endpoint = 198.18.0.11:51820")
+                .doesNotContain(PROPOSED_KEY) // the gateway's accepted key (spec), not what its status proposes
                 .contains("AllowedIPs = 10.42.0.0/16, fd42::/48").contains("PersistentKeepalive = 25")
                 .doesNotContain("DNS"); // no --dns, no DNS line
         assertThat(add.out()).contains("█"); // the QR code in the terminal
@@ -180,10 +177,10 @@ class PeerCliTest {
         assertThat(qrText(png)).isEqualTo(config);
 
         // `peer config` reprints it from the local key; `peer remove` revokes it.
-        Run again = wiremesh("peer", "--kubeconfig", kubeconfig.toString(), "--dir", keys.toString(), "config", "laptop");
+        CliRun again = wiremesh("peer", "--kubeconfig", kubeconfig.toString(), "--dir", keys.toString(), "config", "laptop");
         assertThat(again.exit()).isZero();
         assertThat(again.out()).startsWith(config);
-        Run remove = wiremesh("peer", "--kubeconfig", kubeconfig.toString(), "--dir", keys.toString(), "remove", "laptop");
+        CliRun remove = wiremesh("peer", "--kubeconfig", kubeconfig.toString(), "--dir", keys.toString(), "remove", "laptop");
         assertThat(remove.exit()).isZero();
         assertThat(client.resources(WireGuardPeer.class).withName("laptop").waitUntilCondition(x -> x == null, 30, TimeUnit.SECONDS)).isNull();
         assertThat(key).doesNotExist();
@@ -222,13 +219,13 @@ class PeerCliTest {
     void aGatewayBehindAPortForwardIsDialledByNameWithItsNodesKey() throws Exception {
         Thread op = operatorStandIn("phone", "10.99.0.2/32", "n2", "vpn.example.test:4500", "198.18.0.11:51820");
         Path png = keys.resolve("phone.png");
-        Run add = wiremesh("peer", "--kubeconfig", kubeconfig.toString(), "--dir", keys.toString(), "add", "phone", "--mesh", "cli-mesh",
+        CliRun add = wiremesh("peer", "--kubeconfig", kubeconfig.toString(), "--dir", keys.toString(), "add", "phone", "--mesh", "cli-mesh",
                 "--png", png.toString(), "--dns", "10.96.0.10");
         op.join();
         assertThat(add.exit()).as(add.err()).isZero();
         String config = configIn(add.out());
         assertThat(config).contains("Endpoint = vpn.example.test:4500\n").contains("PublicKey = " + NATTED_KEY + "\n")
-                .doesNotContain(GATEWAY_KEY).doesNotContain("198.18.0.1");
+                .doesNotContain(GATEWAY_KEY).doesNotContain(PROPOSED_KEY).doesNotContain("198.18.0.1");
         assertThat(config.lines().filter(l -> l.startsWith("DNS")).toList()).containsExactly("DNS = 10.96.0.10");
         assertThat(config.indexOf("DNS = ")).isBetween(config.indexOf("[Interface]"), config.indexOf("[Peer]"));
         // Outside the split tunnel's AllowedIPs: said, not refused (a public resolver there is a fine choice).
@@ -237,10 +234,10 @@ class PeerCliTest {
         assertThat(qrText(png)).isEqualTo(config).contains("Endpoint = vpn.example.test:4500");
 
         // `peer config` without --dns: no DNS line; with several entries: one line, in order.
-        Run plain = wiremesh("peer", "--kubeconfig", kubeconfig.toString(), "--dir", keys.toString(), "config", "phone");
+        CliRun plain = wiremesh("peer", "--kubeconfig", kubeconfig.toString(), "--dir", keys.toString(), "config", "phone");
         assertThat(plain.exit()).as(plain.err()).isZero();
         assertThat(configIn(plain.out())).doesNotContain("DNS").contains("Endpoint = vpn.example.test:4500");
-        Run several = wiremesh("peer", "--kubeconfig", kubeconfig.toString(), "--dir", keys.toString(), "config", "phone",
+        CliRun several = wiremesh("peer", "--kubeconfig", kubeconfig.toString(), "--dir", keys.toString(), "config", "phone",
                 "--dns", "10.42.0.10,fd42::a,svc.cluster.local");
         assertThat(several.exit()).as(several.err()).isZero();
         assertThat(configIn(several.out()).lines().filter(l -> l.startsWith("DNS")).toList())
@@ -249,7 +246,7 @@ class PeerCliTest {
 
         // A bad entry is refused before anything is made, saying which and why.
         for (String bad : List.of("10.96.0.300", "svc_cluster.local", "10.96.0.10,bad_domain", "[fd42::a]", "")) {
-            Run refused = wiremesh("peer", "--kubeconfig", kubeconfig.toString(), "--dir", keys.toString(), "add", "tablet", "--mesh", "cli-mesh",
+            CliRun refused = wiremesh("peer", "--kubeconfig", kubeconfig.toString(), "--dir", keys.toString(), "add", "tablet", "--mesh", "cli-mesh",
                     "--dns", bad);
             assertThat(refused.exit()).as(bad).isNotZero();
             assertThat(refused.err()).as(bad).contains("--dns").contains("is neither an IP address nor a DNS search domain");
@@ -261,20 +258,56 @@ class PeerCliTest {
         assertThat(wiremesh("peer", "--kubeconfig", kubeconfig.toString(), "--dir", keys.toString(), "remove", "phone").exit()).isZero();
     }
 
+    /**
+     * n3's node-daemon has proposed a key and endpoint in its status, but the operator has not accepted them:
+     * there is no config to give (a device must not get a key nobody vouched for) until the spec holds them.
+     */
+    @Test
+    void aGatewayWhoseKeyIsOnlyProposedGivesNoConfigUntilTheOperatorAcceptsIt() throws Exception {
+        String n3Key = Keys.toBase64(X25519.publicKey(X25519.generatePrivateKey()));
+        member("n3", "10.42.3.0/24", null, n3Key, "198.18.0.13:51820");
+        try {
+            Thread op = operatorStandIn("reader", "10.99.0.3/32", "n3", "198.18.0.13:51820");
+            CliRun add = wiremesh("peer", "--kubeconfig", kubeconfig.toString(), "--dir", keys.toString(), "add", "reader", "--mesh", "cli-mesh",
+                    "--timeout", "PT3S");
+            op.join();
+            assertThat(add.exit()).as(add.out()).isEqualTo(1);
+            assertThat(add.out()).doesNotContain(n3Key).doesNotContain("[Peer]");
+            assertThat(add.err()).contains("no address or no gateway with an accepted key after 3 s");
+            CliRun waiting = wiremesh("peer", "--kubeconfig", kubeconfig.toString(), "--dir", keys.toString(), "config", "reader");
+            assertThat(waiting.exit()).isEqualTo(1);
+            assertThat(waiting.err()).contains("peer reader has no address or no gateway yet");
+
+            // The operator accepts n3's proposal into the spec: now the config has n3's key.
+            client.resources(WireGuardNode.class).withName("cli-mesh.n3").edit(x -> {
+                x.getSpec().publicKey = n3Key;
+                x.getSpec().endpoints = List.of("198.18.0.13:51820");
+                return x;
+            });
+            CliRun accepted = wiremesh("peer", "--kubeconfig", kubeconfig.toString(), "--dir", keys.toString(), "config", "reader");
+            assertThat(accepted.exit()).as(accepted.err()).isZero();
+            assertThat(configIn(accepted.out())).contains("PublicKey = " + n3Key + "\n").contains("Endpoint = 198.18.0.13:51820\n")
+                    .contains("Address = 10.99.0.3/32");
+        } finally {
+            wiremesh("peer", "--kubeconfig", kubeconfig.toString(), "--dir", keys.toString(), "remove", "reader");
+            client.resources(WireGuardNode.class).withName("cli-mesh.n3").delete();
+        }
+    }
+
     @Test
     void missingMeshesAndUnreachableClustersAreClearErrors() throws Exception {
-        Run noMesh = wiremesh("peer", "--kubeconfig", kubeconfig.toString(), "--dir", keys.toString(), "add", "phone", "--mesh", "nope");
+        CliRun noMesh = wiremesh("peer", "--kubeconfig", kubeconfig.toString(), "--dir", keys.toString(), "add", "phone", "--mesh", "nope");
         assertThat(noMesh.exit()).isEqualTo(1);
         assertThat(noMesh.err()).contains("WireGuardMesh nope does not exist").contains("kubectl get wgmesh");
         assertThat(keys.resolve("phone.key")).doesNotExist();
 
         Path bad = keys.resolve("bad.kubeconfig");
         Files.writeString(bad, Files.readString(kubeconfig).replaceAll("https://127\\.0\\.0\\.1:\\d+", "https://127.0.0.1:1"));
-        Run down = wiremesh("peer", "--kubeconfig", bad.toString(), "--dir", keys.toString(), "add", "phone", "--mesh", "cli-mesh");
+        CliRun down = wiremesh("peer", "--kubeconfig", bad.toString(), "--dir", keys.toString(), "add", "phone", "--mesh", "cli-mesh");
         assertThat(down.exit()).isEqualTo(1);
         assertThat(down.err()).contains("could not be reached");
 
-        Run unknown = wiremesh("peer", "--kubeconfig", kubeconfig.toString(), "--dir", keys.toString(), "config", "ghost");
+        CliRun unknown = wiremesh("peer", "--kubeconfig", kubeconfig.toString(), "--dir", keys.toString(), "config", "ghost");
         assertThat(unknown.exit()).isEqualTo(1);
         assertThat(unknown.err()).contains("no private key for peer ghost");
     }

@@ -15,6 +15,7 @@ final class Host implements AutoCloseable {
     final Path dir;
     private final List<String> namespaces = new ArrayList<>();
     private final List<Process> processes = new ArrayList<>();
+    private final List<ProposalAcceptor> acceptors = new ArrayList<>();
 
     Host() throws Exception {
         dir = Files.createTempDirectory("wmt-e2e");
@@ -71,6 +72,11 @@ final class Host implements AutoCloseable {
                 + ",bind=127.0.0.1,fork,reuseaddr", "UNIX-CONNECT:" + dir.resolve("api.sock"));
     }
 
+    /** Accepts the signed proposals of {@code mesh}'s nodes into their specs as the operator does ({@link ProposalAcceptor}), until {@link #close}. */
+    void acceptProposals(io.fabric8.kubernetes.client.KubernetesClient client, String mesh) {
+        acceptors.add(new ProposalAcceptor(client, mesh));
+    }
+
     String log(String name) throws Exception {
         Path f = dir.resolve(name);
         return Files.exists(f) ? Files.readString(f) : "";
@@ -78,6 +84,7 @@ final class Host implements AutoCloseable {
 
     @Override
     public void close() throws Exception {
+        for (ProposalAcceptor a : acceptors) a.close();
         for (Process p : processes.reversed()) stop(p);
         for (String n : namespaces.reversed()) Commands.run(List.of("ip", "netns", "del", n), null, null);
         try (var f = Files.walk(dir)) {

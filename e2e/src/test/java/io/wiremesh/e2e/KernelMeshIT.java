@@ -109,6 +109,7 @@ class KernelMeshIT {
             w.getSpec().nodeAddresses = List.of("10.212.0." + (i + 1));
             client.resource(w).create();
         }
+        host.acceptProposals(client, mesh);
 
         // Node 1: the Java datapath, its node-daemon, a pod wired by libcni, and a receiver in the pod.
         host.spawn("wg-n1.log", null, "ip", "netns", "exec", n1, Host.ROOT.resolve("bin/wiremesh-wg").toString(), "-f", javaIf);

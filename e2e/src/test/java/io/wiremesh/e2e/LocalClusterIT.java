@@ -10,6 +10,7 @@ import io.fabric8.kubernetes.api.model.PodBuilder;
 import io.fabric8.kubernetes.client.readiness.Readiness;
 import io.wiremesh.api.v1alpha1.WireGuardMesh;
 import io.wiremesh.api.v1alpha1.WireGuardNode;
+import io.wiremesh.api.v1alpha1.WireGuardNodeStatus;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -290,6 +291,152 @@ class LocalClusterIT {
                 .isNotEmpty().allMatch(l -> l.matches(".* IP 198\\.19\\.0\\.1[12]\\.51820 > 198\\.19\\.0\\.1[12]\\.51820: UDP.*"));
     }
 
+    /**
+     * Root on node 1 (here: node 1's network namespace with the token of node 1's node-daemon pod) rewrites
+     * node 2's status: node 1's key without a valid signature, without any, with an identity of its own,
+     * and node 2's genuine proposal from before a rotation. Node 1 keeps peering with node 2's real key,
+     * pods keep talking through it, and the admin sees why in `kubectl get wgnode`, the events and the
+     * operator's metrics.
+     */
+    @Test
+    @Order(21)
+    void anotherNodesCredentialsCannotRedirectANodesTraffic() throws Exception {
+        String mesh = cluster.client.resources(WireGuardMesh.class).list().getItems().getFirst().getMetadata().getName();
+        String n1 = WireGuardNode.nameFor(mesh, "wml-n1"), n2 = WireGuardNode.nameFor(mesh, "wml-n2");
+        var member2 = cluster.client.resources(WireGuardNode.class).withName(n2);
+        String keyB = member2.get().getSpec().publicKey, keyA = cluster.client.resources(WireGuardNode.class).withName(n1).get().getSpec().publicKey;
+        assertThat(cluster.wgPeers(1)).contains(keyB);
+        Pod daemon1 = systemPod("node", "wml-n1");
+        String token = cluster.kubectl("-n", LocalCluster.SYSTEM_NS, "exec", daemon1.getMetadata().getName(), "-c", "node-daemon", "--",
+                "cat", "/var/run/secrets/kubernetes.io/serviceaccount/token").trim();
+        // Node 2's genuine proposal as it stands, then a rotation makes it an old one.
+        WireGuardNodeStatus genuineOld = member2.get().getStatus();
+        long next = Math.max(member2.get().getSpec().keyGeneration, genuineOld.keyGeneration) + 1;
+        member2.edit(w -> { w.getSpec().keyGeneration = next; return w; });
+        await().atMost(Duration.ofSeconds(20)).until(() -> !keyB.equals(member2.get().getSpec().publicKey)
+                && cluster.wgPeers(1).contains(member2.get().getSpec().publicKey));
+        String keyB2 = member2.get().getSpec().publicKey;
+        WireGuardNodeStatus genuine = member2.get().getStatus();
+
+        String ip2 = cluster.podIp("test-n2-1");
+        Path pcap = work.resolve("attack.pcap");
+        Process capture = cluster.capture(1, pcap);
+        CompletableFuture<Commands.Result> ping = inBackground(() -> cluster.exec("test-n1-1", "ping", "-c", "200", "-i", "0.1", "-W", "2", ip2));
+        Thread.sleep(1000);
+
+        // 1. Node 1's key in node 2's status, node 2's signature left as it was.
+        asNode1(token, n2, Map.of("publicKey", keyA));
+        refused(n2, "BadSignature", keyB2);
+        // 2. ... and no signature at all.
+        Map<String, Object> unsigned = new java.util.HashMap<>(Map.of("publicKey", keyA));
+        unsigned.put("proposal", null); // a merge patch's null removes the field
+        asNode1(token, n2, unsigned);
+        refused(n2, "Unsigned", keyB2);
+        // 3. ... signed by an identity node 1 made for the purpose: a changed identity, held for an admin.
+        java.security.KeyPair forged = java.security.KeyPairGenerator.getInstance("Ed25519").generateKeyPair();
+        String forgedKey = io.wiremesh.api.identity.Proposal.base64(forged.getPublic());
+        var p = new io.wiremesh.api.identity.Proposal(n2, "wml-n2", genuine.proposal.generation + 10, forgedKey, keyA,
+                genuine.kemPublicKey, genuine.endpoints);
+        var sig = java.security.Signature.getInstance("Ed25519");
+        sig.initSign(forged.getPrivate());
+        sig.update(p.message());
+        asNode1(token, n2, Map.of("publicKey", keyA, "identityKey", forgedKey,
+                "proposal", Map.of("generation", p.generation(), "signature", java.util.Base64.getEncoder().encodeToString(sig.sign()))));
+        refused(n2, "IdentityChanged", keyB2);
+        // 4. Node 2's own proposal from before the rotation, replayed.
+        asNode1(token, n2, Map.of("publicKey", genuineOld.publicKey, "kemPublicKey", genuineOld.kemPublicKey, "endpoints", genuineOld.endpoints,
+                "identityKey", genuineOld.identityKey, "proposal", Map.of("generation", genuineOld.proposal.generation, "signature", genuineOld.proposal.signature)));
+        refused(n2, "Replayed", keyB2);
+
+        int[] sentReceived = pings(ping.get(60, TimeUnit.SECONDS).out());
+        List<String> packets = LocalCluster.packets(capture, pcap);
+        assertThat(sentReceived).as("pings to node 2's pod while its status was rewritten").isEqualTo(new int[] {200, 200});
+        assertThat(cluster.wgPeers(1)).as("node 1 peers with node 2's real key only").containsExactly(keyB2);
+        assertThat(packets).as("the underlay carries only WireGuard").isNotEmpty()
+                .allMatch(l -> l.matches(".* IP 198\\.19\\.0\\.1[12]\\.51820 > 198\\.19\\.0\\.1[12]\\.51820: UDP.*"));
+        // What the admin sees.
+        String table = cluster.kubectl("get", "wgnode", n2);
+        System.out.println(table);
+        assertThat(table).contains("PROPOSAL").contains("Replayed").contains(keyB2);
+        assertThat(cluster.kubectl("get", "events", "-n", "default", "--field-selector", "involvedObject.name=" + n2))
+                .contains("ProposalRefused").contains("BadSignature").contains("Unsigned").contains("IdentityChanged").contains("Replayed");
+        Pod operator = systemPod("operator", null);
+        String metrics = cluster.onNodeSh(nodeIndex(operator), "curl", "-sS", "http://127.0.0.1:9466/q/metrics");
+        for (String reason : List.of("BadSignature", "Unsigned", "IdentityChanged", "Replayed")) {
+            assertThat(metrics).containsPattern("wiremesh_operator_proposals_total\\{[^}]*reason=\"" + reason + "\"[^}]*verdict=\"refused\"[^}]*} [1-9]");
+        }
+        assertThat(member2.get().getStatus().conditions.stream().filter(c -> "Degraded".equals(c.getType())).findFirst().orElseThrow()
+                .getMessage()).contains("restart the node-daemon pod on wml-n2"); // the next test does, after wiping the node
+    }
+
+    /**
+     * Node 2's disk is wiped (keys and identity) and its node-daemon restarted: its new identity is held
+     * (node 1 keeps the old key, so node 2's pods are unreachable, and nothing goes anywhere new) until
+     * the admin approves the fingerprint the node-daemon logs, with the CLI; traffic resumes within 5 s.
+     */
+    @Test
+    @Order(22)
+    void aWipedNodeIsHeldUntilItsFingerprintIsApproved() throws Exception {
+        String mesh = cluster.client.resources(WireGuardMesh.class).list().getItems().getFirst().getMetadata().getName();
+        String n2 = WireGuardNode.nameFor(mesh, "wml-n2");
+        var member2 = cluster.client.resources(WireGuardNode.class).withName(n2);
+        String keyB = member2.get().getSpec().publicKey, fingerprintB = member2.get().getSpec().identity.fingerprint;
+        Pod daemon = systemPod("node", "wml-n2");
+        cluster.onNodeSh(2, "sh", "-c", "rm -rf /var/lib/wiremesh/private.key /var/lib/wiremesh/key.generation /var/lib/wiremesh/identity.key"
+                + " /var/lib/wiremesh/proposal.generation /var/lib/wiremesh/kem.key /var/lib/wiremesh/psk");
+        cluster.client.resource(daemon).delete();
+        await().atMost(Duration.ofSeconds(60)).until(() -> {
+            Pod p = systemPod("node", "wml-n2");
+            return p != null && !p.getMetadata().getUid().equals(daemon.getMetadata().getUid()) && Readiness.isPodReady(p);
+        });
+        Pod replaced = systemPod("node", "wml-n2");
+        String log = cluster.kubectl("-n", LocalCluster.SYSTEM_NS, "logs", replaced.getMetadata().getName(), "-c", "node-daemon");
+        Matcher m = Pattern.compile("identity (SHA256:[A-Za-z0-9+/]{43})").matcher(log);
+        assertThat(m.find()).as(log).isTrue();
+        String fingerprint = m.group(1);
+        assertThat(fingerprint).isNotEqualTo(fingerprintB);
+        await().atMost(Duration.ofSeconds(20)).until(() -> cluster.kubectl("get", "wgnode", n2).contains("IdentityChanged"));
+        assertThat(member2.get().getSpec().publicKey).as("held: the accepted key stays").isEqualTo(keyB);
+        assertThat(cluster.wgPeers(1)).containsExactly(keyB);
+        String ip2 = cluster.podIp("test-n2-1");
+        assertThat(pings(cluster.exec("test-n1-1", "ping", "-c", "2", "-W", "1", ip2).out())[1]).as("node 2's pods unreachable while held").isZero();
+        String condition = member2.get().getStatus().conditions.stream().filter(c -> "Degraded".equals(c.getType())).findFirst().orElseThrow().getMessage();
+        assertThat(condition).contains("wiremesh node approve wml-n2 " + fingerprint);
+
+        long t0 = System.nanoTime();
+        Commands.Result approve = Commands.run(List.of(Host.ROOT.resolve("bin/wiremesh").toString(), "node", "approve", "wml-n2", fingerprint,
+                "--mesh", mesh, "--kubeconfig", LocalCluster.DIR.resolve("admin.kubeconfig").toString()), null, null);
+        assertThat(approve.exit()).as(approve.out()).isZero();
+        await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(200))
+                .until(() -> pings(cluster.exec("test-n1-1", "ping", "-c", "1", "-W", "1", ip2).out())[1] == 1);
+        System.out.printf("wiped node 2 approved; its pod answers %.1f s after `wiremesh node approve`%n", (System.nanoTime() - t0) / 1e9);
+        assertThat(member2.get().getSpec().identity.fingerprint).isEqualTo(fingerprint);
+        assertThat(cluster.wgPeers(1)).doesNotContain(keyB).contains(member2.get().getSpec().publicKey);
+    }
+
+    /** Merge-patches {@code member}'s status from node 1's network namespace with node 1's node-daemon token. */
+    private static void asNode1(String token, String member, Map<String, Object> status) throws Exception {
+        String body = io.fabric8.kubernetes.client.utils.Serialization.asJson(Map.of("status", status));
+        Commands.Result r = Commands.run(LocalCluster.onNode(1, "curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "--cacert",
+                LocalCluster.DIR.resolve("pki/ca.crt").toString(), "-H", "Authorization: Bearer " + token, "-H", "Content-Type: application/merge-patch+json",
+                "-X", "PATCH", "--data", body, "https://198.19.0.1:6443/apis/wiremesh.io/v1alpha1/wireguardnodes/" + member + "/status"), null, null);
+        assertThat(r.out().trim()).as("the node ServiceAccount may write any WireGuardNode's status (1.20 cannot tell nodes apart)").isEqualTo("200");
+    }
+
+    /** Waits for {@code member}'s Degraded reason, and checks the accepted key stayed and node 1 still peers with it. */
+    private static void refused(String member, String reason, String key) throws Exception {
+        await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(200)).until(() -> {
+            var st = cluster.client.resources(WireGuardNode.class).withName(member).get().getStatus();
+            return st.conditions.stream().anyMatch(c -> "Degraded".equals(c.getType()) && "True".equals(c.getStatus()) && reason.equals(c.getReason()));
+        });
+        assertThat(cluster.client.resources(WireGuardNode.class).withName(member).get().getSpec().publicKey).isEqualTo(key);
+        assertThat(cluster.wgPeers(1)).containsExactly(key);
+    }
+
+    private static int nodeIndex(Pod p) {
+        return Integer.parseInt(p.getSpec().getNodeName().substring("wml-n".length()));
+    }
+
     @Test
     @Order(20)
     void deletingTheNodeDaemonPodLosesNoPing() throws Exception {
@@ -474,7 +621,7 @@ class LocalClusterIT {
 
     private static Pod systemPod(String component, String node) {
         return cluster.client.pods().inNamespace(LocalCluster.SYSTEM_NS).withLabel("app.kubernetes.io/component", component).list().getItems()
-                .stream().filter(p -> node.equals(p.getSpec().getNodeName()) && p.getMetadata().getDeletionTimestamp() == null)
+                .stream().filter(p -> (node == null || node.equals(p.getSpec().getNodeName())) && p.getMetadata().getDeletionTimestamp() == null)
                 .findFirst().orElse(null);
     }
 

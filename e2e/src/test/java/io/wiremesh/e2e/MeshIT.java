@@ -86,6 +86,7 @@ class MeshIT {
             w.getSpec().nodeAddresses = List.of("10.210.0." + (i + 1), "fd10:210::" + (i + 1));
             client.resource(w).create();
         }
+        host.acceptProposals(client, mesh);
         for (int i = 0; i < 2; i++) ifs[i] = "wmj" + id + i;
         // Node 1's daemon starts before its datapath (as a DaemonSet's containers may): it waits for it.
         daemons[0] = startDaemon(0);
@@ -429,10 +430,11 @@ class MeshIT {
             Host.sh("ip", "-n", ext, "route", "add", "198.18.9.2/32", "dev", wgIf);
             assertThat(askFrom(ext, "198.18.9.2")).isEqualTo("outside saw 198.18.9.1");
 
-            // The gateway reports the device's latest handshake on its WireGuardPeer.
+            // The gateway (node 1) reports the device's latest handshake in its own WireGuardNode's status; the
+            // operator copies it into the WireGuardPeer (node-daemons cannot write WireGuardPeers).
             await().atMost(15, TimeUnit.SECONDS).until(() -> {
-                var st = client.resources(io.wiremesh.api.v1alpha1.WireGuardPeer.class).withName(name).get().getStatus();
-                return st != null && st.lastHandshakeTime != null;
+                var st = client.resources(WireGuardNode.class).withName(WireGuardNode.nameFor(mesh, nodes[0])).get().getStatus();
+                return st.devices != null && st.devices.stream().anyMatch(d -> name.equals(d.name) && d.lastHandshakeTime != null);
             });
 
             Commands.Result removed = Commands.run(List.of(Host.ROOT.resolve("bin/wiremesh").toString(), "peer", "--kubeconfig", kubeconfig.toString(),

@@ -85,6 +85,7 @@ class PresharedKeyIT {
             w.getSpec().nodeAddresses = List.of("10.211.0." + (i + 1));
             client.resource(w).create();
         }
+        host.acceptProposals(client, mesh);
         for (int i = 0; i < N; i++) {
             ifs[i] = "wmq" + id + i;
             host.spawn("wg-" + i + ".log", null, "ip", "netns", "exec", nodes[i], Host.ROOT.resolve("bin/wiremesh-wg").toString(), "-f", ifs[i]);

@@ -109,7 +109,10 @@ public final class Main {
             io.wiremesh.wireguard.uapi.InterfaceOwner.forget(Datapaths.UAPI_DIR, ifname);
             KubernetesClient client = new KubernetesClientBuilder().build();
             // The ML-KEM key pair for the post-quantum preshared keys between nodes: on disk next to the WireGuard key.
-            agent = new MeshAgent(client, mesh, nodeName, key, io.wiremesh.node.keys.KemKey.loadOrCreate(state), state, ifname,
+            // The signing identity: the operator accepts it on first use; later keys and endpoints need its signature.
+            io.wiremesh.node.keys.NodeIdentity identity = io.wiremesh.node.keys.NodeIdentity.loadOrCreate(state);
+            System.err.println("wiremesh node-daemon: identity " + identity.fingerprint() + " (" + state.resolve(io.wiremesh.node.keys.NodeIdentity.FILE) + ")");
+            agent = new MeshAgent(client, mesh, nodeName, key, io.wiremesh.node.keys.KemKey.loadOrCreate(state), identity, state, ifname,
                     new MeshRouting(Netlink.open(), ifname, procSys),
                     new NodeEgress(new NodeAddressRouting(Netlink.open(), ifname), Nft.onThisSystem(), Conntrack.onThisSystem(), ifname), nodeIp);
             MeshAgent member = agent;

@@ -13,6 +13,19 @@ import java.nio.file.attribute.PosixFilePermissions;
 public final class StateFiles {
     private StateFiles() {}
 
+    /**
+     * The decimal number a state file holds (written with {@link #writeAtomically}); 0 when the file is
+     * absent or holds no number (a counter's floor: callers never go below what they know otherwise).
+     */
+    public static long readCounter(Path file) throws IOException {
+        if (!Files.exists(file)) return 0;
+        try {
+            return Long.parseLong(Files.readString(file, java.nio.charset.StandardCharsets.US_ASCII).trim());
+        } catch (NumberFormatException e) {
+            return 0;
+        }
+    }
+
     /** Replaces {@code target} with {@code data}, readable by the owner only. */
     public static void writeAtomically(Path target, byte[] data) throws IOException {
         Path dir = target.toAbsolutePath().getParent();

@@ -12,8 +12,17 @@ public final class Events {
 
     private Events() {}
 
-    /** A Warning Event on {@code object} (a WireGuardMesh or WireGuardPeer); best effort, never throws. */
+    /** A Warning Event on {@code object} (a WireGuardMesh, WireGuardNode or WireGuardPeer); best effort, never throws. */
     public static void warning(KubernetesClient client, HasMetadata object, String reason, String message) {
+        event(client, object, "Warning", reason, message);
+    }
+
+    /** A Normal Event on {@code object}; best effort, never throws. */
+    public static void normal(KubernetesClient client, HasMetadata object, String reason, String message) {
+        event(client, object, "Normal", reason, message);
+    }
+
+    private static void event(KubernetesClient client, HasMetadata object, String type, String reason, String message) {
         String now = Instant.now().toString();
         try {
             client.v1().events().inNamespace("default").resource(new EventBuilder()
@@ -22,7 +31,7 @@ public final class Events {
                     .withApiVersion(object.getApiVersion()).withKind(object.getKind())
                     .withName(object.getMetadata().getName()).withUid(object.getMetadata().getUid())
                     .endInvolvedObject()
-                    .withType("Warning").withReason(reason).withMessage(message)
+                    .withType(type).withReason(reason).withMessage(message)
                     .withFirstTimestamp(now).withLastTimestamp(now).withCount(1)
                     .withNewSource().withComponent(COMPONENT).endSource()
                     .build()).create();

@@ -72,8 +72,17 @@ class PeerReconcilerTest {
         return m.getMetadata().getName();
     }
 
-    /** A node of the mesh that has published its endpoint (what a node-daemon does). */
+    /**
+     * A node of the mesh whose key and endpoint the operator accepted into its spec (played here: the
+     * reconciler under test does not accept proposals), as its node-daemon proposed them in its status.
+     */
     private void gatewayNode(String mesh, String node, String endpoint, Map<String, String> nodeLabels) {
+        meshNode(mesh, node, endpoint, nodeLabels, true);
+    }
+
+    /** A node of the mesh that proposed its key and endpoint in its status; {@code accepted}: the operator accepted them. */
+    private void meshNode(String mesh, String node, String endpoint, Map<String, String> nodeLabels, boolean accepted) {
+        String key = Keys.toBase64(X25519.publicKey(X25519.generatePrivateKey()));
         client.resource(new io.fabric8.kubernetes.api.model.NodeBuilder().withMetadata(new ObjectMetaBuilder().withName(node)
                 .withLabels(nodeLabels).build()).build()).createOr(io.fabric8.kubernetes.client.dsl.NonDeletingOperation::update);
         nodes.add(node);
@@ -84,10 +93,14 @@ class PeerReconcilerTest {
         w.getSpec().mesh = mesh;
         w.getSpec().nodeName = node;
         w.getSpec().podCIDRs = List.of("10.40.1.0/24");
+        if (accepted) {
+            w.getSpec().publicKey = key;
+            w.getSpec().endpoints = List.of(endpoint);
+        }
         client.resource(w).create();
         client.resources(io.wiremesh.api.v1alpha1.WireGuardNode.class).withName(mesh + "." + node).editStatus(x -> {
             x.setStatus(new io.wiremesh.api.v1alpha1.WireGuardNodeStatus());
-            x.getStatus().publicKey = Keys.toBase64(X25519.publicKey(X25519.generatePrivateKey()));
+            x.getStatus().publicKey = key;
             x.getStatus().endpoints = List.of(endpoint);
             return x;
         });
@@ -161,6 +174,24 @@ class PeerReconcilerTest {
         peerWithSelector("none", mesh, Map.of("wiremesh.io/gateway", "nowhere"));
         await().atMost(30, TimeUnit.SECONDS).until(() -> ready(get("none"), true) != null);
         assertThat(ready(get("none"), true)).contains("no ready node matches spec.gatewayNodes");
+    }
+
+    @Test
+    void aNodeWhoseKeyAndEndpointAreOnlyProposedInItsStatusIsNoGateway() {
+        String mesh = mesh("prop", List.of("10.94.0.0/24")); // its node gw-prop-<id> is accepted
+        String accepted = "198.18.9." + (meshes.size() + 10) + ":51820";
+        String proposing = "a-prop-" + id; // before gw-prop-<id> by name: it would be the gateway, were it accepted
+        meshNode(mesh, proposing, "198.18.9.96:51820", Map.of("wiremesh.io/proposing", id), false);
+        peer("prop", mesh);
+        peerWithSelector("onlyproposing", mesh, Map.of("wiremesh.io/proposing", id));
+        await().atMost(30, TimeUnit.SECONDS).until(() -> "True".equals(ready(get("prop"), false)) && ready(get("onlyproposing"), true) != null);
+        assertThat(get("prop").getStatus().gatewayNode).isEqualTo("gw-prop-" + id);
+        assertThat(get("prop").getStatus().gatewayEndpoints).containsExactly(accepted);
+        var onlyProposing = readyCondition(get("onlyproposing"));
+        assertThat(onlyProposing.getStatus()).isEqualTo("False");
+        assertThat(onlyProposing.getReason()).isEqualTo("NoGateway");
+        assertThat(get("onlyproposing").getStatus().gatewayNode).isNull();
+        assertThat(get("onlyproposing").getStatus().gatewayEndpoints).isEmpty();
     }
 
     private void peerWithSelector(String name, String mesh, Map<String, String> selector) {

@@ -103,7 +103,7 @@ class SchemaTest {
         assertThat(got.getSpec().listenPort).isEqualTo(51820);
         assertThat(got.getSpec().datapath).isEqualTo(io.wiremesh.api.v1alpha1.WireGuardMeshSpec.Datapath.AUTO);
         assertThat(columns("wireguardmeshes")).containsExactly("Name", "READY", "NODES", "UP-TO-DATE", "CIDRS", "AGE");
-        assertThat(columns("wireguardnodes")).containsExactly("Name", "NODE", "BLOCK", "PUBLICKEY", "READY", "PQ-PSK", "PSK-STALE", "OLDEST-PSK");
+        assertThat(columns("wireguardnodes")).containsExactly("Name", "NODE", "BLOCK", "PUBLICKEY", "READY", "PROPOSAL", "PQ-PSK", "PSK-STALE", "OLDEST-PSK");
         // The preshared keys are on unless turned off, and rotate every 2 minutes by default.
         assertThat(got.getSpec().presharedKeysEnabled()).isTrue();
         assertThat(got.getSpec().presharedKeyInterval()).isEqualTo(java.time.Duration.ofMinutes(2));

@@ -38,4 +38,46 @@ public class WireGuardNodeSpec {
     @JsonPropertyDescription("Bumped by the operator to ask the node-daemon for a new key pair.")
     public Long keyGeneration;
 
+    @Pattern(Formats.WG_KEY)
+    @JsonPropertyDescription("The node's WireGuard public key as the operator accepted it (from a proposal in the status signed by"
+            + " the node's identity): the key every other node peers with. A node's own credentials cannot write it.")
+    public String publicKey;
+
+    @Pattern("^[A-Za-z0-9+/]+$")
+    @io.fabric8.generator.annotation.Size(min = 1608, max = 1608)
+    @JsonPropertyDescription("The node's ML-KEM-768 public key as accepted (see status.kemPublicKey): the key other nodes encapsulate to.")
+    public String kemPublicKey;
+
+    @JsonPropertyDescription("The node's underlay endpoints (ip:port) as accepted: where other nodes send.")
+    public List<@Pattern(Formats.ENDPOINT) String> endpoints;
+
+    @JsonPropertyDescription("The node's signing identity, trusted on first use and bound to its Node object; written by the operator.")
+    public Identity identity;
+
+    /**
+     * The Ed25519 key a node-daemon keeps on its disk and signs its proposals with, as the operator
+     * accepted it: on the node's first proposal (trust on first use), again only for a re-created
+     * Node (a new metadata.uid) or an admin's approval of the new key's fingerprint.
+     */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    @com.fasterxml.jackson.annotation.JsonIgnoreProperties(ignoreUnknown = true) // a newer version's fields: kept working across upgrades
+    public static class Identity {
+        @Pattern(Formats.WG_KEY) // 32 bytes of base64, like a WireGuard key
+        @JsonPropertyDescription("The node's Ed25519 public key (RFC 8032, 32 bytes, base64).")
+        public String signingKey;
+
+        @JsonPropertyDescription("SHA256: and the unpadded base64 SHA-256 of the signing key: what `wiremesh node approve` takes.")
+        public String fingerprint;
+
+        @JsonPropertyDescription("metadata.uid of the Node when this identity was accepted: only a re-created Node may present a new one unapproved.")
+        public String nodeUID;
+
+        @Min(1)
+        @JsonPropertyDescription("Generation of the latest accepted proposal: only a higher one is accepted (no replay).")
+        public Long proposalGeneration;
+
+        @JsonPropertyDescription("RFC 3339 time this identity was accepted.")
+        public String acceptedTime;
+    }
+
 }

@@ -9,13 +9,25 @@ import io.fabric8.kubernetes.api.model.Condition;
 import java.util.ArrayList;
 import java.util.List;
 
-/** Written by the node-daemon. Holds public material only: the private key never leaves the node. */
+/**
+ * Written by the node-daemon (its proposal: keys, endpoints, their signature; its Ready condition and
+ * summaries) and the operator (the Degraded condition of a proposal it did not accept). Holds public
+ * material only: the private keys never leave the node. Nothing here is trusted for peering: the
+ * operator accepts a signed proposal into the spec.
+ */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 @com.fasterxml.jackson.annotation.JsonIgnoreProperties(ignoreUnknown = true) // a newer version's fields: kept working across upgrades
 public class WireGuardNodeStatus {
     @Pattern(Formats.WG_KEY)
-    @JsonPropertyDescription("The node's WireGuard public key (base64).")
+    @JsonPropertyDescription("The node's WireGuard public key (base64), as proposed: peers use spec.publicKey once accepted.")
     public String publicKey;
+
+    @Pattern(Formats.WG_KEY) // 32 bytes of base64, like a WireGuard key
+    @JsonPropertyDescription("The node's Ed25519 identity key (RFC 8032, 32 bytes, base64) that signs the proposal.")
+    public String identityKey;
+
+    @JsonPropertyDescription("The signature of this status' keys and endpoints by the identity key (io.wiremesh.api.identity.Proposal).")
+    public ProposalSignature proposal;
 
     @Pattern("^[A-Za-z0-9+/]+$")
     @io.fabric8.generator.annotation.Size(min = 1608, max = 1608) // 1,206 bytes; RE2 (the API server's regexps) repeats at most 1,000
@@ -46,7 +58,30 @@ public class WireGuardNodeStatus {
     @JsonPropertyDescription("Handshake summary per peer.")
     public List<PeerSummary> peers;
 
+    @JsonPropertyDescription("The external devices (WireGuardPeers) this node is the gateway of, with their latest handshake; the operator"
+            + " copies it into each WireGuardPeer's status (node-daemons cannot write WireGuardPeers).")
+    public List<DeviceSummary> devices;
+
     public List<Condition> conditions = new ArrayList<>();
+
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    @com.fasterxml.jackson.annotation.JsonIgnoreProperties(ignoreUnknown = true) // a newer version's fields: kept working across upgrades
+    public static class DeviceSummary {
+        @JsonPropertyDescription("The WireGuardPeer's name.")
+        public String name;
+        @JsonPropertyDescription("RFC 3339 time of the device's latest handshake with this node.")
+        public String lastHandshakeTime;
+    }
+
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    @com.fasterxml.jackson.annotation.JsonIgnoreProperties(ignoreUnknown = true) // a newer version's fields: kept working across upgrades
+    public static class ProposalSignature {
+        @Min(1)
+        @JsonPropertyDescription("Strictly increasing per node: the operator accepts only one above spec.identity.proposalGeneration.")
+        public Long generation;
+        @JsonPropertyDescription("Ed25519 signature (64 bytes, base64) of the proposal's message.")
+        public String signature;
+    }
 
     @JsonInclude(JsonInclude.Include.NON_NULL)
 

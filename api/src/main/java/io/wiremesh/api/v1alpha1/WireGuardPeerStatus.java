@@ -6,7 +6,11 @@ import io.fabric8.kubernetes.api.model.Condition;
 import java.util.ArrayList;
 import java.util.List;
 
-/** Written by the operator (addresses, gateways, conditions) and the gateway node (lastHandshakeTime). */
+/**
+ * Written by the operator only: addresses, gateways, conditions, and lastHandshakeTime as the gateway
+ * node reports it in its own WireGuardNode's status.devices (node-daemons cannot write WireGuardPeers:
+ * addresses and gateway decide where every node sends a device's traffic).
+ */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 @com.fasterxml.jackson.annotation.JsonIgnoreProperties(ignoreUnknown = true) // a newer version's fields: kept working across upgrades
 public class WireGuardPeerStatus {

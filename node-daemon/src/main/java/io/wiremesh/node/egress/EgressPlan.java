@@ -79,9 +79,9 @@ public record EgressPlan(boolean masquerade, List<Cidr> sources, List<Cidr> inMe
         return new EgressPlan(spec.masquerade(), minimal(sources), minimal(inMesh), minimal(ruleSources), minimal(remote), List.copyOf(rejected));
     }
 
-    /** A member this node has as a WireGuard peer: it published its key and an endpoint. */
+    /** A member this node has as a WireGuard peer: the operator accepted its key and an endpoint. */
     static boolean isPeer(WireGuardNode w) {
-        return w.getStatus() != null && w.getStatus().publicKey != null && w.getStatus().endpoints != null && !w.getStatus().endpoints.isEmpty();
+        return w.getSpec() != null && w.getSpec().publicKey != null && w.getSpec().endpoints != null && !w.getSpec().endpoints.isEmpty();
     }
 
     private static Cidr host(String address, String what, List<String> rejected) {

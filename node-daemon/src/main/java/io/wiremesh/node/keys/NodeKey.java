@@ -62,13 +62,7 @@ public final class NodeKey {
     }
 
     private static long readGeneration(Path dir) throws IOException {
-        Path g = dir.resolve(GENERATION_FILE);
-        if (!Files.exists(g)) return 0;
-        try {
-            return Long.parseLong(Files.readString(g, StandardCharsets.US_ASCII).trim());
-        } catch (NumberFormatException e) {
-            return 0;
-        }
+        return StateFiles.readCounter(dir.resolve(GENERATION_FILE));
     }
 
     /** The spec.keyGeneration this key was made for; 0 when not known (before the first record). */

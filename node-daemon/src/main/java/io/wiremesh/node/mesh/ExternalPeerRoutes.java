@@ -17,14 +17,14 @@ import java.util.Map;
  * public address or port-forward in front of the node.
  *
  * @param served  device public key -> its addresses (CIDRs), for the peers this node is the gateway of
- * @param viaNode gateway node's public key -> the addresses (CIDRs) of the devices it serves
+ * @param viaNode gateway node's (accepted) public key -> the addresses (CIDRs) of the devices it serves
  */
 record ExternalPeerRoutes(Map<String, List<String>> served, Map<String, List<String>> viaNode) {
 
     /**
      * @param mesh   this node's mesh
      * @param me     this node's WireGuardNode; null when it has none (then it serves no device)
-     * @param others the other nodes of the mesh that have published a public key and an endpoint
+     * @param others the other nodes of the mesh with an accepted public key and endpoint
      * @param peers  every WireGuardPeer (of any mesh); those without addresses or a gateway are skipped
      */
     static ExternalPeerRoutes of(String mesh, WireGuardNode me, Collection<WireGuardNode> others, Collection<WireGuardPeer> peers) {
@@ -37,7 +37,7 @@ record ExternalPeerRoutes(Map<String, List<String>> served, Map<String, List<Str
                 continue;
             }
             WireGuardNode gateway = PeerGateway.find(p.getStatus(), others);
-            if (gateway != null) viaNode.computeIfAbsent(gateway.getStatus().publicKey, k -> new ArrayList<>()).addAll(p.getStatus().addresses);
+            if (gateway != null) viaNode.computeIfAbsent(gateway.getSpec().publicKey, k -> new ArrayList<>()).addAll(p.getStatus().addresses);
         }
         return new ExternalPeerRoutes(served, viaNode);
     }

@@ -8,6 +8,7 @@ import io.wiremesh.api.v1alpha1.WireGuardNode;
 import io.wiremesh.api.v1alpha1.WireGuardPeer;
 import io.wiremesh.node.egress.EgressPlan;
 import io.wiremesh.node.keys.KemKey;
+import io.wiremesh.node.keys.NodeIdentity;
 import io.wiremesh.node.keys.NodeKey;
 import io.wiremesh.node.psk.PresharedKeyExchange;
 import io.wiremesh.node.wg.Datapaths;
@@ -82,12 +83,13 @@ public final class MeshAgent implements AutoCloseable {
     private String readyMessage;
 
     /**
+     * @param identity     this node's signing identity: signs every proposal of keys and endpoints in its status
      * @param kem          this node's ML-KEM key pair (its public key is published), or null for none (no preshared keys with other nodes)
      * @param stateDir     the node's state directory: its keys, and the preshared-key chains with the other nodes (psk/); null for none
      * @param endpointHost the node address other nodes reach this one at
      */
-    public MeshAgent(KubernetesClient client, String mesh, String node, NodeKey key, KemKey kem, Path stateDir, String ifname,
-                     MeshRouting routing, NodeEgress egress, String endpointHost) {
+    public MeshAgent(KubernetesClient client, String mesh, String node, NodeKey key, KemKey kem, NodeIdentity identity, Path stateDir,
+                     String ifname, MeshRouting routing, NodeEgress egress, String endpointHost) {
         this.client = client;
         this.egress = egress;
         this.mesh = mesh;
@@ -97,7 +99,7 @@ public final class MeshAgent implements AutoCloseable {
         this.ifname = ifname;
         this.routing = routing;
         this.endpointHost = endpointHost;
-        this.status = new MemberStatus(client, mesh, node, key.publicKeyBase64(), kem == null ? null : kem.publicKeyBase64(), endpointHost);
+        this.status = new MemberStatus(client, mesh, node, identity, key.publicKeyBase64(), kem == null ? null : kem.publicKeyBase64(), endpointHost);
         this.exchange = kem == null ? null : new PresharedKeyExchange(node, key, kem, stateDir.resolve("psk"), this::installPresharedKey, System::currentTimeMillis);
     }
 
@@ -418,16 +420,29 @@ public final class MeshAgent implements AutoCloseable {
         }
     }
 
-    /** The other members that published a WireGuard key, as the preshared-key exchange needs them. */
+    /**
+     * The other members with an accepted WireGuard key, as the preshared-key exchange needs them: keys and
+     * port from the spec (what the operator accepted), never from the node's own status.
+     */
     private List<PresharedKeyExchange.Peer> exchangePeers(List<WireGuardNode> members) {
         List<PresharedKeyExchange.Peer> out = new ArrayList<>();
         for (WireGuardNode w : members) {
-            if (w.getSpec() == null || w.getStatus() == null || w.getStatus().publicKey == null || node.equals(w.getSpec().nodeName)) continue;
-            int port = w.getStatus().listenPort == null ? MeshChange.port(meshSpec) : w.getStatus().listenPort;
-            out.add(new PresharedKeyExchange.Peer(w.getSpec().nodeName, w.getStatus().publicKey, w.getStatus().kemPublicKey,
-                    w.getSpec().overlayAddresses, port));
+            if (w.getSpec() == null || w.getSpec().publicKey == null || node.equals(w.getSpec().nodeName)) continue;
+            out.add(new PresharedKeyExchange.Peer(w.getSpec().nodeName, w.getSpec().publicKey, w.getSpec().kemPublicKey,
+                    w.getSpec().overlayAddresses, endpointPort(w.getSpec().endpoints)));
         }
         return out;
+    }
+
+    /** The port of the first endpoint ({@code ip:port} or {@code [ip6]:port}); the mesh's listen port when there is none. */
+    private int endpointPort(List<String> endpoints) {
+        if (endpoints == null || endpoints.isEmpty()) return MeshChange.port(meshSpec);
+        String e = endpoints.getFirst();
+        try {
+            return Integer.parseInt(e.substring(e.lastIndexOf(':') + 1));
+        } catch (NumberFormatException x) {
+            return MeshChange.port(meshSpec);
+        }
     }
 
     /** A WireGuardMesh from the watch: a generation newer than the applied one is applied (an older object, e.g. from a relist, is not). */

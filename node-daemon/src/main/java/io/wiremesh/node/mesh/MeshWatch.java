@@ -5,7 +5,6 @@ import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import io.wiremesh.api.v1alpha1.WireGuardMesh;
 import io.wiremesh.api.v1alpha1.WireGuardNode;
-import io.wiremesh.api.v1alpha1.WireGuardNodeStatus;
 import io.wiremesh.api.v1alpha1.WireGuardPeer;
 import java.util.List;
 import java.util.Objects;
@@ -136,20 +135,19 @@ final class MeshWatch implements AutoCloseable {
     }
 
     /**
-     * Only what changes peers, routes or keys: the blocks, the node addresses, the asked key generation
-     * (a rotation of that node's key), or the node's published keys (WireGuard, ML-KEM) or endpoints.
+     * Only what changes peers, routes or keys, all of it in the operator-written spec: the blocks, the
+     * overlay and node addresses, the asked key generation (a rotation of that node's key), and the
+     * accepted keys (WireGuard, ML-KEM) and endpoints. Nothing a node writes in its status changes
+     * another node's peers: a proposal counts once the operator has accepted it into the spec.
      */
     static boolean peerRelevantChange(WireGuardNode before, WireGuardNode after) {
-        if (!Objects.equals(before.getSpec() == null ? null : before.getSpec().podCIDRs, after.getSpec() == null ? null : after.getSpec().podCIDRs)) {
-            return true;
-        }
-        if (!Objects.equals(before.getSpec() == null ? null : before.getSpec().nodeAddresses,
-                after.getSpec() == null ? null : after.getSpec().nodeAddresses)) return true;
-        if (!Objects.equals(before.getSpec() == null ? null : before.getSpec().keyGeneration,
-                after.getSpec() == null ? null : after.getSpec().keyGeneration)) return true;
-        WireGuardNodeStatus a = before.getStatus(), b = after.getStatus();
+        var a = before.getSpec();
+        var b = after.getSpec();
         if (a == null || b == null) return a != b;
-        return !Objects.equals(a.publicKey, b.publicKey) || !Objects.equals(a.endpoints, b.endpoints) || !Objects.equals(a.kemPublicKey, b.kemPublicKey);
+        return !Objects.equals(a.podCIDRs, b.podCIDRs) || !Objects.equals(a.overlayAddresses, b.overlayAddresses)
+                || !Objects.equals(a.nodeAddresses, b.nodeAddresses) || !Objects.equals(a.keyGeneration, b.keyGeneration)
+                || !Objects.equals(a.publicKey, b.publicKey) || !Objects.equals(a.kemPublicKey, b.kemPublicKey)
+                || !Objects.equals(a.endpoints, b.endpoints);
     }
 
     /** The mesh's WireGuardNodes as last seen, this node's included. */

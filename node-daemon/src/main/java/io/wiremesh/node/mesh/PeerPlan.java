@@ -3,7 +3,7 @@ package io.wiremesh.node.mesh;
 import io.wiremesh.api.net.Cidr;
 import io.wiremesh.api.v1alpha1.WireGuardMeshSpec;
 import io.wiremesh.api.v1alpha1.WireGuardNode;
-import io.wiremesh.api.v1alpha1.WireGuardNodeStatus;
+import io.wiremesh.api.v1alpha1.WireGuardNodeSpec;
 import io.wiremesh.api.v1alpha1.WireGuardPeer;
 import io.wiremesh.api.v1alpha1.WireGuardPeerSpec;
 import io.wiremesh.node.wg.WireGuardDevice.PeerConfig;
@@ -20,7 +20,7 @@ import java.util.function.Function;
 
 /**
  * What this node's WireGuard interface and routes should hold, from the mesh as the node-daemon sees
- * it: one peer per other member that has published a key and an endpoint (AllowedIPs: its pod blocks,
+ * it: one peer per other member whose key and endpoint the operator accepted into its spec (AllowedIPs: its pod blocks,
  * overlay and node addresses, plus the addresses of the external devices it is the gateway for), one
  * peer per external device this node is the gateway of (no endpoint: devices roam in), and a route
  * through the interface for every other member's blocks and the external peer pools. When this node's
@@ -57,8 +57,9 @@ public record PeerPlan(Map<String, PeerConfig> peers, Set<Cidr> routedBlocks, Ma
                 me = w;
                 continue;
             }
-            WireGuardNodeStatus s = w.getStatus();
-            if (s == null || s.publicKey == null || s.endpoints == null || s.endpoints.isEmpty()) continue;
+            // The key and endpoints the operator accepted (spec), never the node's own proposal (status).
+            WireGuardNodeSpec s = w.getSpec();
+            if (s.publicKey == null || s.endpoints == null || s.endpoints.isEmpty()) continue;
             others.put(s.publicKey, w);
         }
         if (me == null && membersSynced) return new PeerPlan(Map.of(), Set.of(), Map.of(), Map.of());
@@ -72,7 +73,7 @@ public record PeerPlan(Map<String, PeerConfig> peers, Set<Cidr> routedBlocks, Ma
             WireGuardNode w = e.getValue();
             List<String> ips = allowedIps(w);
             ips.addAll(external.viaNode().getOrDefault(e.getKey(), List.of()));
-            peers.put(e.getKey(), new PeerConfig(e.getKey(), w.getStatus().endpoints.get(0), ips, keepalive,
+            peers.put(e.getKey(), new PeerConfig(e.getKey(), w.getSpec().endpoints.get(0), ips, keepalive,
                     nodePresharedKey.apply(w.getSpec().nodeName, e.getKey())));
             nodeByKey.put(e.getKey(), w.getSpec().nodeName);
             for (String b : w.getSpec().podCIDRs) blocks.add(Cidr.parse(b));

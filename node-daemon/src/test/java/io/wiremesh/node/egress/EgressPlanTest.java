@@ -17,16 +17,18 @@ class EgressPlanTest {
         return s;
     }
 
-    /** A member that is a peer (published a key and an endpoint). */
+    /** A member that is a peer: the operator accepted its key and an endpoint (spec), which its status proposed. */
     static WireGuardNode node(String name, List<String> blocks, List<String> addresses) {
         WireGuardNode w = new WireGuardNode();
         w.setSpec(new WireGuardNodeSpec());
         w.getSpec().nodeName = name;
         w.getSpec().podCIDRs = blocks;
         w.getSpec().nodeAddresses = addresses;
+        w.getSpec().publicKey = "k-" + name;
+        w.getSpec().endpoints = List.of(addresses == null ? "198.18.255.1:51820" : addresses.get(0) + ":51820");
         w.setStatus(new io.wiremesh.api.v1alpha1.WireGuardNodeStatus());
-        w.getStatus().publicKey = "k-" + name;
-        w.getStatus().endpoints = List.of(addresses == null ? "198.18.255.1:51820" : addresses.get(0) + ":51820");
+        w.getStatus().publicKey = w.getSpec().publicKey;
+        w.getStatus().endpoints = w.getSpec().endpoints;
         return w;
     }
 
@@ -34,10 +36,17 @@ class EgressPlanTest {
     void aMemberThatIsNotAPeerYetIsReachedLikeTheOutsideNotDropped() {
         WireGuardNode a = node("a", List.of("10.42.1.0/24"), List.of("198.19.0.11"));
         WireGuardNode late = node("late", List.of("10.42.3.0/24"), List.of("198.19.0.13"));
-        late.setStatus(null); // its daemon has not published a key yet
-        EgressPlan p = EgressPlan.of(mesh(), a, List.of(a, late));
+        late.getSpec().publicKey = null; // its daemon has proposed a key and endpoint (status), the operator not accepted them yet
+        late.getSpec().endpoints = null;
+        WireGuardNode noEndpoint = node("noendpoint", List.of("10.42.4.0/24"), List.of("198.19.0.14"));
+        noEndpoint.getSpec().endpoints = List.of(); // an accepted key, but no accepted endpoint
+        WireGuardNode unpublished = node("unpublished", List.of("10.42.5.0/24"), List.of("198.19.0.15"));
+        unpublished.getSpec().publicKey = null;
+        unpublished.getSpec().endpoints = null;
+        unpublished.setStatus(null); // its daemon has not even proposed anything
+        EgressPlan p = EgressPlan.of(mesh(), a, List.of(a, late, noEndpoint, unpublished));
         assertThat(p.remoteNodes()).isEmpty();
-        assertThat(p.inMesh()).doesNotContain(Cidr.parse("198.19.0.13/32"));
+        assertThat(p.inMesh()).doesNotContain(Cidr.parse("198.19.0.13/32"), Cidr.parse("198.19.0.14/32"), Cidr.parse("198.19.0.15/32"));
     }
 
     @Test

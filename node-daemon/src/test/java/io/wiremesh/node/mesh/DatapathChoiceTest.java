@@ -53,7 +53,8 @@ class DatapathChoiceTest {
 
             // The node's routes live in a namespace of the test's own.
             MeshRouting routing = NetNs.run(Path.of("/run/netns/" + NS), () -> new MeshRouting(Netlink.open(), "wmk0", Path.of("/proc/sys/net")));
-            MeshAgent agent = new MeshAgent(client, "kmesh", "n1", NodeKey.loadOrCreate(state), null, null, "wmk0", routing, null, "10.9.9.9");
+            MeshAgent agent = new MeshAgent(client, "kmesh", "n1", NodeKey.loadOrCreate(state), null,
+                    io.wiremesh.node.keys.NodeIdentity.loadOrCreate(state), null, "wmk0", routing, null, "10.9.9.9");
             agent.awaitMembership(Duration.ofSeconds(10));
             assertThatThrownBy(agent::start).isInstanceOf(Datapaths.Unavailable.class).hasMessageContaining("modprobe wireguard");
             WireGuardNode got = client.resources(WireGuardNode.class).withName("kmesh.n1").get();
@@ -62,7 +63,9 @@ class DatapathChoiceTest {
                 assertThat(c.getReason()).isEqualTo("DatapathUnavailable");
                 assertThat(c.getMessage()).contains("spec.datapath to auto or userspace");
             });
-            assertThat(got.getStatus().publicKey).hasSize(44); // the public key is published all the same
+            assertThat(got.getStatus().publicKey).hasSize(44); // the public key is published all the same, signed
+            assertThat(new io.wiremesh.api.identity.Proposal("kmesh.n1", "n1", got.getStatus().proposal.generation, got.getStatus().identityKey,
+                    got.getStatus().publicKey, null, got.getStatus().endpoints).verify(got.getStatus().proposal.signature)).isTrue();
             // Fail closed even with no datapath at all: the pool's unreachable route is there.
             assertThat(sh("ip", "-n", NS, "route", "show", "type", "unreachable")).contains("10.47.0.0/16");
         } finally {

@@ -14,10 +14,13 @@ import org.junit.jupiter.api.Test;
 
 /** The gateway decision on a node: by the status's gatewayNode, by endpoint for older statuses, else via the gateway. */
 class ExternalPeerRoutesTest {
+    /** A member whose key and endpoint the operator accepted (spec), its status proposing the same. */
     private static WireGuardNode member(String node, String key, String endpoint) {
         WireGuardNode w = new WireGuardNode();
         w.setSpec(new WireGuardNodeSpec());
         w.getSpec().nodeName = node;
+        w.getSpec().publicKey = key;
+        w.getSpec().endpoints = List.of(endpoint);
         w.setStatus(new WireGuardNodeStatus());
         w.getStatus().publicKey = key;
         w.getStatus().endpoints = List.of(endpoint);
@@ -59,13 +62,29 @@ class ExternalPeerRoutesTest {
     }
 
     @Test
+    void aStatusWithoutGatewayNodeIsMatchedAgainstTheAcceptedEndpointsAndKeysNotTheProposedOnes() {
+        // Both nodes propose other endpoints and n2 another key in their statuses; the operator accepted none of it.
+        me.getStatus().endpoints = List.of("198.18.0.11:51820");
+        n2.getStatus().endpoints = List.of("198.18.0.12:51820");
+        n2.getStatus().publicKey = "KEY2-PROPOSED";
+        var byProposal = ExternalPeerRoutes.of("m", me, List.of(n2), List.of(peer("m", "PHONE", "10.99.0.1/32", null, "198.18.0.11:51820"),
+                peer("m", "LAPTOP", "10.99.0.2/32", null, "198.18.0.12:51820")));
+        assertThat(byProposal.served()).as("a proposed endpoint does not make this node the gateway").isEmpty();
+        assertThat(byProposal.viaNode()).as("nor another node").isEmpty();
+        var byAccepted = ExternalPeerRoutes.of("m", me, List.of(n2), List.of(peer("m", "PHONE", "10.99.0.1/32", null, "198.18.0.1:51820"),
+                peer("m", "LAPTOP", "10.99.0.2/32", null, "198.18.0.2:51820")));
+        assertThat(byAccepted.served()).containsOnlyKeys("PHONE");
+        assertThat(byAccepted.viaNode()).as("routed to the accepted key").isEqualTo(Map.of("KEY2", List.of("10.99.0.2/32")));
+    }
+
+    @Test
     void notMeTheDevicesTrafficGoesToItsGatewayNode() {
         var routes = ExternalPeerRoutes.of("m", me, List.of(n2), List.of(
                 peer("m", "PHONE", "10.99.0.1/32", "n2", "vpn.example.test:4500"),
                 peer("m", "LAPTOP", "10.99.0.2/32", "n2", "198.18.0.2:51820"),
                 // an endpoint that is also this node's does not make it the gateway: gatewayNode decides
                 peer("m", "TABLET", "10.99.0.3/32", "n2", "198.18.0.1:51820"),
-                peer("m", "WAITING", "10.99.0.4/32", "n3", "198.18.0.3:51820"), // gateway not published yet
+                peer("m", "WAITING", "10.99.0.4/32", "n3", "198.18.0.3:51820"), // gateway not accepted yet
                 peer("other", "ELSE", "10.98.0.1/32", "n1", "198.18.0.1:51820")));
         assertThat(routes.served()).isEmpty();
         assertThat(routes.viaNode()).containsOnlyKeys("KEY2");

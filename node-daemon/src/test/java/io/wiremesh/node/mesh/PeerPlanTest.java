@@ -30,6 +30,10 @@ class PeerPlanTest {
         spec.persistentKeepalive = 25;
     }
 
+    /**
+     * A member whose key and endpoint the operator accepted into its spec ({@code key} null: none yet), its
+     * status holding the same values as the node's proposal.
+     */
     private static WireGuardNode member(String node, int i, String key, String endpoint) {
         WireGuardNode w = new WireGuardNode();
         w.setMetadata(new ObjectMetaBuilder().withName("m." + node).build());
@@ -39,10 +43,18 @@ class PeerPlanTest {
         w.getSpec().overlayAddresses = List.of("10.42." + i + ".1", "fd42::" + i + ":1");
         w.getSpec().nodeAddresses = List.of("198.18.0." + i);
         if (key != null) {
-            w.setStatus(new WireGuardNodeStatus());
-            w.getStatus().publicKey = key;
-            w.getStatus().endpoints = endpoint == null ? null : List.of(endpoint);
+            w.getSpec().publicKey = key;
+            w.getSpec().endpoints = endpoint == null ? null : List.of(endpoint);
+            propose(w, key, endpoint);
         }
+        return w;
+    }
+
+    /** The node's own proposal in its status (what its node-daemon writes; not trusted until the operator accepts it). */
+    private static WireGuardNode propose(WireGuardNode w, String key, String endpoint) {
+        w.setStatus(new WireGuardNodeStatus());
+        w.getStatus().publicKey = key;
+        w.getStatus().endpoints = endpoint == null ? null : List.of(endpoint);
         return w;
     }
 
@@ -83,10 +95,45 @@ class PeerPlanTest {
     }
 
     @Test
-    void aNewKeyReplacesTheOldPeer() {
+    void aNewlyAcceptedKeyReplacesTheOldPeer() {
         WireGuardNode rekeyed = member("n2", 2, "KEY2-NEW", "198.18.0.2:51820");
         PeerPlan plan = PeerPlan.of("m", "n1", spec, List.of(me, rekeyed), true, List.of(), NO_PSK, NO_NODE_PSK);
         assertThat(plan.peers()).containsOnlyKeys("KEY2-NEW"); // the device's KEY2 is a stranger now: sync removes it
+    }
+
+    @Test
+    void aMemberWhoseKeyAndEndpointAreOnlyProposedInItsStatusIsNeitherPeerNorRouted() {
+        // n4's node-daemon wrote a key and an endpoint into its status, but the operator has accepted none (yet).
+        WireGuardNode proposedOnly = propose(member("n4", 4, null, null), "KEY4", "198.18.0.4:51820");
+        // n5 has an accepted key but no accepted endpoint; the one in its status does not make up for it.
+        WireGuardNode endpointProposedOnly = member("n5", 5, "KEY5", null);
+        endpointProposedOnly.getStatus().endpoints = List.of("198.18.0.5:51820");
+        List<WireGuardPeer> devices = List.of(device("m", "phone", "PHONE", "10.99.0.7/32", "n4"));
+        PeerPlan plan = PeerPlan.of("m", "n1", spec, List.of(me, n2, proposedOnly, endpointProposedOnly), true, devices, NO_PSK, NO_NODE_PSK);
+        assertThat(plan.peers()).containsOnlyKeys("KEY2");
+        assertThat(plan.nodeByKey()).isEqualTo(Map.of("KEY2", "n2"));
+        assertThat(plan.routedBlocks()).noneMatch(c -> c.toString().startsWith("10.42.4.") || c.toString().startsWith("10.42.5.")
+                || c.toString().startsWith("fd42::4:") || c.toString().startsWith("fd42::5:"));
+        assertThat(plan.peers().get("KEY2").allowedIps()).as("n4's device is routed to no one").doesNotContain("10.99.0.7/32");
+    }
+
+    @Test
+    void aProposedKeyOrEndpointDifferentFromTheAcceptedOnesChangesNothing() {
+        // n2 proposes a new key and endpoint (a rotation, or a forged status); the spec still holds the accepted ones.
+        WireGuardNode proposing = member("n2", 2, "KEY2", "198.18.0.2:51820");
+        propose(proposing, "KEY2-PROPOSED", "203.0.113.66:51820");
+        List<WireGuardPeer> devices = List.of(device("m", "laptop", "LAPTOP", "10.99.0.8/32", "n2"));
+        PeerPlan plan = PeerPlan.of("m", "n1", spec, List.of(me, proposing), true, devices, NO_PSK,
+                (node, key) -> node.equals("n2") && key.equals("KEY2") ? "PAIR-PSK" : null);
+        assertThat(plan.peers()).containsOnlyKeys("KEY2");
+        PeerConfig p2 = plan.peers().get("KEY2");
+        assertThat(p2.endpoint()).isEqualTo("198.18.0.2:51820");
+        assertThat(p2.presharedKey()).as("the pair's key, looked up by the accepted key").isEqualTo("PAIR-PSK");
+        assertThat(p2.allowedIps()).as("n2 serves the laptop, by its accepted key").contains("10.99.0.8/32");
+        assertThat(plan.nodeByKey()).isEqualTo(Map.of("KEY2", "n2"));
+        assertThat(plan).as("the same plan as without the proposal").isEqualTo(PeerPlan.of("m", "n1", spec,
+                List.of(me, member("n2", 2, "KEY2", "198.18.0.2:51820")), true, devices, NO_PSK,
+                (node, key) -> node.equals("n2") && key.equals("KEY2") ? "PAIR-PSK" : null));
     }
 
     @Test

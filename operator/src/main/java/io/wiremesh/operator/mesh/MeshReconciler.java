@@ -24,6 +24,7 @@ import io.wiremesh.api.v1alpha1.WireGuardNodeSpec;
 import io.wiremesh.operator.Conditions;
 import io.wiremesh.operator.Events;
 import io.wiremesh.operator.OperatorMetrics;
+import io.wiremesh.operator.identity.ProposalAcceptance;
 import io.wiremesh.operator.ipam.BlockAllocator;
 import jakarta.inject.Inject;
 import java.net.HttpURLConnection;
@@ -50,6 +51,10 @@ import org.eclipse.microprofile.config.inject.ConfigProperty;
  *   <li>Every selected node without a WireGuardNode gets one, with the lowest free block of each family.
  *       Allocations live only in the WireGuardNodes, read from the API server at every pass, so a restart
  *       or re-list never moves a block. A full pool gives Degraded/PoolExhausted; existing nodes keep theirs.</li>
+ *   <li>What each node proposes in its WireGuardNode's status (its WireGuard and ML-KEM keys, endpoints) is
+ *       accepted into the spec, which the other nodes peer with, only when signed by the node's accepted
+ *       identity (ProposalReview: trust on first use, bound to the Node's UID); otherwise Degraded on that
+ *       WireGuardNode and a Warning Event.</li>
  *   <li>A WireGuardNode whose node is gone or no longer selected is kept for the grace period (a flapping
  *       node keeps its block), then deleted, which releases the block.</li>
  *   <li>With spec.keyRotation.interval set, the node whose WireGuard key is oldest and older than the
@@ -63,6 +68,7 @@ import org.eclipse.microprofile.config.inject.ConfigProperty;
 public class MeshReconciler implements Reconciler<WireGuardMesh> {
     private final Duration gracePeriod;
     private final OperatorMetrics metrics;
+    private final ProposalAcceptance proposals;
     private InformerEventSource<Node, WireGuardMesh> nodes;
 
     @Inject
@@ -70,6 +76,7 @@ public class MeshReconciler implements Reconciler<WireGuardMesh> {
                           MeterRegistry registry) {
         this.gracePeriod = gracePeriod;
         this.metrics = new OperatorMetrics(registry);
+        this.proposals = new ProposalAcceptance(registry);
     }
 
     @Override
@@ -124,6 +131,14 @@ public class MeshReconciler implements Reconciler<WireGuardMesh> {
             return degraded(client, mesh, status, "PoolsInUse", "spec.podCIDRs " + mesh.getSpec().podCIDRs + " no longer holds the"
                     + " blocks of " + String.join(", ", stranded) + ", which pods use: put the range back, or first take those nodes out"
                     + " of the mesh (spec.nodeSelector) and wait for their blocks to be released");
+        }
+
+        // What each node proposes in its status (keys, endpoints) reaches the spec, which every node peers with,
+        // only when the node's accepted identity signed it (ProposalReview): another node's credentials cannot.
+        for (WireGuardNode m : members) {
+            Node n = selected.containsKey(m.getSpec().nodeName) ? selected.get(m.getSpec().nodeName)
+                    : nodes.get(new ResourceID(m.getSpec().nodeName)).orElse(null);
+            proposals.review(client, m, n == null ? null : n.getMetadata().getUid());
         }
 
         List<BlockAllocator> allocators = new ArrayList<>();

@@ -14,7 +14,7 @@ import java.util.function.Function;
 /**
  * The gateways of one WireGuardPeer, from its mesh's WireGuardNodes and their Nodes.
  *
- * <p>Candidates are the members that have published a WireGuard endpoint and, when the peer has
+ * <p>Candidates are the members whose WireGuard key and endpoint the operator accepted (spec) and, when the peer has
  * spec.gatewayNodes, whose Node carries all those labels. A device dials a candidate at its Node's
  * {@value ExternalEndpoint#ANNOTATION} annotation when set (a public address or port-forward in front
  * of the node), else at the node's WireGuard endpoint. A candidate whose annotation is invalid is left
@@ -29,6 +29,26 @@ import java.util.function.Function;
 record GatewayChoice(String node, List<String> endpoints, List<String> problems) {
 
     /**
+     * The device's latest handshake as its gateway node reports it (WireGuardNode status.devices), or
+     * {@code previous} when the gateway reports none or an earlier one (RFC 3339 times compare as instants).
+     */
+    static String lastHandshake(List<WireGuardNode> members, String gateway, String peer, String previous) {
+        if (gateway == null) return previous;
+        for (WireGuardNode m : members) {
+            if (m.getSpec() == null || !gateway.equals(m.getSpec().nodeName) || m.getStatus() == null || m.getStatus().devices == null) continue;
+            for (var d : m.getStatus().devices) {
+                if (!peer.equals(d.name) || d.lastHandshakeTime == null) continue;
+                try {
+                    if (previous == null || java.time.Instant.parse(d.lastHandshakeTime).isAfter(java.time.Instant.parse(previous))) return d.lastHandshakeTime;
+                } catch (java.time.format.DateTimeParseException e) {
+                    return previous; // a node's status is not trusted to be well-formed
+                }
+            }
+        }
+        return previous;
+    }
+
+    /**
      * @param members     the mesh's WireGuardNodes
      * @param nodes       Node by name (null when unknown)
      * @param selector    the peer's spec.gatewayNodes; null or empty: every member
@@ -40,8 +60,9 @@ record GatewayChoice(String node, List<String> endpoints, List<String> problems)
         List<WireGuardNode> candidates = new ArrayList<>();
         List<String> dial = new ArrayList<>();
         List<String> problems = new ArrayList<>();
-        List<WireGuardNode> sorted = members.stream().filter(m -> m.getSpec() != null && m.getStatus() != null
-                && m.getStatus().endpoints != null && !m.getStatus().endpoints.isEmpty())
+        // Accepted endpoints only (spec): a node's status is its own unverified proposal.
+        List<WireGuardNode> sorted = members.stream().filter(m -> m.getSpec() != null && m.getSpec().publicKey != null
+                && m.getSpec().endpoints != null && !m.getSpec().endpoints.isEmpty())
                 .sorted(Comparator.comparing((WireGuardNode m) -> m.getSpec().nodeName)).toList();
         for (WireGuardNode m : sorted) {
             String name = m.getSpec().nodeName;
@@ -50,7 +71,7 @@ record GatewayChoice(String node, List<String> endpoints, List<String> problems)
             String override = node == null || node.getMetadata().getAnnotations() == null ? null
                     : node.getMetadata().getAnnotations().get(ExternalEndpoint.ANNOTATION);
             if (override == null) {
-                dial.add(m.getStatus().endpoints.get(0));
+                dial.add(m.getSpec().endpoints.get(0));
             } else {
                 try {
                     dial.add(ExternalEndpoint.parse(override, defaultPort).toString());

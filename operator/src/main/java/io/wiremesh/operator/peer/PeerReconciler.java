@@ -41,11 +41,13 @@ import java.util.stream.Collectors;
  *       reused); a new peer gets the lowest address no other peer of the mesh holds. Allocations of
  *       one mesh are serialised and read from the API server, so peers created together still get
  *       distinct addresses. Deleting the peer releases them.</li>
- *   <li>Gateways ({@link GatewayChoice}): the mesh's nodes (those matching spec.gatewayNodes, if set) that have
- *       published a WireGuard endpoint, each listed at the address devices dial: its Node's
+ *   <li>Gateways ({@link GatewayChoice}): the mesh's nodes (those matching spec.gatewayNodes, if set) with an
+ *       accepted WireGuard key and endpoint (their WireGuardNode spec), each listed at the address devices dial: its Node's
  *       wiremesh.io/external-endpoint annotation, else that endpoint. status.gatewayNode names the gateway,
  *       whose address comes first. An invalid annotation leaves its node out, with a Warning Event and the
  *       reason in the Ready condition. Nodes are watched, so a changed annotation or label applies at once.</li>
+ *   <li>lastHandshakeTime: the latest the gateway node reports in its WireGuardNode's status.devices
+ *       (node-daemons cannot write WireGuardPeers), picked up by the pass every minute.</li>
  * </ol>
  */
 @ControllerConfiguration(name = "wireguardpeer")
@@ -112,12 +114,13 @@ public class PeerReconciler implements Reconciler<WireGuardPeer> {
                 peer.getSpec().gatewayNodes, listenPort, old);
         status.gatewayNode = gateways.node();
         status.gatewayEndpoints = gateways.endpoints();
+        status.lastHandshakeTime = GatewayChoice.lastHandshake(members, gateways.node(), peer.getMetadata().getName(), status.lastHandshakeTime);
         warnOnce(client, peer, gateways.problems());
         String problems = String.join("; ", gateways.problems());
         if (gateways.node() == null) {
             Map<String, String> selector = peer.getSpec().gatewayNodes;
             String why = !problems.isEmpty() ? ": " + problems : selector == null || selector.isEmpty()
-                    ? " yet (no node has published an endpoint)" : ": no ready node matches spec.gatewayNodes " + selector;
+                    ? " yet (no node's key and endpoint accepted yet: see `kubectl get wgnode`, PROPOSAL)" : ": no ready node matches spec.gatewayNodes " + selector;
             return notReady(peer, status, "NoGateway", "no node of WireGuardMesh " + meshName + " can serve as gateway" + why,
                     Duration.ofSeconds(30));
         }

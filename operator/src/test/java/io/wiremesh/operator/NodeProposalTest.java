@@ -1,0 +1,243 @@
+package io.wiremesh.operator;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.NamespaceBuilder;
+import io.fabric8.kubernetes.api.model.NodeBuilder;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.fabric8.kubernetes.api.model.authentication.TokenRequestBuilder;
+import io.fabric8.kubernetes.client.Config;
+import io.fabric8.kubernetes.client.ConfigBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.javaoperatorsdk.operator.Operator;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.wiremesh.api.identity.Proposal;
+import io.wiremesh.api.v1alpha1.WireGuardMesh;
+import io.wiremesh.api.v1alpha1.WireGuardMeshSpec;
+import io.wiremesh.api.v1alpha1.WireGuardNode;
+import io.wiremesh.api.v1alpha1.WireGuardNodeStatus;
+import io.wiremesh.operator.mesh.MeshReconciler;
+import io.wiremesh.testing.KubeApiServer;
+import java.io.ByteArrayInputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.security.KeyPair;
+import java.security.KeyPairGenerator;
+import java.security.Signature;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * One node's credentials against another node's entry, on a real kube-apiserver with the chart's RBAC:
+ * the node-daemons' ServiceAccount (a token from the TokenRequest API, as a pod holds) writes node
+ * B's status with node A's key, unsigned, forged, with A's own identity and as a replay of B's own
+ * older proposal; the operator keeps B's accepted key, sets Degraded, raises an Event and counts it.
+ * B's own signed change, a wiped B approved by fingerprint and a re-created Node are accepted.
+ */
+class NodeProposalTest {
+    static final String KEY_A = "yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=";
+    static final String KEY_B = "xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=";
+    static final String KEY_B2 = "EJ0ok6O3JZ5/gB7dPWmbWqfcR/fGz5lXYQwJ3hGc7V8=";
+    static final String KEY_B3 = "GBzUfnVMyN5NNn1AgbRvQ7cl2+l6N7ZC2wKtpeTbHXo=";
+    private KubernetesClient admin;
+    private KubernetesClient asNode;
+    private Operator operator;
+    private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    private String id;
+    private String namespace;
+    private String mesh;
+    private final List<HasMetadata> created = new ArrayList<>();
+
+    @BeforeEach
+    void setUp() throws Exception {
+        admin = KubeApiServer.client();
+        id = Integer.toHexString(ThreadLocalRandom.current().nextInt(0x1000, 0xffff));
+        namespace = "wm-rbac-" + id;
+        created.add(admin.resource(new NamespaceBuilder().withNewMetadata().withName(namespace).endMetadata().build()).create());
+        // The chart's own RBAC, release "wm-<id>" in that namespace.
+        String rbac = Files.readString(KubeApiServer.ROOT.resolve("charts/wiremesh/templates/rbac.yaml"))
+                .replaceAll("(?m)^.*include \"wiremesh.labels\".*$", "")
+                .replace("{{ printf \"%s-node\" .Release.Name | quote }}", "\"wm-" + id + "-node\"")
+                .replace("{{ .Release.Name }}", "wm-" + id).replace("{{ .Release.Namespace }}", namespace);
+        for (HasMetadata o : admin.load(new ByteArrayInputStream(rbac.getBytes(StandardCharsets.UTF_8))).items()) {
+            created.add(admin.resource(o).create());
+        }
+        String token = admin.serviceAccounts().inNamespace(namespace).withName("wm-" + id + "-node")
+                .tokenRequest(new TokenRequestBuilder().withNewSpec().withExpirationSeconds(3600L).endSpec().build()).getStatus().getToken();
+        Config c = Config.fromKubeconfig(KubeApiServer.kubeconfig());
+        asNode = new KubernetesClientBuilder().withConfig(new ConfigBuilder(c).withClientCertData(null).withClientKeyData(null)
+                .withClientCertFile(null).withClientKeyFile(null).withOauthToken(token).build()).build();
+
+        operator = new Operator(o -> o.withKubernetesClient(admin).withCloseClientOnStop(false));
+        operator.register(new MeshReconciler(Duration.ofSeconds(60), registry));
+        operator.start();
+    }
+
+    @AfterEach
+    void tearDown() {
+        if (operator != null) operator.stop();
+        if (mesh != null) {
+            admin.resources(WireGuardMesh.class).withName(mesh).delete();
+            admin.resources(WireGuardNode.class).withLabel(WireGuardNode.MESH_LABEL, mesh).delete();
+        }
+        admin.nodes().withLabel("wiremesh-test", id).delete();
+        for (HasMetadata o : created.reversed()) admin.resource(o).delete();
+        if (asNode != null) asNode.close();
+    }
+
+    private String node(String name) {
+        String full = "n-" + id + "-" + name;
+        admin.resource(new NodeBuilder().withMetadata(new ObjectMetaBuilder().withName(full).withLabels(Map.of("wiremesh-test", id)).build()).build())
+                .create();
+        return full;
+    }
+
+    private WireGuardNode get(String member) {
+        return admin.resources(WireGuardNode.class).withName(member).get();
+    }
+
+    /** What a node-daemon holding {@code identity} writes: its key and endpoint, signed at {@code generation}. */
+    private void propose(KubernetesClient as, String member, KeyPair identity, long generation, String key) {
+        await().atMost(10, TimeUnit.SECONDS).ignoreExceptions().until(() -> as.resources(WireGuardNode.class).withName(member).editStatus(w -> {
+            if (w.getStatus() == null) w.setStatus(new WireGuardNodeStatus());
+            WireGuardNodeStatus s = w.getStatus();
+            s.publicKey = key;
+            s.endpoints = List.of("10.9.0." + (member.endsWith("-a") ? 1 : 2) + ":51820");
+            s.identityKey = Proposal.base64(identity.getPublic());
+            s.proposal = new WireGuardNodeStatus.ProposalSignature();
+            s.proposal.generation = generation;
+            s.proposal.signature = sign(identity, new Proposal(member, w.getSpec().nodeName, generation, s.identityKey, key, null, s.endpoints));
+            return w;
+        }) != null);
+    }
+
+    private static String sign(KeyPair identity, Proposal p) {
+        try {
+            Signature s = Signature.getInstance("Ed25519");
+            s.initSign(identity.getPrivate());
+            s.update(p.message());
+            return Base64.getEncoder().encodeToString(s.sign());
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private String degraded(String member) {
+        WireGuardNode w = get(member);
+        var c = w.getStatus() == null ? null : Conditions.find(w.getStatus().conditions, Conditions.DEGRADED);
+        return c == null ? null : c.getStatus() + "/" + c.getReason();
+    }
+
+    private double refused(String reason) {
+        Counter c = registry.find("wiremesh.operator.proposals").tags("verdict", "refused", "reason", reason).counter();
+        return c == null ? 0 : c.count();
+    }
+
+    private boolean eventAbout(String member, String reason) {
+        return admin.v1().events().inNamespace("default").list().getItems().stream()
+                .anyMatch(e -> member.equals(e.getInvolvedObject().getName()) && "ProposalRefused".equals(e.getReason())
+                        && e.getMessage().startsWith(reason + ":"));
+    }
+
+    /** Waits until {@code member}'s Degraded condition has {@code reason}, then checks the spec kept {@code key}, the Event and the metric. */
+    private void refusedAs(String member, String reason, String key) {
+        await().atMost(10, TimeUnit.SECONDS).until(() -> ("True/" + reason).equals(degraded(member)));
+        assertThat(get(member).getSpec().publicKey).as("accepted key kept").isEqualTo(key);
+        await().atMost(5, TimeUnit.SECONDS).until(() -> eventAbout(member, reason));
+        assertThat(refused(reason)).isGreaterThanOrEqualTo(1);
+    }
+
+    @Test
+    void anotherNodesCredentialsCannotChangeANodesKeyButItsOwnSignedChangesPass() throws Exception {
+        KeyPair idA = KeyPairGenerator.getInstance("Ed25519").generateKeyPair();
+        KeyPair idB = KeyPairGenerator.getInstance("Ed25519").generateKeyPair();
+        String nodeA = node("a"), nodeB = node("b");
+        WireGuardMesh m = new WireGuardMesh();
+        m.setMetadata(new ObjectMetaBuilder().withName("trust-" + id).build());
+        m.setSpec(new WireGuardMeshSpec());
+        m.getSpec().podCIDRs = List.of("10.48.0.0/16");
+        m.getSpec().nodeSelector = Map.of("wiremesh-test", id);
+        mesh = admin.resource(m).create().getMetadata().getName();
+        String a = WireGuardNode.nameFor(mesh, nodeA), b = WireGuardNode.nameFor(mesh, nodeB);
+        await().atMost(30, TimeUnit.SECONDS).until(() -> get(a) != null && get(b) != null);
+
+        // Both node-daemons (the one ServiceAccount) publish signed proposals: trusted on first use, bound to the Nodes.
+        propose(asNode, a, idA, 1, KEY_A);
+        propose(asNode, b, idB, 1, KEY_B);
+        await().atMost(10, TimeUnit.SECONDS).until(() -> KEY_A.equals(get(a).getSpec().publicKey) && KEY_B.equals(get(b).getSpec().publicKey));
+        assertThat(get(b).getSpec().identity.nodeUID).isEqualTo(admin.nodes().withName(nodeB).get().getMetadata().getUid());
+        assertThat(get(b).getSpec().identity.fingerprint).isEqualTo(Proposal.fingerprint(Proposal.base64(idB.getPublic())));
+        assertThat(get(b).getSpec().endpoints).containsExactly("10.9.0.2:51820");
+
+        // The node credentials cannot write any spec, nor approve an identity.
+        assertThatThrownBy(() -> asNode.resources(WireGuardNode.class).withName(b).edit(w -> { w.getSpec().publicKey = KEY_A; return w; }))
+                .isInstanceOfSatisfying(KubernetesClientException.class, e -> assertThat(e.getCode()).isEqualTo(403));
+        assertThatThrownBy(() -> asNode.resources(WireGuardNode.class).withName(b).edit(w -> {
+            w.getMetadata().setAnnotations(Map.of(WireGuardNode.APPROVED_IDENTITY, "SHA256:x"));
+            return w;
+        })).isInstanceOfSatisfying(KubernetesClientException.class, e -> assertThat(e.getCode()).isEqualTo(403));
+
+        // 1. B's status with A's key (what the attacker holds), B's old signature left in place.
+        asNode.resources(WireGuardNode.class).withName(b).editStatus(w -> { w.getStatus().publicKey = KEY_A; return w; });
+        refusedAs(b, "BadSignature", KEY_B);
+        // 2. ... without any signature.
+        asNode.resources(WireGuardNode.class).withName(b).editStatus(w -> { w.getStatus().proposal = null; return w; });
+        refusedAs(b, "Unsigned", KEY_B);
+        // 3. ... signed by A's identity as A's own proposal for B: a changed identity, held for an admin.
+        propose(asNode, b, idA, 7, KEY_A);
+        refusedAs(b, "IdentityChanged", KEY_B);
+        assertThat(Conditions.find(get(b).getStatus().conditions, Conditions.DEGRADED).getMessage())
+                .contains("wiremesh node approve " + nodeB + " " + Proposal.fingerprint(Proposal.base64(idA.getPublic())));
+
+        // B's own signed change (a key rotation) is accepted within 5 s; the condition clears.
+        long t0 = System.nanoTime();
+        propose(asNode, b, idB, 2, KEY_B2);
+        await().atMost(5, TimeUnit.SECONDS).until(() -> KEY_B2.equals(get(b).getSpec().publicKey));
+        System.out.printf("signed key change accepted into the spec after %d ms%n", (System.nanoTime() - t0) / 1_000_000);
+        await().atMost(5, TimeUnit.SECONDS).until(() -> "False/Accepted".equals(degraded(b)));
+        assertThat(get(b).getSpec().identity.proposalGeneration).isEqualTo(2);
+
+        // 4. B's genuine proposal of generation 1 replayed.
+        propose(asNode, b, idB, 1, KEY_B);
+        refusedAs(b, "Replayed", KEY_B2);
+        assertThat(get(a).getSpec().publicKey).as("A's entry untouched throughout").isEqualTo(KEY_A);
+
+        // B's disk is wiped: a new identity is held until an admin approves its fingerprint.
+        KeyPair wiped = KeyPairGenerator.getInstance("Ed25519").generateKeyPair();
+        String fingerprint = Proposal.fingerprint(Proposal.base64(wiped.getPublic()));
+        propose(asNode, b, wiped, 3, KEY_B3);
+        refusedAs(b, "IdentityChanged", KEY_B2);
+        admin.resources(WireGuardNode.class).withName(b).edit(w -> {
+            w.getMetadata().setAnnotations(Map.of(WireGuardNode.APPROVED_IDENTITY, fingerprint));
+            return w;
+        });
+        await().atMost(5, TimeUnit.SECONDS).until(() -> KEY_B3.equals(get(b).getSpec().publicKey));
+        assertThat(get(b).getSpec().identity.fingerprint).isEqualTo(fingerprint);
+        assertThat(get(b).getMetadata().getAnnotations()).doesNotContainKey(WireGuardNode.APPROVED_IDENTITY);
+
+        // Wiped again, and this time the Node object is re-created (a re-imaged machine re-registers): accepted.
+        KeyPair reimaged = KeyPairGenerator.getInstance("Ed25519").generateKeyPair();
+        propose(asNode, b, reimaged, 4, KEY_B);
+        refusedAs(b, "IdentityChanged", KEY_B3);
+        String oldUid = admin.nodes().withName(nodeB).get().getMetadata().getUid();
+        admin.nodes().withName(nodeB).delete();
+        await().atMost(10, TimeUnit.SECONDS).until(() -> admin.nodes().withName(nodeB).get() == null);
+        node("b");
+        await().atMost(5, TimeUnit.SECONDS).until(() -> KEY_B.equals(get(b).getSpec().publicKey));
+        assertThat(get(b).getSpec().identity.nodeUID).isNotEqualTo(oldUid).isEqualTo(admin.nodes().withName(nodeB).get().getMetadata().getUid());
+    }
+}

@@ -133,8 +133,9 @@ public final class PeerCommands {
         @Mixin
         DnsOption dns;
 
-        @Option(names = "--psk-namespace", description = "namespace of that Secret (default: wiremesh-system, where the chart lets nodes read it)")
-        String pskNamespace = "wiremesh-system";
+        @Option(names = "--psk-namespace", description = "namespace of that Secret (default: wiremesh-peer-keys, the chart's peerKeys.namespace:"
+                + " the one namespace where nodes may read Secrets)")
+        String pskNamespace = "wiremesh-peer-keys";
 
         @Override
         public Integer call() throws Exception {
@@ -157,7 +158,7 @@ public final class PeerCommands {
                 p.getSpec().tunnel = full ? WireGuardPeerSpec.Tunnel.FULL : WireGuardPeerSpec.Tunnel.SPLIT;
                 if (psk) {
                     if (c.namespaces().withName(pskNamespace).get() == null) {
-                        throw new Failure("namespace " + pskNamespace + " does not exist: pass --psk-namespace with the namespace wiremesh runs in");
+                        throw new Failure("namespace " + pskNamespace + " does not exist: pass --psk-namespace with the chart's peerKeys.namespace");
                     }
                     byte[] q = new byte[32];
                     Keys.random().nextBytes(q);

@@ -55,6 +55,17 @@ class ChartTest {
         }
     }
 
+    /** Node-daemons read Secrets only in the peer-keys namespace, never in the release's (the operator's token lives there on old clusters). */
+    @Test
+    void nodesReadSecretsOnlyInTheirOwnNamespace() {
+        String yaml = render(false);
+        assertThat(yaml).contains("kind: Namespace\nmetadata:\n  name: wiremesh-peer-keys");
+        assertThat(yaml).containsPattern("kind: Role\\nmetadata:\\n  name: wiremesh-node-psk\\n  namespace: wiremesh-peer-keys");
+        assertThat(yaml).doesNotContainPattern("resources: \\[wireguardnodes/status, wireguardpeers/status\\]");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> new Helm(CHART).template().withName("wiremesh").withNamespace("wiremesh-system")
+                .set("peerKeys.namespace", "wiremesh-system").call()).hasMessageContaining("peerKeys.namespace must not be the release namespace");
+    }
+
     @Test
     void lintsStrictly() {
         var result = new Helm(CHART).lint().strict().call();
@@ -103,13 +114,15 @@ class ChartTest {
                             assertThat(r.getResourceNames()).containsExactly("wiremesh-node");
                         }));
         assertThat(render(true)).doesNotContain("\"*\"");
-        // No cluster-wide access to Secrets; nodes may only read (preshared keys) in the release namespace.
+        // No cluster-wide access to Secrets; nodes may only read (preshared keys) in the peer-keys namespace, not the
+        // release's (the operator's token lives there on old clusters).
         for (HasMetadata o : objects) {
             if (o instanceof io.fabric8.kubernetes.api.model.rbac.ClusterRole cr) {
                 assertThat(cr.getRules()).allSatisfy(r -> assertThat(r.getResources()).doesNotContain("secrets"));
             }
             if (o instanceof io.fabric8.kubernetes.api.model.rbac.Role role) {
-                assertThat(role.getMetadata().getNamespace()).isEqualTo("wiremesh-system");
+                boolean secrets = role.getRules().stream().anyMatch(r -> r.getResources().contains("secrets"));
+                assertThat(role.getMetadata().getNamespace()).isEqualTo(secrets ? "wiremesh-peer-keys" : "wiremesh-system");
                 assertThat(role.getRules()).allSatisfy(r -> assertThat(r.getVerbs()).containsExactly("get"));
             }
         }
@@ -121,7 +134,10 @@ class ChartTest {
         client.resource(new NamespaceBuilder().withNewMetadata().withName("wiremesh-system").endMetadata().build())
                 .createOr(NonDeletingOperation::update);
         List<HasMetadata> objects = client.load(new ByteArrayInputStream(render(true).getBytes(StandardCharsets.UTF_8))).items();
+        // The chart creates the peer-keys namespace; a dry run stores nothing, so the Role in it needs the namespace for real.
+        objects.stream().filter(o -> o instanceof io.fabric8.kubernetes.api.model.Namespace).forEach(n -> client.resource(n).createOr(NonDeletingOperation::update));
         for (HasMetadata o : objects) {
+            if (o instanceof io.fabric8.kubernetes.api.model.Namespace) continue; // created above
             // Server-side dry run: full validation and admission, nothing stored.
             HasMetadata accepted = client.resource(o).dryRun().create();
             assertThat(accepted.getMetadata().getName()).isEqualTo(o.getMetadata().getName());

@@ -332,15 +332,16 @@ class LocalClusterIT {
         unsigned.put("proposal", null); // a merge patch's null removes the field
         asNode1(token, n2, unsigned);
         refused(n2, "Unsigned", keyB2);
-        // 3. ... signed by an identity node 1 made for the purpose: a changed identity, held for an admin.
+        // 3. ... a key and an identity node 1 made for the purpose: a changed identity, held for an admin.
         java.security.KeyPair forged = java.security.KeyPairGenerator.getInstance("Ed25519").generateKeyPair();
         String forgedKey = io.wiremesh.api.identity.Proposal.base64(forged.getPublic());
-        var p = new io.wiremesh.api.identity.Proposal(n2, "wml-n2", genuine.proposal.generation + 10, forgedKey, keyA,
+        String keyX = "UzogCspr5zx0eSGgML6gjxd7mRJ7wqicIXSnZmos5eU="; // the attacker holds its private half
+        var p = new io.wiremesh.api.identity.Proposal(n2, "wml-n2", genuine.proposal.generation + 10, forgedKey, keyX,
                 genuine.kemPublicKey, genuine.endpoints);
         var sig = java.security.Signature.getInstance("Ed25519");
         sig.initSign(forged.getPrivate());
         sig.update(p.message());
-        asNode1(token, n2, Map.of("publicKey", keyA, "identityKey", forgedKey,
+        asNode1(token, n2, Map.of("publicKey", keyX, "identityKey", forgedKey,
                 "proposal", Map.of("generation", p.generation(), "signature", java.util.Base64.getEncoder().encodeToString(sig.sign()))));
         refused(n2, "IdentityChanged", keyB2);
         // 4. Node 2's own proposal from before the rotation, replayed.

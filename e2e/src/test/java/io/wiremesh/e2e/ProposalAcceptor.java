@@ -21,8 +21,15 @@ final class ProposalAcceptor implements AutoCloseable {
         thread = Thread.ofPlatform().daemon().name("proposals-" + mesh).start(() -> {
             while (!Thread.currentThread().isInterrupted()) {
                 try {
-                    for (WireGuardNode m : client.resources(WireGuardNode.class).withLabel(WireGuardNode.MESH_LABEL, mesh).list().getItems()) {
-                        ProposalReview r = ProposalReview.of(m, NODE_UID, Instant.now());
+                    List<WireGuardNode> members = client.resources(WireGuardNode.class).withLabel(WireGuardNode.MESH_LABEL, mesh).list().getItems();
+                    java.util.Map<String, String> holders = new java.util.HashMap<>();
+                    for (WireGuardNode o : members) {
+                        if (o.getSpec() == null) continue;
+                        if (o.getSpec().publicKey != null) holders.put(o.getSpec().publicKey, o.getMetadata().getName());
+                        if (o.getSpec().kemPublicKey != null) holders.put(o.getSpec().kemPublicKey, o.getMetadata().getName());
+                    }
+                    for (WireGuardNode m : members) {
+                        ProposalReview r = ProposalReview.of(m, NODE_UID, holders, Instant.now());
                         if (r.verdict() != ProposalReview.Verdict.ACCEPT) continue;
                         client.resources(WireGuardNode.class).withName(m.getMetadata().getName()).edit(w -> {
                             w.getSpec().publicKey = r.proposal().publicKey();

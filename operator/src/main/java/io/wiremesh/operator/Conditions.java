@@ -15,7 +15,7 @@ public final class Conditions {
 
     public static Condition find(List<Condition> conditions, String type) {
         if (conditions == null) return null;
-        for (Condition c : conditions) if (type.equals(c.getType())) return c;
+        for (Condition c : conditions) if (c != null && type.equals(c.getType())) return c;
         return null;
     }
 
@@ -26,6 +26,7 @@ public final class Conditions {
         Condition c = new ConditionBuilder().withType(type).withStatus(s).withReason(reason).withMessage(message)
                 .withObservedGeneration(generation).withLastTransitionTime(since).build();
         if (old != null) conditions.remove(old);
+        conditions.removeIf(x -> x == null || x.getType() == null); // a status written by a node is untrusted input
         conditions.add(c);
         conditions.sort(java.util.Comparator.comparing(Condition::getType));
     }

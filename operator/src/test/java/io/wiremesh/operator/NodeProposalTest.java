@@ -26,7 +26,6 @@ import io.wiremesh.operator.mesh.MeshReconciler;
 import io.wiremesh.testing.KubeApiServer;
 import java.io.ByteArrayInputStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.security.KeyPair;
 import java.security.KeyPairGenerator;
 import java.security.Signature;
@@ -53,6 +52,9 @@ class NodeProposalTest {
     static final String KEY_B = "xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=";
     static final String KEY_B2 = "EJ0ok6O3JZ5/gB7dPWmbWqfcR/fGz5lXYQwJ3hGc7V8=";
     static final String KEY_B3 = "GBzUfnVMyN5NNn1AgbRvQ7cl2+l6N7ZC2wKtpeTbHXo=";
+    /** A key the attacker made for the purpose (it holds the private half). */
+    static final String KEY_A2 = "JoDScwNDRZzk8hMMMTEO242GAWfKQQ+TNY78zVbFryk=";
+    static final String KEY_X = "UzogCspr5zx0eSGgML6gjxd7mRJ7wqicIXSnZmos5eU=";
     private KubernetesClient admin;
     private KubernetesClient asNode;
     private Operator operator;
@@ -68,13 +70,13 @@ class NodeProposalTest {
         id = Integer.toHexString(ThreadLocalRandom.current().nextInt(0x1000, 0xffff));
         namespace = "wm-rbac-" + id;
         created.add(admin.resource(new NamespaceBuilder().withNewMetadata().withName(namespace).endMetadata().build()).create());
-        // The chart's own RBAC, release "wm-<id>" in that namespace.
-        String rbac = Files.readString(KubeApiServer.ROOT.resolve("charts/wiremesh/templates/rbac.yaml"))
-                .replaceAll("(?m)^.*include \"wiremesh.labels\".*$", "")
-                .replace("{{ printf \"%s-node\" .Release.Name | quote }}", "\"wm-" + id + "-node\"")
-                .replace("{{ .Release.Name }}", "wm-" + id).replace("{{ .Release.Namespace }}", namespace);
-        for (HasMetadata o : admin.load(new ByteArrayInputStream(rbac.getBytes(StandardCharsets.UTF_8))).items()) {
-            created.add(admin.resource(o).create());
+        // The chart's own RBAC (and the namespace of peer keys), release "wm-<id>" in that namespace.
+        String chart = new com.marcnuri.helm.Helm(KubeApiServer.ROOT.resolve("charts/wiremesh")).template().withName("wm-" + id)
+                .withNamespace(namespace).set("peerKeys.namespace", namespace + "-keys").call();
+        for (HasMetadata o : admin.load(new ByteArrayInputStream(chart.getBytes(StandardCharsets.UTF_8))).items()) {
+            if (List.of("Namespace", "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding").contains(o.getKind())) {
+                created.add(admin.resource(o).create());
+            }
         }
         String token = admin.serviceAccounts().inNamespace(namespace).withName("wm-" + id + "-node")
                 .tokenRequest(new TokenRequestBuilder().withNewSpec().withExpirationSeconds(3600L).endSpec().build()).getStatus().getToken();
@@ -136,6 +138,14 @@ class NodeProposalTest {
         }
     }
 
+    /** Whether the node credentials may do this, as the API server answers a SelfSubjectAccessReview. */
+    private boolean can(String verb, String group, String resource, String subresource, String ns) {
+        var review = new io.fabric8.kubernetes.api.model.authorization.v1.SelfSubjectAccessReviewBuilder().withNewSpec().withNewResourceAttributes()
+                .withVerb(verb).withGroup(group).withResource(resource).withSubresource(subresource).withNamespace(ns).withName("x")
+                .endResourceAttributes().endSpec().build();
+        return asNode.authorization().v1().selfSubjectAccessReview().create(review).getStatus().getAllowed();
+    }
+
     private String degraded(String member) {
         WireGuardNode w = get(member);
         var c = w.getStatus() == null ? null : Conditions.find(w.getStatus().conditions, Conditions.DEGRADED);
@@ -191,14 +201,25 @@ class NodeProposalTest {
             return w;
         })).isInstanceOfSatisfying(KubernetesClientException.class, e -> assertThat(e.getCode()).isEqualTo(403));
 
+        // What else the node credentials may do (the API server's own answer, as `kubectl auth can-i` asks it): any
+        // WireGuardNode's status (Kubernetes cannot tell nodes apart: hence the signatures), Secrets only in the peer-keys
+        // namespace (the release namespace holds the operator's token on old clusters), no WireGuardPeer status (its
+        // addresses and gateway decide where every node sends a device's traffic), no spec.
+        assertThat(can("patch", "wiremesh.io", "wireguardnodes", "status", null)).isTrue();
+        assertThat(can("patch", "wiremesh.io", "wireguardnodes", "", null)).isFalse();
+        assertThat(can("patch", "wiremesh.io", "wireguardpeers", "status", null)).isFalse();
+        assertThat(can("get", "", "secrets", "", namespace)).isFalse();
+        assertThat(can("get", "", "secrets", "", namespace + "-keys")).isTrue();
+        assertThat(can("list", "", "secrets", "", namespace + "-keys")).isFalse();
+
         // 1. B's status with A's key (what the attacker holds), B's old signature left in place.
         asNode.resources(WireGuardNode.class).withName(b).editStatus(w -> { w.getStatus().publicKey = KEY_A; return w; });
         refusedAs(b, "BadSignature", KEY_B);
         // 2. ... without any signature.
         asNode.resources(WireGuardNode.class).withName(b).editStatus(w -> { w.getStatus().proposal = null; return w; });
         refusedAs(b, "Unsigned", KEY_B);
-        // 3. ... signed by A's identity as A's own proposal for B: a changed identity, held for an admin.
-        propose(asNode, b, idA, 7, KEY_A);
+        // 3. ... a key of its own, signed by A's identity as a proposal for B: a changed identity, held for an admin.
+        propose(asNode, b, idA, 7, KEY_X);
         refusedAs(b, "IdentityChanged", KEY_B);
         assertThat(Conditions.find(get(b).getStatus().conditions, Conditions.DEGRADED).getMessage())
                 .contains("wiremesh node approve " + nodeB + " " + Proposal.fingerprint(Proposal.base64(idA.getPublic())));
@@ -214,7 +235,20 @@ class NodeProposalTest {
         // 4. B's genuine proposal of generation 1 replayed.
         propose(asNode, b, idB, 1, KEY_B);
         refusedAs(b, "Replayed", KEY_B2);
-        assertThat(get(a).getSpec().publicKey).as("A's entry untouched throughout").isEqualTo(KEY_A);
+        assertThat(get(a).getSpec().publicKey).as("A's entry untouched by the attacks on B").isEqualTo(KEY_A);
+        // 5. A claims B's key for its own entry, signed by its own identity: both would share one key in every peer list.
+        propose(asNode, a, idA, 2, KEY_B2);
+        refusedAs(a, "KeyInUse", KEY_A);
+        // 6. A status the operator's own code could trip on (a condition without a type) stops nothing: B is
+        //    refused, and A's next genuine change is still accepted in the same passes.
+        asNode.resources(WireGuardNode.class).withName(b).editStatus(w -> {
+            w.getStatus().publicKey = KEY_X;
+            w.getStatus().conditions = new ArrayList<>(List.of(new io.fabric8.kubernetes.api.model.ConditionBuilder().withStatus("True").build()));
+            return w;
+        });
+        propose(asNode, a, idA, 3, KEY_A2);
+        await().atMost(10, TimeUnit.SECONDS).until(() -> KEY_A2.equals(get(a).getSpec().publicKey));
+        refusedAs(b, "BadSignature", KEY_B2);
 
         // B's disk is wiped: a new identity is held until an admin approves its fingerprint.
         KeyPair wiped = KeyPairGenerator.getInstance("Ed25519").generateKeyPair();

@@ -35,6 +35,7 @@ public class WireGuardNodeSpec {
     public List<@Pattern(Formats.IP) String> nodeAddresses;
 
     @Min(1)
+    @io.fabric8.generator.annotation.Max(Formats.MAX_GENERATION)
     @JsonPropertyDescription("Bumped by the operator to ask the node-daemon for a new key pair.")
     public Long keyGeneration;
 
@@ -48,6 +49,7 @@ public class WireGuardNodeSpec {
     @JsonPropertyDescription("The node's ML-KEM-768 public key as accepted (see status.kemPublicKey): the key other nodes encapsulate to.")
     public String kemPublicKey;
 
+    @Size(max = 4)
     @JsonPropertyDescription("The node's underlay endpoints (ip:port) as accepted: where other nodes send.")
     public List<@Pattern(Formats.ENDPOINT) String> endpoints;
 
@@ -73,6 +75,7 @@ public class WireGuardNodeSpec {
         public String nodeUID;
 
         @Min(1)
+        @io.fabric8.generator.annotation.Max(Formats.MAX_GENERATION)
         @JsonPropertyDescription("Generation of the latest accepted proposal: only a higher one is accepted (no replay).")
         public Long proposalGeneration;
 

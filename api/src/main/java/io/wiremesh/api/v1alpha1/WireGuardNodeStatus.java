@@ -34,7 +34,8 @@ public class WireGuardNodeStatus {
     @JsonPropertyDescription("The node's ML-KEM-768 public key (FIPS 203, X.509 SubjectPublicKeyInfo, base64): other nodes encapsulate the secrets of the post-quantum preshared keys between nodes to it. Its private half stays on the node.")
     public String kemPublicKey;
 
-    @JsonPropertyDescription("Underlay endpoints (ip:port) other nodes send to.")
+    @io.fabric8.generator.annotation.Size(max = 4)
+    @JsonPropertyDescription("Underlay endpoints (ip:port) other nodes send to, as proposed: peers use spec.endpoints once accepted.")
     public List<@Pattern(Formats.ENDPOINT) String> endpoints;
 
     public WireGuardMeshSpec.Datapath datapath;
@@ -44,6 +45,7 @@ public class WireGuardNodeStatus {
     public Integer listenPort;
 
     @Min(1)
+    @Max(Formats.MAX_GENERATION)
     @JsonPropertyDescription("The spec.keyGeneration the published key was made for: equal to the spec's once a rotation it asked for is done.")
     public Long keyGeneration;
 
@@ -55,13 +57,16 @@ public class WireGuardNodeStatus {
     @JsonPropertyDescription("The post-quantum preshared keys this node holds with the other nodes (counts and times only: the keys never leave the node). Rewritten when the counts change and with the handshake summary.")
     public PresharedKeySummary presharedKeys;
 
+    @io.fabric8.generator.annotation.Size(max = 10000) // bounds what one node's credentials can make every node-daemon hold
     @JsonPropertyDescription("Handshake summary per peer.")
     public List<PeerSummary> peers;
 
     @JsonPropertyDescription("The external devices (WireGuardPeers) this node is the gateway of, with their latest handshake; the operator"
             + " copies it into each WireGuardPeer's status (node-daemons cannot write WireGuardPeers).")
+    @io.fabric8.generator.annotation.Size(max = 10000)
     public List<DeviceSummary> devices;
 
+    @io.fabric8.generator.annotation.Size(max = 16)
     public List<Condition> conditions = new ArrayList<>();
 
     @JsonInclude(JsonInclude.Include.NON_NULL)
@@ -77,8 +82,10 @@ public class WireGuardNodeStatus {
     @com.fasterxml.jackson.annotation.JsonIgnoreProperties(ignoreUnknown = true) // a newer version's fields: kept working across upgrades
     public static class ProposalSignature {
         @Min(1)
+        @Max(Formats.MAX_GENERATION)
         @JsonPropertyDescription("Strictly increasing per node: the operator accepts only one above spec.identity.proposalGeneration.")
         public Long generation;
+        @Pattern("^[A-Za-z0-9+/]{86}==$")
         @JsonPropertyDescription("Ed25519 signature (64 bytes, base64) of the proposal's message.")
         public String signature;
     }

@@ -7,23 +7,33 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.wiremesh.api.v1alpha1.WireGuardNode;
 import io.wiremesh.operator.Conditions;
 import io.wiremesh.operator.Events;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Applies a {@link ProposalReview} to the API: an accepted proposal's keys, endpoints and identity go
  * into the WireGuardNode's spec (which the node's own credentials cannot write); a refused one sets
- * the status' Degraded condition (reason and what to do), raises a Warning Event on the WireGuardNode
- * and counts {@code wiremesh_operator_proposals_total{verdict="refused",reason}}, once per distinct
- * refusal (a status rewritten with the same refused proposal reports nothing new).
+ * the status' Degraded condition (reason and what to do), counts
+ * {@code wiremesh_operator_proposals_total{verdict="refused",reason}} and raises a Warning Event on the
+ * WireGuardNode. What was reported is remembered here, not read back from the status (which the same
+ * credentials can write): each distinct refusal is counted once, and Events of one reason about one
+ * WireGuardNode come at most every {@link #EVENT_INTERVAL}, so a status rewritten in a loop cannot flood the Events.
  */
 public final class ProposalAcceptance {
+    /** The least time between two Warning Events of one reason about one WireGuardNode. */
+    static final Duration EVENT_INTERVAL = Duration.ofSeconds(10);
     private final MeterRegistry registry;
     private final Map<String, Counter> counters = new ConcurrentHashMap<>();
+    /** WireGuardNode uid -> the refusal last counted (reason and message). */
+    private final Map<String, String> reported = new ConcurrentHashMap<>();
+    /** WireGuardNode uid and reason -> when the last such Warning Event was raised. */
+    private final Map<String, Instant> lastEvent = new ConcurrentHashMap<>();
 
     public ProposalAcceptance(MeterRegistry registry) {
         this.registry = registry;
@@ -32,15 +42,20 @@ public final class ProposalAcceptance {
     /**
      * Reviews {@code member}'s proposal and applies the verdict.
      *
-     * @param nodeUid metadata.uid of the member's Node, or null when there is none
+     * @param nodeUid    metadata.uid of the member's Node, or null when there is none
+     * @param keyHolders the keys accepted in the mesh and the WireGuardNode holding each ({@link ProposalReview#of})
      * @throws io.fabric8.kubernetes.client.KubernetesClientException when a write fails (the reconcile is retried)
      */
-    public ProposalReview review(KubernetesClient client, WireGuardNode member, String nodeUid) {
-        ProposalReview r = ProposalReview.of(member, nodeUid, Instant.now());
+    public ProposalReview review(KubernetesClient client, WireGuardNode member, String nodeUid, Map<String, String> keyHolders) {
+        ProposalReview r = ProposalReview.of(member, nodeUid, keyHolders, Instant.now());
         String name = member.getMetadata().getName();
+        String uid = String.valueOf(member.getMetadata().getUid());
         switch (r.verdict()) {
             case WAIT -> {}
-            case CURRENT -> clearDegraded(client, member);
+            case CURRENT -> {
+                reported.remove(uid);
+                setDegraded(client, member, false, "Accepted", "the status proposes the accepted key and endpoints");
+            }
             case ACCEPT -> {
                 var p = r.proposal();
                 client.resources(WireGuardNode.class).withName(name).edit(m -> {
@@ -48,39 +63,46 @@ public final class ProposalAcceptance {
                     m.getSpec().kemPublicKey = p.kemPublicKey();
                     m.getSpec().endpoints = List.copyOf(p.endpoints());
                     m.getSpec().identity = r.accepted();
-                    if (ProposalReview.APPROVED.equals(r.reason()) && m.getMetadata().getAnnotations() != null) {
-                        m.getMetadata().getAnnotations().remove(WireGuardNode.APPROVED_IDENTITY); // used once
+                    if (r.newIdentity() && m.getMetadata().getAnnotations() != null) {
+                        m.getMetadata().getAnnotations().remove(WireGuardNode.APPROVED_IDENTITY); // used once (or moot: the Node was re-created)
                     }
                     return m;
                 });
+                reported.remove(uid);
                 count("accepted", r.reason());
                 if (r.newIdentity()) Events.normal(client, member, "IdentityAccepted", r.message());
-                clearDegraded(client, member);
+                setDegraded(client, member, false, "Accepted", "the status proposes the accepted key and endpoints");
             }
             case REFUSE -> {
-                Condition old = Conditions.find(member.getStatus().conditions, Conditions.DEGRADED);
-                if (old != null && "True".equals(old.getStatus()) && Objects.equals(old.getMessage(), r.message())) break; // reported already
-                client.resources(WireGuardNode.class).withName(name).editStatus(m -> {
-                    if (m.getStatus() == null) return m; // gone since it was read: the next pass reviews what is there
-                    if (m.getStatus().conditions == null) m.getStatus().conditions = new ArrayList<>();
-                    Conditions.set(m.getStatus().conditions, Conditions.DEGRADED, true, r.reason(), r.message(), m.getMetadata().getGeneration());
-                    return m;
-                });
+                setDegraded(client, member, true, r.reason(), r.message());
+                if (r.reason().concat(r.message()).equals(reported.put(uid, r.reason().concat(r.message())))) break; // counted already
                 count("refused", r.reason());
-                Events.warning(client, member, "ProposalRefused", r.reason() + ": " + r.message());
+                Instant now = Instant.now(), last = lastEvent.get(uid + "/" + r.reason());
+                if (last == null || Duration.between(last, now).compareTo(EVENT_INTERVAL) >= 0) {
+                    lastEvent.put(uid + "/" + r.reason(), now);
+                    Events.warning(client, member, "ProposalRefused", r.reason() + ": " + r.message());
+                }
             }
         }
         return r;
     }
 
-    private static void clearDegraded(KubernetesClient client, WireGuardNode member) {
+    /** Forgets what was reported about members that no longer exist (uids not in {@code live}). */
+    public void retain(Set<String> live) {
+        reported.keySet().retainAll(live);
+        lastEvent.keySet().removeIf(k -> !live.contains(k.substring(0, k.lastIndexOf('/'))));
+    }
+
+    /** Writes the Degraded condition when the status does not already say exactly this (no write otherwise). */
+    private static void setDegraded(KubernetesClient client, WireGuardNode member, boolean degraded, String reason, String message) {
+        String status = degraded ? "True" : "False";
         Condition old = member.getStatus() == null ? null : Conditions.find(member.getStatus().conditions, Conditions.DEGRADED);
-        if (old == null || !"True".equals(old.getStatus())) return;
+        if (old == null && !degraded) return; // never refused: nothing to clear
+        if (old != null && status.equals(old.getStatus()) && reason.equals(old.getReason()) && Objects.equals(message, old.getMessage())) return;
         client.resources(WireGuardNode.class).withName(member.getMetadata().getName()).editStatus(m -> {
-            if (m.getStatus() == null) return m;
+            if (m.getStatus() == null) return m; // gone since it was read: the next pass reviews what is there
             if (m.getStatus().conditions == null) m.getStatus().conditions = new ArrayList<>();
-            Conditions.set(m.getStatus().conditions, Conditions.DEGRADED, false, "Accepted", "the status proposes the accepted key and endpoints",
-                    m.getMetadata().getGeneration());
+            Conditions.set(m.getStatus().conditions, Conditions.DEGRADED, degraded, reason, message, m.getMetadata().getGeneration());
             return m;
         });
     }

@@ -19,6 +19,10 @@ import java.util.Objects;
  *   <li>The accepted identity: a proposal whose values differ from the spec's is accepted only when that
  *       identity signed it ({@link Proposal}) with a generation above the accepted one; otherwise it is
  *       refused as {@code Unsigned}, {@code BadSignature} or {@code Replayed}.</li>
+ *   <li>A key another member holds (WireGuard or ML-KEM) is refused as {@code KeyInUse}, whoever signed it: two
+ *       peers with one key would take each other's place in every peer list.</li>
+ *   <li>A Node re-created while the node kept its identity: the identity is bound to the new UID at once
+ *       ({@code NodeRebound}), so an identity presented later is not taken for the new Node's first.</li>
  *   <li>Another identity (a node whose disk was wiped, or anyone writing the node's status): accepted
  *       when it signed its own proposal and either the Node was re-created (another UID) or an admin
  *       approved its fingerprint ({@link WireGuardNode#APPROVED_IDENTITY}); otherwise refused as
@@ -54,13 +58,17 @@ public record ProposalReview(Verdict verdict, String reason, String message, Wir
     public static final String BAD_SIGNATURE = "BadSignature";
     public static final String REPLAYED = "Replayed";
     public static final String IDENTITY_CHANGED = "IdentityChanged";
+    public static final String KEY_IN_USE = "KeyInUse";
+    public static final String NODE_REBOUND = "NodeRebound";
 
     /**
      * @param member  the WireGuardNode as read from the API server
      * @param nodeUid metadata.uid of its Node, or null when the Node is not (or no longer) there
+     * @param keyHolders the WireGuard and ML-KEM public keys accepted in the mesh -> the WireGuardNode holding each:
+     *                a node may not propose another's (it would take that node's place in every peer list)
      * @param now     the acceptance time recorded for a new identity
      */
-    public static ProposalReview of(WireGuardNode member, String nodeUid, Instant now) {
+    public static ProposalReview of(WireGuardNode member, String nodeUid, java.util.Map<String, String> keyHolders, Instant now) {
         WireGuardNodeSpec spec = member.getSpec();
         WireGuardNodeStatus s = member.getStatus();
         String name = member.getMetadata().getName();
@@ -72,7 +80,17 @@ public record ProposalReview(Verdict verdict, String reason, String message, Wir
         boolean sameValues = Objects.equals(s.publicKey, spec.publicKey) && Objects.equals(s.kemPublicKey, spec.kemPublicKey)
                 && Objects.equals(s.endpoints, spec.endpoints);
         boolean sameIdentity = known != null && Objects.equals(s.identityKey, known.signingKey);
-        if (sameIdentity && sameValues) return new ProposalReview(Verdict.CURRENT, "Accepted", "the status proposes the accepted key and endpoints", null, null);
+        if (sameIdentity && sameValues) {
+            if (nodeUid == null || nodeUid.equals(known.nodeUID)) {
+                return new ProposalReview(Verdict.CURRENT, "Accepted", "the status proposes the accepted key and endpoints", null, null);
+            }
+            // The Node was re-created and the node kept its identity: bind the identity to the new Node at once, so a
+            // new identity presented later is not taken for the re-created Node's first one.
+            return new ProposalReview(Verdict.ACCEPT, NODE_REBOUND, "Node " + node + " was re-created (uid " + nodeUid + "); it kept identity "
+                    + known.fingerprint, identity(known.signingKey, known.fingerprint, nodeUid, known.proposalGeneration == null ? 1 : known.proposalGeneration,
+                    known.acceptedTime), new Proposal(name, node, known.proposalGeneration == null ? 1 : known.proposalGeneration, known.signingKey,
+                    spec.publicKey, spec.kemPublicKey, spec.endpoints));
+        }
 
         if (s.identityKey == null || s.proposal == null || s.proposal.generation == null || s.proposal.signature == null) {
             return refuse(UNSIGNED, "node " + node + " proposes key " + s.publicKey + " and endpoints " + s.endpoints + " without an identity"
@@ -93,6 +111,11 @@ public record ProposalReview(Verdict verdict, String reason, String message, Wir
                     + ". Someone other than the node-daemon of " + node + " wrote this status, e.g. with another node's credentials:"
                     + " find that node (audit log), and" + CLEAR.replace("NODE", node));
         }
+        if (heldByAnother(keyHolders, s.publicKey, name) || heldByAnother(keyHolders, s.kemPublicKey, name)) {
+            return refuse(KEY_IN_USE, "node " + node + " proposes a key another node of the mesh holds (" + s.publicKey + "): two peers cannot"
+                    + " share a key; the other nodes keep " + accepted(spec) + ". Someone other than the node-daemon of " + node + " made this"
+                    + " proposal: find who (audit log), and" + CLEAR.replace("NODE", node));
+        }
         long floor = known == null || known.proposalGeneration == null ? 0 : known.proposalGeneration;
         if (s.proposal.generation <= floor) {
             return refuse(REPLAYED, "node " + node + " proposes key " + s.publicKey + " with generation " + s.proposal.generation + ", not above the"
@@ -105,8 +128,8 @@ public record ProposalReview(Verdict verdict, String reason, String message, Wir
         }
         if (sameIdentity) {
             return new ProposalReview(Verdict.ACCEPT, SIGNED, "key " + s.publicKey + " and endpoints " + s.endpoints + " signed by node " + node
-                    + "'s identity (generation " + s.proposal.generation + ")", identity(known.signingKey, known.fingerprint, known.nodeUID,
-                    s.proposal.generation, known.acceptedTime), p);
+                    + "'s identity (generation " + s.proposal.generation + ")", identity(known.signingKey, known.fingerprint,
+                    nodeUid != null ? nodeUid : known.nodeUID, s.proposal.generation, known.acceptedTime), p);
         }
         if (nodeUid != null && !nodeUid.equals(known.nodeUID)) {
             return accept(NODE_RECREATED, "Node " + node + " was re-created (uid " + nodeUid + ", was " + known.nodeUID + "): its new identity "
@@ -123,6 +146,11 @@ public record ProposalReview(Verdict verdict, String reason, String message, Wir
                 + " logs at start, then run: wiremesh node approve " + node + " " + fingerprint + " --mesh " + spec.mesh
                 + (approved != null ? " (the approved " + approved + " is not the one presented)" : "")
                 + ". If the node was not wiped, someone else wrote its status: do not approve");
+    }
+
+    private static boolean heldByAnother(java.util.Map<String, String> keyHolders, String key, String member) {
+        String holder = key == null ? null : keyHolders.get(key);
+        return holder != null && !holder.equals(member);
     }
 
     /** How a refused status clears: the node-daemon writes its own proposal again when it starts. */

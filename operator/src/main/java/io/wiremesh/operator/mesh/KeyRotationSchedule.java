@@ -70,7 +70,9 @@ public record KeyRotationSchedule(List<String> rotate, Duration recheckAfter) {
     public static long nextGeneration(WireGuardNode m) {
         long asked = m.getSpec().keyGeneration == null ? 1 : m.getSpec().keyGeneration;
         long published = m.getStatus() == null || m.getStatus().keyGeneration == null ? 0 : m.getStatus().keyGeneration;
-        return Math.max(asked, published) + 1;
+        // A status is the node's (or anyone with the node credentials') word: a generation at the schema's bound is ignored.
+        if (published >= io.wiremesh.api.v1alpha1.Formats.MAX_GENERATION) published = 0;
+        return Math.min(Math.max(asked, published) + 1, io.wiremesh.api.v1alpha1.Formats.MAX_GENERATION);
     }
 
     private static Instant time(String rfc3339) {

@@ -135,11 +135,28 @@ public class MeshReconciler implements Reconciler<WireGuardMesh> {
 
         // What each node proposes in its status (keys, endpoints) reaches the spec, which every node peers with,
         // only when the node's accepted identity signed it (ProposalReview): another node's credentials cannot.
+        // A member's status is written with node credentials: one that cannot be reviewed (or written back) is
+        // logged and left for the next pass, never allowed to stop the others' reviews or the rest of this pass.
+        Map<String, String> acceptedKeys = new HashMap<>(); // key -> member, WireGuard and ML-KEM
+        for (WireGuardNode m : members) {
+            if (m.getSpec().publicKey != null) acceptedKeys.put(m.getSpec().publicKey, m.getMetadata().getName());
+            if (m.getSpec().kemPublicKey != null) acceptedKeys.put(m.getSpec().kemPublicKey, m.getMetadata().getName());
+        }
         for (WireGuardNode m : members) {
             Node n = selected.containsKey(m.getSpec().nodeName) ? selected.get(m.getSpec().nodeName)
                     : nodes.get(new ResourceID(m.getSpec().nodeName)).orElse(null);
-            proposals.review(client, m, n == null ? null : n.getMetadata().getUid());
+            try {
+                var r = proposals.review(client, m, n == null ? null : n.getMetadata().getUid(), acceptedKeys);
+                if (r.proposal() != null && r.verdict() == io.wiremesh.operator.identity.ProposalReview.Verdict.ACCEPT) {
+                    acceptedKeys.put(r.proposal().publicKey(), m.getMetadata().getName());
+                    if (r.proposal().kemPublicKey() != null) acceptedKeys.put(r.proposal().kemPublicKey(), m.getMetadata().getName());
+                }
+            } catch (RuntimeException e) {
+                metrics.errors.increment();
+                System.err.println("wiremesh operator: proposal of " + m.getMetadata().getName() + " not reviewed, retried at the next pass: " + e);
+            }
         }
+        proposals.retain(members.stream().map(m -> String.valueOf(m.getMetadata().getUid())).collect(Collectors.toSet()));
 
         List<BlockAllocator> allocators = new ArrayList<>();
         for (MeshPlan.Pool pool : plan.pools()) {
@@ -199,12 +216,17 @@ public class MeshReconciler implements Reconciler<WireGuardMesh> {
         KeyRotationSchedule rotation = KeyRotationSchedule.of(mesh.getSpec().keyRotationInterval(), members,
                 m -> selected.containsKey(m.getSpec().nodeName) && reportsReady(m), now);
         for (String member : rotation.rotate()) {
-            client.resources(WireGuardNode.class).withName(member).edit(m -> {
-                m.getSpec().keyGeneration = KeyRotationSchedule.nextGeneration(m);
-                if (m.getMetadata().getAnnotations() == null) m.getMetadata().setAnnotations(new HashMap<>());
-                m.getMetadata().getAnnotations().put(KeyRotationSchedule.REQUESTED, now.toString());
-                return m;
-            });
+            try {
+                client.resources(WireGuardNode.class).withName(member).edit(m -> {
+                    m.getSpec().keyGeneration = KeyRotationSchedule.nextGeneration(m);
+                    if (m.getMetadata().getAnnotations() == null) m.getMetadata().setAnnotations(new HashMap<>());
+                    m.getMetadata().getAnnotations().put(KeyRotationSchedule.REQUESTED, now.toString());
+                    return m;
+                });
+            } catch (KubernetesClientException e) {
+                metrics.errors.increment(); // e.g. refused by the schema: the request annotation is not set, so it is stuck, not blocking
+                System.err.println("wiremesh operator: key rotation of " + member + " not asked: " + e.getMessage());
+            }
         }
         if (rotation.recheckAfter() != null && (nextCheck == null || rotation.recheckAfter().compareTo(nextCheck) < 0)) {
             nextCheck = rotation.recheckAfter();

@@ -79,7 +79,7 @@ class ProposalReviewTest {
     WireGuardNode accepted() {
         WireGuardNode w = member();
         propose(w, node, 1, K1, EP);
-        ProposalReview r = ProposalReview.of(w, "uid-1", NOW);
+        ProposalReview r = ProposalReview.of(w, "uid-1", Map.of(), NOW);
         assertThat(r.reason()).isEqualTo(ProposalReview.FIRST_USE);
         apply(w, r);
         return w;
@@ -95,24 +95,24 @@ class ProposalReviewTest {
         assertThat(w.getSpec().identity.nodeUID).isEqualTo("uid-1");
         assertThat(w.getSpec().identity.proposalGeneration).isEqualTo(1);
         assertThat(w.getSpec().identity.acceptedTime).isEqualTo(NOW.toString());
-        assertThat(ProposalReview.of(w, "uid-1", NOW).verdict()).isEqualTo(Verdict.CURRENT);
+        assertThat(ProposalReview.of(w, "uid-1", Map.of(), NOW).verdict()).isEqualTo(Verdict.CURRENT);
     }
 
     @Test
     void nothingIsTrustedBeforeTheNodeProposesOrWithoutItsNode() {
         WireGuardNode w = member();
-        assertThat(ProposalReview.of(w, "uid-1", NOW).verdict()).isEqualTo(Verdict.WAIT);
+        assertThat(ProposalReview.of(w, "uid-1", Map.of(), NOW).verdict()).isEqualTo(Verdict.WAIT);
         propose(w, node, 1, K1, EP);
-        assertThat(ProposalReview.of(w, null, NOW).verdict()).isEqualTo(Verdict.WAIT);
+        assertThat(ProposalReview.of(w, null, Map.of(), NOW).verdict()).isEqualTo(Verdict.WAIT);
         w.getStatus().proposal = null;
-        assertThat(ProposalReview.of(w, "uid-1", NOW).reason()).isEqualTo(ProposalReview.UNSIGNED);
+        assertThat(ProposalReview.of(w, "uid-1", Map.of(), NOW).reason()).isEqualTo(ProposalReview.UNSIGNED);
     }
 
     @Test
     void aChangeSignedByTheAcceptedIdentityIsAccepted() {
         WireGuardNode w = accepted();
         propose(w, node, 2, K2, List.of("10.1.0.2:51830"));
-        ProposalReview r = ProposalReview.of(w, "uid-1", NOW.plusSeconds(60));
+        ProposalReview r = ProposalReview.of(w, "uid-1", Map.of(), NOW.plusSeconds(60));
         assertThat(r.reason()).isEqualTo(ProposalReview.SIGNED);
         assertThat(r.newIdentity()).isFalse();
         apply(w, r);
@@ -126,20 +126,20 @@ class ProposalReviewTest {
         WireGuardNode w = accepted();
         // Unsigned: the attacker only writes its own WireGuard key.
         w.getStatus().publicKey = K2;
-        ProposalReview r = ProposalReview.of(w, "uid-1", NOW);
+        ProposalReview r = ProposalReview.of(w, "uid-1", Map.of(), NOW);
         assertThat(r.verdict()).isEqualTo(Verdict.REFUSE);
         assertThat(r.reason()).isEqualTo(ProposalReview.BAD_SIGNATURE); // the old signature does not cover the new key
         w.getStatus().proposal = null;
-        assertThat(ProposalReview.of(w, "uid-1", NOW).reason()).isEqualTo(ProposalReview.UNSIGNED);
+        assertThat(ProposalReview.of(w, "uid-1", Map.of(), NOW).reason()).isEqualTo(ProposalReview.UNSIGNED);
 
         // Signed with the node's identity key named, but by the attacker's private key.
         propose(w, node, 5, K2, EP);
         w.getStatus().proposal.signature = sign(attacker, new Proposal("m.n2", "n2", 5, Proposal.base64(node.getPublic()), K2, null, EP));
-        assertThat(ProposalReview.of(w, "uid-1", NOW).reason()).isEqualTo(ProposalReview.BAD_SIGNATURE);
+        assertThat(ProposalReview.of(w, "uid-1", Map.of(), NOW).reason()).isEqualTo(ProposalReview.BAD_SIGNATURE);
 
         // The attacker's own identity, signing its own proposal: a changed identity, held.
         propose(w, attacker, 5, K2, EP);
-        r = ProposalReview.of(w, "uid-1", NOW);
+        r = ProposalReview.of(w, "uid-1", Map.of(), NOW);
         assertThat(r.reason()).isEqualTo(ProposalReview.IDENTITY_CHANGED);
         assertThat(r.message()).contains("wiremesh node approve n2 " + Proposal.fingerprint(Proposal.base64(attacker.getPublic())))
                 .contains("do not approve").contains("the accepted key " + K1);
@@ -151,7 +151,7 @@ class ProposalReviewTest {
         propose(other, node, 5, K2, EP);
         propose(w, node, 5, K2, EP);
         w.getStatus().proposal.signature = other.getStatus().proposal.signature;
-        assertThat(ProposalReview.of(w, "uid-1", NOW).reason()).isEqualTo(ProposalReview.BAD_SIGNATURE);
+        assertThat(ProposalReview.of(w, "uid-1", Map.of(), NOW).reason()).isEqualTo(ProposalReview.BAD_SIGNATURE);
     }
 
     @Test
@@ -159,9 +159,9 @@ class ProposalReviewTest {
         WireGuardNode w = accepted();
         WireGuardNodeStatus old = w.getStatus();
         propose(w, node, 2, K2, EP);
-        apply(w, ProposalReview.of(w, "uid-1", NOW));
+        apply(w, ProposalReview.of(w, "uid-1", Map.of(), NOW));
         w.setStatus(old); // generation 1, K1: genuinely signed, but superseded
-        ProposalReview r = ProposalReview.of(w, "uid-1", NOW);
+        ProposalReview r = ProposalReview.of(w, "uid-1", Map.of(), NOW);
         assertThat(r.reason()).isEqualTo(ProposalReview.REPLAYED);
         assertThat(r.message()).contains("generation 1").contains("accepted 2");
     }
@@ -173,18 +173,18 @@ class ProposalReviewTest {
 
         WireGuardNode w = accepted();
         propose(w, wiped, 2, K2, EP);
-        ProposalReview r = ProposalReview.of(w, "uid-1", NOW);
+        ProposalReview r = ProposalReview.of(w, "uid-1", Map.of(), NOW);
         assertThat(r.reason()).isEqualTo(ProposalReview.IDENTITY_CHANGED);
         assertThat(r.message()).contains(fp).contains(w.getSpec().identity.fingerprint);
 
         // An approval of another fingerprint does nothing, and says so.
         w.getMetadata().setAnnotations(Map.of(WireGuardNode.APPROVED_IDENTITY, Proposal.fingerprint(K1)));
-        r = ProposalReview.of(w, "uid-1", NOW);
+        r = ProposalReview.of(w, "uid-1", Map.of(), NOW);
         assertThat(r.reason()).isEqualTo(ProposalReview.IDENTITY_CHANGED);
         assertThat(r.message()).contains("is not the one presented");
 
         w.getMetadata().setAnnotations(Map.of(WireGuardNode.APPROVED_IDENTITY, fp));
-        r = ProposalReview.of(w, "uid-1", NOW);
+        r = ProposalReview.of(w, "uid-1", Map.of(), NOW);
         assertThat(r.reason()).isEqualTo(ProposalReview.APPROVED);
         assertThat(r.newIdentity()).isTrue();
         assertThat(r.accepted().nodeUID).isEqualTo("uid-1");
@@ -192,12 +192,12 @@ class ProposalReviewTest {
 
         WireGuardNode again = accepted();
         propose(again, wiped, 2, K2, EP);
-        r = ProposalReview.of(again, "uid-2", NOW);
+        r = ProposalReview.of(again, "uid-2", Map.of(), NOW);
         assertThat(r.reason()).isEqualTo(ProposalReview.NODE_RECREATED);
         assertThat(r.accepted().nodeUID).isEqualTo("uid-2");
         // A new identity's self-signature must still be right.
         again.getStatus().proposal.signature = sign(attacker, new Proposal("m.n2", "n2", 2, again.getStatus().identityKey, K2, null, EP));
-        assertThat(ProposalReview.of(again, "uid-2", NOW).reason()).isEqualTo(ProposalReview.BAD_SIGNATURE);
+        assertThat(ProposalReview.of(again, "uid-2", Map.of(), NOW).reason()).isEqualTo(ProposalReview.BAD_SIGNATURE);
     }
 
     @Test
@@ -205,9 +205,38 @@ class ProposalReviewTest {
         WireGuardNode w = accepted();
         propose(w, node, 2, K2, EP);
         w.getStatus().identityKey = "%%%";
-        assertThat(ProposalReview.of(w, "uid-1", NOW).reason()).isEqualTo(ProposalReview.BAD_SIGNATURE);
+        assertThat(ProposalReview.of(w, "uid-1", Map.of(), NOW).reason()).isEqualTo(ProposalReview.BAD_SIGNATURE);
         propose(w, node, 2, K2, EP);
         w.getStatus().proposal.signature = "AAAA";
-        assertThat(ProposalReview.of(w, "uid-1", NOW).reason()).isEqualTo(ProposalReview.BAD_SIGNATURE);
+        assertThat(ProposalReview.of(w, "uid-1", Map.of(), NOW).reason()).isEqualTo(ProposalReview.BAD_SIGNATURE);
+    }
+
+    @Test
+    void aKeyAnotherNodeHoldsIsRefusedEvenSignedByTheNodesOwnIdentity() {
+        WireGuardNode w = accepted();
+        propose(w, node, 2, K2, EP);
+        ProposalReview r = ProposalReview.of(w, "uid-1", Map.of(K2, "m.n1"), NOW);
+        assertThat(r.reason()).isEqualTo(ProposalReview.KEY_IN_USE);
+        assertThat(r.message()).contains("another node of the mesh holds");
+        assertThat(ProposalReview.of(w, "uid-1", Map.of(), NOW).reason()).isEqualTo(ProposalReview.SIGNED);
+    }
+
+    @Test
+    void aRecreatedNodeThatKeptItsIdentityIsBoundToItsNewUidSoALaterStrangerIsHeld() {
+        WireGuardNode w = accepted();
+        ProposalReview r = ProposalReview.of(w, "uid-2", Map.of(), NOW);
+        assertThat(r.reason()).isEqualTo(ProposalReview.NODE_REBOUND);
+        assertThat(r.newIdentity()).isFalse();
+        apply(w, r);
+        assertThat(w.getSpec().identity.nodeUID).isEqualTo("uid-2");
+        assertThat(w.getSpec().publicKey).isEqualTo(K1);
+        assertThat(w.getSpec().identity.signingKey).isEqualTo(Proposal.base64(node.getPublic()));
+        // Another identity now, on the same (re-created) Node: held, not trusted as the new Node's first.
+        propose(w, attacker, 9, K2, EP);
+        assertThat(ProposalReview.of(w, "uid-2", Map.of(), NOW).reason()).isEqualTo(ProposalReview.IDENTITY_CHANGED);
+        // A signed change on a re-created Node carries the new UID too.
+        WireGuardNode v = accepted();
+        propose(v, node, 2, K2, EP);
+        assertThat(ProposalReview.of(v, "uid-3", Map.of(), NOW).accepted().nodeUID).isEqualTo("uid-3");
     }
 }

@@ -90,6 +90,11 @@ class KeyRotationScheduleTest {
         assertThat(KeyRotationSchedule.nextGeneration(member("m.a", 1, 7L, "2026-10-01T00:00:00Z"))).as("made anew, disk at 7").isEqualTo(8);
         assertThat(KeyRotationSchedule.nextGeneration(member("m.a", 3, 3L, "2026-10-01T00:00:00Z"))).isEqualTo(4);
         assertThat(KeyRotationSchedule.nextGeneration(member("m.a", 1, null, null))).isEqualTo(2);
+        // A status claiming the largest generation (anyone with node credentials can write it) neither overflows nor sticks.
+        long max = io.wiremesh.api.v1alpha1.Formats.MAX_GENERATION;
+        assertThat(KeyRotationSchedule.nextGeneration(member("m.a", 3, max, "1970-01-01T00:00:00Z"))).isEqualTo(4);
+        assertThat(KeyRotationSchedule.nextGeneration(member("m.a", 3, Long.MAX_VALUE, null))).isEqualTo(4);
+        assertThat(KeyRotationSchedule.nextGeneration(member("m.a", max, max - 1, null))).isEqualTo(max);
     }
 
     @Test

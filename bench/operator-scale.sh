@@ -4,7 +4,9 @@
 # process. Prints the time until every node has its WireGuardNode, the operator's RSS, and, as the
 # reference measured in the same run, the time the API server took to accept N plain object creations
 # (the node objects) from a parallel client: the floor for N writes on this machine. The pool
-# (10.64.0.0/10, /24 blocks) holds up to 16,384 nodes.
+# (10.64.0.0/10, /24 blocks) holds up to 16,384 nodes. Then every node proposes its key, signed by its
+# own identity, as node-daemons do at start (bench/.../SignedProposals): the time until the operator has
+# accepted all of them into the specs, against the time the API server took for those N status writes.
 # Usage: bench/operator-scale.sh [N=1000]   (after mvn package and scripts/install-deps.sh)
 set -euo pipefail
 N="${1:-1000}"
@@ -12,6 +14,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 JAR="$ROOT/operator/target/quarkus-app/quarkus-run.jar"
 JAVA=/usr/lib/jvm/temurin-25-jdk-amd64/bin/java
 [ -f "$JAR" ] || { echo "build first: JAVA_HOME=/usr/lib/jvm/temurin-25-jdk-amd64 mvn -B package -DskipTests" >&2; exit 1; }
+PROPOSALS_CP="$ROOT/node-daemon/target/wiremesh-node-daemon-0.1.0-SNAPSHOT-all.jar:$ROOT/bench/target/classes"
 W="$(mktemp -d /tmp/wiremesh-scale.XXXXXX)"
 PIDS=()
 . "$ROOT/scripts/lib/apiserver.sh"
@@ -59,9 +62,25 @@ join=$(python3 -c "print(f'{$t1-$t0:.2f}')")
 blocks=$(k "$API/apis/wiremesh.io/v1alpha1/wireguardnodes?labelSelector=wiremesh.io/mesh=scale" |
          python3 -c 'import json,sys; b=[i["spec"]["podCIDRs"][0] for i in json.load(sys.stdin)["items"]]; print(len(b), len(set(b)))')
 
+echo "== every node proposes its key, signed (as $((N + N / 10)) node-daemons starting at once)"
+"$JAVA" -cp "$PROPOSALS_CP" io.wiremesh.bench.SignedProposals "$W/proposals.tsv" scale $((N + N / 10))
+cut -f1 "$W/proposals.tsv" >"$W/pnames"; cut -f2 "$W/proposals.tsv" >"$W/pbodies"
+accepted() { k "$API/apis/wiremesh.io/v1alpha1/wireguardnodes?labelSelector=wiremesh.io/mesh=scale" |
+             python3 -c 'import json,sys; print(sum(1 for i in json.load(sys.stdin)["items"] if i["spec"].get("publicKey")))'; }
+t0=$(now)
+paste -d'\n' "$W/pnames" "$W/pbodies" | xargs -P 16 -d '\n' -n 2 sh -c 'curl -sS -k -o /dev/null -H "Authorization: Bearer '"$TOKEN"'" \
+  -H "Content-Type: application/merge-patch+json" -X PATCH --data "$1" "'"$API"'/apis/wiremesh.io/v1alpha1/wireguardnodes/$0/status"'
+t1=$(now)
+while [ "$(accepted)" -lt $((N + N / 10)) ]; do sleep 0.2; done
+t2=$(now)
+writes=$(python3 -c "print(f'{$t1-$t0:.2f}')"); accept=$(python3 -c "print(f'{$t2-$t0:.2f}')")
+rss2=$(awk '/VmRSS/ {print $2}' /proc/$OP/status); hwm2=$(awk '/VmHWM/ {print $2}' /proc/$OP/status)
+
 echo
 echo "result ($(nproc) cores, $(date -u +%F)):"
 echo "   allocation of $N nodes:         $alloc s   (reference, $N plain creations: $ref s; ratio $(python3 -c "print(f'{$alloc/$ref:.2f}')")x)"
 echo "   $((N / 10)) nodes joining (incl. creation): $join s"
 echo "   distinct v4 blocks:            $blocks (count, distinct)"
 echo "   operator RSS: idle $((rss_idle / 1024)) MB, after $((rss / 1024)) MB, peak $((hwm / 1024)) MB"
+echo "   $((N + N / 10)) signed proposals accepted: $accept s after the first status write   (reference, the $((N + N / 10)) status writes themselves: $writes s; ratio $(python3 -c "print(f'{$accept/$writes:.2f}')")x)"
+echo "   operator RSS after the proposals: $((rss2 / 1024)) MB, peak $((hwm2 / 1024)) MB"

@@ -274,4 +274,32 @@ class NodeProposalTest {
         await().atMost(5, TimeUnit.SECONDS).until(() -> KEY_B.equals(get(b).getSpec().publicKey));
         assertThat(get(b).getSpec().identity.nodeUID).isNotEqualTo(oldUid).isEqualTo(admin.nodes().withName(nodeB).get().getMetadata().getUid());
     }
+
+    @Test
+    void withoutTrustOnFirstUseANodesFirstIdentityWaitsForTheAdmin() throws Exception {
+        operator.stop();
+        operator = new Operator(o -> o.withKubernetesClient(admin).withCloseClientOnStop(false));
+        operator.register(new MeshReconciler(Duration.ofSeconds(60), false, registry));
+        operator.start();
+        KeyPair idA = KeyPairGenerator.getInstance("Ed25519").generateKeyPair();
+        String nodeA = node("a");
+        WireGuardMesh m = new WireGuardMesh();
+        m.setMetadata(new ObjectMetaBuilder().withName("approve-" + id).build());
+        m.setSpec(new WireGuardMeshSpec());
+        m.getSpec().podCIDRs = List.of("10.49.0.0/16");
+        m.getSpec().nodeSelector = Map.of("wiremesh-test", id);
+        mesh = admin.resource(m).create().getMetadata().getName();
+        String a = WireGuardNode.nameFor(mesh, nodeA);
+        await().atMost(30, TimeUnit.SECONDS).until(() -> get(a) != null);
+        propose(asNode, a, idA, 1, KEY_A);
+        refusedAs(a, "AwaitingApproval", null);
+        String fingerprint = Proposal.fingerprint(Proposal.base64(idA.getPublic()));
+        admin.resources(WireGuardNode.class).withName(a).edit(w -> {
+            w.getMetadata().setAnnotations(Map.of(WireGuardNode.APPROVED_IDENTITY, fingerprint));
+            return w;
+        });
+        await().atMost(5, TimeUnit.SECONDS).until(() -> KEY_A.equals(get(a).getSpec().publicKey));
+        assertThat(get(a).getSpec().identity.fingerprint).isEqualTo(fingerprint);
+        await().atMost(5, TimeUnit.SECONDS).until(() -> "False/Accepted".equals(degraded(a)));
+    }
 }

@@ -2,6 +2,9 @@ package io.wiremesh.operator.identity;
 
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.dsl.base.PatchContext;
+import io.fabric8.kubernetes.client.dsl.base.PatchType;
+import io.fabric8.kubernetes.client.utils.Serialization;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.wiremesh.api.v1alpha1.WireGuardNode;
@@ -10,6 +13,7 @@ import io.wiremesh.operator.Events;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -29,25 +33,36 @@ public final class ProposalAcceptance {
     /** The least time between two Warning Events of one reason about one WireGuardNode. */
     static final Duration EVENT_INTERVAL = Duration.ofSeconds(10);
     private final MeterRegistry registry;
+    private final boolean trustFirstUse;
     private final Map<String, Counter> counters = new ConcurrentHashMap<>();
     /** WireGuardNode uid -> the refusal last counted (reason and message). */
     private final Map<String, String> reported = new ConcurrentHashMap<>();
     /** WireGuardNode uid and reason -> when the last such Warning Event was raised. */
     private final Map<String, Instant> lastEvent = new ConcurrentHashMap<>();
 
-    public ProposalAcceptance(MeterRegistry registry) {
+    /** @param trustFirstUse whether a node's first identity is accepted unapproved ({@link ProposalReview#of(WireGuardNode, String, Map, boolean, Instant)}) */
+    public ProposalAcceptance(MeterRegistry registry, boolean trustFirstUse) {
         this.registry = registry;
+        this.trustFirstUse = trustFirstUse;
     }
 
     /**
-     * Reviews {@code member}'s proposal and applies the verdict.
+     * Reviews {@code member}'s proposal (pure: the caller applies the reviews of a pass in any order, or at once).
      *
      * @param nodeUid    metadata.uid of the member's Node, or null when there is none
      * @param keyHolders the keys accepted in the mesh and the WireGuardNode holding each ({@link ProposalReview#of})
-     * @throws io.fabric8.kubernetes.client.KubernetesClientException when a write fails (the reconcile is retried)
      */
-    public ProposalReview review(KubernetesClient client, WireGuardNode member, String nodeUid, Map<String, String> keyHolders) {
-        ProposalReview r = ProposalReview.of(member, nodeUid, keyHolders, Instant.now());
+    public ProposalReview review(WireGuardNode member, String nodeUid, Map<String, String> keyHolders) {
+        return ProposalReview.of(member, nodeUid, keyHolders, trustFirstUse, Instant.now());
+    }
+
+    /**
+     * Applies a review of {@code member}: the accepted values into its spec (one merge patch), or the
+     * Degraded condition, count and Event of a refusal. Safe to call for several members at once.
+     *
+     * @throws io.fabric8.kubernetes.client.KubernetesClientException when a write fails (the next pass reviews again)
+     */
+    public void apply(KubernetesClient client, WireGuardNode member, ProposalReview r) {
         String name = member.getMetadata().getName();
         String uid = String.valueOf(member.getMetadata().getUid());
         switch (r.verdict()) {
@@ -58,16 +73,20 @@ public final class ProposalAcceptance {
             }
             case ACCEPT -> {
                 var p = r.proposal();
-                client.resources(WireGuardNode.class).withName(name).edit(m -> {
-                    m.getSpec().publicKey = p.publicKey();
-                    m.getSpec().kemPublicKey = p.kemPublicKey();
-                    m.getSpec().endpoints = List.copyOf(p.endpoints());
-                    m.getSpec().identity = r.accepted();
-                    if (r.newIdentity() && m.getMetadata().getAnnotations() != null) {
-                        m.getMetadata().getAnnotations().remove(WireGuardNode.APPROVED_IDENTITY); // used once (or moot: the Node was re-created)
-                    }
-                    return m;
-                });
+                // One JSON merge patch (RFC 7386), no read first: a null removes the field (a proposal without an ML-KEM key).
+                Map<String, Object> spec = new HashMap<>();
+                spec.put("publicKey", p.publicKey());
+                spec.put("kemPublicKey", p.kemPublicKey());
+                spec.put("endpoints", List.copyOf(p.endpoints()));
+                spec.put("identity", r.accepted());
+                Map<String, Object> patch = new HashMap<>(Map.of("spec", spec));
+                if (r.newIdentity()) { // the approval is used once (or moot: the Node was re-created)
+                    Map<String, Object> annotations = new HashMap<>();
+                    annotations.put(WireGuardNode.APPROVED_IDENTITY, null);
+                    patch.put("metadata", Map.of("annotations", annotations));
+                }
+                client.resources(WireGuardNode.class).withName(name)
+                        .patch(PatchContext.of(PatchType.JSON_MERGE), Serialization.asJson(patch));
                 reported.remove(uid);
                 count("accepted", r.reason());
                 if (r.newIdentity()) Events.normal(client, member, "IdentityAccepted", r.message());
@@ -84,7 +103,6 @@ public final class ProposalAcceptance {
                 }
             }
         }
-        return r;
     }
 
     /** Forgets what was reported about members that no longer exist (uids not in {@code live}). */

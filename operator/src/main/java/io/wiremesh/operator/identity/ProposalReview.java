@@ -15,7 +15,8 @@ import java.util.Objects;
  *
  * <ul>
  *   <li>No identity accepted yet: the first proposal signed by the identity it presents is accepted
- *       (trust on first use), and the identity is bound to the Node's metadata.uid.</li>
+ *       (trust on first use), and the identity is bound to the Node's metadata.uid; with trust on first
+ *       use off, only once an admin approved its fingerprint ({@code AwaitingApproval} until then).</li>
  *   <li>The accepted identity: a proposal whose values differ from the spec's is accepted only when that
  *       identity signed it ({@link Proposal}) with a generation above the accepted one; otherwise it is
  *       refused as {@code Unsigned}, {@code BadSignature} or {@code Replayed}.</li>
@@ -60,6 +61,7 @@ public record ProposalReview(Verdict verdict, String reason, String message, Wir
     public static final String IDENTITY_CHANGED = "IdentityChanged";
     public static final String KEY_IN_USE = "KeyInUse";
     public static final String NODE_REBOUND = "NodeRebound";
+    public static final String AWAITING_APPROVAL = "AwaitingApproval";
 
     /**
      * @param member  the WireGuardNode as read from the API server
@@ -69,6 +71,15 @@ public record ProposalReview(Verdict verdict, String reason, String message, Wir
      * @param now     the acceptance time recorded for a new identity
      */
     public static ProposalReview of(WireGuardNode member, String nodeUid, java.util.Map<String, String> keyHolders, Instant now) {
+        return of(member, nodeUid, keyHolders, true, now);
+    }
+
+    /**
+     * {@link #of(WireGuardNode, String, java.util.Map, Instant)} with trust on first use on or off: off, a node's first
+     * identity (and the new identity of a re-created Node) needs an admin's approval of its fingerprint, like a wiped node's.
+     */
+    public static ProposalReview of(WireGuardNode member, String nodeUid, java.util.Map<String, String> keyHolders, boolean trustFirstUse,
+                                    Instant now) {
         WireGuardNodeSpec spec = member.getSpec();
         WireGuardNodeStatus s = member.getStatus();
         String name = member.getMetadata().getName();
@@ -122,26 +133,34 @@ public record ProposalReview(Verdict verdict, String reason, String message, Wir
                     + " accepted " + floor + ": an old proposal replayed; the other nodes keep " + accepted(spec) + ". Find who wrote it"
                     + " (audit log), and" + CLEAR.replace("NODE", node));
         }
+        String approved = member.getMetadata().getAnnotations() == null ? null : member.getMetadata().getAnnotations().get(WireGuardNode.APPROVED_IDENTITY);
         if (known == null || known.signingKey == null) {
             if (nodeUid == null) return new ProposalReview(Verdict.WAIT, "NodeUnknown", "Node " + node + " not found: no identity to bind", null, null);
-            return accept(FIRST_USE, "identity " + fingerprint + " of node " + node + " trusted on first use", p, nodeUid, fingerprint, now);
+            if (trustFirstUse) return accept(FIRST_USE, "identity " + fingerprint + " of node " + node + " trusted on first use", p, nodeUid, fingerprint, now);
+            if (fingerprint.equals(approved)) {
+                return accept(APPROVED, "first identity " + fingerprint + " of node " + node + " approved by an admin", p, nodeUid, fingerprint, now);
+            }
+            return refuse(AWAITING_APPROVAL, "node " + node + " presents its first identity " + fingerprint + "; this operator trusts no"
+                    + " identity on first use (operator.trustOnFirstUse: false), so node " + node + " has no peers yet. Compare the"
+                    + " fingerprint with the one the node-daemon on " + node + " logs at start, then run: wiremesh node approve " + node
+                    + " " + fingerprint + " --mesh " + spec.mesh + (approved != null ? " (the approved " + approved + " is not the one presented)" : ""));
         }
         if (sameIdentity) {
             return new ProposalReview(Verdict.ACCEPT, SIGNED, "key " + s.publicKey + " and endpoints " + s.endpoints + " signed by node " + node
                     + "'s identity (generation " + s.proposal.generation + ")", identity(known.signingKey, known.fingerprint,
                     nodeUid != null ? nodeUid : known.nodeUID, s.proposal.generation, known.acceptedTime), p);
         }
-        if (nodeUid != null && !nodeUid.equals(known.nodeUID)) {
+        if (trustFirstUse && nodeUid != null && !nodeUid.equals(known.nodeUID)) {
             return accept(NODE_RECREATED, "Node " + node + " was re-created (uid " + nodeUid + ", was " + known.nodeUID + "): its new identity "
                     + fingerprint + " is trusted on first use", p, nodeUid, fingerprint, now);
         }
-        String approved = member.getMetadata().getAnnotations() == null ? null : member.getMetadata().getAnnotations().get(WireGuardNode.APPROVED_IDENTITY);
         if (fingerprint.equals(approved)) {
             return accept(APPROVED, "identity " + fingerprint + " of node " + node + " approved by an admin (annotation "
                     + WireGuardNode.APPROVED_IDENTITY + ")", p, nodeUid != null ? nodeUid : known.nodeUID, fingerprint, now);
         }
         return refuse(IDENTITY_CHANGED, "node " + node + " presents identity " + fingerprint + ", not its accepted " + known.fingerprint
-                + ", and its Node was not re-created; the other nodes keep " + accepted(spec) + " (pods on " + node + " are unreachable until this"
+                + (trustFirstUse ? ", and its Node was not re-created" : " (trust on first use is off: a re-created Node needs approval too)")
+                + "; the other nodes keep " + accepted(spec) + " (pods on " + node + " are unreachable until this"
                 + " is resolved). If the node's disk was wiped or replaced, compare the fingerprint with the one the node-daemon on " + node
                 + " logs at start, then run: wiremesh node approve " + node + " " + fingerprint + " --mesh " + spec.mesh
                 + (approved != null ? " (the approved " + approved + " is not the one presented)" : "")

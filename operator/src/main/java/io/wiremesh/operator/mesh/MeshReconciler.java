@@ -71,12 +71,22 @@ public class MeshReconciler implements Reconciler<WireGuardMesh> {
     private final ProposalAcceptance proposals;
     private InformerEventSource<Node, WireGuardMesh> nodes;
 
+    /**
+     * @param trustFirstUse whether a node's first identity is accepted without an admin's approval
+     *                      ({@code operator.trustOnFirstUse} in the chart; see {@link io.wiremesh.operator.identity.ProposalReview})
+     */
     @Inject
     public MeshReconciler(@ConfigProperty(name = "wiremesh.operator.node-grace-period", defaultValue = "60s") Duration gracePeriod,
+                          @ConfigProperty(name = "wiremesh.operator.trust-on-first-use", defaultValue = "true") boolean trustFirstUse,
                           MeterRegistry registry) {
         this.gracePeriod = gracePeriod;
         this.metrics = new OperatorMetrics(registry);
-        this.proposals = new ProposalAcceptance(registry);
+        this.proposals = new ProposalAcceptance(registry, trustFirstUse);
+    }
+
+    /** With trust on first use (the default). */
+    public MeshReconciler(Duration gracePeriod, MeterRegistry registry) {
+        this(gracePeriod, true, registry);
     }
 
     @Override
@@ -142,11 +152,14 @@ public class MeshReconciler implements Reconciler<WireGuardMesh> {
             if (m.getSpec().publicKey != null) acceptedKeys.put(m.getSpec().publicKey, m.getMetadata().getName());
             if (m.getSpec().kemPublicKey != null) acceptedKeys.put(m.getSpec().kemPublicKey, m.getMetadata().getName());
         }
+        // Decided in order (a key accepted for one member is in use for the next), written 16 at a time.
+        Map<WireGuardNode, io.wiremesh.operator.identity.ProposalReview> reviews = new java.util.LinkedHashMap<>();
         for (WireGuardNode m : members) {
             Node n = selected.containsKey(m.getSpec().nodeName) ? selected.get(m.getSpec().nodeName)
                     : nodes.get(new ResourceID(m.getSpec().nodeName)).orElse(null);
             try {
-                var r = proposals.review(client, m, n == null ? null : n.getMetadata().getUid(), acceptedKeys);
+                var r = proposals.review(m, n == null ? null : n.getMetadata().getUid(), acceptedKeys);
+                reviews.put(m, r);
                 if (r.proposal() != null && r.verdict() == io.wiremesh.operator.identity.ProposalReview.Verdict.ACCEPT) {
                     acceptedKeys.put(r.proposal().publicKey(), m.getMetadata().getName());
                     if (r.proposal().kemPublicKey() != null) acceptedKeys.put(r.proposal().kemPublicKey(), m.getMetadata().getName());
@@ -156,6 +169,15 @@ public class MeshReconciler implements Reconciler<WireGuardMesh> {
                 System.err.println("wiremesh operator: proposal of " + m.getMetadata().getName() + " not reviewed, retried at the next pass: " + e);
             }
         }
+        inParallel(reviews.entrySet().stream().filter(e -> e.getValue().verdict() != io.wiremesh.operator.identity.ProposalReview.Verdict.WAIT)
+                .<Runnable>map(e -> () -> {
+                    try {
+                        proposals.apply(client, e.getKey(), e.getValue());
+                    } catch (RuntimeException x) {
+                        metrics.errors.increment();
+                        System.err.println("wiremesh operator: verdict on " + e.getKey().getMetadata().getName() + " not written, retried at the next pass: " + x);
+                    }
+                }).toList());
         proposals.retain(members.stream().map(m -> String.valueOf(m.getMetadata().getUid())).collect(Collectors.toSet()));
 
         List<BlockAllocator> allocators = new ArrayList<>();
@@ -328,6 +350,24 @@ public class MeshReconciler implements Reconciler<WireGuardMesh> {
             throw new IllegalStateException(first);
         }
         return created.get();
+    }
+
+    /** Runs {@code tasks} {@link #PARALLEL_CREATES} at a time and returns when all are done (each handles its own failure). */
+    private static void inParallel(List<Runnable> tasks) {
+        if (tasks.isEmpty()) return;
+        java.util.concurrent.Semaphore slots = new java.util.concurrent.Semaphore(PARALLEL_CREATES);
+        try (var executor = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()) {
+            for (Runnable t : tasks) {
+                slots.acquireUninterruptibly();
+                executor.submit(() -> {
+                    try {
+                        t.run();
+                    } finally {
+                        slots.release();
+                    }
+                });
+            }
+        }
     }
 
     /**

@@ -239,4 +239,27 @@ class ProposalReviewTest {
         propose(v, node, 2, K2, EP);
         assertThat(ProposalReview.of(v, "uid-3", Map.of(), NOW).accepted().nodeUID).isEqualTo("uid-3");
     }
+
+    @Test
+    void withoutTrustOnFirstUseEveryFirstIdentityWaitsForApproval() {
+        WireGuardNode w = member();
+        propose(w, node, 1, K1, EP);
+        String fp = Proposal.fingerprint(Proposal.base64(node.getPublic()));
+        ProposalReview r = ProposalReview.of(w, "uid-1", Map.of(), false, NOW);
+        assertThat(r.reason()).isEqualTo(ProposalReview.AWAITING_APPROVAL);
+        assertThat(r.message()).contains("wiremesh node approve n2 " + fp + " --mesh m");
+        w.getMetadata().setAnnotations(Map.of(WireGuardNode.APPROVED_IDENTITY, fp));
+        r = ProposalReview.of(w, "uid-1", Map.of(), false, NOW);
+        assertThat(r.reason()).isEqualTo(ProposalReview.APPROVED);
+        assertThat(r.newIdentity()).isTrue();
+        apply(w, r);
+        // Signed changes of the approved identity pass as usual; a re-created Node's new identity waits too.
+        propose(w, node, 2, K2, EP);
+        assertThat(ProposalReview.of(w, "uid-1", Map.of(), false, NOW).reason()).isEqualTo(ProposalReview.SIGNED);
+        propose(w, attacker, 3, K2, EP);
+        w.getMetadata().setAnnotations(null);
+        r = ProposalReview.of(w, "uid-2", Map.of(), false, NOW);
+        assertThat(r.reason()).isEqualTo(ProposalReview.IDENTITY_CHANGED);
+        assertThat(r.message()).contains("trust on first use is off");
+    }
 }

@@ -295,8 +295,8 @@ class LocalClusterIT {
      * Root on node 1 (here: node 1's network namespace with the token of node 1's node-daemon pod) rewrites
      * node 2's status: node 1's key without a valid signature, without any, with an identity of its own,
      * and node 2's genuine proposal from before a rotation. Node 1 keeps peering with node 2's real key,
-     * pods keep talking through it, and the admin sees why in `kubectl get wgnode`, the events and the
-     * operator's metrics.
+     * pods keep talking through it, node 2's daemon writes its own proposal back each time, and the admin
+     * sees why in the events, the operator's metrics and `kubectl get wgnode`.
      */
     @Test
     @Order(21)
@@ -321,17 +321,17 @@ class LocalClusterIT {
         String ip2 = cluster.podIp("test-n2-1");
         Path pcap = work.resolve("attack.pcap");
         Process capture = cluster.capture(1, pcap);
-        CompletableFuture<Commands.Result> ping = inBackground(() -> cluster.exec("test-n1-1", "ping", "-c", "200", "-i", "0.1", "-W", "2", ip2));
+        CompletableFuture<Commands.Result> ping = inBackground(() -> cluster.exec("test-n1-1", "ping", "-c", "400", "-i", "0.1", "-W", "2", ip2));
         Thread.sleep(1000);
 
         // 1. Node 1's key in node 2's status, node 2's signature left as it was.
         asNode1(token, n2, Map.of("publicKey", keyA));
-        refused(n2, "BadSignature", keyB2);
+        refusedThenRestored(n2, "BadSignature", keyB2);
         // 2. ... and no signature at all.
         Map<String, Object> unsigned = new java.util.HashMap<>(Map.of("publicKey", keyA));
         unsigned.put("proposal", null); // a merge patch's null removes the field
         asNode1(token, n2, unsigned);
-        refused(n2, "Unsigned", keyB2);
+        refusedThenRestored(n2, "Unsigned", keyB2);
         // 3. ... a key and an identity node 1 made for the purpose: a changed identity, held for an admin.
         java.security.KeyPair forged = java.security.KeyPairGenerator.getInstance("Ed25519").generateKeyPair();
         String forgedKey = io.wiremesh.api.identity.Proposal.base64(forged.getPublic());
@@ -343,22 +343,22 @@ class LocalClusterIT {
         sig.update(p.message());
         asNode1(token, n2, Map.of("publicKey", keyX, "identityKey", forgedKey,
                 "proposal", Map.of("generation", p.generation(), "signature", java.util.Base64.getEncoder().encodeToString(sig.sign()))));
-        refused(n2, "IdentityChanged", keyB2);
+        refusedThenRestored(n2, "IdentityChanged", keyB2);
         // 4. Node 2's own proposal from before the rotation, replayed.
         asNode1(token, n2, Map.of("publicKey", genuineOld.publicKey, "kemPublicKey", genuineOld.kemPublicKey, "endpoints", genuineOld.endpoints,
                 "identityKey", genuineOld.identityKey, "proposal", Map.of("generation", genuineOld.proposal.generation, "signature", genuineOld.proposal.signature)));
-        refused(n2, "Replayed", keyB2);
+        refusedThenRestored(n2, "Replayed", keyB2);
 
         int[] sentReceived = pings(ping.get(60, TimeUnit.SECONDS).out());
         List<String> packets = LocalCluster.packets(capture, pcap);
-        assertThat(sentReceived).as("pings to node 2's pod while its status was rewritten").isEqualTo(new int[] {200, 200});
+        assertThat(sentReceived).as("pings to node 2's pod while its status was rewritten").isEqualTo(new int[] {400, 400});
         assertThat(cluster.wgPeers(1)).as("node 1 peers with node 2's real key only").containsExactly(keyB2);
         assertThat(packets).as("the underlay carries only WireGuard").isNotEmpty()
                 .allMatch(l -> l.matches(".* IP 198\\.19\\.0\\.1[12]\\.51820 > 198\\.19\\.0\\.1[12]\\.51820: UDP.*"));
         // What the admin sees.
         String table = cluster.kubectl("get", "wgnode", n2);
         System.out.println(table);
-        assertThat(table).contains("PROPOSAL").contains("Replayed").contains(keyB2);
+        assertThat(table).contains("PROPOSAL").contains("Accepted").contains(keyB2); // node 2 wrote its own proposal back each time
         assertThat(cluster.kubectl("get", "events", "-n", "default", "--field-selector", "involvedObject.name=" + n2))
                 .contains("ProposalRefused").contains("BadSignature").contains("Unsigned").contains("IdentityChanged").contains("Replayed");
         Pod operator = systemPod("operator", null);
@@ -366,8 +366,8 @@ class LocalClusterIT {
         for (String reason : List.of("BadSignature", "Unsigned", "IdentityChanged", "Replayed")) {
             assertThat(metrics).containsPattern("wiremesh_operator_proposals_total\\{[^}]*reason=\"" + reason + "\"[^}]*verdict=\"refused\"[^}]*} [1-9]");
         }
-        assertThat(member2.get().getStatus().conditions.stream().filter(c -> "Degraded".equals(c.getType())).findFirst().orElseThrow()
-                .getMessage()).contains("restart the node-daemon pod on wml-n2"); // the next test does, after wiping the node
+        assertThat(cluster.kubectl("-n", LocalCluster.SYSTEM_NS, "logs", systemPod("node", "wml-n2").getMetadata().getName(), "-c", "node-daemon"))
+                .contains("this node's status no longer holds its own proposal");
     }
 
     /**
@@ -425,13 +425,21 @@ class LocalClusterIT {
     }
 
     /** Waits for {@code member}'s Degraded reason, and checks the accepted key stayed and node 1 still peers with it. */
-    private static void refused(String member, String reason, String key) throws Exception {
-        await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(200)).until(() -> {
-            var st = cluster.client.resources(WireGuardNode.class).withName(member).get().getStatus();
-            return st.conditions.stream().anyMatch(c -> "Degraded".equals(c.getType()) && "True".equals(c.getStatus()) && reason.equals(c.getReason()));
-        });
+    /**
+     * Waits for the operator's Warning Event refusing {@code member}'s rewritten status for {@code reason}, checks that the
+     * accepted key stayed and node 1 still peers with it, then waits until the node's own daemon has written its proposal
+     * back (its status holds {@code key} again and the Degraded condition is cleared).
+     */
+    private static void refusedThenRestored(String member, String reason, String key) throws Exception {
+        await().atMost(Duration.ofSeconds(15)).pollInterval(Duration.ofMillis(200)).until(() -> cluster.client.v1().events().inNamespace("default")
+                .list().getItems().stream().anyMatch(e -> member.equals(e.getInvolvedObject().getName()) && "ProposalRefused".equals(e.getReason())
+                        && e.getMessage().startsWith(reason + ":")));
         assertThat(cluster.client.resources(WireGuardNode.class).withName(member).get().getSpec().publicKey).isEqualTo(key);
         assertThat(cluster.wgPeers(1)).containsExactly(key);
+        await().atMost(Duration.ofSeconds(15)).pollInterval(Duration.ofMillis(200)).until(() -> {
+            var st = cluster.client.resources(WireGuardNode.class).withName(member).get().getStatus();
+            return key.equals(st.publicKey) && st.conditions.stream().noneMatch(c -> "Degraded".equals(c.getType()) && "True".equals(c.getStatus()));
+        });
     }
 
     private static int nodeIndex(Pod p) {

@@ -96,6 +96,20 @@ final class MemberStatus {
 
     static final String READY = "Ready";
 
+    /**
+     * Whether {@code s} holds the proposal this node last wrote (keys, endpoints, identity, signature);
+     * true before it wrote any. False means someone else wrote this node's status (any node's credentials
+     * can): the operator refuses what they wrote, and this node writes its own proposal back.
+     */
+    synchronized boolean holdsOwnProposal(WireGuardNodeStatus s) {
+        Signed last = signed;
+        if (last == null) return true;
+        return s != null && last.publicKey().equals(s.publicKey) && java.util.Objects.equals(last.kemPublicKey(), s.kemPublicKey)
+                && last.endpoints().equals(s.endpoints) && identity.publicKeyBase64().equals(s.identityKey) && s.proposal != null
+                && java.util.Objects.equals(last.signature().generation(), s.proposal.generation)
+                && last.signature().signature().equals(s.proposal.signature);
+    }
+
     /** The signature of these values: the last one when they are the same, else a new one above the accepted generation. */
     private synchronized NodeIdentity.Signed sign(WireGuardNode w, String publicKey, String kemPublicKey, List<String> endpoints) {
         Signed last = signed;

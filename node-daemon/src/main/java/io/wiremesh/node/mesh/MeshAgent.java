@@ -190,6 +190,15 @@ public final class MeshAgent implements AutoCloseable {
             }
 
             @Override
+            public void ownMemberChanged(WireGuardNode self) {
+                if (!status.holdsOwnProposal(self.getStatus()) && !proposalOverwritten) {
+                    proposalOverwritten = true; // the watchdog writes it back, at most every PROPOSAL_REWRITE_INTERVAL
+                    System.err.println("wiremesh node-daemon: this node's status no longer holds its own proposal (written with other"
+                            + " credentials?): writing it back");
+                }
+            }
+
+            @Override
             public void membershipEnded() {
                 onMembershipEnded.run();
             }
@@ -220,6 +229,11 @@ public final class MeshAgent implements AutoCloseable {
                     // with the kernel every 10 s (someone may have flushed the ruleset or deleted a rule).
                     if (pendingMesh != null) applyPendingMesh(); // a mesh edit that failed to apply
                     if (keyPending) applyKey(); // a rotated key the interface or the API server refused
+                    if (proposalOverwritten && System.nanoTime() - lastProposalRewrite > PROPOSAL_REWRITE_INTERVAL.toNanos()) {
+                        lastProposalRewrite = System.nanoTime();
+                        proposalOverwritten = false;
+                        republishStatus();
+                    }
                     // The record of the interface is trusted for PeerSync.REREAD_AFTER_NANOS: compare it again so
                     // that a change behind our back (wg set, a peer's allowed IP moved) is repaired in a quiet mesh too.
                     if (ticks % RESYNC_TICKS == RESYNC_TICKS - 1) sync();
@@ -263,6 +277,12 @@ public final class MeshAgent implements AutoCloseable {
             }
         });
     }
+
+    /** The least time between two rewrites of this node's proposal over a status someone else wrote. */
+    static final Duration PROPOSAL_REWRITE_INTERVAL = Duration.ofSeconds(5);
+    /** Someone else wrote this node's status: the watchdog writes the proposal back. */
+    private volatile boolean proposalOverwritten;
+    private long lastProposalRewrite = System.nanoTime() - PROPOSAL_REWRITE_INTERVAL.toNanos();
 
     /**
      * The per-peer handshake summary in the status is rewritten when a peer's health changes and
@@ -645,6 +665,24 @@ public final class MeshAgent implements AutoCloseable {
 
     private synchronized void publishStatus(boolean ready, String reason, String message) {
         status.publish(ready, reason, message, listenPort, device == null ? null : device.kind(), appliedGeneration);
+        lastReady = ready;
+        lastReason = reason;
+        lastMessage = message;
+    }
+
+    /** What {@link #publishStatus} last wrote (null before the first write): what a rewrite repeats. */
+    private Boolean lastReady;
+    private String lastReason, lastMessage;
+
+    /** Writes the last published status again (its proposal over one someone else wrote). */
+    private synchronized void republishStatus() {
+        if (lastReady == null) return;
+        try {
+            publishStatus(lastReady, lastReason, lastMessage);
+        } catch (RuntimeException e) {
+            proposalOverwritten = true; // retried at the next interval
+            System.err.println("wiremesh node-daemon: cannot write this node's proposal back: " + e.getMessage());
+        }
     }
 
     /** The preshared-key exchange with the other nodes (for metrics), or null when there is none. */

@@ -28,6 +28,9 @@ final class MeshWatch implements AutoCloseable {
 
         /** This node's own WireGuardNode was deleted (after {@link #peersChanged()} for it). */
         void membershipEnded();
+
+        /** This node's own WireGuardNode changed (by anyone: its status may no longer hold this node's proposal). */
+        default void ownMemberChanged(WireGuardNode self) {}
     }
 
     /** How often the informers relist: a missed event is repaired within this. */
@@ -74,6 +77,7 @@ final class MeshWatch implements AutoCloseable {
             @Override
             public void onUpdate(WireGuardNode oldObj, WireGuardNode newObj) {
                 if (started && peerRelevantChange(oldObj, newObj)) listener.peersChanged(); // not for handshake summaries
+                if (started && newObj.getSpec() != null && node.equals(newObj.getSpec().nodeName)) listener.ownMemberChanged(newObj);
             }
 
             @Override

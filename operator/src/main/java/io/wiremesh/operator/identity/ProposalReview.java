@@ -172,8 +172,9 @@ public record ProposalReview(Verdict verdict, String reason, String message, Wir
         return holder != null && !holder.equals(member);
     }
 
-    /** How a refused status clears: the node-daemon writes its own proposal again when it starts. */
-    private static final String CLEAR = " restart the node-daemon pod on NODE to publish its own proposal again (nothing is misrouted meanwhile)";
+    /** How a refused status clears: the node-daemon notices a status it did not write and writes its own proposal back. */
+    private static final String CLEAR = " the node-daemon on NODE writes its own proposal back within seconds (nothing is misrouted"
+            + " meanwhile); if this condition stays, restart that pod";
 
     private static String accepted(WireGuardNodeSpec spec) {
         return spec.publicKey == null ? "no key for it (none accepted yet)" : "the accepted key " + spec.publicKey;

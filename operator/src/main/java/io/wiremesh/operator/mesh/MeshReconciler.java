@@ -153,13 +153,13 @@ public class MeshReconciler implements Reconciler<WireGuardMesh> {
             if (m.getSpec().kemPublicKey != null) acceptedKeys.put(m.getSpec().kemPublicKey, m.getMetadata().getName());
         }
         // Decided in order (a key accepted for one member is in use for the next), written 16 at a time.
-        Map<WireGuardNode, io.wiremesh.operator.identity.ProposalReview> reviews = new java.util.LinkedHashMap<>();
+        List<Map.Entry<WireGuardNode, io.wiremesh.operator.identity.ProposalReview>> reviews = new ArrayList<>();
         for (WireGuardNode m : members) {
             Node n = selected.containsKey(m.getSpec().nodeName) ? selected.get(m.getSpec().nodeName)
                     : nodes.get(new ResourceID(m.getSpec().nodeName)).orElse(null);
             try {
                 var r = proposals.review(m, n == null ? null : n.getMetadata().getUid(), acceptedKeys);
-                reviews.put(m, r);
+                reviews.add(Map.entry(m, r));
                 if (r.proposal() != null && r.verdict() == io.wiremesh.operator.identity.ProposalReview.Verdict.ACCEPT) {
                     acceptedKeys.put(r.proposal().publicKey(), m.getMetadata().getName());
                     if (r.proposal().kemPublicKey() != null) acceptedKeys.put(r.proposal().kemPublicKey(), m.getMetadata().getName());
@@ -169,7 +169,7 @@ public class MeshReconciler implements Reconciler<WireGuardMesh> {
                 System.err.println("wiremesh operator: proposal of " + m.getMetadata().getName() + " not reviewed, retried at the next pass: " + e);
             }
         }
-        inParallel(reviews.entrySet().stream().filter(e -> e.getValue().verdict() != io.wiremesh.operator.identity.ProposalReview.Verdict.WAIT)
+        inParallel(reviews.stream().filter(e -> e.getValue().verdict() != io.wiremesh.operator.identity.ProposalReview.Verdict.WAIT)
                 .<Runnable>map(e -> () -> {
                     try {
                         proposals.apply(client, e.getKey(), e.getValue());

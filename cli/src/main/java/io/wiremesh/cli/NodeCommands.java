@@ -22,8 +22,9 @@ public final class NodeCommands {
 
     /**
      * Sets {@link WireGuardNode#APPROVED_IDENTITY} on the node's WireGuardNode, so the operator accepts
-     * the identity with that fingerprint (once it presents it, signed) and the keys it signs; then waits
-     * for the acceptance. Refuses a malformed fingerprint and a missing node.
+     * the identity with that fingerprint and the keys it signs; then waits for the acceptance. Refuses a
+     * malformed fingerprint, a missing node, and a fingerprint the node's status does not present now (an
+     * approval left waiting would accept whoever presents that identity later).
      */
     @Command(name = "approve", mixinStandardHelpOptions = true,
             description = {"Accept NODE's new signing identity after its disk was wiped or replaced (its Node object kept).",
@@ -65,8 +66,10 @@ public final class NodeCommands {
                 }
                 String presented = w.getStatus() == null || w.getStatus().identityKey == null ? null : safeFingerprint(w.getStatus().identityKey);
                 if (!fingerprint.equals(presented)) {
-                    node.err.println("note: node " + name + " presents " + (presented == null ? "no identity" : presented) + " now; the approval"
-                            + " takes effect when it presents " + fingerprint);
+                    // An approval left waiting would accept whoever presents that identity later, from any node's credentials.
+                    throw new PeerCommands.Failure("node " + name + " presents " + (presented == null ? "no identity" : presented) + ", not "
+                            + fingerprint + ": nothing approved. Approve only the fingerprint the node-daemon on " + name + " logs at start"
+                            + " (\"identity SHA256:...\"), once its status presents it (`kubectl get wgnode " + member + "`)");
                 }
                 c.resources(WireGuardNode.class).withName(member).edit(x -> {
                     if (x.getMetadata().getAnnotations() == null) x.getMetadata().setAnnotations(new HashMap<>());
@@ -85,8 +88,9 @@ public final class NodeCommands {
                     Thread.sleep(250);
                 }
                 if (!timeout.isZero()) {
-                    throw new PeerCommands.Failure("not accepted after " + timeout.toSeconds() + " s: see `kubectl get wgnode " + member
-                            + "` (PROPOSAL) and its Degraded condition; the approval stays until the node presents " + fingerprint);
+                    throw new PeerCommands.Failure("not accepted after " + timeout.toSeconds() + " s: is the wiremesh operator running? See"
+                            + " `kubectl get wgnode " + member + "` (PROPOSAL) and its Degraded condition; the approval stays until the"
+                            + " operator uses it");
                 }
                 return 0;
             }

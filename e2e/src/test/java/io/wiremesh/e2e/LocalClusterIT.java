@@ -402,7 +402,7 @@ class LocalClusterIT {
         String ip2 = cluster.podIp("test-n2-1");
         assertThat(pings(cluster.exec("test-n1-1", "ping", "-c", "2", "-W", "1", ip2).out())[1]).as("node 2's pods unreachable while held").isZero();
         String condition = member2.get().getStatus().conditions.stream().filter(c -> "Degraded".equals(c.getType())).findFirst().orElseThrow().getMessage();
-        assertThat(condition).contains("wiremesh node approve wml-n2 " + fingerprint);
+        assertThat(condition).contains("only if it is " + fingerprint + ", run wiremesh node approve wml-n2 FINGERPRINT");
 
         long t0 = System.nanoTime();
         Commands.Result approve = Commands.run(List.of(Host.ROOT.resolve("bin/wiremesh").toString(), "node", "approve", "wml-n2", fingerprint,

@@ -138,6 +138,12 @@ public final class Main {
                 Thread.ofPlatform().start(() -> System.exit(3));
             });
             WireGuardNode self = agent.awaitMembership(Duration.ofMinutes(5));
+            if (self.getSpec().identity != null && !identity.fingerprint().equals(self.getSpec().identity.fingerprint)) {
+                System.err.println("wiremesh node-daemon: this node's identity " + identity.fingerprint() + " is not the one accepted for it ("
+                        + self.getSpec().identity.fingerprint + "): the other nodes keep its previous key, so its pods are unreachable, until"
+                        + " an admin who has compared this fingerprint runs `wiremesh node approve " + nodeName + " " + identity.fingerprint()
+                        + " --mesh " + mesh + "` (or its Node object is re-created)");
+            }
             blocks = self.getSpec().podCIDRs.stream().map(Cidr::parse).toList();
             agent.start();
             mtu = agent.mtu();

@@ -222,7 +222,8 @@ class NodeProposalTest {
         propose(asNode, b, idA, 7, KEY_X);
         refusedAs(b, "IdentityChanged", KEY_B);
         assertThat(Conditions.find(get(b).getStatus().conditions, Conditions.DEGRADED).getMessage())
-                .contains("wiremesh node approve " + nodeB + " " + Proposal.fingerprint(Proposal.base64(idA.getPublic())));
+                .contains("only if it is " + Proposal.fingerprint(Proposal.base64(idA.getPublic())) + ", run wiremesh node approve " + nodeB)
+                .contains("approve nothing");
 
         // B's own signed change (a key rotation) is accepted within 5 s; the condition clears.
         long t0 = System.nanoTime();

@@ -127,7 +127,9 @@ public record ProposalReview(Verdict verdict, String reason, String message, Wir
                     + " share a key; the other nodes keep " + accepted(spec) + ". Someone other than the node-daemon of " + node + " made this"
                     + " proposal: find who (audit log), and" + CLEAR.replace("NODE", node));
         }
-        long floor = known == null || known.proposalGeneration == null ? 0 : known.proposalGeneration;
+        // Generations count per identity: a new identity (approved, or a re-created Node's) is not judged by the old
+        // one's, so one accepted by mistake with an inflated generation cannot lock the real node out afterwards.
+        long floor = !sameIdentity || known.proposalGeneration == null ? 0 : known.proposalGeneration;
         if (s.proposal.generation <= floor) {
             return refuse(REPLAYED, "node " + node + " proposes key " + s.publicKey + " with generation " + s.proposal.generation + ", not above the"
                     + " accepted " + floor + ": an old proposal replayed; the other nodes keep " + accepted(spec) + ". Find who wrote it"
@@ -158,13 +160,14 @@ public record ProposalReview(Verdict verdict, String reason, String message, Wir
             return accept(APPROVED, "identity " + fingerprint + " of node " + node + " approved by an admin (annotation "
                     + WireGuardNode.APPROVED_IDENTITY + ")", p, nodeUid != null ? nodeUid : known.nodeUID, fingerprint, now);
         }
-        return refuse(IDENTITY_CHANGED, "node " + node + " presents identity " + fingerprint + ", not its accepted " + known.fingerprint
-                + (trustFirstUse ? ", and its Node was not re-created" : " (trust on first use is off: a re-created Node needs approval too)")
-                + "; the other nodes keep " + accepted(spec) + " (pods on " + node + " are unreachable until this"
-                + " is resolved). If the node's disk was wiped or replaced, compare the fingerprint with the one the node-daemon on " + node
-                + " logs at start, then run: wiremesh node approve " + node + " " + fingerprint + " --mesh " + spec.mesh
-                + (approved != null ? " (the approved " + approved + " is not the one presented)" : "")
-                + ". If the node was not wiped, someone else wrote its status: do not approve");
+        // No ready-made approve command with the presented fingerprint: whoever wrote this status chose it.
+        return refuse(IDENTITY_CHANGED, "node " + node + "'s status presents identity " + fingerprint + ", not its accepted "
+                + known.fingerprint + (trustFirstUse ? ", and its Node was not re-created" : " (trust on first use is off: a re-created"
+                + " Node needs approval too)") + "; the other nodes keep " + accepted(spec) + ". If the node's disk was not wiped, another"
+                + " node's credentials wrote this status: approve nothing (the node-daemon writes its own proposal back). If it was wiped"
+                + " (its pods are unreachable until approved), read the fingerprint the node-daemon on " + node + " logs at start (\"identity"
+                + " SHA256:...\"); only if it is " + fingerprint + ", run wiremesh node approve " + node + " FINGERPRINT --mesh " + spec.mesh
+                + (approved != null ? " (the approved " + approved + " is not the one presented)" : ""));
     }
 
     private static boolean heldByAnother(java.util.Map<String, String> keyHolders, String key, String member) {

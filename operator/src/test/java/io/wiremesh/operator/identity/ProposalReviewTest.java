@@ -141,8 +141,8 @@ class ProposalReviewTest {
         propose(w, attacker, 5, K2, EP);
         r = ProposalReview.of(w, "uid-1", Map.of(), NOW);
         assertThat(r.reason()).isEqualTo(ProposalReview.IDENTITY_CHANGED);
-        assertThat(r.message()).contains("wiremesh node approve n2 " + Proposal.fingerprint(Proposal.base64(attacker.getPublic())))
-                .contains("do not approve").contains("the accepted key " + K1);
+        assertThat(r.message()).contains("only if it is " + Proposal.fingerprint(Proposal.base64(attacker.getPublic())) + ", run wiremesh node approve n2")
+                .contains("approve nothing").contains("the accepted key " + K1);
 
         // A signature of another node's proposal (the attacker's own WireGuardNode) does not carry over.
         WireGuardNode other = member();
@@ -261,5 +261,23 @@ class ProposalReviewTest {
         r = ProposalReview.of(w, "uid-2", Map.of(), false, NOW);
         assertThat(r.reason()).isEqualTo(ProposalReview.IDENTITY_CHANGED);
         assertThat(r.message()).contains("trust on first use is off");
+    }
+
+    @Test
+    void anIdentityApprovedByMistakeWithAnInflatedGenerationDoesNotLockTheRealNodeOut() {
+        WireGuardNode w = accepted();
+        // The admin approved the attacker's fingerprint; the attacker proposes at generation 50.
+        propose(w, attacker, 50, K2, EP);
+        w.getMetadata().setAnnotations(Map.of(WireGuardNode.APPROVED_IDENTITY, Proposal.fingerprint(Proposal.base64(attacker.getPublic()))));
+        apply(w, ProposalReview.of(w, "uid-1", Map.of(), NOW));
+        assertThat(w.getSpec().identity.proposalGeneration).isEqualTo(50);
+        // The real (wiped) node's identity, approved once seen, is accepted at its own low generation.
+        KeyPair real = ed25519();
+        propose(w, real, 2, K1, EP);
+        assertThat(ProposalReview.of(w, "uid-1", Map.of(), NOW).reason()).isEqualTo(ProposalReview.IDENTITY_CHANGED);
+        w.getMetadata().setAnnotations(Map.of(WireGuardNode.APPROVED_IDENTITY, Proposal.fingerprint(Proposal.base64(real.getPublic()))));
+        ProposalReview r = ProposalReview.of(w, "uid-1", Map.of(), NOW);
+        assertThat(r.reason()).isEqualTo(ProposalReview.APPROVED);
+        assertThat(r.accepted().proposalGeneration).isEqualTo(2);
     }
 }

@@ -137,7 +137,9 @@ class PeerCliTest {
         BufferedImage img = ImageIO.read(png.toFile());
         int[] rgb = img.getRGB(0, 0, img.getWidth(), img.getHeight(), null, 0, img.getWidth());
         return new QRCodeReader().decode(new BinaryBitmap(new HybridBinarizer(new RGBLuminanceSource(img.getWidth(), img.getHeight(), rgb))),
-                Map.of(DecodeHintType.CHARACTER_SET, "UTF-8", DecodeHintType.TRY_HARDER, Boolean.TRUE)).getText();
+                // A rendered image, not a photo: read its modules directly (zxing's finder-pattern detection misreads
+                // a clean image now and then, ChecksumException, depending on the random keys in it).
+                Map.of(DecodeHintType.CHARACTER_SET, "UTF-8", DecodeHintType.PURE_BARCODE, Boolean.TRUE)).getText();
     }
 
     @Test

@@ -22,12 +22,7 @@ final class ProposalAcceptor implements AutoCloseable {
             while (!Thread.currentThread().isInterrupted()) {
                 try {
                     List<WireGuardNode> members = client.resources(WireGuardNode.class).withLabel(WireGuardNode.MESH_LABEL, mesh).list().getItems();
-                    java.util.Map<String, String> holders = new java.util.HashMap<>();
-                    for (WireGuardNode o : members) {
-                        if (o.getSpec() == null) continue;
-                        if (o.getSpec().publicKey != null) holders.put(o.getSpec().publicKey, o.getMetadata().getName());
-                        if (o.getSpec().kemPublicKey != null) holders.put(o.getSpec().kemPublicKey, o.getMetadata().getName());
-                    }
+                    java.util.Map<String, String> holders = ProposalReview.keyHolders(members);
                     for (WireGuardNode m : members) {
                         ProposalReview r = ProposalReview.of(m, NODE_UID, holders, Instant.now());
                         if (r.verdict() != ProposalReview.Verdict.ACCEPT) continue;

@@ -170,6 +170,17 @@ public record ProposalReview(Verdict verdict, String reason, String message, Wir
                 + (approved != null ? " (the approved " + approved + " is not the one presented)" : ""));
     }
 
+    /** The accepted keys of {@code members} (WireGuard and ML-KEM) -> the WireGuardNode holding each: {@link #of}'s {@code keyHolders}. */
+    public static java.util.Map<String, String> keyHolders(java.util.Collection<WireGuardNode> members) {
+        java.util.Map<String, String> holders = new java.util.HashMap<>();
+        for (WireGuardNode m : members) {
+            if (m.getSpec() == null) continue;
+            if (m.getSpec().publicKey != null) holders.put(m.getSpec().publicKey, m.getMetadata().getName());
+            if (m.getSpec().kemPublicKey != null) holders.put(m.getSpec().kemPublicKey, m.getMetadata().getName());
+        }
+        return holders;
+    }
+
     private static boolean heldByAnother(java.util.Map<String, String> keyHolders, String key, String member) {
         String holder = key == null ? null : keyHolders.get(key);
         return holder != null && !holder.equals(member);

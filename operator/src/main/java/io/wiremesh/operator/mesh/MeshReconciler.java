@@ -147,11 +147,7 @@ public class MeshReconciler implements Reconciler<WireGuardMesh> {
         // only when the node's accepted identity signed it (ProposalReview): another node's credentials cannot.
         // A member's status is written with node credentials: one that cannot be reviewed (or written back) is
         // logged and left for the next pass, never allowed to stop the others' reviews or the rest of this pass.
-        Map<String, String> acceptedKeys = new HashMap<>(); // key -> member, WireGuard and ML-KEM
-        for (WireGuardNode m : members) {
-            if (m.getSpec().publicKey != null) acceptedKeys.put(m.getSpec().publicKey, m.getMetadata().getName());
-            if (m.getSpec().kemPublicKey != null) acceptedKeys.put(m.getSpec().kemPublicKey, m.getMetadata().getName());
-        }
+        Map<String, String> acceptedKeys = io.wiremesh.operator.identity.ProposalReview.keyHolders(members);
         // Decided in order (a key accepted for one member is in use for the next), written 16 at a time.
         List<Map.Entry<WireGuardNode, io.wiremesh.operator.identity.ProposalReview>> reviews = new ArrayList<>();
         for (WireGuardNode m : members) {
@@ -320,29 +316,20 @@ public class MeshReconciler implements Reconciler<WireGuardMesh> {
      * @throws KubernetesClientException the first failure other than a conflict, after all have been tried
      */
     private int create(KubernetesClient client, List<WireGuardNode> joining) {
-        if (joining.isEmpty()) return 0;
-        java.util.concurrent.Semaphore slots = new java.util.concurrent.Semaphore(PARALLEL_CREATES);
         java.util.concurrent.atomic.AtomicInteger created = new java.util.concurrent.atomic.AtomicInteger();
         List<Throwable> failures = java.util.Collections.synchronizedList(new ArrayList<>());
-        try (var executor = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()) {
-            for (WireGuardNode member : joining) {
-                slots.acquireUninterruptibly();
-                executor.submit(() -> {
-                    try {
-                        client.resource(member).create();
-                        metrics.allocations.increment();
-                        created.incrementAndGet();
-                    } catch (KubernetesClientException e) {
-                        if (e.getCode() == HttpURLConnection.HTTP_CONFLICT) created.incrementAndGet(); // there: it holds a block
-                        else failures.add(e);
-                    } catch (Throwable e) {
-                        failures.add(e); // rethrown below: the reconcile fails and is retried, nothing counted
-                    } finally {
-                        slots.release();
-                    }
-                });
+        inParallel(joining.stream().<Runnable>map(member -> () -> {
+            try {
+                client.resource(member).create();
+                metrics.allocations.increment();
+                created.incrementAndGet();
+            } catch (KubernetesClientException e) {
+                if (e.getCode() == HttpURLConnection.HTTP_CONFLICT) created.incrementAndGet(); // there: it holds a block
+                else failures.add(e);
+            } catch (Throwable e) {
+                failures.add(e); // rethrown below: the reconcile fails and is retried, nothing counted
             }
-        }
+        }).toList());
         if (!failures.isEmpty()) {
             Throwable first = failures.getFirst();
             if (first instanceof RuntimeException r) throw r;

@@ -1,5 +1,7 @@
 package io.wiremesh.node;
 
+import io.fabric8.kubernetes.client.Config;
+import io.fabric8.kubernetes.client.ConfigBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.wiremesh.api.net.Cidr;
@@ -24,7 +26,9 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicBoolean;
 import io.wiremesh.node.metrics.StatusServer;
 
 /**
@@ -38,8 +42,9 @@ import io.wiremesh.node.metrics.StatusServer;
  *           [--proc-sys-net /proc/sys/net]   (where the node's net sysctls are; in a container, a mount of them)
  *           [--cni-bin-dir /opt/cni/bin --cni-conf-dir /etc/cni/net.d --cni-runtime DIR --cni-jar JAR]
  *                                             (install the plugin, its runtime and 10-wiremesh.conflist)
+ *           [--daemonset NAME]   (the DaemonSet running this daemon: stopped while it is gone or being deleted,
+ *                                 the daemon uninstalls as uninstall-cni does; stopped otherwise, it keeps everything)
  *   wiremesh-node-daemon uninstall-cni [--cni-conf-dir /etc/cni/net.d]   (CNI configuration, masquerade table, policy routes)
- *   wiremesh-node-daemon pre-stop --daemonset NAME [--cni-conf-dir DIR]  (the same, only when the DaemonSet is being deleted)
  * </pre>
  * In mesh mode the node's block(s) come from its WireGuardNode; the API server is found like
  * kubectl finds it (in-cluster service account, or KUBECONFIG).
@@ -47,22 +52,17 @@ import io.wiremesh.node.metrics.StatusServer;
 public final class Main {
     private Main() {}
 
+    private static final Path DEFAULT_CNI_CONF_DIR = Path.of("/etc/cni/net.d");
+
     public static void main(String[] args) throws Exception {
         args = splitEquals(args);
-        if (args.length > 0 && (args[0].equals("uninstall-cni") || args[0].equals("pre-stop"))) {
-            Path confDir = Path.of("/etc/cni/net.d");
-            String daemonSet = null;
+        if (args.length > 0 && args[0].equals("uninstall-cni")) {
+            Path confDir = DEFAULT_CNI_CONF_DIR;
             for (int i = 1; i < args.length; i++) {
                 switch (args[i]) {
                     case "--cni-conf-dir" -> confDir = Path.of(args[++i]);
-                    case "--daemonset" -> daemonSet = args[++i];
                     default -> usage("unknown argument " + args[i]);
                 }
-            }
-            if (args[0].equals("pre-stop") && !removedForGood(daemonSet)) {
-                System.err.println("wiremesh node-daemon: being replaced (DaemonSet " + daemonSet + " remains): keeping the CNI configuration,"
-                        + " the masquerade table and the policy routes");
-                return;
             }
             uninstall(confDir);
             return;
@@ -74,6 +74,7 @@ public final class Main {
         String mesh = null, nodeName = System.getenv("NODE_NAME"), nodeIp = System.getenv("NODE_IP"), ifname = "wiremesh0";
         int mtu = 1420;
         String statusAddress = "0.0.0.0:9465";
+        String daemonSet = null;
         // In a container /proc/sys is read-only: the chart mounts the node's /proc/sys/net elsewhere (as Cilium does).
         Path procSys = Path.of("/proc/sys/net");
         for (int i = 0; i < args.length; i++) {
@@ -92,11 +93,30 @@ public final class Main {
                 case "--cni-runtime" -> cniRuntime = Path.of(args[++i]);
                 case "--cni-jar" -> cniJar = Path.of(args[++i]);
                 case "--proc-sys-net" -> procSys = Path.of(args[++i]);
+                case "--daemonset" -> daemonSet = args[++i];
                 default -> usage("unknown argument " + args[i]);
             }
         }
         if (mesh == null && blocks.isEmpty()) usage("give --mesh (with --node-name and --node-ip) or --pod-cidr");
         if (mesh != null && (nodeName == null || nodeIp == null)) usage("--mesh needs --node-name and --node-ip (or NODE_NAME and NODE_IP)");
+        // What runs, closed in reverse order on SIGTERM; then, in a pod, whether wiremesh leaves the node. In this
+        // process rather than a preStop hook: a second JVM in the container would need its memory too (and start slowly).
+        List<AutoCloseable> running = new CopyOnWriteArrayList<>();
+        AtomicBoolean membershipEnded = new AtomicBoolean(); // state already removed: nothing to decide
+        CountDownLatch done = new CountDownLatch(1);
+        String ownDaemonSet = daemonSet;
+        Path ownConfDir = cniConfDir != null ? cniConfDir : DEFAULT_CNI_CONF_DIR;
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            for (int i = running.size() - 1; i >= 0; i--) {
+                try {
+                    running.get(i).close();
+                } catch (Exception e) {
+                    System.err.println("wiremesh node-daemon: stopping: " + e);
+                }
+            }
+            if (ownDaemonSet != null && !membershipEnded.get()) stopped(ownDaemonSet, ownConfDir);
+            done.countDown();
+        }, "wiremesh-stop"));
         NodeKey key = NodeKey.loadOrCreate(state);
         // Pods are routed through this node: forwarding must be on in the node's namespace.
         Files.writeString(procSys.resolve("ipv4/ip_forward"), "1");
@@ -115,6 +135,7 @@ public final class Main {
             agent = new MeshAgent(client, mesh, nodeName, key, io.wiremesh.node.keys.KemKey.loadOrCreate(state), identity, state, ifname,
                     new MeshRouting(Netlink.open(), ifname, procSys),
                     new NodeEgress(new NodeAddressRouting(Netlink.open(), ifname), Nft.onThisSystem(), Conntrack.onThisSystem(), ifname), nodeIp);
+            running.add(agent);
             MeshAgent member = agent;
             Path confDir = cniConfDir;
             String membership = WireGuardNode.nameFor(mesh, nodeName);
@@ -135,6 +156,7 @@ public final class Main {
                     System.err.println("wiremesh node-daemon: could not remove the masquerade table or policy routes: " + e.getMessage());
                 }
                 // Not on the informer's thread: the shutdown hook closes that informer.
+                membershipEnded.set(true);
                 Thread.ofPlatform().start(() -> System.exit(3));
             });
             WireGuardNode self = agent.awaitMembership(Duration.ofMinutes(5));
@@ -153,6 +175,7 @@ public final class Main {
         int fixedMtu = mtu;
         java.util.function.IntSupplier podMtu = agent == null ? () -> fixedMtu : agent::mtu;
         CniServer server = CniServer.start(new PodNetwork(ipam, netlink, podMtu, procSys), socket);
+        running.add(server);
         if (cniBinDir != null && cniConfDir != null && cniRuntime != null && cniJar != null) {
             Path conflist = new CniInstaller(cniRuntime, cniJar, cniBinDir, cniConfDir).install(socket, mtu);
             System.err.println("wiremesh node-daemon: installed the CNI plugin into " + cniBinDir + " and " + conflist);
@@ -163,16 +186,9 @@ public final class Main {
                         Integer.parseInt(statusAddress.substring(colon + 1))), ipam,
                 agent == null ? null : agent.device(), agent == null ? Map.of() : agent.nodeByKey(), agent == null ? null : agent.presharedKeys(),
                 () -> meshAgent == null || meshAgent.ready());
+        running.add(status);
         System.err.println("wiremesh node-daemon: public key " + key.publicKeyBase64() + ", blocks " + blocks + ", CNI socket " + server.path()
                 + (mesh != null ? ", mesh " + mesh + " on " + ifname : ""));
-        CountDownLatch done = new CountDownLatch(1);
-        MeshAgent a = agent;
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            server.close();
-            status.close();
-            if (a != null) a.close();
-            done.countDown();
-        }));
         done.await();
     }
 
@@ -189,13 +205,34 @@ public final class Main {
     }
 
     /**
+     * The end of a daemon run by {@code daemonSet}: uninstalls ({@link #uninstall}) when wiremesh leaves the node,
+     * keeps everything when the pod is merely replaced, and says which.
+     */
+    private static void stopped(String daemonSet, Path confDir) {
+        if (!removedForGood(daemonSet)) {
+            System.err.println("wiremesh node-daemon: stopping, DaemonSet " + daemonSet + " remains: keeping the CNI configuration,"
+                    + " the masquerade table and the policy routes");
+            return;
+        }
+        System.err.println("wiremesh node-daemon: stopping, DaemonSet " + daemonSet + " is gone or being deleted: uninstalling");
+        try {
+            uninstall(confDir);
+        } catch (IOException | RuntimeException e) {
+            System.err.println("wiremesh node-daemon: could not uninstall (" + e + "); `wiremesh-node-daemon uninstall-cni` on the node"
+                    + " removes the rest");
+        }
+    }
+
+    /**
      * Whether this pod stops because wiremesh leaves the node (its DaemonSet is deleted, e.g. by
      * {@code helm uninstall}) rather than because it is replaced (rolling update, eviction, restart),
      * when the node's state must stay so egress never breaks. Unknown (no API answer) counts as replaced.
      */
     static boolean removedForGood(String daemonSet) {
-        if (daemonSet == null) return true;
-        try (KubernetesClient client = new KubernetesClientBuilder().build()) {
+        // Bounded: within the pod's termination grace period, whatever the API server does.
+        Config config = new ConfigBuilder(Config.autoConfigure(null)).withRequestRetryBackoffLimit(1).withConnectionTimeout(3_000)
+                .withRequestTimeout(5_000).build();
+        try (KubernetesClient client = new KubernetesClientBuilder().withConfig(config).build()) {
             String ns = System.getenv("POD_NAMESPACE");
             return removedForGood(client, ns != null ? ns : client.getNamespace(), daemonSet);
         }
@@ -233,7 +270,7 @@ public final class Main {
         System.err.println("wiremesh-node-daemon: " + problem);
         System.err.println("usage: wiremesh-node-daemon (--mesh MESH --node-name NODE --node-ip IP [--interface IF] | --pod-cidr CIDR[,CIDR])"
                 + " [--state-dir DIR] [--cni-socket PATH] [--mtu N] [--status-address HOST:PORT]"
-                + " [--proc-sys-net DIR] [--cni-bin-dir DIR --cni-conf-dir DIR --cni-runtime DIR --cni-jar JAR]");
+                + " [--proc-sys-net DIR] [--cni-bin-dir DIR --cni-conf-dir DIR --cni-runtime DIR --cni-jar JAR] [--daemonset NAME]");
         System.exit(2);
     }
 }

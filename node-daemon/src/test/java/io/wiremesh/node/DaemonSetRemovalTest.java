@@ -14,10 +14,11 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /**
- * The preStop decision on a real kube-apiserver: a replaced node-daemon pod keeps the node's state
- * (masquerade table, policy routes, CNI configuration), a deleted DaemonSet means uninstall.
+ * The decision a stopping node-daemon makes ({@code --daemonset}), on a real kube-apiserver: a replaced
+ * node-daemon pod keeps the node's state (masquerade table, policy routes, CNI configuration), a deleted
+ * DaemonSet means uninstall.
  */
-class PreStopTest {
+class DaemonSetRemovalTest {
     @Test
     void uninstallsOnlyWhenTheDaemonSetGoes() throws Exception {
         KubernetesClient client = KubeApiServer.client();

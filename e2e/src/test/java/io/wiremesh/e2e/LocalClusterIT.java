@@ -453,17 +453,20 @@ class LocalClusterIT {
         String ip2 = cluster.podIp("test-n2-1");
         Pod daemon = systemPod("node", "wml-n2");
         // Pings at 10/s across nodes, in 5 s batches, from before the node-daemon pod is deleted until a whole batch
-        // has run after its replacement was ready: the replacement takes 10 to 30 s here, depending on the load.
+        // has run after its replacement was ready: the replacement takes 10 to 40 s here (the 1.20 kubelet deletes a
+        // stopped pod on its next 10 s status sync, and only then does the DaemonSet controller make the new one).
         AtomicLong replacedAt = new AtomicLong();
+        List<String> incomplete = new java.util.concurrent.CopyOnWriteArrayList<>(); // batches without 50 pings sent
         CompletableFuture<int[]> ping = inBackground(() -> {
-            int[] total = {0, 0, 0}; // sent, received, batches
+            int[] total = {0, 0}; // sent, received
             long batchStart;
             do {
                 batchStart = System.nanoTime();
-                int[] batch = pings(cluster.exec("test-n1-1", "ping", "-c", "50", "-i", "0.1", "-W", "2", ip2).out());
+                String out = cluster.exec("test-n1-1", "ping", "-c", "50", "-i", "0.1", "-W", "2", ip2).out();
+                int[] batch = pings(out);
+                if (batch[0] != 50) incomplete.add(out);
                 total[0] += batch[0];
                 total[1] += batch[1];
-                total[2]++;
             } while (replacedAt.get() == 0 || batchStart < replacedAt.get());
             return total;
         });
@@ -471,7 +474,7 @@ class LocalClusterIT {
         long deleted = System.nanoTime();
         try {
             cluster.client.resource(daemon).delete();
-            await().atMost(Duration.ofSeconds(60)).until(() -> {
+            await().atMost(Duration.ofSeconds(90)).until(() -> {
                 Pod p = systemPod("node", "wml-n2");
                 return p != null && !p.getMetadata().getUid().equals(daemon.getMetadata().getUid()) && Readiness.isPodReady(p);
             });
@@ -482,7 +485,8 @@ class LocalClusterIT {
         int[] sentReceived = ping.get(60, TimeUnit.SECONDS);
         System.out.printf("%d/%d pings answered from 2 s before the deletion to at least 5 s after the replacement was ready%n",
                 sentReceived[1], sentReceived[0]);
-        assertThat(sentReceived[0]).as("pings sent (50 a batch)").isEqualTo(50 * sentReceived[2]).isGreaterThanOrEqualTo(100);
+        assertThat(incomplete).as("ping batches that did not send their 50 pings").isEmpty();
+        assertThat(sentReceived[0]).as("pings sent").isGreaterThanOrEqualTo(100);
         assertThat(sentReceived[1]).as("pings answered while the node-daemon pod was replaced").isEqualTo(sentReceived[0]);
     }
 
@@ -605,6 +609,7 @@ class LocalClusterIT {
         for (int n = 1; n <= 2; n++) {
             assertThat(conflistOn(n)).isTrue();
             assertThat(cluster.onNodeSh(n, "nft", "list", "tables")).contains("wiremesh");
+            assertThat(cluster.onNodeSh(n, "ip", "rule", "show")).contains("lookup 51820");
         }
         // What `helm uninstall` does to it: each stopping node-daemon sees its DaemonSet gone and uninstalls.
         long t0 = System.nanoTime();
@@ -623,7 +628,7 @@ class LocalClusterIT {
         }
 
         // Installed again, the chart brings it all back.
-        LocalCluster.script("upgrade");
+        LocalCluster.script("upgrade", "datapath.nodeSelector.wiremesh-datapath=yes"); // as the earlier step left it
         await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofSeconds(1)).until(() -> conflistOn(1) && conflistOn(2)
                 && pings(cluster.exec("test-n1-1", "ping", "-c", "1", "-W", "1", ip2).out())[1] == 1);
         assertThat(cluster.onNodeSh(1, "nft", "list", "tables")).contains("wiremesh");

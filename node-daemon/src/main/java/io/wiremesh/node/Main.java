@@ -103,10 +103,16 @@ public final class Main {
         // process rather than a preStop hook: a second JVM in the container would need its memory too (and start slowly).
         List<AutoCloseable> running = new CopyOnWriteArrayList<>();
         AtomicBoolean membershipEnded = new AtomicBoolean(); // state already removed: nothing to decide
+        // Held while starting puts something on the node, and by the stop: nothing is installed once stopping began.
+        Object lifecycle = new Object();
+        AtomicBoolean stopping = new AtomicBoolean();
         CountDownLatch done = new CountDownLatch(1);
         String ownDaemonSet = daemonSet;
         Path ownConfDir = cniConfDir != null ? cniConfDir : DEFAULT_CNI_CONF_DIR;
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            synchronized (lifecycle) {
+                stopping.set(true);
+            }
             for (int i = running.size() - 1; i >= 0; i--) {
                 try {
                     running.get(i).close();
@@ -156,7 +162,10 @@ public final class Main {
                     System.err.println("wiremesh node-daemon: could not remove the masquerade table or policy routes: " + e.getMessage());
                 }
                 // Not on the informer's thread: the shutdown hook closes that informer.
-                membershipEnded.set(true);
+                synchronized (lifecycle) {
+                    membershipEnded.set(true);
+                    stopping.set(true);
+                }
                 Thread.ofPlatform().start(() -> System.exit(3));
             });
             WireGuardNode self = agent.awaitMembership(Duration.ofMinutes(5));
@@ -167,7 +176,13 @@ public final class Main {
                         + " --mesh " + mesh + "` (or its Node object is re-created)");
             }
             blocks = self.getSpec().podCIDRs.stream().map(Cidr::parse).toList();
-            agent.start();
+            synchronized (lifecycle) {
+                if (!stopping.get()) agent.start();
+            }
+            if (stopping.get()) {
+                done.await(); // outside the lock: the stop takes it
+                return;
+            }
             mtu = agent.mtu();
         }
         Ipam ipam = new Ipam(state.resolve("ipam.json"), blocks);
@@ -177,8 +192,16 @@ public final class Main {
         CniServer server = CniServer.start(new PodNetwork(ipam, netlink, podMtu, procSys), socket);
         running.add(server);
         if (cniBinDir != null && cniConfDir != null && cniRuntime != null && cniJar != null) {
-            Path conflist = new CniInstaller(cniRuntime, cniJar, cniBinDir, cniConfDir).install(socket, mtu);
-            System.err.println("wiremesh node-daemon: installed the CNI plugin into " + cniBinDir + " and " + conflist);
+            synchronized (lifecycle) {
+                if (!stopping.get()) {
+                    Path conflist = new CniInstaller(cniRuntime, cniJar, cniBinDir, cniConfDir).install(socket, mtu);
+                    System.err.println("wiremesh node-daemon: installed the CNI plugin into " + cniBinDir + " and " + conflist);
+                }
+            }
+            if (stopping.get()) {
+                done.await();
+                return;
+            }
         }
         MeshAgent meshAgent = agent;
         int colon = statusAddress.lastIndexOf(':');

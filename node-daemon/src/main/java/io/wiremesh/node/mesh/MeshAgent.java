@@ -72,6 +72,8 @@ public final class MeshAgent implements AutoCloseable {
     private volatile WireGuardMesh pendingMesh;
     private String lastMeshProblem;
     private Thread watchdog;
+    /** Set by {@link #close}: no more writes to the node. */
+    private volatile boolean closed;
     private volatile Runnable onMembershipEnded = () -> {};
     private final java.util.concurrent.ConcurrentHashMap<String, String> nodeByKey = new java.util.concurrent.ConcurrentHashMap<>();
     /** Public key -> WireGuardPeer name of the external devices this node is the gateway for. */
@@ -217,7 +219,7 @@ public final class MeshAgent implements AutoCloseable {
         watchdog = Thread.ofPlatform().daemon().name("datapath-watch").start(() -> {
             long lastReport = 0, ticks = 0;
             java.util.Set<String> lastHealthy = null;
-            while (!Thread.currentThread().isInterrupted()) {
+            while (!closed && !Thread.currentThread().isInterrupted()) {
                 try {
                     Thread.sleep(1000);
                     try {
@@ -345,9 +347,11 @@ public final class MeshAgent implements AutoCloseable {
 
     /** Makes peers and routes equal to the other ready nodes; removes strangers only once the cache is synced. */
     public synchronized void sync() {
+        if (closed) return;
         rotateKeyIfAsked();
         String failure = syncPeers();
-        if (failure != null) System.err.println("wiremesh node-daemon: peer sync failed, will retry on the next event: " + failure);
+        if (failure != null) System.err.println("wiremesh node-daemon: peer sync failed (retried on the next change, when the datapath"
+                + " appears, and at the latest in " + RESYNC_TICKS + " s): " + failure);
         applyEgress();
     }
 
@@ -690,10 +694,26 @@ public final class MeshAgent implements AutoCloseable {
         return exchange;
     }
 
+    /**
+     * Stops watching and retrying, and returns once nothing of this agent writes to the node any more (at most
+     * about 2 s for a watchdog pass in progress): what the stopping daemon decides next (keep or uninstall the
+     * node's state) must not be undone by a late pass. The interface, peers and routes stay as they are.
+     */
     @Override
     public void close() {
-        if (watchdog != null) watchdog.interrupt();
+        closed = true;
+        if (watchdog != null) {
+            watchdog.interrupt();
+            try {
+                watchdog.join(2_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
         if (exchange != null) exchange.close();
         if (watch != null) watch.close();
+        synchronized (this) {
+            // A sync() from a watch event in progress has finished; later ones return at once (closed).
+        }
     }
 }

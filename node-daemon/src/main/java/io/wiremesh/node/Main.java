@@ -161,11 +161,11 @@ public final class Main {
                 } catch (IOException e) {
                     System.err.println("wiremesh node-daemon: could not remove the masquerade table or policy routes: " + e.getMessage());
                 }
-                // Not on the informer's thread: the shutdown hook closes that informer.
                 synchronized (lifecycle) {
                     membershipEnded.set(true);
                     stopping.set(true);
                 }
+                // Not on the informer's thread: the shutdown hook closes that informer.
                 Thread.ofPlatform().start(() -> System.exit(3));
             });
             WireGuardNode self = agent.awaitMembership(Duration.ofMinutes(5));

@@ -7,6 +7,7 @@ import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.wiremesh.api.net.Cidr;
 import io.wiremesh.api.v1alpha1.WireGuardNode;
 import io.wiremesh.node.cni.CniInstaller;
+import io.wiremesh.node.cni.CniRepair;
 import io.wiremesh.node.cni.CniServer;
 import io.wiremesh.node.cni.PodNetwork;
 import io.wiremesh.node.ipam.Ipam;
@@ -151,6 +152,10 @@ public final class Main {
                 // waits for a new membership.
                 System.err.println("wiremesh node-daemon: " + membership + " was deleted (mesh deleted, or node no longer selected);"
                         + " peers and routes removed, exiting to wait for a new membership");
+                synchronized (lifecycle) { // first: nothing may install again (or put back) what is removed below
+                    membershipEnded.set(true);
+                    stopping.set(true);
+                }
                 try {
                     if (confDir != null) CniInstaller.uninstall(confDir);
                 } catch (IOException e) {
@@ -160,10 +165,6 @@ public final class Main {
                     member.removeEgress();
                 } catch (IOException e) {
                     System.err.println("wiremesh node-daemon: could not remove the masquerade table or policy routes: " + e.getMessage());
-                }
-                synchronized (lifecycle) {
-                    membershipEnded.set(true);
-                    stopping.set(true);
                 }
                 // Not on the informer's thread: the shutdown hook closes that informer.
                 Thread.ofPlatform().start(() -> System.exit(3));
@@ -191,10 +192,12 @@ public final class Main {
         java.util.function.IntSupplier podMtu = agent == null ? () -> fixedMtu : agent::mtu;
         CniServer server = CniServer.start(new PodNetwork(ipam, netlink, podMtu, procSys), socket);
         running.add(server);
+        CniInstaller installer = null;
         if (cniBinDir != null && cniConfDir != null && cniRuntime != null && cniJar != null) {
+            installer = new CniInstaller(cniRuntime, cniJar, cniBinDir, cniConfDir);
             synchronized (lifecycle) {
                 if (!stopping.get()) {
-                    Path conflist = new CniInstaller(cniRuntime, cniJar, cniBinDir, cniConfDir).install(socket, mtu);
+                    Path conflist = installer.install(socket, mtu);
                     System.err.println("wiremesh node-daemon: installed the CNI plugin into " + cniBinDir + " and " + conflist);
                 }
             }
@@ -203,12 +206,14 @@ public final class Main {
                 return;
             }
         }
+        CniRepair repair = CniRepair.start(server, installer, Duration.ofSeconds(2), lifecycle, stopping::get);
+        running.add(repair);
         MeshAgent meshAgent = agent;
         int colon = statusAddress.lastIndexOf(':');
         StatusServer status = StatusServer.start(new java.net.InetSocketAddress(statusAddress.substring(0, colon),
                         Integer.parseInt(statusAddress.substring(colon + 1))), ipam,
                 agent == null ? null : agent.device(), agent == null ? Map.of() : agent.nodeByKey(), agent == null ? null : agent.presharedKeys(),
-                () -> meshAgent == null || meshAgent.ready());
+                () -> repair.intact() && (meshAgent == null || meshAgent.ready()));
         running.add(status);
         System.err.println("wiremesh node-daemon: public key " + key.publicKeyBase64() + ", blocks " + blocks + ", CNI socket " + server.path()
                 + (mesh != null ? ", mesh " + mesh + " on " + ifname : ""));

@@ -22,7 +22,8 @@ import java.util.stream.Stream;
  * plugin goes in with its own minimal runtime (jlink) in a versioned directory, gets an AOT cache
  * made here (it is tied to the exact JDK build), and is switched in by an atomic rename of its
  * launcher; the network configuration is written last, atomically, so the runtime never sees the
- * network before the plugin works. Uninstalling removes the configuration.
+ * network before the plugin works. While the daemon runs, {@link #reinstallIfChanged} puts back what
+ * was removed or changed since (as Calico's install-cni does). Uninstalling removes the configuration.
  */
 public final class CniInstaller {
     public static final String PLUGIN = "wiremesh";
@@ -31,6 +32,10 @@ public final class CniInstaller {
     private final Path jar;
     private final Path binDir;
     private final Path confDir;
+    private volatile Installed installed; // what the last install wrote
+
+    /** The files an install wrote, with their contents, and its arguments. */
+    private record Installed(Path socket, int mtu, Path runtimeMarker, Path launcher, byte[] launcherBytes, Path conflist, byte[] conflistBytes) {}
 
     public CniInstaller(Path runtime, Path jar, Path binDir, Path confDir) {
         this.runtime = runtime;
@@ -56,8 +61,9 @@ public final class CniInstaller {
         String launcher = "#!/bin/sh\n# wiremesh CNI plugin, installed by the wiremesh node-daemon\n"
                 + "exec \"" + dir + "/bin/java\" -XX:AOTCache=\"" + dir + "/wiremesh-cni.aot\" -XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
                 + " -Xlog:disable -Xlog:all=error:stderr -jar \"" + dir + "/wiremesh-cni.jar\" \"$@\"\n";
+        byte[] launcherBytes = launcher.getBytes(StandardCharsets.UTF_8);
         Path tmp = binDir.resolve("." + PLUGIN + ".tmp");
-        Files.writeString(tmp, launcher);
+        Files.write(tmp, launcherBytes);
         Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rwxr-xr-x"));
         Files.move(tmp, binDir.resolve(PLUGIN), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         try (Stream<Path> old = Files.list(binDir)) {
@@ -78,9 +84,47 @@ public final class CniInstaller {
         }
         conf.put("plugins", plugins);
         Path conflist = confDir.resolve(CONFLIST);
-        StateFiles.writeAtomically(conflist, JSON.std.with(JSON.Feature.PRETTY_PRINT_OUTPUT).asBytes(conf));
+        byte[] conflistBytes = JSON.std.with(JSON.Feature.PRETTY_PRINT_OUTPUT).asBytes(conf);
+        StateFiles.writeAtomically(conflist, conflistBytes);
         Files.setPosixFilePermissions(conflist, PosixFilePermissions.fromString("rw-r--r--"));
+        installed = new Installed(socket, mtu, dir.resolve(".complete"), binDir.resolve(PLUGIN), launcherBytes, conflist, conflistBytes);
         return conflist;
+    }
+
+    /**
+     * The files of the last {@link #install} that are no longer on the node as it wrote them
+     * (removed, or their contents changed): the conflist, the plugin's launcher, its runtime. Empty
+     * when all are intact or nothing was installed yet.
+     */
+    public List<Path> changed() {
+        Installed i = installed;
+        if (i == null) return List.of();
+        List<Path> changed = new ArrayList<>();
+        if (!Files.exists(i.runtimeMarker())) changed.add(i.runtimeMarker().getParent());
+        if (!holds(i.launcher(), i.launcherBytes()) || !Files.isExecutable(i.launcher())) changed.add(i.launcher());
+        if (!holds(i.conflist(), i.conflistBytes())) changed.add(i.conflist());
+        return changed;
+    }
+
+    /**
+     * Installs again, with the last install's arguments, when {@link #changed} finds anything: a
+     * node clean-up or another network plugin's installer must not leave new pods without a network.
+     *
+     * @return what was found changed and has been put back (empty: nothing to do)
+     * @throws IOException when the files cannot be written (the next call tries again)
+     */
+    public List<Path> reinstallIfChanged() throws IOException {
+        List<Path> changed = changed();
+        if (!changed.isEmpty()) install(installed.socket(), installed.mtu());
+        return changed;
+    }
+
+    private static boolean holds(Path file, byte[] expected) {
+        try {
+            return java.util.Arrays.equals(Files.readAllBytes(file), expected);
+        } catch (IOException gone) {
+            return false;
+        }
     }
 
     /** One plugin run against the live daemon records the classes it needs into an AOT cache. */

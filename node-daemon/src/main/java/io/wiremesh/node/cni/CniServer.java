@@ -20,14 +20,41 @@ import java.util.Map;
  */
 public final class CniServer implements AutoCloseable {
     private final PodNetwork pods;
-    private final UnixSocketServer server;
+    private final Path path;
+    private volatile UnixSocketServer server;
 
     private CniServer(PodNetwork pods, Path path) throws IOException {
         this.pods = pods;
-        this.server = UnixSocketServer.start(path, "rw-------", "cni-server", false, c -> {
+        this.path = path;
+        this.server = bind();
+    }
+
+    private UnixSocketServer bind() throws IOException {
+        return UnixSocketServer.start(path, "rw-------", "cni-server", false, c -> {
             byte[] req = Channels.newInputStream(c).readAllBytes();
             c.write(ByteBuffer.wrap(JSON.std.asBytes(handle(req))));
         });
+    }
+
+    /**
+     * Serves the socket again if its file was removed or replaced (a node clean-up, another
+     * installer): plugins find the daemon by that path only.
+     *
+     * @return true when the socket had to be bound again
+     * @throws IOException when it cannot be, e.g. another live process now serves that path
+     */
+    public synchronized boolean rebindIfUnreachable() throws IOException {
+        if (server.reachable()) return false;
+        UnixSocketServer fresh = bind(); // replaces a file that is not a live socket; refuses a live one
+        UnixSocketServer old = server;
+        server = fresh;
+        old.close(); // leaves the new file alone
+        return true;
+    }
+
+    /** Whether plugins reach this server at its path. */
+    public boolean reachable() {
+        return server.reachable();
     }
 
     public static CniServer start(PodNetwork pods, Path path) throws IOException {
@@ -82,11 +109,11 @@ public final class CniServer implements AutoCloseable {
     }
 
     public Path path() {
-        return server.path();
+        return path;
     }
 
     @Override
-    public void close() {
+    public synchronized void close() {
         server.close();
     }
 }

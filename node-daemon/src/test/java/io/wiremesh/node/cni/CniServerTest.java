@@ -1,6 +1,9 @@
 package io.wiremesh.node.cni;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.wiremesh.wireguard.linux.UnixSocketServer;
 
 import java.io.IOException;
 import java.net.UnixDomainSocketAddress;
@@ -8,7 +11,9 @@ import java.nio.ByteBuffer;
 import java.nio.channels.Channels;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -63,5 +68,34 @@ class CniServerTest {
         assertThat(exchange("garbage{")).startsWith("{\"ok\":false,\"code\":5,\"msg\":\"node-daemon error: ");
         assertThat(exchange("{\"command\":\"ADD\"}")).startsWith("{\"ok\":false,\"code\":5,\"msg\":\"node-daemon error: ")
                 .contains("without a 'config' object");
+    }
+
+    @Test
+    void aRemovedOrReplacedSocketFileIsServedAgain() throws IOException {
+        assertThat(server.rebindIfUnreachable()).as("nothing to do while the file is ours").isFalse();
+        Files.delete(server.path());
+        assertThat(server.reachable()).isFalse();
+        assertThat(server.rebindIfUnreachable()).isTrue();
+        assertThat(exchange("{\"command\":\"STATUS\",\"config\":" + CONFIG + "}}\n")).isEqualTo("{\"ok\":true}");
+
+        Files.delete(server.path());
+        Files.writeString(server.path(), "not a socket");
+        assertThat(server.rebindIfUnreachable()).isTrue();
+        assertThat(exchange("{\"command\":\"STATUS\",\"config\":" + CONFIG + "}}\n")).isEqualTo("{\"ok\":true}");
+        assertThat(Files.getPosixFilePermissions(server.path())).isEqualTo(PosixFilePermissions.fromString("rw-------"));
+    }
+
+    @Test
+    void aPathAnotherLiveServerTookIsLeftToIt() throws IOException {
+        Files.delete(server.path());
+        try (UnixSocketServer other = UnixSocketServer.start(server.path(), "rw-------", "other", false, c -> {
+            Channels.newInputStream(c).readAllBytes();
+            c.write(ByteBuffer.wrap("other".getBytes(StandardCharsets.UTF_8)));
+        })) {
+            assertThatThrownBy(server::rebindIfUnreachable).isInstanceOf(IOException.class).hasMessageContaining("in use by another process");
+            assertThat(exchange("{}")).isEqualTo("other");
+            server.close();
+            assertThat(other.reachable()).as("closing the displaced server leaves the other's file").isTrue();
+        }
     }
 }

@@ -6,13 +6,15 @@ import java.net.UnixDomainSocketAddress;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.PosixFilePermissions;
 
 /**
  * A unix-socket server with owner-only permissions that refuses to take over a socket another
- * live process still serves (a stale file is replaced) and removes its file on close. Used by the
- * UAPI and by the node-daemon's CNI socket.
+ * live process still serves (a stale file is replaced) and removes its file on close, unless the
+ * path has since been given to another socket. Used by the UAPI and by the node-daemon's CNI socket.
  */
 public final class UnixSocketServer implements AutoCloseable {
     /** Serves one connection; the server closes it afterwards. */
@@ -22,12 +24,14 @@ public final class UnixSocketServer implements AutoCloseable {
 
     private final Path path;
     private final ServerSocketChannel server;
+    private final Object fileKey; // the bound socket file's device and inode
     private final Thread acceptor;
     private volatile boolean closed;
 
-    private UnixSocketServer(Path path, ServerSocketChannel server, String name, boolean concurrent, Handler handler) {
+    private UnixSocketServer(Path path, ServerSocketChannel server, Object fileKey, String name, boolean concurrent, Handler handler) {
         this.path = path;
         this.server = server;
+        this.fileKey = fileKey;
         this.acceptor = Thread.ofPlatform().daemon().name(name).start(() -> {
             while (!closed) {
                 SocketChannel c;
@@ -69,11 +73,27 @@ public final class UnixSocketServer implements AutoCloseable {
         ServerSocketChannel s = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
         s.bind(UnixDomainSocketAddress.of(path));
         Files.setPosixFilePermissions(path, PosixFilePermissions.fromString(permissions));
-        return new UnixSocketServer(path, s, name, concurrent, handler);
+        return new UnixSocketServer(path, s, fileKey(path), name, concurrent, handler);
     }
 
     public Path path() {
         return path;
+    }
+
+    /**
+     * Whether clients still reach this server at {@link #path()}: false once the file was removed or
+     * replaced (the socket keeps listening, but nothing can connect to it by name any more).
+     */
+    public boolean reachable() {
+        try {
+            return !closed && fileKey != null && fileKey.equals(fileKey(path));
+        } catch (IOException gone) {
+            return false;
+        }
+    }
+
+    private static Object fileKey(Path path) throws IOException {
+        return Files.readAttributes(path, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS).fileKey();
     }
 
     @Override
@@ -86,9 +106,10 @@ public final class UnixSocketServer implements AutoCloseable {
         }
         acceptor.interrupt();
         try {
-            Files.deleteIfExists(path);
+            // Only our own file: the path may serve a newer socket by now.
+            if (fileKey != null && fileKey.equals(fileKey(path))) Files.deleteIfExists(path);
         } catch (IOException ignored) {
-            // the directory may be gone already
+            // the file or its directory is gone already
         }
     }
 }

@@ -1,0 +1,94 @@
+package io.wiremesh.node.cni;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.function.BooleanSupplier;
+
+/**
+ * Keeps the node's CNI entry points in place while the daemon runs: every period it binds the
+ * plugin socket again if its file was removed or replaced, and installs the plugin and the conflist
+ * again if they were removed or changed ({@link CniInstaller#reinstallIfChanged}). Without this, a
+ * node clean-up or another network plugin's installer leaves every new pod on the node failing its
+ * ADD until the daemon restarts, while the daemon still reports ready.
+ *
+ * <p>Each check runs holding {@code lifecycle} and not at all once {@code stopping} answers true:
+ * what an uninstall removed stays removed.
+ */
+public final class CniRepair implements AutoCloseable {
+    private final CniServer server;
+    private final CniInstaller installer;
+    private final Object lifecycle;
+    private final BooleanSupplier stopping;
+    private final Thread thread;
+    private volatile boolean intact = true;
+
+    private CniRepair(CniServer server, CniInstaller installer, Duration period, Object lifecycle, BooleanSupplier stopping) {
+        this.server = server;
+        this.installer = installer;
+        this.lifecycle = lifecycle;
+        this.stopping = stopping;
+        this.thread = Thread.ofPlatform().daemon().name("cni-repair").start(() -> {
+            try {
+                while (!Thread.currentThread().isInterrupted()) {
+                    Thread.sleep(period);
+                    check();
+                }
+            } catch (InterruptedException closed) {
+                // close()
+            }
+        });
+    }
+
+    /**
+     * Starts checking every {@code period}.
+     *
+     * @param installer null when this daemon installs no plugin (only the socket is kept)
+     */
+    public static CniRepair start(CniServer server, CniInstaller installer, Duration period, Object lifecycle, BooleanSupplier stopping) {
+        return new CniRepair(server, installer, period, lifecycle, stopping);
+    }
+
+    /** One check and repair; what it repaired or could not is logged. */
+    void check() {
+        synchronized (lifecycle) {
+            if (stopping.getAsBoolean()) return;
+            boolean ok = true;
+            try {
+                if (server.rebindIfUnreachable()) {
+                    System.err.println("wiremesh node-daemon: the CNI socket " + server.path() + " was removed or replaced: serving it again");
+                }
+            } catch (IOException | RuntimeException e) {
+                ok = false;
+                if (intact) System.err.println("wiremesh node-daemon: the CNI socket " + server.path() + " is gone and cannot be served again ("
+                        + e.getMessage() + "): new pods on this node fail until it can; retrying");
+            }
+            if (installer != null) {
+                try {
+                    List<Path> changed = installer.reinstallIfChanged();
+                    if (!changed.isEmpty()) {
+                        System.err.println("wiremesh node-daemon: " + changed + " removed or changed on the node: installed the CNI plugin and"
+                                + " configuration again");
+                    }
+                } catch (IOException | RuntimeException e) {
+                    ok = false;
+                    if (intact) System.err.println("wiremesh node-daemon: the CNI plugin or configuration was removed or changed and cannot be"
+                            + " installed again (" + e.getMessage() + "): new pods on this node may fail; retrying");
+                }
+            }
+            intact = ok;
+        }
+    }
+
+    /** Whether the last check found (or left) the socket, plugin and configuration in place. */
+    public boolean intact() {
+        return intact;
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+        thread.interrupt();
+        thread.join(2_000);
+    }
+}

@@ -1,0 +1,109 @@
+package io.wiremesh.node.cni;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Installing the plugin and putting back what was removed or changed on the node afterwards, with a
+ * stand-in runtime (its {@code bin/java} only has to run for the AOT training step).
+ */
+class CniInstallerTest {
+    @TempDir
+    Path dir;
+    private Path bin;
+    private Path conf;
+    private CniInstaller installer;
+    private Path socket;
+
+    @BeforeEach
+    void runtime() throws IOException {
+        Path runtime = Files.createDirectories(dir.resolve("runtime/bin"));
+        Files.writeString(runtime.resolve("java"), "#!/bin/sh\ncat >/dev/null\n");
+        Files.setPosixFilePermissions(runtime.resolve("java"), PosixFilePermissions.fromString("rwxr-xr-x"));
+        Path jar = Files.writeString(dir.resolve("wiremesh-cni.jar"), "a jar");
+        bin = Files.createDirectories(dir.resolve("opt/cni/bin"));
+        conf = Files.createDirectories(dir.resolve("etc/cni/net.d"));
+        installer = new CniInstaller(runtime.getParent(), jar, bin, conf);
+        socket = dir.resolve("cni.sock");
+    }
+
+    @Test
+    void whatWasRemovedOrChangedIsPutBackAsItWas() throws IOException {
+        Path conflist = installer.install(socket, 1420);
+        byte[] original = Files.readAllBytes(conflist);
+        Path launcher = bin.resolve(CniInstaller.PLUGIN);
+        String launcherText = Files.readString(launcher);
+        assertThat(installer.changed()).isEmpty();
+        assertThat(installer.reinstallIfChanged()).isEmpty();
+
+        Files.delete(conflist);
+        assertThat(installer.reinstallIfChanged()).containsExactly(conflist);
+        assertThat(Files.readAllBytes(conflist)).isEqualTo(original);
+
+        Files.writeString(conflist, "{\"cniVersion\":\"1.0.0\",\"name\":\"someone-else\",\"plugins\":[]}");
+        Files.delete(launcher);
+        assertThat(installer.reinstallIfChanged()).containsExactlyInAnyOrder(conflist, launcher);
+        assertThat(Files.readAllBytes(conflist)).isEqualTo(original);
+        assertThat(Files.readString(launcher)).isEqualTo(launcherText);
+        assertThat(Files.isExecutable(launcher)).isTrue();
+
+        Path runtimeDir = Path.of(launcherText.split("\"")[1]).getParent().getParent(); // exec "<dir>/bin/java" ...
+        try (var files = Files.walk(runtimeDir)) {
+            for (Path p : files.sorted(java.util.Comparator.reverseOrder()).toList()) Files.delete(p);
+        }
+        assertThat(installer.reinstallIfChanged()).containsExactly(runtimeDir);
+        assertThat(runtimeDir.resolve("bin/java")).isExecutable();
+        assertThat(installer.changed()).isEmpty();
+    }
+
+    @Test
+    void nothingIsPutBackOnceStopping() throws Exception {
+        CniServer server = CniServer.start(null, socket);
+        AtomicBoolean stopping = new AtomicBoolean();
+        Object lifecycle = new Object();
+        try (CniRepair repair = CniRepair.start(server, installer, Duration.ofDays(1), lifecycle, stopping::get)) {
+            Path conflist = installer.install(socket, 1420);
+            Files.delete(conflist);
+            Files.delete(socket);
+            repair.check();
+            assertThat(conflist).exists();
+            assertThat(server.reachable()).isTrue();
+            assertThat(repair.intact()).isTrue();
+
+            stopping.set(true);
+            assertThat(CniInstaller.uninstall(conf)).isTrue();
+            repair.check();
+            assertThat(conflist).doesNotExist();
+        } finally {
+            server.close();
+        }
+    }
+
+    @Test
+    void aSocketThatCannotBeServedAgainMakesTheNodeUnready() throws Exception {
+        CniServer server = CniServer.start(null, socket);
+        Object lifecycle = new Object();
+        try (CniRepair repair = CniRepair.start(server, null, Duration.ofDays(1), lifecycle, () -> false)) {
+            Files.delete(socket);
+            Files.createDirectories(socket.resolve("in-the-way")); // a non-empty directory where the socket was
+            repair.check();
+            assertThat(repair.intact()).isFalse();
+            Files.delete(socket.resolve("in-the-way"));
+            Files.delete(socket);
+            repair.check();
+            assertThat(repair.intact()).isTrue();
+            assertThat(server.reachable()).isTrue();
+        } finally {
+            server.close();
+        }
+    }
+}

@@ -303,6 +303,51 @@ class LocalClusterIT {
     }
 
     @Test
+    @Order(18)
+    void anUnreadableIpamStateStopsNewPodsOnlyAndSaysWhatToDo() throws Exception {
+        String file = "/var/lib/wiremesh/ipam.json";
+        String mesh = cluster.client.resources(WireGuardMesh.class).list().getItems().getFirst().getMetadata().getName();
+        var member = cluster.client.resources(WireGuardNode.class).withName(WireGuardNode.nameFor(mesh, "wml-n2"));
+        String good = cluster.onNodeSh(2, "cat", file);
+        String ip2 = cluster.podIp("test-n2-1");
+        // Damaged by something else than the daemon (its writes are atomic): half of it, as a lost end of a write.
+        cluster.onNodeSh(2, "sh", "-c", "head -c " + good.length() / 2 + " " + file + " > " + file + ".torn && mv " + file + ".torn " + file);
+        try {
+            await().atMost(Duration.ofSeconds(15)).pollInterval(Duration.ofMillis(200)).until(() -> readyReason(member.get()).equals("IpamStateUnreadable"));
+            assertThat(readyMessage(member.get())).contains(file).contains("Restore the file");
+            await().atMost(Duration.ofSeconds(30)).until(() -> !Readiness.isPodReady(systemPod("node", "wml-n2")));
+            cluster.client.resource(testPod("test-no-ipam", "wml-n2")).create();
+            await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofSeconds(1)).until(() -> cluster.kubectl("get", "events", "-n", LocalCluster.TEST_NS,
+                    "--field-selector", "involvedObject.name=test-no-ipam").contains("cannot read its record of pod addresses"));
+            assertThat(cluster.onNodeSh(2, "cat", file)).as("the damaged file is left as it was").isEqualTo(good.substring(0, good.length() / 2));
+            // The mesh runs on: the pod that has its address still answers across nodes.
+            assertThat(pings(cluster.exec("test-n1-1", "ping", "-c", "3", "-W", "3", ip2).out())).isEqualTo(new int[] {3, 3});
+        } finally {
+            Commands.sh(LocalCluster.onNode(2, "sh", "-c", "cat > " + file + ".restored && mv " + file + ".restored " + file), good);
+        }
+        try {
+            // Restored: no restart needed.
+            await().atMost(Duration.ofSeconds(15)).pollInterval(Duration.ofMillis(200)).until(() -> readyReason(member.get()).equals("Configured"));
+            cluster.client.pods().inNamespace(LocalCluster.TEST_NS).withName("test-no-ipam").withGracePeriod(0).delete();
+            await().atMost(Duration.ofSeconds(30)).until(() -> cluster.client.pods().inNamespace(LocalCluster.TEST_NS).withName("test-no-ipam").get() == null);
+            cluster.client.resource(testPod("test-no-ipam", "wml-n2")).create();
+            await().atMost(Duration.ofSeconds(60)).until(() -> Readiness.isPodReady(cluster.client.pods().inNamespace(LocalCluster.TEST_NS)
+                    .withName("test-no-ipam").get()));
+            assertThat(cluster.podIp("test-no-ipam")).isNotEqualTo(ip2);
+        } finally {
+            cluster.client.pods().inNamespace(LocalCluster.TEST_NS).withName("test-no-ipam").withGracePeriod(0).delete();
+        }
+    }
+
+    private static String readyReason(WireGuardNode w) {
+        return w.getStatus().conditions.stream().filter(c -> "Ready".equals(c.getType())).map(c -> c.getReason()).findFirst().orElse("");
+    }
+
+    private static String readyMessage(WireGuardNode w) {
+        return w.getStatus().conditions.stream().filter(c -> "Ready".equals(c.getType())).map(c -> c.getMessage()).findFirst().orElse("");
+    }
+
+    @Test
     @Order(19)
     void aNodeKeyRotationLosesNoPingAndTheUnderlayCarriesOnlyWireGuard() throws Exception {
         String mesh = cluster.client.resources(WireGuardMesh.class).list().getItems().getFirst().getMetadata().getName();

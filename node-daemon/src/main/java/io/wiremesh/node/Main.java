@@ -187,6 +187,7 @@ public final class Main {
             mtu = agent.mtu();
         }
         Ipam ipam = new Ipam(state.resolve("ipam.json"), blocks);
+        if (ipam.problem() != null) System.err.println("wiremesh node-daemon: " + ipam.problem());
         // In a mesh, new pods get the WireGuard interface's MTU as it is at their ADD (a mesh edit may change it).
         int fixedMtu = mtu;
         java.util.function.IntSupplier podMtu = agent == null ? () -> fixedMtu : agent::mtu;
@@ -208,16 +209,31 @@ public final class Main {
         }
         CniRepair repair = CniRepair.start(server, installer, Duration.ofSeconds(2), lifecycle, stopping::get);
         running.add(repair);
+        if (agent != null) agent.nodeProblems(() -> nodeProblem(ipam, repair));
         MeshAgent meshAgent = agent;
         int colon = statusAddress.lastIndexOf(':');
         StatusServer status = StatusServer.start(new java.net.InetSocketAddress(statusAddress.substring(0, colon),
                         Integer.parseInt(statusAddress.substring(colon + 1))), ipam,
                 agent == null ? null : agent.device(), agent == null ? Map.of() : agent.nodeByKey(), agent == null ? null : agent.presharedKeys(),
-                () -> repair.intact() && (meshAgent == null || meshAgent.ready()));
+                () -> nodeProblem(ipam, repair) == null && (meshAgent == null || meshAgent.ready()));
         running.add(status);
         System.err.println("wiremesh node-daemon: public key " + key.publicKeyBase64() + ", blocks " + blocks + ", CNI socket " + server.path()
                 + (mesh != null ? ", mesh " + mesh + " on " + ifname : ""));
         done.await();
+    }
+
+    /**
+     * What keeps pods from being wired on this node apart from the mesh, or null: reported in the node's
+     * Ready condition and by /readyz.
+     */
+    static MeshAgent.NodeProblem nodeProblem(Ipam ipam, CniRepair repair) {
+        String unreadable = ipam.problem();
+        if (unreadable != null) return new MeshAgent.NodeProblem("IpamStateUnreadable", unreadable);
+        if (!repair.intact()) {
+            return new MeshAgent.NodeProblem("CniUnavailable", "the CNI socket, plugin or configuration was removed or changed on the node"
+                    + " and cannot be put back (the node-daemon's log says why): new pods on this node fail");
+        }
+        return null;
     }
 
     /**

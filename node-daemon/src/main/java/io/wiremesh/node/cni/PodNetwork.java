@@ -61,6 +61,8 @@ public final class PodNetwork {
             ips = ipam.allocate(a.containerId(), a.ifName(), a.args().get("K8S_POD_NAMESPACE"), a.args().get("K8S_POD_NAME"));
         } catch (Ipam.ExhaustedException e) {
             throw new CniException(CniErrorCode.TRY_AGAIN_LATER, e.getMessage(), "add nodes or widen the mesh's podCIDRs");
+        } catch (Ipam.UnreadableStateException e) {
+            throw new CniException(CniErrorCode.IO_FAILURE, "the node-daemon cannot read its record of pod addresses", e.getMessage());
         } catch (IOException e) {
             throw new CniException(CniErrorCode.IO_FAILURE, "cannot record the pod's address", e.getMessage());
         }
@@ -126,11 +128,20 @@ public final class PodNetwork {
         }
     }
 
-    /** DEL: idempotent, also when the namespace is already gone (the veth dies with it). */
+    /**
+     * DEL: idempotent, also when the namespace is already gone (the veth dies with it). While the IPAM
+     * state cannot be read, the pod's network is still removed and nothing is released: a failing DEL
+     * would keep the very pods the remedy deletes from going away, and a restored file then keeps an
+     * address of a gone pod (unused, never handed out twice) until GC.
+     */
     public void del(String containerId, String ifName) throws CniException {
         try {
             host.deleteLink(hostVeth(containerId, ifName));
-            ipam.release(containerId, ifName);
+            try {
+                ipam.release(containerId, ifName);
+            } catch (Ipam.UnreadableStateException e) {
+                System.err.println("wiremesh node-daemon: DEL " + containerId + "/" + ifName + ": network removed, address not released: " + e.getMessage());
+            }
         } catch (IOException e) {
             throw new CniException(CniErrorCode.IO_FAILURE, "cannot remove the pod's network: " + e.getMessage(), null);
         }
@@ -138,7 +149,12 @@ public final class PodNetwork {
 
     /** CHECK: the attachment's address, veth and routes are all still there. */
     public void check(Attachment a) throws CniException {
-        List<Ipam.Allocation> ips = ipam.find(a.containerId(), a.ifName());
+        List<Ipam.Allocation> ips;
+        try {
+            ips = ipam.find(a.containerId(), a.ifName());
+        } catch (Ipam.UnreadableStateException e) {
+            throw new CniException(CniErrorCode.IO_FAILURE, "the node-daemon cannot read its record of pod addresses", e.getMessage());
+        }
         if (ips.isEmpty()) throw new CniException(CniErrorCode.UNKNOWN_CONTAINER, "no address is recorded for " + a.containerId() + "/" + a.ifName(), null);
         try {
             if (host.link(hostVeth(a.containerId(), a.ifName())) == null) {

@@ -22,6 +22,11 @@ import java.util.Set;
  * address that is in use. Addresses are handed out round-robin after the last one, so a released
  * address is not immediately reused. Reserved: the network address, the first address (the node's
  * wiremesh0 / gateway address) and, for IPv4, the broadcast address.
+ *
+ * <p>A state file that cannot be read (not JSON, not the shape written here, unreadable on disk) is
+ * never guessed at or overwritten: until it is restored or removed, every call that needs the state
+ * fails with {@link UnreadableStateException} saying so, and {@link #problem()} gives the reason. Each
+ * such call reads the file again, so a repair takes effect without a restart.
  */
 public final class Ipam {
     public record Allocation(String address, String containerId, String ifName, String podNamespace, String podName) {
@@ -37,28 +42,73 @@ public final class Ipam {
         }
     }
 
+    /** The state file cannot be read: no address is handed out or released until it is restored or removed. */
+    public static final class UnreadableStateException extends IOException {
+        public UnreadableStateException(String msg) {
+            super(msg);
+        }
+    }
+
     private final Path file;
     private final List<Cidr> blocks;
     private final List<Allocation> allocations = new ArrayList<>();
     private final Map<Boolean, BigInteger> last = new HashMap<>();
+    private String unreadable; // why the file could not be read, or null
 
-    public Ipam(Path file, List<Cidr> blocks) throws IOException {
+    /** The state in {@code file} (none yet when it does not exist) for addresses from {@code blocks}. */
+    public Ipam(Path file, List<Cidr> blocks) {
         this.file = file;
         this.blocks = List.copyOf(blocks);
         load();
     }
 
+    private void load() {
+        allocations.clear();
+        last.clear();
+        try {
+            if (Files.exists(file)) parse(Files.readAllBytes(file));
+            unreadable = null;
+        } catch (IOException | RuntimeException e) {
+            allocations.clear();
+            last.clear();
+            String detail = String.valueOf(e.getMessage()).lines().findFirst().orElse("").strip();
+            unreadable = "pod addresses: " + file + " cannot be read (" + e.getClass().getSimpleName() + (detail.isEmpty() ? "" : ": " + detail)
+                    + "); no pod on this node gets an address until it can, since an address in use could be handed out twice."
+                    + " Restore the file, or delete this node's pods that have pod-network addresses and then remove it";
+        }
+    }
+
     @SuppressWarnings("unchecked")
-    private void load() throws IOException {
-        if (!Files.exists(file)) return;
-        Map<String, Object> state = JSON.std.mapFrom(Files.readAllBytes(file));
+    private void parse(byte[] json) throws IOException {
+        Map<String, Object> state = JSON.std.mapFrom(json);
+        if (state == null) throw new IOException("empty");
         for (Object o : (List<Object>) state.getOrDefault("allocations", List.of())) {
             Map<String, Object> a = (Map<String, Object>) o;
-            allocations.add(new Allocation((String) a.get("address"), (String) a.get("containerId"), (String) a.get("ifName"),
-                    (String) a.get("podNamespace"), (String) a.get("podName")));
+            Allocation allocation = new Allocation((String) a.get("address"), (String) a.get("containerId"), (String) a.get("ifName"),
+                    (String) a.get("podNamespace"), (String) a.get("podName"));
+            if (allocation.address() == null || allocation.containerId() == null || allocation.ifName() == null) {
+                throw new IOException("an allocation without address, containerId or ifName: " + a);
+            }
+            allocations.add(allocation);
         }
         Map<String, Object> l = (Map<String, Object>) state.getOrDefault("last", Map.of());
         l.forEach((k, v) -> last.put(k.equals("6"), new BigInteger((String) v)));
+    }
+
+    /** Reads the file again if it was unreadable; throws while it still is. */
+    private void requireReadable() throws UnreadableStateException {
+        if (unreadable == null) return;
+        load();
+        if (unreadable != null) throw new UnreadableStateException(unreadable);
+    }
+
+    /**
+     * Why no pod address can be handed out on this node (the state file cannot be read: what and what to
+     * do), or null when the state is in hand. Reads the file again if it was unreadable.
+     */
+    public synchronized String problem() {
+        if (unreadable != null) load();
+        return unreadable;
     }
 
     private void save() throws IOException {
@@ -83,6 +133,7 @@ public final class Ipam {
 
     /** The attachment's addresses, one per block; an existing allocation is returned as is (ADD retried). */
     public synchronized List<Allocation> allocate(String containerId, String ifName, String podNamespace, String podName) throws IOException {
+        requireReadable();
         List<Allocation> existing = find(containerId, ifName);
         if (!existing.isEmpty()) return existing;
         List<Allocation> made = new ArrayList<>();
@@ -119,12 +170,15 @@ public final class Ipam {
         return null;
     }
 
-    public synchronized List<Allocation> find(String containerId, String ifName) {
+    /** The attachment's addresses (empty: none recorded). */
+    public synchronized List<Allocation> find(String containerId, String ifName) throws UnreadableStateException {
+        requireReadable();
         return allocations.stream().filter(a -> a.containerId().equals(containerId) && a.ifName().equals(ifName)).toList();
     }
 
     /** Releases the attachment's addresses; empty when it had none (DEL is idempotent). */
     public synchronized List<Allocation> release(String containerId, String ifName) throws IOException {
+        requireReadable();
         List<Allocation> gone = find(containerId, ifName);
         if (!gone.isEmpty()) {
             allocations.removeAll(gone);
@@ -135,6 +189,7 @@ public final class Ipam {
 
     /** Releases every attachment not in {@code keep} ("containerId/ifName"); returns what was released. */
     public synchronized List<Allocation> retainOnly(Set<String> keep) throws IOException {
+        requireReadable();
         List<Allocation> gone = allocations.stream().filter(a -> !keep.contains(a.containerId() + "/" + a.ifName())).toList();
         if (!gone.isEmpty()) {
             allocations.removeAll(gone);
@@ -143,6 +198,7 @@ public final class Ipam {
         return gone;
     }
 
+    /** Every allocation (none while the state file is unreadable). */
     public synchronized List<Allocation> all() {
         return List.copyOf(allocations);
     }

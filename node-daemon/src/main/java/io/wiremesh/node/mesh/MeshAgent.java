@@ -75,6 +75,8 @@ public final class MeshAgent implements AutoCloseable {
     /** Set by {@link #close}: no more writes to the node. */
     private volatile boolean closed;
     private volatile Runnable onMembershipEnded = () -> {};
+    private volatile java.util.function.Supplier<NodeProblem> nodeProblems = () -> null;
+    private NodeProblem lastNodeProblem; // what the status last carried
     private final java.util.concurrent.ConcurrentHashMap<String, String> nodeByKey = new java.util.concurrent.ConcurrentHashMap<>();
     /** Public key -> WireGuardPeer name of the external devices this node is the gateway for. */
     private final java.util.concurrent.ConcurrentHashMap<String, String> externalNames = new java.util.concurrent.ConcurrentHashMap<>();
@@ -218,6 +220,7 @@ public final class MeshAgent implements AutoCloseable {
         // The datapath is its own process: if it restarts, its interface comes back empty. Notice and reapply.
         watchdog = Thread.ofPlatform().daemon().name("datapath-watch").start(() -> {
             long lastReport = 0, ticks = 0;
+            NodeProblem loggedProblem = null;
             java.util.Set<String> lastHealthy = null;
             while (!closed && !Thread.currentThread().isInterrupted()) {
                 try {
@@ -227,6 +230,12 @@ public final class MeshAgent implements AutoCloseable {
                     } catch (IOException e) {
                         System.err.println("wiremesh node-daemon: cannot re-assert the fail-closed routes: " + e.getMessage());
                     }
+                    NodeProblem problem = nodeProblems.get();
+                    if (!java.util.Objects.equals(problem, loggedProblem)) {
+                        System.err.println("wiremesh node-daemon: " + (problem == null ? loggedProblem.reason() + " resolved" : problem.message()));
+                        loggedProblem = problem;
+                    }
+                    if (!java.util.Objects.equals(problem, lastNodeProblem)) republishStatus();
                     // Egress does not wait for the datapath: retried every second when it failed, and compared
                     // with the kernel every 10 s (someone may have flushed the ruleset or deleted a rule).
                     if (pendingMesh != null) applyPendingMesh(); // a mesh edit that failed to apply
@@ -667,8 +676,22 @@ public final class MeshAgent implements AutoCloseable {
         return w != null && w.complete() && device.configured();
     }
 
+    /**
+     * Something on this node, outside the mesh, that keeps pods from being wired there (e.g. the IPAM
+     * state cannot be read): it replaces a Ready True condition with False, this reason and message.
+     */
+    public record NodeProblem(String reason, String message) {}
+
+    /** Where the node's problems come from (asked every second; null: none). */
+    public void nodeProblems(java.util.function.Supplier<NodeProblem> problems) {
+        nodeProblems = problems;
+    }
+
     private synchronized void publishStatus(boolean ready, String reason, String message) {
-        status.publish(ready, reason, message, listenPort, device == null ? null : device.kind(), appliedGeneration);
+        NodeProblem problem = nodeProblems.get();
+        if (ready && problem != null) status.publish(false, problem.reason(), problem.message(), listenPort, device == null ? null : device.kind(), appliedGeneration);
+        else status.publish(ready, reason, message, listenPort, device == null ? null : device.kind(), appliedGeneration);
+        lastNodeProblem = problem;
         lastReady = ready;
         lastReason = reason;
         lastMessage = message;

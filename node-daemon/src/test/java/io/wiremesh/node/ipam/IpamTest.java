@@ -58,4 +58,35 @@ class IpamTest {
         assertThat(ipam.retainOnly(Set.of("b/eth0"))).extracting(Ipam.Allocation::containerId).containsExactlyInAnyOrder("a", "b");
         assertThat(ipam.all()).singleElement().satisfies(x -> assertThat(x.ifName()).isEqualTo("eth0"));
     }
+
+    @Test
+    void anUnreadableStateHandsOutNothingKeepsTheFileAndRecoversOnceRepaired() throws Exception {
+        Ipam before = ipam("10.42.3.0/29");
+        before.allocate("running", "eth0", "default", "p1"); // 10.42.3.2
+        Path file = dir.resolve("ipam.json");
+        byte[] good = Files.readAllBytes(file);
+        byte[] torn = java.util.Arrays.copyOf(good, good.length / 2); // e.g. a disk that lost the end of a write
+        Files.write(file, torn);
+
+        Ipam ipam = ipam("10.42.3.0/29");
+        assertThat(ipam.problem()).contains(file.toString()).contains("cannot be read").contains("Restore the file");
+        for (var call : List.<org.assertj.core.api.ThrowableAssert.ThrowingCallable>of(() -> ipam.allocate("new", "eth0", null, null),
+                () -> ipam.release("running", "eth0"), () -> ipam.retainOnly(Set.of()), () -> ipam.find("running", "eth0"))) {
+            assertThatThrownBy(call).isInstanceOf(Ipam.UnreadableStateException.class).hasMessageContaining(file.toString());
+        }
+        assertThat(Files.readAllBytes(file)).as("never overwritten").isEqualTo(torn);
+
+        Files.write(file, good); // restored
+        assertThat(ipam.problem()).isNull();
+        assertThat(ipam.allocate("new", "eth0", null, null)).extracting(Ipam.Allocation::address).containsExactly("10.42.3.3");
+
+        Files.writeString(file, "{\"allocations\":[{\"containerId\":\"x\",\"ifName\":\"eth0\"}]}"); // valid JSON, not our shape
+        assertThat(ipam("10.42.3.0/29").problem()).contains("without address");
+        Files.writeString(file, "{\"allocations\":7}");
+        Ipam broken = ipam("10.42.3.0/29");
+        assertThat(broken.problem()).contains("cannot be read");
+        Files.delete(file); // the admin's other remedy, once the node's pods are gone
+        assertThat(broken.problem()).isNull();
+        assertThat(broken.allocate("first", "eth0", null, null)).extracting(Ipam.Allocation::address).containsExactly("10.42.3.2");
+    }
 }

@@ -50,7 +50,7 @@ class CniInstallIT {
         Path conf = Files.createDirectories(host.dir.resolve("etc/cni/net.d"));
         Files.createSymbolicLink(bin.resolve("portmap"), Path.of("/usr/lib/cni/portmap"));
         Path socket = host.dir.resolve("cni.sock");
-        host.spawn("daemon.log", null, "ip", "netns", "exec", node, Host.ROOT.resolve("bin/wiremesh-node-daemon").toString(),
+        Process daemon = host.spawn("daemon.log", null, "ip", "netns", "exec", node, Host.ROOT.resolve("bin/wiremesh-node-daemon").toString(),
                 "--pod-cidr", "10.44.3.0/24", "--state-dir", host.dir.resolve("state").toString(), "--cni-socket", socket.toString(),
                 "--cni-bin-dir", bin.toString(), "--cni-conf-dir", conf.toString(),
                 "--cni-runtime", Host.ROOT.resolve("cni-plugin/target/cni-runtime").toString(),
@@ -83,6 +83,16 @@ class CniInstallIT {
                 CNITOOL.toString(), "del", "wiremesh", "/var/run/netns/" + pod, "inst-" + id), null, null);
         assertThat(del.exit()).as(del.out()).isZero();
 
+        // Removed under the running daemon (a node clean-up): put back as it was.
+        String written = Files.readString(conflist);
+        Files.delete(conflist);
+        Files.delete(bin.resolve("wiremesh"));
+        await().atMost(10, TimeUnit.SECONDS).until(() -> Files.exists(conflist) && Files.isExecutable(bin.resolve("wiremesh")));
+        assertThat(Files.readString(conflist)).isEqualTo(written);
+        assertThat(host.log("daemon.log")).contains("installed the CNI plugin and configuration again");
+
+        // Uninstalling by hand, once the daemon is stopped (a running one puts its configuration back).
+        Host.stop(daemon);
         Host.sh(Host.ROOT.resolve("bin/wiremesh-node-daemon").toString(), "uninstall-cni", "--cni-conf-dir", conf.toString());
         assertThat(conflist).doesNotExist();
     }

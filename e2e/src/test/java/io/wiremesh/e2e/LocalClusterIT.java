@@ -310,12 +310,19 @@ class LocalClusterIT {
         var member = cluster.client.resources(WireGuardNode.class).withName(WireGuardNode.nameFor(mesh, "wml-n2"));
         String good = cluster.onNodeSh(2, "cat", file);
         String ip2 = cluster.podIp("test-n2-1");
-        // Damaged by something else than the daemon (its writes are atomic): half of it, as a lost end of a write.
+        // Damaged by something else than the daemon (its writes are atomic): half of it, as a lost end of a write,
+        // found by the node-daemon when it starts (a running one holds the state and rewrites the file).
         cluster.onNodeSh(2, "sh", "-c", "head -c " + good.length() / 2 + " " + file + " > " + file + ".torn && mv " + file + ".torn " + file);
+        Pod daemon = systemPod("node", "wml-n2");
+        cluster.client.resource(daemon).delete();
         try {
-            await().atMost(Duration.ofSeconds(15)).pollInterval(Duration.ofMillis(200)).until(() -> readyReason(member.get()).equals("IpamStateUnreadable"));
+            await().atMost(Duration.ofSeconds(90)).until(() -> {
+                Pod p = systemPod("node", "wml-n2");
+                return p != null && !p.getMetadata().getUid().equals(daemon.getMetadata().getUid()) && "Running".equals(p.getStatus().getPhase());
+            });
+            await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200)).until(() -> readyReason(member.get()).equals("IpamStateUnreadable"));
             assertThat(readyMessage(member.get())).contains(file).contains("Restore the file");
-            await().atMost(Duration.ofSeconds(30)).until(() -> !Readiness.isPodReady(systemPod("node", "wml-n2")));
+            assertThat(cluster.onNodeSh(2, "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:9465/readyz")).isEqualTo("503");
             cluster.client.resource(testPod("test-no-ipam", "wml-n2")).create();
             await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofSeconds(1)).until(() -> cluster.kubectl("get", "events", "-n", LocalCluster.TEST_NS,
                     "--field-selector", "involvedObject.name=test-no-ipam").contains("cannot read its record of pod addresses"));
@@ -328,6 +335,7 @@ class LocalClusterIT {
         try {
             // Restored: no restart needed.
             await().atMost(Duration.ofSeconds(15)).pollInterval(Duration.ofMillis(200)).until(() -> readyReason(member.get()).equals("Configured"));
+            await().atMost(Duration.ofSeconds(30)).until(() -> Readiness.isPodReady(systemPod("node", "wml-n2")));
             cluster.client.pods().inNamespace(LocalCluster.TEST_NS).withName("test-no-ipam").withGracePeriod(0).delete();
             await().atMost(Duration.ofSeconds(30)).until(() -> cluster.client.pods().inNamespace(LocalCluster.TEST_NS).withName("test-no-ipam").get() == null);
             cluster.client.resource(testPod("test-no-ipam", "wml-n2")).create();
@@ -372,9 +380,11 @@ class LocalClusterIT {
                     && cluster.onNodeSh(1, "wg", "show", "wiremesh0", "peers").contains(st.publicKey);
         });
         System.out.printf("node 2's new key published and peered on node 1 %.1f s after the generation was raised%n", (System.nanoTime() - t0) / 1e9);
-        int[] sentReceived = pings(ping.get(60, TimeUnit.SECONDS).out());
+        String pingOut = ping.get(60, TimeUnit.SECONDS).out();
+        int[] sentReceived = pings(pingOut);
         List<String> packets = LocalCluster.packets(capture, pcap);
-        assertThat(sentReceived).as("pings across the rotation").isEqualTo(new int[] {150, 150});
+        assertThat(sentReceived).as("pings across the rotation (unanswered icmp_seq %s; raised 2 s after the first)", lost(pingOut))
+                .isEqualTo(new int[] {150, 150});
         assertThat(cluster.onNodeSh(1, "wg", "show", "wiremesh0", "peers")).doesNotContain(before.getStatus().publicKey);
         assertThat(packets).as("every packet between the nodes is WireGuard, the new key's handshakes included")
                 .isNotEmpty().allMatch(l -> l.matches(".* IP 198\\.19\\.0\\.1[12]\\.51820 > 198\\.19\\.0\\.1[12]\\.51820: UDP.*"));
@@ -410,17 +420,23 @@ class LocalClusterIT {
         String ip2 = cluster.podIp("test-n2-1");
         Path pcap = work.resolve("attack.pcap");
         Process capture = cluster.capture(1, pcap);
+        long pingStart = System.nanoTime();
+        List<String> steps = new java.util.ArrayList<>(); // when each rewrite was made and undone, for a ping lost
         CompletableFuture<Commands.Result> ping = inBackground(() -> cluster.exec("test-n1-1", "ping", "-c", "400", "-i", "0.1", "-W", "2", ip2));
         Thread.sleep(1000);
 
         // 1. Node 1's key in node 2's status, node 2's signature left as it was.
+        steps.add(String.format("BadSignature %.1f s", (System.nanoTime() - pingStart) / 1e9));
         asNode1(token, n2, Map.of("publicKey", keyA));
         refusedThenRestored(n2, "BadSignature", keyB2);
+        steps.add(String.format("restored %.1f s", (System.nanoTime() - pingStart) / 1e9));
         // 2. ... and no signature at all.
         Map<String, Object> unsigned = new java.util.HashMap<>(Map.of("publicKey", keyA));
         unsigned.put("proposal", null); // a merge patch's null removes the field
+        steps.add(String.format("Unsigned %.1f s", (System.nanoTime() - pingStart) / 1e9));
         asNode1(token, n2, unsigned);
         refusedThenRestored(n2, "Unsigned", keyB2);
+        steps.add(String.format("restored %.1f s", (System.nanoTime() - pingStart) / 1e9));
         // 3. ... a key and an identity node 1 made for the purpose: a changed identity, held for an admin.
         java.security.KeyPair forged = java.security.KeyPairGenerator.getInstance("Ed25519").generateKeyPair();
         String forgedKey = io.wiremesh.api.identity.Proposal.base64(forged.getPublic());
@@ -430,17 +446,23 @@ class LocalClusterIT {
         var sig = java.security.Signature.getInstance("Ed25519");
         sig.initSign(forged.getPrivate());
         sig.update(p.message());
+        steps.add(String.format("IdentityChanged %.1f s", (System.nanoTime() - pingStart) / 1e9));
         asNode1(token, n2, Map.of("publicKey", keyX, "identityKey", forgedKey,
                 "proposal", Map.of("generation", p.generation(), "signature", java.util.Base64.getEncoder().encodeToString(sig.sign()))));
         refusedThenRestored(n2, "IdentityChanged", keyB2);
+        steps.add(String.format("restored %.1f s", (System.nanoTime() - pingStart) / 1e9));
         // 4. Node 2's own proposal from before the rotation, replayed.
+        steps.add(String.format("Replayed %.1f s", (System.nanoTime() - pingStart) / 1e9));
         asNode1(token, n2, Map.of("publicKey", genuineOld.publicKey, "kemPublicKey", genuineOld.kemPublicKey, "endpoints", genuineOld.endpoints,
                 "identityKey", genuineOld.identityKey, "proposal", Map.of("generation", genuineOld.proposal.generation, "signature", genuineOld.proposal.signature)));
         refusedThenRestored(n2, "Replayed", keyB2);
+        steps.add(String.format("restored %.1f s", (System.nanoTime() - pingStart) / 1e9));
 
-        int[] sentReceived = pings(ping.get(60, TimeUnit.SECONDS).out());
+        String pingOut = ping.get(60, TimeUnit.SECONDS).out();
+        int[] sentReceived = pings(pingOut);
         List<String> packets = LocalCluster.packets(capture, pcap);
-        assertThat(sentReceived).as("pings to node 2's pod while its status was rewritten").isEqualTo(new int[] {400, 400});
+        assertThat(sentReceived).as("pings to node 2's pod while its status was rewritten (unanswered icmp_seq %s; %s)", lost(pingOut), steps)
+                .isEqualTo(new int[] {400, 400});
         assertThat(cluster.wgPeers(1)).as("node 1 peers with node 2's real key only").containsExactly(keyB2);
         assertThat(packets).as("the underlay carries only WireGuard").isNotEmpty()
                 .allMatch(l -> l.matches(".* IP 198\\.19\\.0\\.1[12]\\.51820 > 198\\.19\\.0\\.1[12]\\.51820: UDP.*"));
@@ -794,6 +816,21 @@ class LocalClusterIT {
     }
 
     /** {sent, received} from busybox ping's summary. */
+    /** The icmp_seq ranges a ping run (its output) got no answer for, e.g. "[120-144]": with -i 0.1, seq/10 s after its start. */
+    private static List<String> lost(String out) {
+        int sent = pings(out)[0];
+        java.util.BitSet answered = new java.util.BitSet();
+        Matcher m = Pattern.compile("icmp_seq=(\\d+) ").matcher(out);
+        while (m.find()) answered.set(Integer.parseInt(m.group(1)));
+        List<String> ranges = new java.util.ArrayList<>();
+        for (int i = answered.nextClearBit(1); i <= sent; i = answered.nextClearBit(i)) {
+            int end = Math.min(answered.nextSetBit(i) < 0 ? sent + 1 : answered.nextSetBit(i), sent + 1) - 1;
+            ranges.add(i == end ? String.valueOf(i) : i + "-" + end);
+            i = end + 1;
+        }
+        return ranges;
+    }
+
     private static int[] pings(String out) {
         Matcher m = PING.matcher(out);
         if (!m.find()) return new int[] {0, 0};

@@ -54,6 +54,8 @@ public final class Main {
     private Main() {}
 
     private static final Path DEFAULT_CNI_CONF_DIR = Path.of("/etc/cni/net.d");
+    /** How long the CNI entry points may stay unrepairable before /healthz asks for a restart (e.g. a host directory removed under its mount). */
+    static final Duration CNI_REPAIR_GIVE_UP = Duration.ofSeconds(30);
 
     public static void main(String[] args) throws Exception {
         args = splitEquals(args);
@@ -131,6 +133,7 @@ public final class Main {
         Netlink netlink = Netlink.open();
 
         MeshAgent agent = null;
+        Ipam ipam = null;
         if (mesh != null) {
             // Until this daemon has chosen (after it has its membership), a datapath starting now must wait.
             io.wiremesh.wireguard.uapi.InterfaceOwner.forget(Datapaths.UAPI_DIR, ifname);
@@ -177,6 +180,10 @@ public final class Main {
                         + " --mesh " + mesh + "` (or its Node object is re-created)");
             }
             blocks = self.getSpec().podCIDRs.stream().map(Cidr::parse).toList();
+            // Before the first status write: an unreadable IPAM state is in the first Ready condition already.
+            Ipam memberIpam = new Ipam(state.resolve("ipam.json"), blocks);
+            ipam = memberIpam;
+            agent.nodeProblems(() -> nodeProblem(memberIpam, null));
             synchronized (lifecycle) {
                 if (!stopping.get()) agent.start();
             }
@@ -186,7 +193,7 @@ public final class Main {
             }
             mtu = agent.mtu();
         }
-        Ipam ipam = new Ipam(state.resolve("ipam.json"), blocks);
+        if (ipam == null) ipam = new Ipam(state.resolve("ipam.json"), blocks);
         if (ipam.problem() != null) System.err.println("wiremesh node-daemon: " + ipam.problem());
         // In a mesh, new pods get the WireGuard interface's MTU as it is at their ADD (a mesh edit may change it).
         int fixedMtu = mtu;
@@ -209,13 +216,15 @@ public final class Main {
         }
         CniRepair repair = CniRepair.start(server, installer, Duration.ofSeconds(2), lifecycle, stopping::get);
         running.add(repair);
-        if (agent != null) agent.nodeProblems(() -> nodeProblem(ipam, repair));
+        Ipam podIpam = ipam;
+        if (agent != null) agent.nodeProblems(() -> nodeProblem(podIpam, repair));
         MeshAgent meshAgent = agent;
         int colon = statusAddress.lastIndexOf(':');
         StatusServer status = StatusServer.start(new java.net.InetSocketAddress(statusAddress.substring(0, colon),
                         Integer.parseInt(statusAddress.substring(colon + 1))), ipam,
                 agent == null ? null : agent.device(), agent == null ? Map.of() : agent.nodeByKey(), agent == null ? null : agent.presharedKeys(),
-                () -> nodeProblem(ipam, repair) == null && (meshAgent == null || meshAgent.ready()));
+                () -> nodeProblem(podIpam, repair) == null && (meshAgent == null || meshAgent.ready()),
+                () -> !repair.failingFor(CNI_REPAIR_GIVE_UP));
         running.add(status);
         System.err.println("wiremesh node-daemon: public key " + key.publicKeyBase64() + ", blocks " + blocks + ", CNI socket " + server.path()
                 + (mesh != null ? ", mesh " + mesh + " on " + ifname : ""));
@@ -224,12 +233,12 @@ public final class Main {
 
     /**
      * What keeps pods from being wired on this node apart from the mesh, or null: reported in the node's
-     * Ready condition and by /readyz.
+     * Ready condition and by /readyz. {@code repair} null: not running yet.
      */
     static MeshAgent.NodeProblem nodeProblem(Ipam ipam, CniRepair repair) {
         String unreadable = ipam.problem();
         if (unreadable != null) return new MeshAgent.NodeProblem("IpamStateUnreadable", unreadable);
-        if (!repair.intact()) {
+        if (repair != null && !repair.intact()) {
             return new MeshAgent.NodeProblem("CniUnavailable", "the CNI socket, plugin or configuration was removed or changed on the node"
                     + " and cannot be put back (the node-daemon's log says why): new pods on this node fail");
         }

@@ -46,18 +46,7 @@ public final class CniInstaller {
 
     /** Installs plugin, runtime, AOT cache and conflist; returns the conflist path. */
     public Path install(Path socket, int mtu) throws IOException {
-        String version = HexFormat.of().formatHex(digest(jar)).substring(0, 12);
-        Path dir = binDir.resolve("wiremesh-runtime-" + version);
-        if (!Files.exists(dir.resolve(".complete"))) {
-            Path stage = binDir.resolve(".wiremesh-runtime-" + version + ".tmp");
-            deleteTree(stage);
-            copyTree(runtime, stage);
-            Files.copy(jar, stage.resolve("wiremesh-cni.jar"), StandardCopyOption.REPLACE_EXISTING);
-            train(stage, socket);
-            Files.writeString(stage.resolve(".complete"), version);
-            deleteTree(dir);
-            Files.move(stage, dir, StandardCopyOption.ATOMIC_MOVE);
-        }
+        Path dir = runtime(socket);
         String launcher = "#!/bin/sh\n# wiremesh CNI plugin, installed by the wiremesh node-daemon\n"
                 + "exec \"" + dir + "/bin/java\" -XX:AOTCache=\"" + dir + "/wiremesh-cni.aot\" -XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
                 + " -Xlog:disable -Xlog:all=error:stderr -jar \"" + dir + "/wiremesh-cni.jar\" \"$@\"\n";
@@ -92,6 +81,26 @@ public final class CniInstaller {
     }
 
     /**
+     * The plugin's runtime directory for this jar, copied and given its AOT cache first if it is not
+     * complete (seconds: a JVM runs to train the cache). Puts no network configuration on the node.
+     */
+    public Path runtime(Path socket) throws IOException {
+        String version = HexFormat.of().formatHex(digest(jar)).substring(0, 12);
+        Path dir = binDir.resolve("wiremesh-runtime-" + version);
+        if (!Files.exists(dir.resolve(".complete"))) {
+            Path stage = binDir.resolve(".wiremesh-runtime-" + version + ".tmp");
+            deleteTree(stage);
+            copyTree(runtime, stage);
+            Files.copy(jar, stage.resolve("wiremesh-cni.jar"), StandardCopyOption.REPLACE_EXISTING);
+            train(stage, socket);
+            Files.writeString(stage.resolve(".complete"), version);
+            deleteTree(dir);
+            Files.move(stage, dir, StandardCopyOption.ATOMIC_MOVE);
+        }
+        return dir;
+    }
+
+    /**
      * The files of the last {@link #install} that are no longer on the node as it wrote them
      * (removed, or their contents changed): the conflist, the plugin's launcher, its runtime. Empty
      * when all are intact or nothing was installed yet.
@@ -119,6 +128,15 @@ public final class CniInstaller {
         return changed;
     }
 
+    /**
+     * The slow part of {@link #reinstallIfChanged} done ahead, without writing any network
+     * configuration: the runtime of the last install, copied and trained again if it was removed.
+     */
+    public void restoreRuntime() throws IOException {
+        Installed i = installed;
+        if (i != null) runtime(i.socket());
+    }
+
     private static boolean holds(Path file, byte[] expected) {
         try {
             return java.util.Arrays.equals(Files.readAllBytes(file), expected);
@@ -133,13 +151,14 @@ public final class CniInstaller {
                 "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-jar", dir.resolve("wiremesh-cni.jar").toString())
                 .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD);
         pb.environment().put("CNI_COMMAND", "STATUS");
+        Process p = pb.start();
         try {
-            Process p = pb.start();
             p.getOutputStream().write(("{\"cniVersion\":\"1.1.0\",\"name\":\"wiremesh\",\"type\":\"wiremesh\",\"socket\":\"" + socket + "\"}")
                     .getBytes(StandardCharsets.UTF_8));
             p.getOutputStream().close();
             if (!p.waitFor(60, TimeUnit.SECONDS)) p.destroyForcibly();
         } catch (InterruptedException e) {
+            p.destroyForcibly(); // the daemon is stopping: no child outlives it
             Thread.currentThread().interrupt();
         }
         // No cache (e.g. an unusual JDK) only costs start-up time: the launcher works without it.

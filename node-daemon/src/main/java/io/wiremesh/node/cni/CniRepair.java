@@ -13,8 +13,10 @@ import java.util.function.BooleanSupplier;
  * node clean-up or another network plugin's installer leaves every new pod on the node failing its
  * ADD until the daemon restarts, while the daemon still reports ready.
  *
- * <p>Each check runs holding {@code lifecycle} and not at all once {@code stopping} answers true:
- * what an uninstall removed stays removed.
+ * <p>What puts something on the node runs holding {@code lifecycle}, and not at all once
+ * {@code stopping} answers true: what an uninstall removed stays removed. (A runtime to copy and
+ * train again is prepared before taking the lock: it configures nothing and takes seconds.) A
+ * failure that lasts is for a container restart to repair ({@link #failingFor}).
  */
 public final class CniRepair implements AutoCloseable {
     private final CniServer server;
@@ -22,7 +24,6 @@ public final class CniRepair implements AutoCloseable {
     private final Object lifecycle;
     private final BooleanSupplier stopping;
     private final Thread thread;
-    private volatile boolean intact = true;
 
     private CniRepair(CniServer server, CniInstaller installer, Duration period, Object lifecycle, BooleanSupplier stopping) {
         this.server = server;
@@ -50,40 +51,65 @@ public final class CniRepair implements AutoCloseable {
         return new CniRepair(server, installer, period, lifecycle, stopping);
     }
 
-    /** One check and repair; what it repaired or could not is logged. */
+    /** One check and repair; what it repaired or could not is logged (a failure once until it clears). */
     void check() {
+        if (stopping.getAsBoolean()) return;
+        String socketFailure = null, installFailure = null;
         synchronized (lifecycle) {
             if (stopping.getAsBoolean()) return;
-            boolean ok = true;
             try {
                 if (server.rebindIfUnreachable()) {
                     System.err.println("wiremesh node-daemon: the CNI socket " + server.path() + " was removed or replaced: serving it again");
                 }
             } catch (IOException | RuntimeException e) {
-                ok = false;
-                if (intact) System.err.println("wiremesh node-daemon: the CNI socket " + server.path() + " is gone and cannot be served again ("
-                        + e.getMessage() + "): new pods on this node fail until it can; retrying");
+                socketFailure = "the CNI socket " + server.path() + " is gone and cannot be served again (" + e.getMessage() + ")";
             }
-            if (installer != null) {
-                try {
-                    List<Path> changed = installer.reinstallIfChanged();
-                    if (!changed.isEmpty()) {
-                        System.err.println("wiremesh node-daemon: " + changed + " removed or changed on the node: installed the CNI plugin and"
-                                + " configuration again");
-                    }
-                } catch (IOException | RuntimeException e) {
-                    ok = false;
-                    if (intact) System.err.println("wiremesh node-daemon: the CNI plugin or configuration was removed or changed and cannot be"
-                            + " installed again (" + e.getMessage() + "): new pods on this node may fail; retrying");
-                }
-            }
-            intact = ok;
         }
+        if (installer != null) {
+            try {
+                if (!installer.changed().isEmpty()) {
+                    installer.restoreRuntime(); // seconds if the runtime went (copy, AOT training): not holding up a stop
+                    synchronized (lifecycle) {
+                        if (stopping.getAsBoolean()) return;
+                        List<Path> changed = installer.reinstallIfChanged();
+                        if (!changed.isEmpty()) {
+                            System.err.println("wiremesh node-daemon: " + changed + " removed or changed on the node: installed the CNI plugin"
+                                    + " and configuration again");
+                        }
+                    }
+                }
+            } catch (IOException | RuntimeException e) {
+                installFailure = "the CNI plugin or configuration was removed or changed and cannot be installed again (" + e.getMessage() + ")";
+            }
+        }
+        report(socketFailure, lastSocketFailure);
+        report(installFailure, lastInstallFailure);
+        lastSocketFailure = socketFailure;
+        lastInstallFailure = installFailure;
+        boolean ok = socketFailure == null && installFailure == null;
+        if (ok) failingSince = 0;
+        else if (failingSince == 0) failingSince = System.nanoTime();
+    }
+
+    private String lastSocketFailure, lastInstallFailure;
+    private volatile long failingSince; // System.nanoTime() of the first failed check in a row, 0: none
+
+    private static void report(String failure, String last) {
+        if (failure != null && last == null) System.err.println("wiremesh node-daemon: " + failure + ": new pods on this node fail until it can; retrying");
     }
 
     /** Whether the last check found (or left) the socket, plugin and configuration in place. */
     public boolean intact() {
-        return intact;
+        return failingSince == 0;
+    }
+
+    /**
+     * Whether checks have failed for more than {@code longer} in a row: what a restart of the container
+     * repairs (e.g. a host directory removed under its mount, which this process cannot recreate).
+     */
+    public boolean failingFor(Duration longer) {
+        long since = failingSince;
+        return since != 0 && System.nanoTime() - since > longer.toNanos();
     }
 
     @Override

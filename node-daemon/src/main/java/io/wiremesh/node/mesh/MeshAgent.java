@@ -76,7 +76,7 @@ public final class MeshAgent implements AutoCloseable {
     private volatile boolean closed;
     private volatile Runnable onMembershipEnded = () -> {};
     private volatile java.util.function.Supplier<NodeProblem> nodeProblems = () -> null;
-    private NodeProblem lastNodeProblem; // what the status last carried
+    private volatile NodeProblem lastNodeProblem; // what the last status write carried, or tried to (a failed one is retried in 5 s)
     private final java.util.concurrent.ConcurrentHashMap<String, String> nodeByKey = new java.util.concurrent.ConcurrentHashMap<>();
     /** Public key -> WireGuardPeer name of the external devices this node is the gateway for. */
     private final java.util.concurrent.ConcurrentHashMap<String, String> externalNames = new java.util.concurrent.ConcurrentHashMap<>();
@@ -689,15 +689,15 @@ public final class MeshAgent implements AutoCloseable {
 
     private synchronized void publishStatus(boolean ready, String reason, String message) {
         NodeProblem problem = nodeProblems.get();
-        if (ready && problem != null) status.publish(false, problem.reason(), problem.message(), listenPort, device == null ? null : device.kind(), appliedGeneration);
-        else status.publish(ready, reason, message, listenPort, device == null ? null : device.kind(), appliedGeneration);
         lastNodeProblem = problem;
         lastReady = ready;
         lastReason = reason;
         lastMessage = message;
+        if (ready && problem != null) status.publish(false, problem.reason(), problem.message(), listenPort, device == null ? null : device.kind(), appliedGeneration);
+        else status.publish(ready, reason, message, listenPort, device == null ? null : device.kind(), appliedGeneration);
     }
 
-    /** What {@link #publishStatus} last wrote (null before the first write): what a rewrite repeats. */
+    /** What {@link #publishStatus} was last asked to write (null before the first write): what a rewrite repeats. */
     private Boolean lastReady;
     private String lastReason, lastMessage;
 
@@ -708,7 +708,8 @@ public final class MeshAgent implements AutoCloseable {
             publishStatus(lastReady, lastReason, lastMessage);
         } catch (RuntimeException e) {
             proposalOverwritten = true; // retried at the next interval
-            System.err.println("wiremesh node-daemon: cannot write this node's proposal back: " + e.getMessage());
+            System.err.println("wiremesh node-daemon: cannot write this node's status (retried in " + PROPOSAL_REWRITE_INTERVAL.toSeconds() + " s): "
+                    + e.getMessage());
         }
     }
 

@@ -77,6 +77,9 @@ final class NodeMetrics implements AutoCloseable {
                 .strongReference(true).register(registry);
         Gauge.builder("wiremesh.ipam.ipv4.addresses.free", ipam, i -> i.free(false)).description("Free IPv4 pod addresses in this node's block")
                 .strongReference(true).register(registry);
+        // While it is 1 the two above read 0 used and all free: the state is not known.
+        Gauge.builder("wiremesh.ipam.state.unreadable", ipam, i -> i.problem() == null ? 0 : 1)
+                .description("1 while the IPAM state file cannot be read (no pod gets an address on this node)").strongReference(true).register(registry);
         if (psk != null) {
             io.micrometer.core.instrument.FunctionCounter.builder("wiremesh.psk.rotations", psk, x -> x.rotations())
                     .description("Post-quantum preshared-key exchanges completed with other nodes").register(registry);

@@ -36,16 +36,20 @@ public final class StatusServer implements AutoCloseable {
      * @param nodeByKey node name by peer public key (base64), for the per-peer {@code node} label
      * @param psk       the preshared-key exchange with the other nodes, or null for none
      * @param ready     whether /readyz answers 200
+     * @param live      whether /healthz answers 200 (false: only a restart helps; the kubelet's liveness probe restarts)
      * @throws IOException when the address cannot be bound
      */
     public static StatusServer start(InetSocketAddress address, Ipam ipam, WireGuardDevice device, Map<String, String> nodeByKey,
-                                     io.wiremesh.node.psk.PresharedKeyExchange psk, BooleanSupplier ready) throws IOException {
-        return start(address, new NodeMetrics(ipam, device, nodeByKey, () -> System.currentTimeMillis() / 1000, psk), ready);
+                                     io.wiremesh.node.psk.PresharedKeyExchange psk, BooleanSupplier ready, BooleanSupplier live) throws IOException {
+        return start(address, new NodeMetrics(ipam, device, nodeByKey, () -> System.currentTimeMillis() / 1000, psk), ready, live);
     }
 
-    static StatusServer start(InetSocketAddress address, NodeMetrics metrics, BooleanSupplier ready) throws IOException {
+    static StatusServer start(InetSocketAddress address, NodeMetrics metrics, BooleanSupplier ready, BooleanSupplier live) throws IOException {
         HttpServer s = HttpServer.create(address, 16);
-        s.createContext("/healthz", x -> reply(x, 200, "ok\n"));
+        s.createContext("/healthz", x -> {
+            boolean l = live.getAsBoolean();
+            reply(x, l ? 200 : 503, l ? "ok\n" : "needs a restart (see the log)\n");
+        });
         s.createContext("/readyz", x -> {
             boolean r = ready.getAsBoolean(); // once: status and body must agree
             reply(x, r ? 200 : 503, r ? "ready\n" : "not ready\n");

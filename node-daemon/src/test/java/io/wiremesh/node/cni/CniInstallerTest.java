@@ -97,10 +97,14 @@ class CniInstallerTest {
             Files.createDirectories(socket.resolve("in-the-way")); // a non-empty directory where the socket was
             repair.check();
             assertThat(repair.intact()).isFalse();
+            Thread.sleep(5);
+            assertThat(repair.failingFor(Duration.ofMillis(1))).as("for /healthz: a restart may help").isTrue();
+            assertThat(repair.failingFor(Duration.ofSeconds(30))).isFalse();
             Files.delete(socket.resolve("in-the-way"));
             Files.delete(socket);
             repair.check();
             assertThat(repair.intact()).isTrue();
+            assertThat(repair.failingFor(Duration.ofMillis(1))).isFalse();
             assertThat(server.reachable()).isTrue();
         } finally {
             server.close();

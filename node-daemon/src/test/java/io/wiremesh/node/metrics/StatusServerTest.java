@@ -60,6 +60,7 @@ class StatusServerTest {
     private final StandIn device = new StandIn();
     private final Map<String, String> nodeByKey = new ConcurrentHashMap<>(Map.of(A, "node-a"));
     private final AtomicBoolean ready = new AtomicBoolean();
+    private final AtomicBoolean live = new AtomicBoolean(true);
     private Ipam ipam;
     private StatusServer server;
 
@@ -74,7 +75,7 @@ class StatusServerTest {
     }
 
     private StatusServer serve(WireGuardDevice d) throws IOException {
-        return StatusServer.start(new InetSocketAddress("127.0.0.1", 0), new NodeMetrics(ipam, d, nodeByKey, () -> NOW, null), ready::get);
+        return StatusServer.start(new InetSocketAddress("127.0.0.1", 0), new NodeMetrics(ipam, d, nodeByKey, () -> NOW, null), ready::get, live::get);
     }
 
     @AfterEach
@@ -98,7 +99,7 @@ class StatusServerTest {
         assertThat(r.statusCode()).isEqualTo(200);
         assertThat(r.headers().firstValue("Content-Type")).contains("text/plain; version=0.0.4; charset=utf-8");
         assertThat(names(r.body())).containsExactlyInAnyOrder("wiremesh_ipam_addresses_used", "wiremesh_ipam_ipv4_addresses_free",
-                "wiremesh_datapath_up", "wiremesh_peers", "wiremesh_peers_without_recent_handshake", "wiremesh_peer_rx_bytes",
+                "wiremesh_ipam_state_unreadable", "wiremesh_datapath_up", "wiremesh_peers", "wiremesh_peers_without_recent_handshake", "wiremesh_peer_rx_bytes",
                 "wiremesh_peer_tx_bytes", "wiremesh_peer_last_handshake_age_seconds");
         assertThat(r.body().lines()).contains(
                 "# HELP wiremesh_peers WireGuard peers on this node",
@@ -106,6 +107,7 @@ class StatusServerTest {
                 "# TYPE wiremesh_peer_rx_bytes gauge",
                 "wiremesh_ipam_addresses_used 2.0",
                 "wiremesh_ipam_ipv4_addresses_free 3.0",
+                "wiremesh_ipam_state_unreadable 0.0",
                 "wiremesh_datapath_up 1.0",
                 "wiremesh_peers 2.0",
                 "wiremesh_peers_without_recent_handshake 1.0",
@@ -139,7 +141,8 @@ class StatusServerTest {
     @Test
     void outsideMeshModeOnlyIpamIsReported() throws Exception {
         try (StatusServer plain = serve(null)) {
-            assertThat(names(get(plain, "/metrics").body())).containsExactlyInAnyOrder("wiremesh_ipam_addresses_used", "wiremesh_ipam_ipv4_addresses_free");
+            assertThat(names(get(plain, "/metrics").body())).containsExactlyInAnyOrder("wiremesh_ipam_addresses_used", "wiremesh_ipam_ipv4_addresses_free",
+                    "wiremesh_ipam_state_unreadable");
         }
     }
 
@@ -157,6 +160,11 @@ class StatusServerTest {
         assertThat(get(server, "/readyz")).satisfies(r -> {
             assertThat(r.statusCode()).isEqualTo(200);
             assertThat(r.body()).isEqualTo("ready\n");
+        });
+        live.set(false); // e.g. the CNI socket could not be put back for a while
+        assertThat(get(server, "/healthz")).satisfies(r -> {
+            assertThat(r.statusCode()).isEqualTo(503);
+            assertThat(r.body()).isEqualTo("needs a restart (see the log)\n");
         });
     }
 }

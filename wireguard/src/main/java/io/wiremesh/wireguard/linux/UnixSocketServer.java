@@ -86,7 +86,9 @@ public final class UnixSocketServer implements AutoCloseable {
      */
     public boolean reachable() {
         try {
-            return !closed && fileKey != null && fileKey.equals(fileKey(path));
+            Object now = fileKey(path);
+            // A file system without file keys: only a removal can be seen.
+            return !closed && (fileKey == null || fileKey.equals(now));
         } catch (IOException gone) {
             return false;
         }

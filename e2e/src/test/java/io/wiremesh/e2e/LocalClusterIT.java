@@ -460,7 +460,25 @@ class LocalClusterIT {
 
         String pingOut = ping.get(60, TimeUnit.SECONDS).out();
         int[] sentReceived = pings(pingOut);
+        System.out.printf("pings to node 2's pod while its status was rewritten: %d/%d answered, unanswered seq %s; %s%n",
+                sentReceived[1], sentReceived[0], lost(pingOut), steps);
         List<String> packets = LocalCluster.packets(capture, pcap);
+        if (sentReceived[1] != sentReceived[0]) {
+            System.out.println("underlay packets other than 128-byte data:\n" + String.join("\n", packets.stream().filter(l -> !l.endsWith("length 128")).toList()));
+            for (int n = 1; n <= 2; n++) System.out.println("wg on wml-n" + n + ":\n" + cluster.onNodeSh(n, "wg", "show", "wiremesh0", "dump"));
+            System.out.println("operator log:\n" + cluster.kubectl("-n", LocalCluster.SYSTEM_NS, "logs", "--timestamps",
+                    systemPod("operator", null).getMetadata().getName(), "--since=2m"));
+            for (String node : List.of("wml-n1", "wml-n2")) {
+                System.out.println("node-daemon log on " + node + ":\n" + cluster.kubectl("-n", LocalCluster.SYSTEM_NS, "logs", "--timestamps",
+                        systemPod("node", node).getMetadata().getName(), "-c", "node-daemon", "--since=2m"));
+                Pod datapath = systemPod("datapath", node);
+                if (datapath != null) {
+                    System.out.println("datapath log on " + node + ":\n" + cluster.kubectl("-n", LocalCluster.SYSTEM_NS, "logs", "--timestamps",
+                            datapath.getMetadata().getName(), "--since=2m"));
+                }
+            }
+            System.out.println("test started (node time) " + Instant.now().minusNanos(System.nanoTime() - pingStart));
+        }
         assertThat(sentReceived).as("pings to node 2's pod while its status was rewritten (unanswered icmp_seq %s; %s)", lost(pingOut), steps)
                 .isEqualTo(new int[] {400, 400});
         assertThat(cluster.wgPeers(1)).as("node 1 peers with node 2's real key only").containsExactly(keyB2);
@@ -816,15 +834,18 @@ class LocalClusterIT {
     }
 
     /** {sent, received} from busybox ping's summary. */
-    /** The icmp_seq ranges a ping run (its output) got no answer for, e.g. "[120-144]": with -i 0.1, seq/10 s after its start. */
+    /**
+     * The sequence numbers a ping run (its output: the test pods' busybox ping counts seq=0, 1, ...) got no
+     * answer for, as ranges, e.g. "[120-144]": with -i 0.1, seq/10 s after its start.
+     */
     private static List<String> lost(String out) {
         int sent = pings(out)[0];
         java.util.BitSet answered = new java.util.BitSet();
-        Matcher m = Pattern.compile("icmp_seq=(\\d+) ").matcher(out);
+        Matcher m = Pattern.compile("seq=(\\d+) ").matcher(out);
         while (m.find()) answered.set(Integer.parseInt(m.group(1)));
         List<String> ranges = new java.util.ArrayList<>();
-        for (int i = answered.nextClearBit(1); i <= sent; i = answered.nextClearBit(i)) {
-            int end = Math.min(answered.nextSetBit(i) < 0 ? sent + 1 : answered.nextSetBit(i), sent + 1) - 1;
+        for (int i = answered.nextClearBit(0); i < sent; i = answered.nextClearBit(i)) {
+            int end = Math.min(answered.nextSetBit(i) < 0 ? sent : answered.nextSetBit(i), sent) - 1;
             ranges.add(i == end ? String.valueOf(i) : i + "-" + end);
             i = end + 1;
         }

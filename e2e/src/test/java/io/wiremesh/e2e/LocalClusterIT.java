@@ -465,7 +465,11 @@ class LocalClusterIT {
         List<String> packets = LocalCluster.packets(capture, pcap);
         if (sentReceived[1] != sentReceived[0]) {
             System.out.println("underlay packets other than 128-byte data:\n" + String.join("\n", packets.stream().filter(l -> !l.endsWith("length 128")).toList()));
-            for (int n = 1; n <= 2; n++) System.out.println("wg on wml-n" + n + ":\n" + cluster.onNodeSh(n, "wg", "show", "wiremesh0", "dump"));
+            for (int n = 1; n <= 2; n++) {
+                System.out.println("wg on wml-n" + n + ":\n" + cluster.onNodeSh(n, "wg", "show", "wiremesh0", "dump"));
+                System.out.println("datapath drops on wml-n" + n + ":\n" + String.join("\n", Commands.run(LocalCluster.onNode(n, "curl", "-sS",
+                        "http://127.0.0.1:9467/metrics"), null, null).out().lines().filter(l -> l.startsWith("wiremesh_wg_dropped") && !l.endsWith(" 0.0")).toList()));
+            }
             System.out.println("operator log:\n" + cluster.kubectl("-n", LocalCluster.SYSTEM_NS, "logs", "--timestamps",
                     systemPod("operator", null).getMetadata().getName(), "--since=2m"));
             for (String node : List.of("wml-n1", "wml-n2")) {

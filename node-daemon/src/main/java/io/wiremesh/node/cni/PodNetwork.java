@@ -62,7 +62,7 @@ public final class PodNetwork {
         } catch (Ipam.ExhaustedException e) {
             throw new CniException(CniErrorCode.TRY_AGAIN_LATER, e.getMessage(), "add nodes or widen the mesh's podCIDRs");
         } catch (Ipam.UnreadableStateException e) {
-            throw new CniException(CniErrorCode.IO_FAILURE, "the node-daemon cannot read its record of pod addresses", e.getMessage());
+            throw unreadable(e);
         } catch (IOException e) {
             throw new CniException(CniErrorCode.IO_FAILURE, "cannot record the pod's address", e.getMessage());
         }
@@ -115,6 +115,11 @@ public final class PodNetwork {
         }
     }
 
+    /** ADD and CHECK while the IPAM state file cannot be read: the message names the file and the remedy. */
+    private static CniException unreadable(Ipam.UnreadableStateException e) {
+        return new CniException(CniErrorCode.IO_FAILURE, "the node-daemon cannot read its record of pod addresses", e.getMessage());
+    }
+
     private void undo(Attachment a, String veth) {
         try {
             host.deleteLink(veth);
@@ -153,7 +158,7 @@ public final class PodNetwork {
         try {
             ips = ipam.find(a.containerId(), a.ifName());
         } catch (Ipam.UnreadableStateException e) {
-            throw new CniException(CniErrorCode.IO_FAILURE, "the node-daemon cannot read its record of pod addresses", e.getMessage());
+            throw unreadable(e);
         }
         if (ips.isEmpty()) throw new CniException(CniErrorCode.UNKNOWN_CONTAINER, "no address is recorded for " + a.containerId() + "/" + a.ifName(), null);
         try {

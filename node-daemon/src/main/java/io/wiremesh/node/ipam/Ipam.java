@@ -97,9 +97,8 @@ public final class Ipam {
 
     /** Reads the file again if it was unreadable; throws while it still is. */
     private void requireReadable() throws UnreadableStateException {
-        if (unreadable == null) return;
-        load();
-        if (unreadable != null) throw new UnreadableStateException(unreadable);
+        String problem = problem();
+        if (problem != null) throw new UnreadableStateException(problem);
     }
 
     /**

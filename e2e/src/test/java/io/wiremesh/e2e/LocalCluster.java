@@ -115,7 +115,8 @@ final class LocalCluster implements AutoCloseable {
      * node's own IPv6 link-local chatter (router solicitations): everything else there is traffic between nodes.
      */
     Process capture(int n, Path file) throws Exception {
-        Process p = new ProcessBuilder("nsenter", "--net=/run/netns/wml-ul", "tcpdump", "-i", "wml-n" + n + "-ul", "-n", "-U", "-w", file.toString(),
+        // --immediate-mode: a short capture (a request or two) must not lose what is still in the kernel's buffer block when stopped.
+        Process p = new ProcessBuilder("nsenter", "--net=/run/netns/wml-ul", "tcpdump", "-i", "wml-n" + n + "-ul", "-n", "-U", "--immediate-mode", "-w", file.toString(),
                 UNDERLAY_FILTER).redirectErrorStream(true).redirectOutput(file.resolveSibling(file.getFileName() + ".log").toFile()).start();
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
         while (!Files.readString(file.resolveSibling(file.getFileName() + ".log")).contains("listening on") && System.nanoTime() < deadline) Thread.sleep(50);

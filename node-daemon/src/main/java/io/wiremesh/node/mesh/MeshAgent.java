@@ -171,7 +171,7 @@ public final class MeshAgent implements AutoCloseable {
             throw e;
         }
         mtu = meshSpec.mtu != null ? meshSpec.mtu : routing.autoMtu(endpointHost);
-        String underlay = routing.strictReversePathOn(endpointHost);
+        String underlay = routing.looseReversePathOn(endpointHost);
         readyMessage = "WireGuard interface " + ifname + " configured; " + self.getSpec().podCIDRs
                 + "; pod sources accepted only from the tunnel, not from " + underlay;
         String waiting = null;

@@ -85,16 +85,23 @@ public final class MeshRouting {
     }
 
     /**
-     * Strict reverse-path filtering on the underlay interface (the one holding the node's address):
-     * a packet that arrives there claiming a mesh pod address as its source has a reverse route
-     * through the WireGuard interface (or the unreachable route), so the kernel drops it. Only
-     * packets that came out of the tunnel may carry pod sources.
+     * Loose reverse-path filtering (rp_filter 2) on the underlay interface (the one holding the node's
+     * address). The strict check of pod sources is the masquerade table's (a packet that arrives there
+     * claiming a mesh pod address is dropped unless its reverse route leads back through the interface it
+     * came in on: only the tunnel and the pods' own veths qualify), made before DNAT. The kernel's strict
+     * mode (1) cannot be used: it checks after DNAT, with the pod address a NodePort or hostPort led to as
+     * the source of its reverse lookup, which wiremesh's own policy rule sends into the tunnel, so every
+     * other node's request to this node's NodePort with a local endpoint was dropped. Loose mode is set
+     * rather than left alone so that a node where an earlier version set strict mode is repaired.
+     *
+     * @return the underlay interface's name
+     * @throws IOException when no interface holds {@code nodeIp} or the sysctl cannot be written
      */
-    public String strictReversePathOn(String nodeIp) throws IOException {
+    public String looseReversePathOn(String nodeIp) throws IOException {
         int idx = nl.linkWithAddress(InetAddress.getByName(nodeIp));
         if (idx == 0) throw new IOException("no interface holds the node address " + nodeIp + ": check --node-ip");
         String name = nl.linkName(idx);
-        java.nio.file.Files.writeString(procSysNet.resolve("ipv4/conf/" + name + "/rp_filter"), "1");
+        java.nio.file.Files.writeString(procSysNet.resolve("ipv4/conf/" + name + "/rp_filter"), "2");
         return name;
     }
 

@@ -29,7 +29,7 @@ public final class Netlink implements AutoCloseable {
     static final int IFA_ADDRESS = 1, IFA_LOCAL = 2, IFA_F_NODAD = 0x02;
     static final int RTA_DST = 1, RTA_OIF = 4, RTA_GATEWAY = 5, RTA_PRIORITY = 6, RTA_TABLE = 15;
     /** Policy rule attributes (linux/fib_rules.h). */
-    static final int FRA_SRC = 2, FRA_PRIORITY = 6, FRA_TABLE = 15, FRA_PROTOCOL = 21, FR_ACT_TO_TBL = 1;
+    static final int FRA_SRC = 2, FRA_PRIORITY = 6, FRA_FWMARK = 10, FRA_TABLE = 15, FRA_FWMASK = 16, FRA_PROTOCOL = 21, FR_ACT_TO_TBL = 1;
     static final int IFF_UP = 1;
     public static final int AF_INET = 2, AF_INET6 = 10;
     public static final int RT_SCOPE_UNIVERSE = 0, RT_SCOPE_LINK = 253;
@@ -399,21 +399,52 @@ public final class Netlink implements AutoCloseable {
 
     // ------------------------------------------------------------------ policy rules
 
-    /** A policy rule wiremesh made: "from {@code src}/{@code srcLen} lookup {@code table}" at {@code priority}. */
-    public record Rule(InetAddress src, int srcLen, int table, int priority) {}
-
     /**
-     * Adds the policy rule "from src/srcLen lookup table" at {@code priority}, marked with wiremesh's
-     * protocol number (FRA_PROTOCOL, Linux 4.17+) so it is recognisably ours; an identical rule is fine.
+     * A policy rule wiremesh made: "from {@code src}/{@code srcLen} [fwmark {@code fwmark}/{@code fwmask}] lookup
+     * {@code table}" at {@code priority} (ip-rule(8)). {@code srcLen} 0 is "from all" ({@code src} is then the
+     * family's unspecified address, which only names the family); {@code fwmask} 0 matches any mark.
      */
-    public void addRule(Rule r) throws IOException {
+    public record Rule(InetAddress src, int srcLen, int fwmark, int fwmask, int table, int priority) {
+        /** "from src/srcLen lookup table" at priority. */
+        public Rule(InetAddress src, int srcLen, int table, int priority) {
+            this(src, srcLen, 0, 0, table, priority);
+        }
+
+        /** "from all fwmark mark/mask lookup table" at priority, for IPv6 when {@code v6}, else IPv4. */
+        public static Rule fwmark(boolean v6, int mark, int mask, int table, int priority) {
+            try {
+                return new Rule(InetAddress.getByAddress(new byte[v6 ? 16 : 4]), 0, mark, mask, table, priority);
+            } catch (java.net.UnknownHostException e) {
+                throw new IllegalStateException(e);
+            }
+        }
+
+        @Override
+        public String toString() {
+            return "from " + (srcLen == 0 ? "all" : src.getHostAddress() + "/" + srcLen)
+                    + (fwmask == 0 ? "" : String.format(" fwmark 0x%x/0x%x", fwmark, fwmask)) + " lookup " + table + " priority " + priority;
+        }
+    }
+
+    /** The rule's header and selectors (source, mark), as RTM_NEWRULE and RTM_DELRULE take them. */
+    private Message rule(short type, int flags, Rule r) {
         byte[] s = r.src().getAddress();
         int family = s.length == 4 ? AF_INET : AF_INET6;
-        Message m = new Message(RTM_NEWRULE, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL)
-                .u8(family).u8(0).u8(r.srcLen()).u8(0).u8(headerTable(r.table())).u8(0).u8(0).u8(FR_ACT_TO_TBL).u32(0)
-                .attr(FRA_SRC, s).attr(FRA_PRIORITY, r.priority()).attr(FRA_TABLE, r.table()).attr8(FRA_PROTOCOL, RTPROT_WIREMESH);
+        Message m = new Message(type, flags)
+                .u8(family).u8(0).u8(r.srcLen()).u8(0).u8(headerTable(r.table())).u8(0).u8(0).u8(FR_ACT_TO_TBL).u32(0);
+        if (r.srcLen() > 0) m.attr(FRA_SRC, s);
+        if (r.fwmask() != 0) m.attr(FRA_FWMARK, r.fwmark()).attr(FRA_FWMASK, r.fwmask());
+        return m.attr(FRA_PRIORITY, r.priority()).attr(FRA_TABLE, r.table());
+    }
+
+    /**
+     * Adds the policy rule {@code r}, marked with wiremesh's protocol number (FRA_PROTOCOL, Linux 4.17+) so it
+     * is recognisably ours; an identical rule is fine.
+     */
+    public void addRule(Rule r) throws IOException {
+        Message m = rule(RTM_NEWRULE, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, r).attr8(FRA_PROTOCOL, RTPROT_WIREMESH);
         try {
-            exchange(m, "add rule from " + r.src().getHostAddress() + "/" + r.srcLen() + " lookup " + r.table());
+            exchange(m, "add rule " + r);
         } catch (NetlinkException e) {
             if (e.errno != NetlinkException.EEXIST) throw e;
         }
@@ -421,13 +452,8 @@ public final class Netlink implements AutoCloseable {
 
     /** Deletes a policy rule; false when there was none. */
     public boolean deleteRule(Rule r) throws IOException {
-        byte[] s = r.src().getAddress();
-        int family = s.length == 4 ? AF_INET : AF_INET6;
-        Message m = new Message(RTM_DELRULE, NLM_F_REQUEST | NLM_F_ACK)
-                .u8(family).u8(0).u8(r.srcLen()).u8(0).u8(headerTable(r.table())).u8(0).u8(0).u8(FR_ACT_TO_TBL).u32(0)
-                .attr(FRA_SRC, s).attr(FRA_PRIORITY, r.priority()).attr(FRA_TABLE, r.table());
         try {
-            exchange(m, "delete rule from " + r.src().getHostAddress() + "/" + r.srcLen());
+            exchange(rule(RTM_DELRULE, NLM_F_REQUEST | NLM_F_ACK, r), "delete rule " + r);
             return true;
         } catch (NetlinkException e) {
             if (e.errno == NetlinkException.ENOENT || e.errno == NetlinkException.ESRCH) return false;
@@ -444,17 +470,22 @@ public final class Netlink implements AutoCloseable {
             for (ByteBuffer p : replies) {
                 int srcLen = p.get(2) & 0xff, table = p.get(4) & 0xff;
                 byte[] src = new byte[family == AF_INET ? 4 : 16];
-                int priority = 0, protocol = 0;
+                int priority = 0, protocol = 0, fwmark = 0, fwmask = 0;
+                boolean hasMark = false, hasMask = false;
                 for (Attr a : Attr.parse(p, 12)) {
                     switch (a.type()) {
                         case FRA_SRC -> src = a.bytes();
                         case FRA_PRIORITY -> priority = a.data().getInt(0);
                         case FRA_TABLE -> table = a.data().getInt(0);
                         case FRA_PROTOCOL -> protocol = a.data().get(0) & 0xff;
+                        case FRA_FWMARK -> { fwmark = a.data().getInt(0); hasMark = true; }
+                        case FRA_FWMASK -> { fwmask = a.data().getInt(0); hasMask = true; }
                         default -> { }
                     }
                 }
-                if (protocol == RTPROT_WIREMESH) out.add(new Rule(InetAddress.getByAddress(src), srcLen, table, priority));
+                // The kernel leaves the mask out when it is all ones.
+                if (hasMark && !hasMask) fwmask = -1;
+                if (protocol == RTPROT_WIREMESH) out.add(new Rule(InetAddress.getByAddress(src), srcLen, fwmark, fwmask, table, priority));
             }
         }
         return out;

@@ -485,15 +485,15 @@ class MeshIT {
         Thread.sleep(300);
         Host.stop(cap);
         assertOnlyWireGuard(pcap, true);
-        assertThat(host.in(nodes[0], "ip", "rule", "show")).contains("from 10.43.1.0/24 lookup 51820");
+        assertThat(host.in(nodes[0], "ip", "rule", "show")).contains("from 10.43.0.0/16 lookup 51820");
         assertThat(host.in(nodes[0], "nft", "list", "table", "inet", "wiremesh")).contains("masquerade");
 
         // Someone flushes the ruleset (a reload of /etc/nftables.conf does) and deletes the policy rule: repaired.
         host.in(nodes[0], "nft", "flush", "ruleset");
-        host.in(nodes[0], "ip", "rule", "del", "from", "10.43.1.0/24", "lookup", "51820");
+        host.in(nodes[0], "ip", "rule", "del", "from", "10.43.0.0/16", "lookup", "51820");
         long flushed = System.nanoTime();
         await().atMost(20, TimeUnit.SECONDS).pollInterval(java.time.Duration.ofMillis(250))
-                .until(() -> host.in(nodes[0], "ip", "rule", "show").contains("from 10.43.1.0/24 lookup 51820")
+                .until(() -> host.in(nodes[0], "ip", "rule", "show").contains("from 10.43.0.0/16 lookup 51820")
                         && Commands.run(List.of("ip", "netns", "exec", nodes[0], "nft", "list", "table", "inet", "wiremesh"), null, null).out().contains("masquerade"));
         System.out.printf("e2e: egress rules repaired %.1f s after a flush%n", (System.nanoTime() - flushed) / 1e9);
         assertThat(ask(0, "198.18.9.2")).isEqualTo("outside saw 198.18.9.1");

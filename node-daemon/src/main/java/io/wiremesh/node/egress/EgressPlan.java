@@ -20,7 +20,9 @@ import java.util.TreeSet;
  *                       this node and of every peer node, and {@code spec.egress.excludeCIDRs}; minimal
  *                       (no entry inside another)
  * @param ruleSources    sources of the policy rules that send traffic for node addresses into the tunnel:
- *                       this node's blocks and the mesh's peer pools
+ *                       the mesh's pod and peer pools (not only this node's blocks: a pod of another node
+ *                       that reached a NodePort here, DNATed to a third node's host-network endpoint, is
+ *                       forwarded through the tunnel too, masqueraded to this node's tunnel address)
  * @param remoteNodes    the addresses (/32, /128) of the other nodes that are peers (they published a key
  *                       and an endpoint): only those can be reached through the tunnel; a node not yet a
  *                       peer is reached like any host outside the mesh (masqueraded) rather than dropped
@@ -73,10 +75,7 @@ public record EgressPlan(boolean masquerade, List<Cidr> sources, List<Cidr> inMe
             }
         }
 
-        List<Cidr> ruleSources = new ArrayList<>();
-        self.getSpec().podCIDRs.forEach(c -> ruleSources.add(Cidr.parse(c)));
-        ruleSources.addAll(peerPools);
-        return new EgressPlan(spec.masquerade(), minimal(sources), minimal(inMesh), minimal(ruleSources), minimal(remote), List.copyOf(rejected));
+        return new EgressPlan(spec.masquerade(), minimal(sources), minimal(inMesh), minimal(sources), minimal(remote), List.copyOf(rejected));
     }
 
     /** A member this node has as a WireGuard peer: the operator accepted its key and an endpoint. */

@@ -172,6 +172,7 @@ public final class MeshAgent implements AutoCloseable {
         }
         mtu = meshSpec.mtu != null ? meshSpec.mtu : routing.autoMtu(endpointHost);
         String underlay = routing.looseReversePathOn(endpointHost);
+        routing.preferSource(List.of(endpointHost));
         readyMessage = "WireGuard interface " + ifname + " configured; " + self.getSpec().podCIDRs
                 + "; pod sources accepted only from the tunnel, not from " + underlay;
         String waiting = null;

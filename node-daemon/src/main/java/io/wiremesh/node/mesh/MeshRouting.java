@@ -20,6 +20,8 @@ public final class MeshRouting {
     private final String ifname;
     private final java.nio.file.Path procSysNet;
     private final Set<Cidr> routed = new HashSet<>();
+    private InetAddress source4, source6;
+    private final Set<Cidr> stale = new HashSet<>();
 
     public MeshRouting(Netlink nl, String ifname, java.nio.file.Path procSysNet) {
         this.nl = nl;
@@ -61,9 +63,14 @@ public final class MeshRouting {
     public synchronized void setUp(List<String> overlayAddresses, int mtu, List<Cidr> pools) throws IOException {
         int idx = index();
         // A new interface has none of our routes; one that outlived a restart of this daemon has some,
-        // and those whose node left meanwhile must go too.
+        // and those whose node left meanwhile must go too. One without the wanted source is written again.
         routed.clear();
-        for (Netlink.Route r : nl.routesOut(idx)) routed.add(Cidr.parse(r.dst().getHostAddress() + "/" + r.dstLen()));
+        stale.clear();
+        for (Netlink.Route r : nl.routesOut(idx)) {
+            Cidr c = Cidr.parse(r.dst().getHostAddress() + "/" + r.dstLen());
+            routed.add(c);
+            if (!java.util.Objects.equals(r.prefsrc(), c.v6() ? source6 : source4)) stale.add(c);
+        }
         nl.setMtu(idx, mtu);
         for (String a : overlayAddresses) {
             InetAddress ip = InetAddress.getByName(a);
@@ -105,18 +112,42 @@ public final class MeshRouting {
         return name;
     }
 
-    /** Routes exactly {@code blocks} (remote nodes' blocks) through the WireGuard interface. */
+    /**
+     * The node's own traffic into the mesh leaves with its node address ({@code nodeAddresses}, the first of each
+     * family; the routes to remote blocks carry it as their preferred source) instead of its overlay address. Peers
+     * accept the node address from this node's tunnel (it is in its AllowedIPs) and route their pods' answers to it
+     * back through the tunnel. What this is for: a host-network UDP server answering a remote pod from a socket bound
+     * to every address answers from the route's source, and the pod (or the conntrack entry of the Service that led
+     * there) expects the node address it dialled; with the overlay address the answer was lost (the e2e test
+     * {@code service endpoints using hostNetwork}). Takes effect on the next {@link #route} of each block.
+     */
+    public synchronized void preferSource(List<String> nodeAddresses) throws IOException {
+        InetAddress v4 = null, v6 = null;
+        for (String a : nodeAddresses == null ? List.<String>of() : nodeAddresses) {
+            InetAddress ip = InetAddress.getByName(a);
+            if (ip.getAddress().length == 4 && v4 == null) v4 = ip;
+            if (ip.getAddress().length == 16 && v6 == null) v6 = ip;
+        }
+        if (!java.util.Objects.equals(v4, source4) || !java.util.Objects.equals(v6, source6)) stale.addAll(routed); // rewrite every route
+        source4 = v4;
+        source6 = v6;
+    }
+
+    /** Routes exactly {@code blocks} (remote nodes' blocks) through the WireGuard interface, with the node's address as source. */
     public synchronized void route(Set<Cidr> blocks) throws IOException {
         int idx = index();
         for (Cidr b : blocks) {
-            if (routed.contains(b)) continue;
-            nl.replaceRoute(InetAddress.getByName(b.address(0)), b.bits(), null, idx, Netlink.RT_SCOPE_LINK, Netlink.RTN_UNICAST, 0);
+            if (routed.contains(b) && !stale.contains(b)) continue;
+            nl.replaceRoute(Netlink.RT_TABLE_MAIN, InetAddress.getByName(b.address(0)), b.bits(), null, idx, Netlink.RT_SCOPE_LINK,
+                    Netlink.RTN_UNICAST, 0, b.v6() ? source6 : source4);
             routed.add(b);
+            stale.remove(b);
         }
         for (Cidr b : Set.copyOf(routed)) {
             if (blocks.contains(b)) continue;
             nl.deleteRoute(InetAddress.getByName(b.address(0)), b.bits(), idx, Netlink.RTN_UNICAST, 0);
             routed.remove(b);
+            stale.remove(b);
         }
     }
 }

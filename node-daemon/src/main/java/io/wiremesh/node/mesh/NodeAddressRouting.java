@@ -14,7 +14,7 @@ import java.util.Set;
  * the tunnel, with their own source address, never in clear on the underlay:
  * <pre>
  *   ip rule  from all fwmark 0x100000/0x100000 lookup main priority 5179   (replies of Services, below)
- *   ip rule  from &lt;this node's blocks, the peer pools&gt; lookup 51820 priority 5180
+ *   ip rule  from &lt;the mesh's pod pools, the peer pools&gt; lookup 51820 priority 5180
  *   table 51820:  &lt;node address&gt;/32 dev wiremesh0          (into the tunnel)
  *                 unreachable &lt;node address&gt;/32 metric 4096  (fail closed when the interface is gone)
  * </pre>

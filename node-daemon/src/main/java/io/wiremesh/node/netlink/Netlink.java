@@ -27,7 +27,7 @@ public final class Netlink implements AutoCloseable {
     static final int IFLA_ADDRESS = 1, IFLA_IFNAME = 3, IFLA_MTU = 4, IFLA_LINKINFO = 18, IFLA_NET_NS_FD = 28;
     static final int IFLA_INFO_KIND = 1, IFLA_INFO_DATA = 2, VETH_INFO_PEER = 1;
     static final int IFA_ADDRESS = 1, IFA_LOCAL = 2, IFA_F_NODAD = 0x02;
-    static final int RTA_DST = 1, RTA_OIF = 4, RTA_GATEWAY = 5, RTA_PRIORITY = 6, RTA_TABLE = 15;
+    static final int RTA_DST = 1, RTA_OIF = 4, RTA_GATEWAY = 5, RTA_PRIORITY = 6, RTA_PREFSRC = 7, RTA_TABLE = 15;
     /** Policy rule attributes (linux/fib_rules.h). */
     static final int FRA_SRC = 2, FRA_PRIORITY = 6, FRA_FWMARK = 10, FRA_TABLE = 15, FRA_FWMASK = 16, FRA_PROTOCOL = 21, FR_ACT_TO_TBL = 1;
     static final int IFF_UP = 1;
@@ -319,6 +319,16 @@ public final class Netlink implements AutoCloseable {
     /** {@link #replaceRoute(InetAddress, int, InetAddress, int, int, int, int)} in routing table {@code table} (1..2^32-1). */
     public void replaceRoute(int table, InetAddress dst, int dstLen, InetAddress gateway, int oif, int scope, int type, int metric)
             throws IOException {
+        replaceRoute(table, dst, dstLen, gateway, oif, scope, type, metric, null);
+    }
+
+    /**
+     * {@link #replaceRoute(int, InetAddress, int, InetAddress, int, int, int, int)} with a preferred source address
+     * ({@code prefsrc}, RTA_PREFSRC: the source of locally originated packets that do not choose one; it must be an
+     * address of this host, of dst's family), or none when null.
+     */
+    public void replaceRoute(int table, InetAddress dst, int dstLen, InetAddress gateway, int oif, int scope, int type, int metric,
+                             InetAddress prefsrc) throws IOException {
         byte[] d = dst.getAddress();
         int family = d.length == 4 ? AF_INET : AF_INET6;
         Message m = new Message(RTM_NEWROUTE, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE)
@@ -327,7 +337,8 @@ public final class Netlink implements AutoCloseable {
         if (gateway != null) m.attr(RTA_GATEWAY, gateway.getAddress());
         if (oif != 0) m.attr(RTA_OIF, oif);
         if (metric != 0) m.attr(RTA_PRIORITY, metric);
-        exchange(m, "add route " + dst.getHostAddress() + "/" + dstLen + " table " + table);
+        if (prefsrc != null) m.attr(RTA_PREFSRC, prefsrc.getAddress());
+        exchange(m, "add route " + dst.getHostAddress() + "/" + dstLen + " table " + table + (prefsrc == null ? "" : " src " + prefsrc.getHostAddress()));
     }
 
     /** Table ids above 255 travel in RTA_TABLE only; the 8-bit header field says RT_TABLE_UNSPEC then (as iproute2 does). */
@@ -335,13 +346,16 @@ public final class Netlink implements AutoCloseable {
         return table > 0 && table < 256 ? table : 0;
     }
 
-    /** A destination prefix. */
-    public record Route(InetAddress dst, int dstLen) {}
+    /** A destination prefix and the route's preferred source address (null when it has none). */
+    public record Route(InetAddress dst, int dstLen, InetAddress prefsrc) {}
 
     /** The unicast routes wiremesh made (its protocol number) out of link {@code oif} in the main table, both families. */
     public List<Route> routesOut(int oif) throws IOException {
         List<Route> out = new ArrayList<>();
-        for (TableRoute r : routes(RT_TABLE_MAIN)) if (r.type() == RTN_UNICAST && r.oif() == oif) out.add(new Route(r.dst(), r.dstLen()));
+        for (Dumped d : dump(RT_TABLE_MAIN)) {
+            TableRoute r = d.route();
+            if (r.type() == RTN_UNICAST && r.oif() == oif) out.add(new Route(r.dst(), r.dstLen(), d.prefsrc()));
+        }
         return out;
     }
 
@@ -350,7 +364,13 @@ public final class Netlink implements AutoCloseable {
 
     /** Every route with wiremesh's protocol number in routing table {@code table}, both families. */
     public List<TableRoute> routes(int table) throws IOException {
-        List<TableRoute> out = new ArrayList<>();
+        return dump(table).stream().map(Dumped::route).toList();
+    }
+
+    private record Dumped(TableRoute route, InetAddress prefsrc) {}
+
+    private List<Dumped> dump(int table) throws IOException {
+        List<Dumped> out = new ArrayList<>();
         for (int family : new int[] {AF_INET, AF_INET6}) {
             List<ByteBuffer> replies = exchange(new Message(RTM_GETROUTE, NLM_F_REQUEST | NLM_F_DUMP)
                     .u8(family).u8(0).u8(0).u8(0).u8(0).u8(0).u8(0).u8(0).u32(0), "list routes");
@@ -359,16 +379,19 @@ public final class Netlink implements AutoCloseable {
                 if (protocol != RTPROT_WIREMESH) continue;
                 byte[] dst = new byte[family == AF_INET ? 4 : 16];
                 int linkIndex = 0, metric = 0, tableId = rtmTable;
+                byte[] prefsrc = null;
                 for (Attr a : Attr.parse(p, 12)) {
                     switch (a.type()) {
                         case RTA_DST -> dst = a.bytes();
+                        case RTA_PREFSRC -> prefsrc = a.bytes();
                         case RTA_OIF -> linkIndex = a.data().getInt(0);
                         case RTA_PRIORITY -> metric = a.data().getInt(0);
                         case RTA_TABLE -> tableId = a.data().getInt(0);
                         default -> { }
                     }
                 }
-                if (tableId == table) out.add(new TableRoute(InetAddress.getByAddress(dst), dstLen, type, linkIndex, metric));
+                if (tableId == table) out.add(new Dumped(new TableRoute(InetAddress.getByAddress(dst), dstLen, type, linkIndex, metric),
+                        prefsrc == null ? null : InetAddress.getByAddress(prefsrc)));
             }
         }
         return out;

@@ -74,8 +74,8 @@ class EgressPlanTest {
         assertThat(p.masquerade()).isTrue();
         assertThat(p.sources()).isEqualTo(cidrs("10.42.0.0/16", "10.45.0.0/24", "fd42::/48"));
         assertThat(p.inMesh()).isEqualTo(cidrs("10.42.0.0/16", "10.45.0.0/24", "198.19.0.11/32", "198.19.0.12/32", "fd19::11/128", "fd42::/48"));
-        // Policy routing: from this node's blocks and the peer pools, towards the other nodes only.
-        assertThat(p.ruleSources()).isEqualTo(cidrs("10.42.1.0/24", "10.45.0.0/24", "fd42::1:0/112"));
+        // Policy routing: from the pod and peer pools (also other nodes' pods forwarded here), towards the other nodes only.
+        assertThat(p.ruleSources()).isEqualTo(cidrs("10.42.0.0/16", "10.45.0.0/24", "fd42::/48"));
         assertThat(p.remoteNodes()).isEqualTo(cidrs("198.19.0.12/32"));
     }
 
@@ -102,7 +102,7 @@ class EgressPlanTest {
         // Off means no NAT; the fail-closed chains stay.
         WireGuardNode b = node("b", List.of("10.42.2.0/24"), List.of("198.19.0.12"));
         String script = MasqueradeTable.script(EgressPlan.of(spec, a, List.of(a, b)), "wiremesh0");
-        assertThat(script).doesNotContain("masquerade", "postrouting").contains("daddr @nodes4 oifname != \"wiremesh0\" drop");
+        assertThat(script).doesNotContain("masquerade", "postrouting").contains("daddr @nodes4 oifname != \"wiremesh0\" meta mark & 0x100000 == 0 drop");
     }
 
     @Test

@@ -54,4 +54,26 @@ class MeshRoutingTest {
         });
     }
 
+    @Test
+    void theNodesOwnTrafficIntoTheMeshLeavesWithItsNodeAddress() throws Exception {
+        sh("ip", "-n", NS, "link", "set", "wmt1", "up");
+        sh("ip", "-n", NS, "addr", "add", "198.18.8.11/24", "dev", "wmt1"); // the node's own address (its underlay)
+        NetNs.run(Path.of("/run/netns/" + NS), () -> {
+            // Routes from an earlier version, without a source: a restarted daemon writes them again with one.
+            MeshRouting old = new MeshRouting(Netlink.open(), "wmt0", Path.of("/proc/sys/net"));
+            old.setUp(List.of("10.99.0.1"), 1400, List.of(Cidr.parse("10.99.0.0/16")));
+            old.route(Set.of(Cidr.parse("10.99.1.0/24")));
+            assertThat(sh("ip", "-n", NS, "route", "show", "10.99.1.0/24")).doesNotContain("src");
+
+            MeshRouting routing = new MeshRouting(Netlink.open(), "wmt0", Path.of("/proc/sys/net"));
+            routing.preferSource(List.of("198.18.8.11"));
+            routing.setUp(List.of("10.99.0.1"), 1400, List.of(Cidr.parse("10.99.0.0/16")));
+            routing.route(Set.of(Cidr.parse("10.99.1.0/24"), Cidr.parse("10.99.2.0/24")));
+            assertThat(sh("ip", "-n", NS, "route", "show", "dev", "wmt0")).contains("10.99.1.0/24 proto 87 scope link src 198.18.8.11",
+                    "10.99.2.0/24 proto 87 scope link src 198.18.8.11");
+            // The kernel's choice for a locally made packet (a host-network UDP server answering a remote pod).
+            assertThat(sh("ip", "-n", NS, "route", "get", "10.99.2.7")).contains("dev wmt0 src 198.18.8.11");
+            return null;
+        });
+    }
 }

@@ -73,7 +73,7 @@ class ServiceReplyNamespaceTest {
             // This node's egress, with the other node (198.18.6.2) a peer reached through the tunnel.
             EgressPlan plan = new EgressPlan(true, List.of(Cidr.parse("10.42.0.0/16")),
                     List.of(Cidr.parse("10.42.0.0/16"), Cidr.parse("198.18.6.1/32"), Cidr.parse("198.18.6.2/32")),
-                    List.of(Cidr.parse("10.42.1.0/24")), List.of(Cidr.parse("198.18.6.2/32")), List.of());
+                    List.of(Cidr.parse("10.42.0.0/16")), List.of(Cidr.parse("198.18.6.2/32")), List.of());
             sh("ip", "netns", "exec", NODE, "sysctl", "-qw", "net.ipv4.conf.eth0.rp_filter=1"); // as earlier versions left it
             NetNs.run(Path.of("/run/netns/" + NODE), () -> {
                 new MeshRouting(Netlink.open(), TUNNEL, Path.of("/proc/sys/net")).looseReversePathOn("198.18.6.1");
@@ -82,9 +82,11 @@ class ServiceReplyNamespaceTest {
                 return null;
             });
             assertThat(sh("ip", "-n", NODE, "rule", "show")).contains("5179:\tfrom all fwmark 0x100000/0x100000 lookup main proto 87",
-                    "5180:\tfrom 10.42.1.0/24 lookup 51820 proto 87");
-            // The pod's own traffic to the other node's address still goes only into the tunnel.
+                    "5180:\tfrom 10.42.0.0/16 lookup 51820 proto 87");
+            // The pod's own traffic to the other node's address still goes only into the tunnel; so does a remote
+            // pod's request that a NodePort here forwards to the other node's host network (it arrives from the tunnel).
             assertThat(sh("ip", "-n", NODE, "route", "get", "198.18.6.2", "from", "10.42.1.2", "iif", "wmtpod")).contains("dev " + TUNNEL);
+            assertThat(sh("ip", "-n", NODE, "route", "get", "198.18.6.2", "from", "10.42.2.7", "iif", TUNNEL)).contains("dev " + TUNNEL);
 
             Commands.Result r = null;
             for (int i = 0; i < 20 && (r == null || !r.out().contains("pod-answered")); i++) {

@@ -24,4 +24,7 @@ fi
 "$(dirname "${BASH_SOURCE[0]}")/wireguard-go-current.sh" >/dev/null
 # A tiny libcni runtime for the CNI tests (chaining with the reference portmap plugin).
 "$(dirname "${BASH_SOURCE[0]}")/build-cnitool.sh"
+# Kubernetes' own e2e suite (e2e.test, agnhost and the test images, from the same source): the judge of
+# the local cluster's networking (scripts/k8s-e2e.sh run).
+"$(dirname "${BASH_SOURCE[0]}")/k8s-e2e.sh" build
 [ -x /usr/lib/jvm/temurin-25-jdk-amd64/bin/java ] || { echo "Temurin 25 is expected at /usr/lib/jvm/temurin-25-jdk-amd64" >&2; exit 1; }

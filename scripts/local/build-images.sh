@@ -3,6 +3,7 @@
 # tarballs that `ctr image import` reads:
 #   localhost/wiremesh/node:<appVersion>      node-daemon, the Java datapath (wiremesh-wg), the CNI plugin, nft, conntrack
 #   localhost/wiremesh/operator:<appVersion>  the operator (Quarkus)
+#   localhost/wiremesh/cluster-dns:<appVersion>  the local cluster's DNS server (kube-system/kube-dns, scripts/local/dns.sh)
 #   localhost/wiremesh/testpod:1              busybox + iperf3 + curl, for test pods
 #   localhost/wiremesh/pause:1                the pod sandbox image
 # The Java images share one base layer: glibc from this Debian host, a jlink'ed Temurin 25 runtime
@@ -23,7 +24,8 @@ node_jar="$(ls "$here"/node-daemon/target/wiremesh-node-daemon-*-all.jar | head 
 wg_jar="$(ls "$here"/wireguard/target/wiremesh-wireguard-*-all.jar | head -1)"
 cni_jar="$here/cni-plugin/target/wiremesh-cni.jar"
 cni_runtime="$here/cni-plugin/target/cni-runtime"
-for f in "$op_app/quarkus-run.jar" "$node_jar" "$wg_jar" "$cni_jar" "$cni_runtime/bin/java"; do need "$f"; done
+dns_jar="$(ls "$here"/cluster-dns/target/wiremesh-cluster-dns-*-all.jar | head -1)"
+for f in "$op_app/quarkus-run.jar" "$node_jar" "$wg_jar" "$cni_jar" "$cni_runtime/bin/java" "$dns_jar"; do need "$f"; done
 
 # The shared libraries ELF files need, as ldd resolves them on this host (none for static files).
 needed_libs() {
@@ -106,6 +108,16 @@ op="$stage/operator"
 rm -rf "$op"; mkdir -p "$op/opt"
 cp -a "$op_app" "$op/opt/operator"
 
+# cluster-dns: the shaded jar and its launcher (a small heap: a zone of a few thousand records, two informers).
+dns="$stage/cluster-dns"
+rm -rf "$dns"; mkdir -p "$dns/opt/wiremesh/bin" "$dns/opt/wiremesh/lib"
+cp "$dns_jar" "$dns/opt/wiremesh/lib/wiremesh-cluster-dns.jar"
+cat >"$dns/opt/wiremesh/bin/wiremesh-cluster-dns" <<'EOF'
+#!/bin/sh
+exec /opt/jre/bin/java -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xss512k -Xms8m -Xmx32m -XX:-UsePerfData ${WIREMESH_DNS_JAVA_OPTS:-} -jar /opt/wiremesh/lib/wiremesh-cluster-dns.jar "$@"
+EOF
+chmod 755 "$dns/opt/wiremesh/bin/wiremesh-cluster-dns"
+
 # testpod / pause: busybox (+ iperf3 for throughput, curl for HTTP(S) from pods).
 tp="$stage/testpod"
 rm -rf "$tp"; add_busybox "$tp"; cp /usr/bin/iperf3 /usr/bin/curl "$tp/usr/bin/"; copy_libs "$tp" /usr/bin/iperf3 /usr/bin/curl
@@ -117,6 +129,8 @@ log "writing image tarballs into $out"
 mk --tag "localhost/wiremesh/node:$version" --out "$out/node.tar" --entrypoint '["/opt/wiremesh/bin/wiremesh-node-daemon"]' --layer "$base" --layer "$node"
 mk --tag "localhost/wiremesh/operator:$version" --out "$out/operator.tar" --user 65532 \
    --entrypoint '["/opt/jre/bin/java","-jar","/opt/operator/quarkus-run.jar"]' --layer "$base" --layer "$op"
+mk --tag "localhost/wiremesh/cluster-dns:$version" --out "$out/cluster-dns.tar" --user 65532 \
+   --entrypoint '["/opt/wiremesh/bin/wiremesh-cluster-dns"]' --layer "$base" --layer "$dns"
 mk --tag localhost/wiremesh/testpod:1 --out "$out/testpod.tar" --entrypoint '["/bin/sleep","2147483647"]' --layer "$tp"
 mk --tag localhost/wiremesh/pause:1 --out "$out/pause.tar" --entrypoint '["/bin/sleep","2147483647"]' --layer "$pause"
-printf '%s\n' "$out/node.tar" "$out/operator.tar" "$out/testpod.tar" "$out/pause.tar"
+printf '%s\n' "$out/node.tar" "$out/operator.tar" "$out/cluster-dns.tar" "$out/testpod.tar" "$out/pause.tar"

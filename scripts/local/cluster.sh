@@ -8,7 +8,8 @@
 #            forwarding on in wml-ul only). Its only route back is to 198.19.0.0/24, so pod traffic that
 #            was not masqueraded to a node address gets no reply. Runs scripts/local/outside.py on :80
 #            (access log $WML_DIR/log/outside-access.log) and iperf3 -s on :5201.
-# Each node also has its own mount namespace, where the node-local directories a real node would
+# Each node also has its own UTS namespace (hostname wml-nN, which hostNetwork pods report) and its own
+# mount namespace, where the node-local directories a real node would
 # have to itself (/var/lib/wiremesh, /run/wireguard, /opt/cni/bin, /var/lib/kubelet, ...) are
 # per-node directories, so N nodes share one machine the way N machines would not.
 
@@ -151,14 +152,23 @@ version = 2
 EOF
 }
 
+# wml_node_uts N: node N's UTS namespace, whose hostname is the node's name (as on a machine of its own).
+wml_node_uts() {
+  local uts="$WML_DIR/ns/n$1.uts"
+  [ -f "$uts" ] && nsenter --uts="$uts" true 2>/dev/null && return 0
+  touch "$uts"
+  unshare --uts="$uts" hostname "wml-n$1"
+}
+
 # wml_node_up N: namespaces, containerd (+ images), kubelet and kube-proxy of node N.
 wml_node_up() {
   local n="$1" d="$WML_DIR/nodes/$1" ip p="$WML_DIR/pki" img
-  local ns=(nsenter --net="/run/netns/wml-n$1" --mount="$WML_DIR/ns/n$1.mnt")
+  local ns=(nsenter --net="/run/netns/wml-n$1" --mount="$WML_DIR/ns/n$1.mnt" --uts="$WML_DIR/ns/n$1.uts")
   ip=$(wml_node_ip "$n")
   mkdir -p "$d"
   wml_node_netns "$n"
   wml_node_mounts "$n"
+  wml_node_uts "$n"
   wml_containerd_config >"$d/containerd.toml"
   # containerd puts containers under <controller>/k8s.io: remember to remove that parent if it is ours.
   local cg
@@ -178,10 +188,11 @@ wml_node_up() {
     --make-iptables-util-chains=false --read-only-port=0 --healthz-port=0 \
     --anonymous-auth=false --client-ca-file="$p/ca.crt" --authorization-mode=AlwaysAllow \
     --eviction-hard= --image-gc-high-threshold=100 --image-gc-low-threshold=99 --serialize-image-pulls=false \
-    --node-status-update-frequency=4s
+    --node-status-update-frequency=4s --cluster-dns="$WML_DNS_IP" --cluster-domain="$WML_CLUSTER_DOMAIN"
+  # Health and metrics where upstream (kubeadm) puts them: healthz on every address of the node, metrics on loopback.
   wml_alive "kube-proxy-n$n" || wml_start "kube-proxy-n$n" "${ns[@]}" "$WML_BIN/kube-proxy" \
-    --kubeconfig="$p/kube-proxy.kubeconfig" --hostname-override="wml-n$n" --bind-address="$ip" \
-    --proxy-mode=iptables --cluster-cidr="$WML_POD_CIDR" --healthz-bind-address="$ip:10256" --metrics-bind-address=127.0.0.1:10249 \
+    --kubeconfig="$p/kube-proxy.kubeconfig" --hostname-override="wml-n$n" --bind-address=0.0.0.0 \
+    --proxy-mode=iptables --cluster-cidr="$WML_POD_CIDR" --healthz-bind-address=0.0.0.0:10256 --metrics-bind-address=127.0.0.1:10249 \
     --conntrack-max-per-core=0 --conntrack-min=0 --conntrack-tcp-timeout-established=0 --conntrack-tcp-timeout-close-wait=0 \
     --oom-score-adj=0
 }
@@ -209,6 +220,10 @@ wml_node_down() {
     nsenter --mount="$mnt" sh -c 'for m in $(awk "{print \$5}" /proc/self/mountinfo | grep -E "^/run/netns/cni-|^/run/containerd/|^/var/lib/kubelet/|^/var/lib/containerd/" | sort -r); do umount -l "$m" 2>/dev/null; done' || true
     umount "$mnt" 2>/dev/null || umount -l "$mnt" 2>/dev/null || true
     rm -f "$mnt"
+  fi
+  if [ -f "$WML_DIR/ns/n$n.uts" ]; then
+    umount "$WML_DIR/ns/n$n.uts" 2>/dev/null || umount -l "$WML_DIR/ns/n$n.uts" 2>/dev/null || true
+    rm -f "$WML_DIR/ns/n$n.uts"
   fi
   ip netns del "wml-n$n" 2>/dev/null || true
   ip -n "$WML_UL" link del "wml-n$n-ul" 2>/dev/null || true

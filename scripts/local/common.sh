@@ -15,6 +15,8 @@ WML_OUTSIDE_IP=198.51.100.2   # wml-world: HTTP on :80 (scripts/local/outside.py
 WML_LOCAL_API_PORT="${WIREMESH_LOCAL_API_PORT:-36443}"   # root-namespace clients: 127.0.0.1 only
 WML_SERVICE_CIDR=10.96.0.0/12
 WML_SERVICE_IP=10.96.0.1
+WML_DNS_IP=10.96.0.10         # the cluster DNS Service (kube-system/kube-dns), as kubeadm and kind number it
+WML_CLUSTER_DOMAIN=cluster.local
 WML_POD_CIDR="${WIREMESH_LOCAL_POD_CIDR:-10.42.0.0/16}"
 WML_RELEASE=wiremesh
 WML_NAMESPACE=wiremesh-system
@@ -78,8 +80,8 @@ wml_listening() {
   nsenter --net="/run/netns/$1" ss -Hltn | awk '{print $4}' | grep -qxF "$2"
 }
 
-# wml_in_node N CMD...: CMD in node N's network and mount namespaces (where its containerd, kubelet and pods run).
+# wml_in_node N CMD...: CMD in node N's network, mount and UTS namespaces (where its containerd, kubelet and pods run).
 wml_in_node() {
   local n="$1"; shift
-  nsenter --net="/run/netns/wml-n$n" --mount="$WML_DIR/ns/n$n.mnt" "$@"
+  nsenter --net="/run/netns/wml-n$n" --mount="$WML_DIR/ns/n$n.mnt" --uts="$WML_DIR/ns/n$n.uts" "$@"
 }

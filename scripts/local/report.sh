@@ -45,6 +45,15 @@ spec:
 EOF
     done
   done | wml_kubectl apply -f - >/dev/null
+  # The test pods' iperf3 servers behind one Service, for the report's check of the cluster DNS.
+  wml_kubectl apply -f - >/dev/null <<EOF
+apiVersion: v1
+kind: Service
+metadata: {name: iperf, namespace: $WML_TEST_NS}
+spec:
+  selector: {app.kubernetes.io/name: wiremesh-test}
+  ports: [{name: iperf, port: 5201, protocol: TCP, targetPort: 5201}]
+EOF
   wml_kubectl -n "$WML_TEST_NS" wait --for=condition=Ready pod -l app.kubernetes.io/name=wiremesh-test --timeout=120s >/dev/null
 }
 
@@ -105,11 +114,12 @@ wml_measure() {
 wml_why() { { printf '%s\n' "$1" | grep -m1 '^curl: (' || printf '%s\n' "$1" | tail -1; } | cut -c1-120; }
 
 # wml_reach N: from node N's first test pod, the API server through the kubernetes Service (with the
-# pod's ServiceAccount token and CA) and the outside world's web server. Never fails, never hangs.
+# pod's ServiceAccount token and CA), the outside world's web server and a Service by its DNS name.
+# Never fails, never hangs.
 wml_reach() {
   local a="test-n$1-1" out count seen
   echo
-  echo "== from $a on wml-n$1 to the API server and the outside world (curl, at most 5 s each)"
+  echo "== from $a on wml-n$1 to the API server, the outside world (curl, at most 5 s each) and a Service by DNS name"
   out=$(wml_kubectl -n "$WML_TEST_NS" exec "$a" -- sh -c 'd=/var/run/secrets/kubernetes.io/serviceaccount;
     curl -sS --max-time 5 --cacert "$d/ca.crt" -H "Authorization: Bearer $(cat "$d/token")" \
       "https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT/api/v1/nodes"' 2>&1 || true)
@@ -127,5 +137,19 @@ print(len(d["items"]) if d.get("kind") == "NodeList" else "")' 2>/dev/null || tr
     echo "  pod -> outside: ok ($WML_OUTSIDE_IP saw the client as $seen)"
   else
     echo "  pod -> outside: FAILED ($WML_OUTSIDE_IP: $(wml_why "$out"))"
+  fi
+  wml_dns_check "$1"
+}
+
+# wml_dns_check N: from node N's first test pod, the test pods' Service "iperf" by its short name (through the
+# cluster DNS at $WML_DNS_IP with the pod's search path) and a 1 s iperf3 run to it. One line; never fails, never hangs.
+wml_dns_check() {
+  local a="test-n$1-1" name="iperf.$WML_TEST_NS" out addr
+  out=$(wml_kubectl -n "$WML_TEST_NS" exec "$a" -- timeout 20 iperf3 -c "$name" -t 1 -f m 2>&1 || true)
+  addr=$(printf '%s\n' "$out" | sed -n 's/.* connected to \([0-9a-f.:]*\) port 5201.*/\1/p' | head -1)
+  if [ -n "$addr" ]; then
+    echo "  pod -> Service by DNS name: ok ($name resolved to $addr by $WML_DNS_IP, iperf3 connected)"
+  else
+    echo "  pod -> Service by DNS name: FAILED ($name: $(wml_why "$out"))"
   fi
 }

@@ -124,7 +124,7 @@ public final class PeerCommands {
         @Option(names = "--png", description = "also write the QR code to this PNG file")
         Path png;
 
-        @Option(names = "--timeout", description = "how long to wait for the address (default: 60s)")
+        @Option(names = "--timeout", description = "how long to wait for the address (ISO-8601, default: PT60S)")
         Duration timeout = Duration.ofSeconds(60);
 
         @Option(names = "--preshared-key", description = "add a preshared key (kept here and in a Secret the gateway nodes read)")

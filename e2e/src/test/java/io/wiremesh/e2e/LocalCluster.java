@@ -89,9 +89,10 @@ final class LocalCluster implements AutoCloseable {
         return Commands.run(full, null, null);
     }
 
-    /** The command as it runs on node n: its network and mount namespaces (its /var/run/wireguard, its routes). */
+    /** The command as it runs on node n: its network, mount and UTS namespaces (its /var/run/wireguard, its routes, its hostname). */
     static List<String> onNode(int n, String... cmd) {
-        List<String> full = new ArrayList<>(List.of("nsenter", "--net=/run/netns/wml-n" + n, "--mount=" + DIR.resolve("ns/n" + n + ".mnt")));
+        List<String> full = new ArrayList<>(List.of("nsenter", "--net=/run/netns/wml-n" + n, "--mount=" + DIR.resolve("ns/n" + n + ".mnt"),
+                "--uts=" + DIR.resolve("ns/n" + n + ".uts")));
         full.addAll(Arrays.asList(cmd));
         return full;
     }

@@ -5,8 +5,11 @@ import io.wiremesh.testing.Commands;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodBuilder;
+import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.api.model.ServiceBuilder;
 import io.fabric8.kubernetes.client.dsl.MixedOperation;
 import io.fabric8.kubernetes.client.dsl.Resource;
 import io.fabric8.kubernetes.client.readiness.Readiness;
@@ -18,6 +21,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -86,6 +90,74 @@ class LocalClusterIT {
         assertThat(packets).as("every packet between the nodes is WireGuard (UDP 51820 to UDP 51820)")
                 .allMatch(l -> l.matches(".* IP 198\\.19\\.0\\.1[12]\\.51820 > 198\\.19\\.0\\.1[12]\\.51820: UDP.*"));
         assertThat(packets).as("no pod address in plain sight").noneMatch(l -> l.contains(ip1) || l.contains(ip2));
+    }
+
+    @Test
+    @Order(2)
+    void podsResolveServicesAndPodsThroughTheClusterDns() throws Exception {
+        // The cluster DNS (kube-system/kube-dns at 10.96.0.10, scripts/local/dns.sh) answers the Kubernetes DNS
+        // specification's names. busybox's nslookup asks the name as given (no search path for names with a dot);
+        // ping resolves through the C library, with the pod's search path and ndots:5, as applications do.
+        String ns = "wmt-dns";
+        var client = cluster.client;
+        client.resource(new NamespaceBuilder().withNewMetadata().withName(ns).endMetadata().build()).create();
+        try {
+            await().atMost(Duration.ofMinutes(2)).until(() -> client.serviceAccounts().inNamespace(ns).withName("default").get() != null);
+            // A ClusterIP Service with a named port (its records need no backend), a headless one with two pods:
+            // one with a hostname and the Service as its subdomain, one without.
+            Service web = client.resource(new ServiceBuilder().withNewMetadata().withName("web").withNamespace(ns).endMetadata()
+                    .withNewSpec().withSelector(Map.of("app", "wmt-dns-web"))
+                    .addNewPort().withName("http").withProtocol("TCP").withPort(80).endPort().endSpec().build()).create();
+            client.resource(new ServiceBuilder().withNewMetadata().withName("db").withNamespace(ns).endMetadata()
+                    .withNewSpec().withClusterIP("None").withSelector(Map.of("app", "wmt-dns-db"))
+                    .addNewPort().withName("iperf").withProtocol("TCP").withPort(5201).endPort().endSpec().build()).create();
+            for (Pod p : List.of(dnsPod(ns, "db-0", "db-0", "db"), dnsPod(ns, "db-other", null, null))) client.resource(p).create();
+            await().atMost(Duration.ofMinutes(2)).until(() -> client.pods().inNamespace(ns).withLabel("app", "wmt-dns-db").list().getItems()
+                    .stream().filter(Readiness::isPodReady).count() == 2);
+            String webIp = web.getSpec().getClusterIP();
+            String db0 = client.pods().inNamespace(ns).withName("db-0").get().getStatus().getPodIP();
+            String other = client.pods().inNamespace(ns).withName("db-other").get().getStatus().getPodIP();
+
+            await().atMost(Duration.ofMinutes(2)).pollInterval(Duration.ofSeconds(2)).untilAsserted(() -> {
+                assertThat(cluster.exec("test-n1-1", "ping", "-c", "1", "-W", "1", "kubernetes.default").out())
+                        .as("kubernetes.default through the search path").contains("PING kubernetes.default (10.96.0.1)");
+                assertThat(addresses(nslookup("kubernetes.default.svc.cluster.local"))).containsExactly("10.96.0.1");
+                assertThat(cluster.exec("test-n1-1", "ping", "-c", "1", "-W", "1", "web." + ns).out())
+                        .as("a Service of another namespace as <svc>.<ns>").contains("PING web." + ns + " (" + webIp + ")");
+                assertThat(addresses(nslookup("db." + ns + ".svc.cluster.local"))).as("a headless Service: its pods")
+                        .containsExactlyInAnyOrder(db0, other);
+                assertThat(addresses(nslookup("db-0.db." + ns + ".svc.cluster.local"))).as("<hostname>.<subdomain>.<ns>.svc").containsExactly(db0);
+                assertThat(nslookup("-type=srv", "_http._tcp.web." + ns + ".svc.cluster.local"))
+                        .contains("service = 0 100 80 web." + ns + ".svc.cluster.local");
+                assertThat(nslookup(webIp)).as("PTR of the Service IP").contains("name = web." + ns + ".svc.cluster.local");
+            });
+        } finally {
+            client.namespaces().withName(ns).delete();
+        }
+    }
+
+    /** A sleeping test pod of the headless Service "db", with a hostname and subdomain when given. */
+    private static Pod dnsPod(String ns, String name, String hostname, String subdomain) {
+        return new PodBuilder().withNewMetadata().withName(name).withNamespace(ns).withLabels(Map.of("app", "wmt-dns-db")).endMetadata()
+                .withNewSpec().withHostname(hostname).withSubdomain(subdomain).withAutomountServiceAccountToken(false)
+                .withTerminationGracePeriodSeconds(1L)
+                .addNewContainer().withName("sleep").withImage("localhost/wiremesh/testpod:1").withImagePullPolicy("Never")
+                .withCommand("/bin/sleep", "3600").endContainer().endSpec().build();
+    }
+
+    /** busybox nslookup in test-n1-1 (through the pod's nameserver, the cluster DNS); its output. */
+    private static String nslookup(String... args) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of("nslookup"));
+        cmd.addAll(List.of(args));
+        return cluster.exec("test-n1-1", cmd.toArray(String[]::new)).out();
+    }
+
+    /** The answer addresses of busybox nslookup's output ("Address: IP" lines; the server's line has a tab and a port). */
+    private static List<String> addresses(String nslookupOut) {
+        List<String> out = new ArrayList<>();
+        Matcher m = Pattern.compile("(?m)^Address: ([0-9a-fA-F.:]+)\\s*$").matcher(nslookupOut);
+        while (m.find()) out.add(m.group(1));
+        return out;
     }
 
     @Test

@@ -1,16 +1,21 @@
 package io.wiremesh.clusterdns;
 
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.util.EnumMap;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.atomic.LongAdder;
 import org.xbill.DNS.Rcode;
 
 /**
- * The server's counters, in the Prometheus text exposition format (version 0.0.4) on {@code /metrics}:
+ * The server's counters, rendered in the Prometheus text exposition format (version 0.0.4) by Micrometer's
+ * Prometheus registry, on {@code /metrics} (Micrometer adds {@code _total} to a counter's name):
  * <pre>
  *   wiremesh_dns_requests_total{transport="udp|tcp"}   requests received
- *   wiremesh_dns_responses_total{rcode="NOERROR|..."}  responses sent, by response code
+ *   wiremesh_dns_responses_total{rcode="NOERROR|..."}  responses sent, by response code (a code appears once sent)
  *   wiremesh_dns_truncated_total                       responses sent with TC set
  *   wiremesh_dns_dropped_total                         requests not answered (malformed header, responses)
  *   wiremesh_dns_forwarded_total                       questions sent upstream
@@ -21,18 +26,40 @@ import org.xbill.DNS.Rcode;
  * </pre>
  */
 public final class Metrics {
-    private final Map<Exchange.Transport, LongAdder> requests = new ConcurrentHashMap<>();
-    private final Map<Integer, LongAdder> responses = new ConcurrentHashMap<>();
-    private final LongAdder truncated = new LongAdder(), dropped = new LongAdder(), forwarded = new LongAdder(),
-            forwardFailures = new LongAdder(), rebuilds = new LongAdder();
+    private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    private final Map<Exchange.Transport, Counter> requests = new EnumMap<>(Exchange.Transport.class);
+    private final Map<Integer, Counter> responses = new ConcurrentHashMap<>();
+    private final Counter truncated, dropped, forwarded, forwardFailures, rebuilds;
     private final AtomicLong services = new AtomicLong(), records = new AtomicLong();
 
+    /** Registers every meter at zero, but the responses': a response code's series appears once one is sent. */
+    public Metrics() {
+        for (Exchange.Transport t : Exchange.Transport.values()) {
+            requests.put(t, Counter.builder("wiremesh.dns.requests").description("DNS requests received")
+                    .tag("transport", t.name().toLowerCase()).register(registry));
+        }
+        truncated = counter("wiremesh.dns.truncated", "DNS responses sent with TC set");
+        dropped = counter("wiremesh.dns.dropped", "DNS requests not answered (malformed header, or a response)");
+        forwarded = counter("wiremesh.dns.forwarded", "Questions sent to upstream servers");
+        forwardFailures = counter("wiremesh.dns.forward.failures", "Questions no upstream server answered");
+        rebuilds = counter("wiremesh.dns.zone.rebuilds", "Zones built from the Service and Endpoints caches");
+        Gauge.builder("wiremesh.dns.zone.services", services, AtomicLong::get).description("Services in the current zone")
+                .strongReference(true).register(registry);
+        Gauge.builder("wiremesh.dns.zone.records", records, AtomicLong::get).description("Records in the current zone")
+                .strongReference(true).register(registry);
+    }
+
+    private Counter counter(String name, String help) {
+        return Counter.builder(name).description(help).register(registry);
+    }
+
     void request(Exchange.Transport t) {
-        requests.computeIfAbsent(t, k -> new LongAdder()).increment();
+        requests.get(t).increment();
     }
 
     void response(int rcode, boolean tc) {
-        responses.computeIfAbsent(rcode, k -> new LongAdder()).increment();
+        responses.computeIfAbsent(rcode, k -> Counter.builder("wiremesh.dns.responses")
+                .description("DNS responses sent, by response code").tag("rcode", Rcode.string(k)).register(registry)).increment();
         if (tc) truncated.increment();
     }
 
@@ -53,34 +80,8 @@ public final class Metrics {
         records.set(z.recordCount());
     }
 
-    /** The counters as Prometheus text. */
+    /** The counters as Prometheus text (format 0.0.4). */
     public String render() {
-        StringBuilder s = new StringBuilder();
-        s.append("# HELP wiremesh_dns_requests_total DNS requests received.\n# TYPE wiremesh_dns_requests_total counter\n");
-        for (Exchange.Transport t : Exchange.Transport.values()) {
-            s.append("wiremesh_dns_requests_total{transport=\"").append(t.name().toLowerCase()).append("\"} ")
-                    .append(requests.getOrDefault(t, new LongAdder()).sum()).append('\n');
-        }
-        s.append("# HELP wiremesh_dns_responses_total DNS responses sent, by response code.\n# TYPE wiremesh_dns_responses_total counter\n");
-        responses.entrySet().stream().sorted(Map.Entry.comparingByKey()).forEach(e -> s.append("wiremesh_dns_responses_total{rcode=\"")
-                .append(Rcode.string(e.getKey())).append("\"} ").append(e.getValue().sum()).append('\n'));
-        counter(s, "wiremesh_dns_truncated_total", "DNS responses sent with TC set.", truncated.sum());
-        counter(s, "wiremesh_dns_dropped_total", "DNS requests not answered (malformed header, or a response).", dropped.sum());
-        counter(s, "wiremesh_dns_forwarded_total", "Questions sent to upstream servers.", forwarded.sum());
-        counter(s, "wiremesh_dns_forward_failures_total", "Questions no upstream server answered.", forwardFailures.sum());
-        counter(s, "wiremesh_dns_zone_rebuilds_total", "Zones built from the Service and Endpoints caches.", rebuilds.sum());
-        gauge(s, "wiremesh_dns_zone_services", "Services in the current zone.", services.get());
-        gauge(s, "wiremesh_dns_zone_records", "Records in the current zone.", records.get());
-        return s.toString();
-    }
-
-    private static void counter(StringBuilder s, String name, String help, long v) {
-        s.append("# HELP ").append(name).append(' ').append(help).append("\n# TYPE ").append(name).append(" counter\n")
-                .append(name).append(' ').append(v).append('\n');
-    }
-
-    private static void gauge(StringBuilder s, String name, String help, long v) {
-        s.append("# HELP ").append(name).append(' ').append(help).append("\n# TYPE ").append(name).append(" gauge\n")
-                .append(name).append(' ').append(v).append('\n');
+        return registry.scrape();
     }
 }

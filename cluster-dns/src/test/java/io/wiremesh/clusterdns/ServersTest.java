@@ -121,7 +121,21 @@ class ServersTest {
             assertThat(get.apply("/ready").statusCode()).isEqualTo(200);
             HttpResponse<String> m = get.apply("/metrics");
             assertThat(m.statusCode()).isEqualTo(200);
-            assertThat(m.body()).contains("wiremesh_dns_requests_total{transport=\"udp\"}");
+            assertThat(m.headers().firstValue("Content-Type")).hasValue("text/plain; version=0.0.4; charset=utf-8");
+            assertThat(m.body()).contains("# TYPE wiremesh_dns_requests_total counter\n", "wiremesh_dns_requests_total{transport=\"udp\"} 0.0\n",
+                    "wiremesh_dns_requests_total{transport=\"tcp\"} 0.0\n", "wiremesh_dns_dropped_total 0.0\n",
+                    "wiremesh_dns_forwarded_total 0.0\n", "wiremesh_dns_forward_failures_total 0.0\n", "wiremesh_dns_truncated_total 0.0\n",
+                    "wiremesh_dns_zone_rebuilds_total 0.0\n", "# TYPE wiremesh_dns_zone_services gauge\n", "wiremesh_dns_zone_records 0.0\n");
+            // One query over UDP: the counters move in the next scrape.
+            try (DatagramSocket s = new DatagramSocket()) {
+                s.setSoTimeout(30_000);
+                s.connect(udp.address());
+                byte[] q = query("kubernetes.default.svc.cluster.local", Type.A, 31).toWire();
+                s.send(new DatagramPacket(q, q.length));
+                s.receive(new DatagramPacket(new byte[65535], 65535));
+            }
+            assertThat(get.apply("/metrics").body()).contains("wiremesh_dns_requests_total{transport=\"udp\"} 1.0\n",
+                    "wiremesh_dns_responses_total{rcode=\"NOERROR\"} 1.0\n", "wiremesh_dns_requests_total{transport=\"tcp\"} 0.0\n");
             assertThat(get.apply("/other").statusCode()).isEqualTo(404);
         }
     }

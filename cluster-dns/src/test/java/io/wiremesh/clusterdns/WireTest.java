@@ -142,14 +142,34 @@ class WireTest {
         exchange.handle(query("example.com", Type.A, null).toWire(), Exchange.Transport.UDP);
         assertThat(exchange.handle(new byte[3], Exchange.Transport.UDP)).isNull();
         metrics.zone(Fixtures.zone());
+        metrics.forwarded(true);
+        metrics.forwarded(false);
         assertThat(metrics.render()).contains(
-                "wiremesh_dns_requests_total{transport=\"udp\"} 3\n",
-                "wiremesh_dns_requests_total{transport=\"tcp\"} 1\n",
-                "wiremesh_dns_responses_total{rcode=\"NOERROR\"} 1\n",
-                "wiremesh_dns_responses_total{rcode=\"NXDOMAIN\"} 1\n",
-                "wiremesh_dns_responses_total{rcode=\"SERVFAIL\"} 1\n",
-                "wiremesh_dns_dropped_total 1\n",
-                "wiremesh_dns_zone_services 9\n",
-                "# TYPE wiremesh_dns_zone_records gauge\n");
+                "wiremesh_dns_requests_total{transport=\"udp\"} 3.0\n",
+                "wiremesh_dns_requests_total{transport=\"tcp\"} 1.0\n",
+                "wiremesh_dns_responses_total{rcode=\"NOERROR\"} 1.0\n",
+                "wiremesh_dns_responses_total{rcode=\"NXDOMAIN\"} 1.0\n",
+                "wiremesh_dns_responses_total{rcode=\"SERVFAIL\"} 1.0\n",
+                "wiremesh_dns_truncated_total 0.0\n",
+                "wiremesh_dns_dropped_total 1.0\n",
+                "wiremesh_dns_forwarded_total 2.0\n",
+                "wiremesh_dns_forward_failures_total 1.0\n",
+                "wiremesh_dns_zone_rebuilds_total 1.0\n",
+                "wiremesh_dns_zone_services 9.0\n",
+                "# TYPE wiremesh_dns_requests_total counter\n",
+                "# TYPE wiremesh_dns_zone_records gauge\n")
+                .doesNotContain("rcode=\"REFUSED\"");
+    }
+
+    @Test
+    void aNewMetricsRendersEveryNameButTheResponsesAtZero() {
+        String text = new Metrics().render();
+        for (String counter : new String[] {"wiremesh_dns_requests_total{transport=\"udp\"}", "wiremesh_dns_requests_total{transport=\"tcp\"}",
+                "wiremesh_dns_truncated_total", "wiremesh_dns_dropped_total", "wiremesh_dns_forwarded_total",
+                "wiremesh_dns_forward_failures_total", "wiremesh_dns_zone_rebuilds_total", "wiremesh_dns_zone_services",
+                "wiremesh_dns_zone_records"}) {
+            assertThat(text).contains("\n" + counter + " 0.0\n");
+        }
+        assertThat(text).doesNotContain("wiremesh_dns_responses_total");
     }
 }

@@ -135,9 +135,12 @@ add_busybox() {
 # busybox's shell would run its own applets (its nc has no -u) before the real tools on $PATH.
 add_tools() {
   local root="$1" f; shift
-  for f in "$@"; do mkdir -p "$root$(dirname "$f")"; rm -f "$root$f"; cp -L "$f" "$root$f"; done
+  for f in "$@"; do
+    rm -f "$root/bin/$(basename "$f")" "$root$f"   # busybox's applet of that name, if any
+    mkdir -p "$root$(dirname "$f")"; cp -L "$f" "$root$f"
+  done
   copy_libs "$root" "$@"
-  rm -f "$root/bin/sh" "$root/bin/nc" "$root/bin/ip" "$root/bin/hostname" "$root/bin/wget"
+  rm -f "$root/bin/sh" "$root/bin/nc"
   ln -s bash "$root/bin/sh"
   # glibc's name service modules, for getent and the resolver of dynamically linked tools.
   cp -L /lib/x86_64-linux-gnu/libnss_files.so.2 /lib/x86_64-linux-gnu/libnss_dns.so.2 "$root/lib/x86_64-linux-gnu/" 2>/dev/null || true

@@ -172,7 +172,9 @@ public final class MeshAgent implements AutoCloseable {
         }
         mtu = meshSpec.mtu != null ? meshSpec.mtu : routing.autoMtu(endpointHost);
         String underlay = routing.looseReversePathOn(endpointHost);
-        routing.preferSource(List.of(endpointHost));
+        // Only an address the operator accepted for this node: peers allow it from this node's tunnel (AllowedIPs).
+        List<String> accepted = self.getSpec().nodeAddresses == null ? List.of() : self.getSpec().nodeAddresses;
+        routing.preferSource(accepted.contains(endpointHost) ? List.of(endpointHost) : List.of());
         readyMessage = "WireGuard interface " + ifname + " configured; " + self.getSpec().podCIDRs
                 + "; pod sources accepted only from the tunnel, not from " + underlay;
         String waiting = null;

@@ -60,8 +60,11 @@ public final class MasqueradeTable {
             // A reply from a pod to a client outside the pools whose connection was DNATed here (a node reaching a
             // NodePort or hostPort of this node): after un-DNAT its source is the address the client dialled, so it
             // is not pod traffic on the wire and goes back the way the request came.
+            // Only when what the client dialled is outside the pools too (a node address): a client that dialled an
+            // overlay address (a pool address, reached through the tunnel) gets its reply through the tunnel.
             serviceReplies.append("    ct direction reply ct status dnat ").append(ip).append(" saddr @sources").append(f)
                     .append(" ct original ").append(ip).append(" saddr != @sources").append(f)
+                    .append(" ct original ").append(ip).append(" daddr != @sources").append(f)
                     .append(" meta mark set meta mark or ").append(mark).append('\n');
             // Fail closed also here: pod traffic for a peer node's address leaves only through the tunnel (a
             // missing policy rule, or a flow conntrack still sends the old way, is dropped, never sent in clear).

@@ -40,8 +40,10 @@ class MasqueradeTableTest {
         var b = EgressPlanTest.node("b", List.of("10.42.2.0/24"), List.of("198.19.0.12", "fd19::12"));
         String s = MasqueradeTable.script(EgressPlan.of(EgressPlanTest.mesh(), a, List.of(a, b)), "wiremesh0");
         assertThat(s).contains(
-                "ct direction reply ct status dnat ip saddr @sources4 ct original ip saddr != @sources4 meta mark set meta mark or 0x100000",
-                "ct direction reply ct status dnat ip6 saddr @sources6 ct original ip6 saddr != @sources6 meta mark set meta mark or 0x100000");
+                "ct direction reply ct status dnat ip saddr @sources4 ct original ip saddr != @sources4 ct original ip daddr != @sources4"
+                        + " meta mark set meta mark or 0x100000",
+                "ct direction reply ct status dnat ip6 saddr @sources6 ct original ip6 saddr != @sources6 ct original ip6 daddr != @sources6"
+                        + " meta mark set meta mark or 0x100000");
         assertThat(s.indexOf("meta mark set")).as("marked in the prerouting chain, before routing").isGreaterThan(s.indexOf("chain prerouting"));
     }
 

@@ -40,6 +40,7 @@ LoadBalancer|load balancer|loadbalancer|LB health check|ESIPP|\[Feature:Ingress|
 IPv6|\[Feature:IPv6DualStack|DualStack	the local cluster is IPv4-only (Kubernetes 1.20's dual-stack is alpha)
 \[Feature:Networking-IPv4\]|should provide Internet connection for containers	reaches 8.8.8.8 on the internet, which this machine cannot
 \[Feature:Example\]|\[Feature:PerformanceDNS\]|\[Feature:Networking-Performance\]|\[Experimental\]	examples and performance runs, not pass/fail checks
+should support configurable pod resolv.conf	runs CoreDNS from upstream's agnhost image (/coredns): neither Debian nor this machine's registries have CoreDNS
 DNS configMap	replaces the cluster DNS's CoreDNS configuration (kube-system/coredns ConfigMap); the local cluster's DNS is not CoreDNS
 \[Feature:ServiceTopology\]|\[Feature:EndpointSlice|\[Feature:PodSecurityPolicy\]|\[Feature:Topology	behind alpha feature gates the local cluster does not enable
 \[Provider:GCE\]|GCE|\[Feature:GKE	cloud-provider (GCE/GKE) specific

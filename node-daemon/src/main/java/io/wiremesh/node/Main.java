@@ -1,329 +1,104 @@
 package io.wiremesh.node;
 
-import io.fabric8.kubernetes.client.Config;
-import io.fabric8.kubernetes.client.ConfigBuilder;
-import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.wiremesh.api.net.Cidr;
-import io.wiremesh.api.v1alpha1.WireGuardNode;
-import io.wiremesh.node.cni.CniInstaller;
-import io.wiremesh.node.cni.CniRepair;
-import io.wiremesh.node.cni.CniServer;
-import io.wiremesh.node.cni.PodNetwork;
-import io.wiremesh.node.ipam.Ipam;
-import io.wiremesh.node.keys.NodeKey;
-import io.wiremesh.node.mesh.MeshAgent;
-import io.wiremesh.node.wg.Datapaths;
-import io.wiremesh.node.egress.Conntrack;
-import io.wiremesh.node.egress.Nft;
-import io.wiremesh.node.mesh.MeshRouting;
-import io.wiremesh.node.mesh.NodeAddressRouting;
-import io.wiremesh.node.mesh.NodeEgress;
-import io.wiremesh.node.netlink.Netlink;
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
-import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.atomic.AtomicBoolean;
-import io.wiremesh.node.metrics.StatusServer;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 
 /**
- * The node-daemon.
+ * The node-daemon's command line ({@link NodeDaemon} is the process).
  * <pre>
  *   wiremesh-node-daemon --mesh MESH --node-name NODE --node-ip IP [--interface wiremesh0]   (in a cluster)
  *   wiremesh-node-daemon --pod-cidr CIDR[,CIDR]                                             (pods only, no mesh)
- *   common: [--state-dir /var/lib/wiremesh] [--cni-socket /var/run/wiremesh/cni.sock]
- *           [--mtu 1420]   (pods only; in a mesh, pods get the WireGuard interface's MTU)
- *           [--status-address 0.0.0.0:9465]   (/healthz, /readyz, /metrics)
- *           [--proc-sys-net /proc/sys/net]   (where the node's net sysctls are; in a container, a mount of them)
- *           [--cni-bin-dir /opt/cni/bin --cni-conf-dir /etc/cni/net.d --cni-runtime DIR --cni-jar JAR]
- *                                             (install the plugin, its runtime and 10-wiremesh.conflist)
- *           [--daemonset NAME]   (the DaemonSet running this daemon: stopped while it is gone or being deleted,
- *                                 the daemon uninstalls as uninstall-cni does; stopped otherwise, it keeps everything)
  *   wiremesh-node-daemon uninstall-cni [--cni-conf-dir /etc/cni/net.d]   (CNI configuration, masquerade table, policy routes)
  * </pre>
- * In mesh mode the node's block(s) come from its WireGuardNode; the API server is found like
- * kubectl finds it (in-cluster service account, or KUBECONFIG).
+ * Flags take {@code --flag value} or {@code --flag=value} (as Kubernetes manifests usually write them). In mesh mode
+ * the node's block(s) come from its WireGuardNode; the API server is found like kubectl finds it (in-cluster service
+ * account, or KUBECONFIG). A usage error exits with status 2.
  */
-public final class Main {
-    private Main() {}
+@Command(name = "wiremesh-node-daemon", mixinStandardHelpOptions = true, subcommands = Main.UninstallCni.class,
+        description = "wiremesh's node agent: the node's WireGuard interface, peers, routes, egress and the CNI socket.")
+public final class Main implements Callable<Integer> {
+    @Option(names = "--mesh", description = "the WireGuardMesh this node belongs to (needs --node-name and --node-ip)")
+    String mesh;
+    @Option(names = "--node-name", defaultValue = "${env:NODE_NAME}", description = "this Node's name (default: $NODE_NAME)")
+    String nodeName;
+    @Option(names = "--node-ip", defaultValue = "${env:NODE_IP}", description = "the address other nodes reach this one at (default: $NODE_IP)")
+    String nodeIp;
+    @Option(names = "--interface", defaultValue = "wiremesh0", description = "the WireGuard interface (default: ${DEFAULT-VALUE})")
+    String ifname;
+    @Option(names = "--pod-cidr", split = ",", description = "the node's block(s) without a mesh (pods only)")
+    List<String> podCidrs = new ArrayList<>();
+    @Option(names = "--state-dir", defaultValue = "/var/lib/wiremesh", description = "keys, identity, IPAM state (default: ${DEFAULT-VALUE})")
+    Path state;
+    @Option(names = "--cni-socket", defaultValue = "/var/run/wiremesh/cni.sock", description = "the CNI plugin's socket (default: ${DEFAULT-VALUE})")
+    Path socket;
+    @Option(names = "--mtu", defaultValue = "1420", description = "pods' MTU without a mesh (in a mesh: the WireGuard interface's)")
+    int mtu;
+    @Option(names = "--status-address", defaultValue = "0.0.0.0:9465", description = "/healthz, /readyz, /metrics (default: ${DEFAULT-VALUE})")
+    String statusAddress;
+    @Option(names = "--proc-sys-net", defaultValue = "/proc/sys/net",
+            description = "the node's net sysctls; in a container /proc/sys is read-only, so a mount of the host's (default: ${DEFAULT-VALUE})")
+    Path procSysNet;
+    @Option(names = "--cni-bin-dir", description = "install the plugin here (with --cni-conf-dir, --cni-runtime, --cni-jar)")
+    Path cniBinDir;
+    @Option(names = "--cni-conf-dir", description = "install 10-wiremesh.conflist here")
+    Path cniConfDir;
+    @Option(names = "--cni-runtime", description = "the Java runtime the installed plugin runs on")
+    Path cniRuntime;
+    @Option(names = "--cni-jar", description = "the plugin's jar")
+    Path cniJar;
+    @Option(names = "--daemonset", description = "the DaemonSet running this daemon: stopped while it is gone or being deleted, the daemon"
+            + " uninstalls as uninstall-cni does; stopped otherwise, it keeps everything")
+    String daemonSet;
 
-    private static final Path DEFAULT_CNI_CONF_DIR = Path.of("/etc/cni/net.d");
-    /** How long the CNI entry points may stay unrepairable before /healthz asks for a restart (e.g. a host directory removed under its mount). */
-    static final Duration CNI_REPAIR_GIVE_UP = Duration.ofSeconds(30);
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
 
-    public static void main(String[] args) throws Exception {
-        args = splitEquals(args);
-        if (args.length > 0 && args[0].equals("uninstall-cni")) {
-            Path confDir = DEFAULT_CNI_CONF_DIR;
-            for (int i = 1; i < args.length; i++) {
-                switch (args[i]) {
-                    case "--cni-conf-dir" -> confDir = Path.of(args[++i]);
-                    default -> usage("unknown argument " + args[i]);
-                }
-            }
-            uninstall(confDir);
-            return;
-        }
+    public static void main(String[] args) {
+        int status = new CommandLine(new Main()).execute(args);
+        if (status != 0) System.exit(status);
+    }
+
+    /** The daemon's configuration from the flags. @throws CommandLine.ParameterException when they do not make a daemon */
+    NodeDaemon.Options config() {
         List<Cidr> blocks = new ArrayList<>();
-        Path cniBinDir = null, cniConfDir = null, cniRuntime = null, cniJar = null;
-        Path state = Path.of("/var/lib/wiremesh");
-        Path socket = Path.of("/var/run/wiremesh/cni.sock");
-        String mesh = null, nodeName = System.getenv("NODE_NAME"), nodeIp = System.getenv("NODE_IP"), ifname = "wiremesh0";
-        int mtu = 1420;
-        String statusAddress = "0.0.0.0:9465";
-        String daemonSet = null;
-        // In a container /proc/sys is read-only: the chart mounts the node's /proc/sys/net elsewhere (as Cilium does).
-        Path procSys = Path.of("/proc/sys/net");
-        for (int i = 0; i < args.length; i++) {
-            switch (args[i]) {
-                case "--pod-cidr" -> { for (String c : args[++i].split(",")) blocks.add(Cidr.parse(c.trim())); }
-                case "--state-dir" -> state = Path.of(args[++i]);
-                case "--cni-socket" -> socket = Path.of(args[++i]);
-                case "--mtu" -> mtu = Integer.parseInt(args[++i]);
-                case "--mesh" -> mesh = args[++i];
-                case "--node-name" -> nodeName = args[++i];
-                case "--node-ip" -> nodeIp = args[++i];
-                case "--interface" -> ifname = args[++i];
-                case "--status-address" -> statusAddress = args[++i];
-                case "--cni-bin-dir" -> cniBinDir = Path.of(args[++i]);
-                case "--cni-conf-dir" -> cniConfDir = Path.of(args[++i]);
-                case "--cni-runtime" -> cniRuntime = Path.of(args[++i]);
-                case "--cni-jar" -> cniJar = Path.of(args[++i]);
-                case "--proc-sys-net" -> procSys = Path.of(args[++i]);
-                case "--daemonset" -> daemonSet = args[++i];
-                default -> usage("unknown argument " + args[i]);
+        for (String c : podCidrs) {
+            try {
+                blocks.add(Cidr.parse(c.trim()));
+            } catch (IllegalArgumentException e) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "--pod-cidr " + c + ": " + e.getMessage());
             }
         }
-        if (mesh == null && blocks.isEmpty()) usage("give --mesh (with --node-name and --node-ip) or --pod-cidr");
-        if (mesh != null && (nodeName == null || nodeIp == null)) usage("--mesh needs --node-name and --node-ip (or NODE_NAME and NODE_IP)");
-        // What runs, closed in reverse order on SIGTERM; then, in a pod, whether wiremesh leaves the node. In this
-        // process rather than a preStop hook: a second JVM in the container would need its memory too (and start slowly).
-        List<AutoCloseable> running = new CopyOnWriteArrayList<>();
-        AtomicBoolean membershipEnded = new AtomicBoolean(); // state already removed: nothing to decide
-        // Held while starting puts something on the node, and by the stop: nothing is installed once stopping began.
-        Object lifecycle = new Object();
-        AtomicBoolean stopping = new AtomicBoolean();
-        CountDownLatch done = new CountDownLatch(1);
-        String ownDaemonSet = daemonSet;
-        Path ownConfDir = cniConfDir != null ? cniConfDir : DEFAULT_CNI_CONF_DIR;
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            synchronized (lifecycle) {
-                stopping.set(true);
-            }
-            for (int i = running.size() - 1; i >= 0; i--) {
-                try {
-                    running.get(i).close();
-                } catch (Exception e) {
-                    System.err.println("wiremesh node-daemon: stopping: " + e);
-                }
-            }
-            if (ownDaemonSet != null && !membershipEnded.get()) stopped(ownDaemonSet, ownConfDir);
-            done.countDown();
-        }, "wiremesh-stop"));
-        NodeKey key = NodeKey.loadOrCreate(state);
-        // Pods are routed through this node: forwarding must be on in the node's namespace.
-        Files.writeString(procSys.resolve("ipv4/ip_forward"), "1");
-        if (Files.exists(procSys.resolve("ipv6/conf/all/forwarding"))) Files.writeString(procSys.resolve("ipv6/conf/all/forwarding"), "1");
-        Netlink netlink = Netlink.open();
-
-        MeshAgent agent = null;
-        Ipam ipam = null;
-        if (mesh != null) {
-            // Until this daemon has chosen (after it has its membership), a datapath starting now must wait.
-            io.wiremesh.wireguard.uapi.InterfaceOwner.forget(Datapaths.UAPI_DIR, ifname);
-            KubernetesClient client = new KubernetesClientBuilder().build();
-            // The ML-KEM key pair for the post-quantum preshared keys between nodes: on disk next to the WireGuard key.
-            // The signing identity: the operator accepts it on first use; later keys and endpoints need its signature.
-            io.wiremesh.node.keys.NodeIdentity identity = io.wiremesh.node.keys.NodeIdentity.loadOrCreate(state);
-            System.err.println("wiremesh node-daemon: identity " + identity.fingerprint() + " (" + state.resolve(io.wiremesh.node.keys.NodeIdentity.FILE) + ")");
-            agent = new MeshAgent(client, mesh, nodeName, key, io.wiremesh.node.keys.KemKey.loadOrCreate(state), identity, state, ifname,
-                    new MeshRouting(Netlink.open(), ifname, procSys),
-                    new NodeEgress(new NodeAddressRouting(Netlink.open(), ifname), Nft.onThisSystem(), Conntrack.onThisSystem(), ifname), nodeIp);
-            running.add(agent);
-            MeshAgent member = agent;
-            Path confDir = cniConfDir;
-            String membership = WireGuardNode.nameFor(mesh, nodeName);
-            agent.onMembershipEnded(() -> {
-                // Pods must not be wired into blocks that may be handed to another node: stop offering the
-                // network (no conflist: the kubelet reports it not ready), then exit; the restarted daemon
-                // waits for a new membership.
-                System.err.println("wiremesh node-daemon: " + membership + " was deleted (mesh deleted, or node no longer selected);"
-                        + " peers and routes removed, exiting to wait for a new membership");
-                synchronized (lifecycle) { // first: nothing may install again (or put back) what is removed below
-                    membershipEnded.set(true);
-                    stopping.set(true);
-                }
-                try {
-                    if (confDir != null) CniInstaller.uninstall(confDir);
-                } catch (IOException e) {
-                    System.err.println("wiremesh node-daemon: could not remove the CNI configuration: " + e.getMessage());
-                }
-                try {
-                    member.removeEgress();
-                } catch (IOException e) {
-                    System.err.println("wiremesh node-daemon: could not remove the masquerade table or policy routes: " + e.getMessage());
-                }
-                // Not on the informer's thread: the shutdown hook closes that informer.
-                Thread.ofPlatform().start(() -> System.exit(3));
-            });
-            WireGuardNode self = agent.awaitMembership(Duration.ofMinutes(5));
-            if (self.getSpec().identity != null && !identity.fingerprint().equals(self.getSpec().identity.fingerprint)) {
-                System.err.println("wiremesh node-daemon: this node's identity " + identity.fingerprint() + " is not the one accepted for it ("
-                        + self.getSpec().identity.fingerprint + "): the other nodes keep its previous key, so its pods are unreachable, until"
-                        + " an admin who has compared this fingerprint runs `wiremesh node approve " + nodeName + " " + identity.fingerprint()
-                        + " --mesh " + mesh + "` (or its Node object is re-created)");
-            }
-            blocks = self.getSpec().podCIDRs.stream().map(Cidr::parse).toList();
-            // Before the first status write: an unreadable IPAM state is in the first Ready condition already.
-            Ipam memberIpam = new Ipam(state.resolve("ipam.json"), blocks);
-            ipam = memberIpam;
-            agent.nodeProblems(() -> nodeProblem(memberIpam, null));
-            synchronized (lifecycle) {
-                if (!stopping.get()) agent.start();
-            }
-            if (stopping.get()) {
-                done.await(); // outside the lock: the stop takes it
-                return;
-            }
-            mtu = agent.mtu();
+        if (mesh == null && blocks.isEmpty()) throw new CommandLine.ParameterException(spec.commandLine(), "give --mesh (with --node-name and --node-ip) or --pod-cidr");
+        if (mesh != null && (nodeName == null || nodeIp == null)) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--mesh needs --node-name and --node-ip (or NODE_NAME and NODE_IP)");
         }
-        if (ipam == null) ipam = new Ipam(state.resolve("ipam.json"), blocks);
-        if (ipam.problem() != null) System.err.println("wiremesh node-daemon: " + ipam.problem());
-        // In a mesh, new pods get the WireGuard interface's MTU as it is at their ADD (a mesh edit may change it).
-        int fixedMtu = mtu;
-        java.util.function.IntSupplier podMtu = agent == null ? () -> fixedMtu : agent::mtu;
-        CniServer server = CniServer.start(new PodNetwork(ipam, netlink, podMtu, procSys), socket);
-        running.add(server);
-        CniInstaller installer = null;
-        if (cniBinDir != null && cniConfDir != null && cniRuntime != null && cniJar != null) {
-            installer = new CniInstaller(cniRuntime, cniJar, cniBinDir, cniConfDir);
-            synchronized (lifecycle) {
-                if (!stopping.get()) {
-                    Path conflist = installer.install(socket, mtu);
-                    System.err.println("wiremesh node-daemon: installed the CNI plugin into " + cniBinDir + " and " + conflist);
-                }
-            }
-            if (stopping.get()) {
-                done.await();
-                return;
-            }
-        }
-        CniRepair repair = CniRepair.start(server, installer, Duration.ofSeconds(2), lifecycle, stopping::get);
-        running.add(repair);
-        Ipam podIpam = ipam;
-        if (agent != null) agent.nodeProblems(() -> nodeProblem(podIpam, repair));
-        MeshAgent meshAgent = agent;
-        int colon = statusAddress.lastIndexOf(':');
-        StatusServer status = StatusServer.start(new java.net.InetSocketAddress(statusAddress.substring(0, colon),
-                        Integer.parseInt(statusAddress.substring(colon + 1))), ipam,
-                agent == null ? null : agent.device(), agent == null ? Map.of() : agent.nodeByKey(), agent == null ? null : agent.presharedKeys(),
-                () -> nodeProblem(podIpam, repair) == null && (meshAgent == null || meshAgent.ready()),
-                () -> !repair.failingFor(CNI_REPAIR_GIVE_UP));
-        running.add(status);
-        System.err.println("wiremesh node-daemon: public key " + key.publicKeyBase64() + ", blocks " + blocks + ", CNI socket " + server.path()
-                + (mesh != null ? ", mesh " + mesh + " on " + ifname : ""));
-        done.await();
+        return new NodeDaemon.Options(List.copyOf(blocks), state, socket, mtu, mesh, nodeName, nodeIp, ifname, statusAddress, cniBinDir, cniConfDir,
+                cniRuntime, cniJar, procSysNet, daemonSet);
     }
 
-    /**
-     * What keeps pods from being wired on this node apart from the mesh, or null: reported in the node's
-     * Ready condition and by /readyz. {@code repair} null: not running yet.
-     */
-    static MeshAgent.NodeProblem nodeProblem(Ipam ipam, CniRepair repair) {
-        String unreadable = ipam.problem();
-        if (unreadable != null) return new MeshAgent.NodeProblem("IpamStateUnreadable", unreadable);
-        if (repair != null && !repair.intact()) {
-            return new MeshAgent.NodeProblem("CniUnavailable", "the CNI socket, plugin or configuration was removed or changed on the node"
-                    + " and cannot be put back (the node-daemon's log says why): new pods on this node fail");
-        }
-        return null;
+    @Override
+    public Integer call() throws Exception {
+        new NodeDaemon(config()).run();
+        return 0;
     }
 
-    /**
-     * Removes what the daemon put on the node besides the WireGuard interface: the CNI configuration
-     * (the kubelet then reports the network not ready), the masquerade table and the policy routes.
-     */
-    static void uninstall(Path confDir) throws IOException {
-        System.err.println(CniInstaller.uninstall(confDir) ? "removed " + confDir.resolve(CniInstaller.CONFLIST) : "no CNI configuration to remove");
-        try (Netlink nl = Netlink.open()) {
-            new NodeEgress(new NodeAddressRouting(nl, ""), Nft.onThisSystem(), Conntrack.onThisSystem(), "").remove();
-        }
-        System.err.println("removed the nftables table " + io.wiremesh.node.egress.MasqueradeTable.TABLE + " and the policy routes to node addresses");
-    }
+    /** Removes what the daemon put on the node besides the WireGuard interface ({@link NodeDaemon#uninstall}). */
+    @Command(name = "uninstall-cni", mixinStandardHelpOptions = true,
+            description = "remove the CNI configuration, the masquerade table and the policy routes from this node")
+    static final class UninstallCni implements Callable<Integer> {
+        @Option(names = "--cni-conf-dir", defaultValue = "/etc/cni/net.d", description = "(default: ${DEFAULT-VALUE})")
+        Path confDir;
 
-    /**
-     * The end of a daemon run by {@code daemonSet}: uninstalls ({@link #uninstall}) when wiremesh leaves the node,
-     * keeps everything when the pod is merely replaced, and says which.
-     */
-    private static void stopped(String daemonSet, Path confDir) {
-        if (!removedForGood(daemonSet)) {
-            System.err.println("wiremesh node-daemon: stopping, DaemonSet " + daemonSet + " remains: keeping the CNI configuration,"
-                    + " the masquerade table and the policy routes");
-            return;
+        @Override
+        public Integer call() throws Exception {
+            NodeDaemon.uninstall(confDir);
+            return 0;
         }
-        System.err.println("wiremesh node-daemon: stopping, DaemonSet " + daemonSet + " is gone or being deleted: uninstalling");
-        try {
-            uninstall(confDir);
-        } catch (IOException | RuntimeException e) {
-            System.err.println("wiremesh node-daemon: could not uninstall (" + e + "); `wiremesh-node-daemon uninstall-cni` on the node"
-                    + " removes the rest");
-        }
-    }
-
-    /**
-     * Whether this pod stops because wiremesh leaves the node (its DaemonSet is deleted, e.g. by
-     * {@code helm uninstall}) rather than because it is replaced (rolling update, eviction, restart),
-     * when the node's state must stay so egress never breaks. Unknown (no API answer) counts as replaced.
-     */
-    static boolean removedForGood(String daemonSet) {
-        // Bounded: within the pod's termination grace period, whatever the API server does.
-        Config config = new ConfigBuilder(Config.autoConfigure(null)).withRequestRetryBackoffLimit(1).withConnectionTimeout(3_000)
-                .withRequestTimeout(5_000).build();
-        try (KubernetesClient client = new KubernetesClientBuilder().withConfig(config).build()) {
-            String ns = System.getenv("POD_NAMESPACE");
-            return removedForGood(client, ns != null ? ns : client.getNamespace(), daemonSet);
-        }
-    }
-
-    /** {@link #removedForGood(String)} with a given client: gone, being deleted, or our access revoked with it. */
-    static boolean removedForGood(KubernetesClient client, String namespace, String daemonSet) {
-        try {
-            var ds = client.apps().daemonSets().inNamespace(namespace).withName(daemonSet).get();
-            return ds == null || ds.getMetadata().getDeletionTimestamp() != null;
-        } catch (io.fabric8.kubernetes.client.KubernetesClientException e) {
-            // helm uninstall deletes this account's token and Role together with the DaemonSet.
-            if (e.getCode() == 401 || e.getCode() == 403) return true;
-            System.err.println("wiremesh node-daemon: cannot tell whether DaemonSet " + daemonSet + " remains (" + e.getMessage() + "): keeping node state");
-            return false;
-        }
-    }
-
-    /** Accepts {@code --flag=value} as well as {@code --flag value}, as Kubernetes manifests usually write flags. */
-    static String[] splitEquals(String[] args) {
-        List<String> out = new ArrayList<>();
-        for (String a : args) {
-            int eq = a.indexOf('=');
-            if (a.startsWith("--") && eq > 2) {
-                out.add(a.substring(0, eq));
-                out.add(a.substring(eq + 1));
-            } else {
-                out.add(a);
-            }
-        }
-        return out.toArray(String[]::new);
-    }
-
-    private static void usage(String problem) {
-        System.err.println("wiremesh-node-daemon: " + problem);
-        System.err.println("usage: wiremesh-node-daemon (--mesh MESH --node-name NODE --node-ip IP [--interface IF] | --pod-cidr CIDR[,CIDR])"
-                + " [--state-dir DIR] [--cni-socket PATH] [--mtu N] [--status-address HOST:PORT]"
-                + " [--proc-sys-net DIR] [--cni-bin-dir DIR --cni-conf-dir DIR --cni-runtime DIR --cni-jar JAR] [--daemonset NAME]");
-        System.exit(2);
     }
 }

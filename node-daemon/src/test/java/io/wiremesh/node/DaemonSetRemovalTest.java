@@ -29,19 +29,19 @@ class DaemonSetRemovalTest {
                 .withNewTemplate().withNewMetadata().withLabels(Map.of("app", "n")).endMetadata()
                 .withNewSpec().addNewContainer().withName("c").withImage("x").endContainer().endSpec().endTemplate().endSpec().build();
         client.resource(ds).create();
-        assertThat(Main.removedForGood(client, "wm-sys", "wiremesh-node")).as("pod replaced, DaemonSet stays").isFalse();
+        assertThat(NodeDaemon.removedForGood(client, "wm-sys", "wiremesh-node")).as("pod replaced, DaemonSet stays").isFalse();
 
         client.apps().daemonSets().inNamespace("wm-sys").withName("wiremesh-node").delete();
-        assertThat(Main.removedForGood(client, "wm-sys", "wiremesh-node")).as("DaemonSet being deleted").isTrue();
+        assertThat(NodeDaemon.removedForGood(client, "wm-sys", "wiremesh-node")).as("DaemonSet being deleted").isTrue();
         client.apps().daemonSets().inNamespace("wm-sys").withName("wiremesh-node").edit(d -> {
             d.getMetadata().setFinalizers(List.of());
             return d;
         });
-        assertThat(Main.removedForGood(client, "wm-sys", "wiremesh-node")).as("DaemonSet gone").isTrue();
+        assertThat(NodeDaemon.removedForGood(client, "wm-sys", "wiremesh-node")).as("DaemonSet gone").isTrue();
         // No API answer at all: keep everything (a restart must never remove the node's rules).
         try (KubernetesClient unreachable = new KubernetesClientBuilder().withConfig(new ConfigBuilder().withMasterUrl("https://127.0.0.1:1")
                 .withRequestRetryBackoffLimit(0).withConnectionTimeout(1000).build()).build()) {
-            assertThat(Main.removedForGood(unreachable, "wm-sys", "wiremesh-node")).isFalse();
+            assertThat(NodeDaemon.removedForGood(unreachable, "wm-sys", "wiremesh-node")).isFalse();
         }
     }
 }

@@ -22,7 +22,7 @@ import java.util.Map;
  * handshake (status.devices: the operator copies it into the WireGuardPeer). Only its own WireGuardNode's
  * status is written.
  */
-final class MemberStatus {
+final class MemberStatus implements NodePorts.StatusPort {
     private final KubernetesClient client;
     private final String name;
     /** The WireGuard key published: one value, so no write mixes two keys' fields. */
@@ -54,7 +54,8 @@ final class MemberStatus {
     }
 
     /** The WireGuard key to publish from now on: its public half, the spec.keyGeneration it answers, when it was made. */
-    void key(String publicKey, long generation, java.time.Instant created) {
+    @Override
+    public void key(String publicKey, long generation, java.time.Instant created) {
         key = new PublishedKey(publicKey, generation, created.truncatedTo(java.time.temporal.ChronoUnit.SECONDS).toString());
     }
 
@@ -67,7 +68,8 @@ final class MemberStatus {
      * @throws io.fabric8.kubernetes.client.KubernetesClientException when the API server refuses
      * @throws java.io.UncheckedIOException when the proposal's generation cannot be recorded on disk (nothing is written)
      */
-    void publish(boolean ready, String reason, String message, int listenPort, String datapath, Long observedMeshGeneration) {
+    @Override
+    public void publish(boolean ready, String reason, String message, int listenPort, String datapath, Long observedMeshGeneration) {
         PublishedKey k = key;
         client.resources(WireGuardNode.class).withName(name).editStatus(w -> {
             WireGuardNodeStatus s = w.getStatus() == null ? new WireGuardNodeStatus() : w.getStatus();

@@ -14,7 +14,7 @@ import java.util.Set;
  * mesh pool at a low priority, so pod traffic for another node can never fall back to the
  * underlay in plaintext when that node's route is missing.
  */
-public final class MeshRouting {
+public final class MeshRouting implements NodePorts.RoutePort {
     static final int FAIL_CLOSED_METRIC = 4096;
     private final Netlink nl;
     private final String ifname;
@@ -43,6 +43,7 @@ public final class MeshRouting {
      * (replace), so it is also re-asserted while the daemon runs; the route of a pool that is no longer
      * in {@code pools} (a mesh edit) is removed.
      */
+    @Override
     public synchronized void failClosed(List<Cidr> pools) throws IOException {
         Set<Cidr> present = new HashSet<>();
         for (Netlink.TableRoute r : nl.routes(Netlink.RT_TABLE_MAIN)) {
@@ -60,6 +61,7 @@ public final class MeshRouting {
     }
 
     /** Addresses, MTU and link state of the WireGuard interface (and the fail-closed routes again). */
+    @Override
     public synchronized void setUp(List<String> overlayAddresses, int mtu, List<Cidr> pools) throws IOException {
         int idx = index();
         // A new interface has none of our routes; one that outlived a restart of this daemon has some,
@@ -80,15 +82,11 @@ public final class MeshRouting {
         failClosed(pools);
     }
 
-    /** WireGuard over IPv6 adds 80 bytes (40 IPv6 + 8 UDP + 32 WireGuard); the default MTU leaves room for it. */
-    static final int WIREGUARD_OVERHEAD = 80;
-
-    /** The MTU for the WireGuard interface when the mesh sets none: the underlay's minus the overhead. */
-    public int autoMtu(String nodeIp) throws IOException {
+    /** The MTU of the underlay interface (the one holding {@code nodeIp}): the WireGuard interface's less the overhead ({@link NodePlan}). */
+    public int underlayMtu(String nodeIp) throws IOException {
         int idx = nl.linkWithAddress(InetAddress.getByName(nodeIp));
         if (idx == 0) throw new IOException("no interface holds the node address " + nodeIp + ": check --node-ip");
-        Netlink.Link l = nl.link(nl.linkName(idx));
-        return l.mtu() - WIREGUARD_OVERHEAD;
+        return nl.link(nl.linkName(idx)).mtu();
     }
 
     /**
@@ -121,6 +119,7 @@ public final class MeshRouting {
      * there) expects the node address it dialled; with the overlay address the answer was lost (the e2e test
      * {@code service endpoints using hostNetwork}). Takes effect on the next {@link #route} of each block.
      */
+    @Override
     public synchronized void preferSource(List<String> nodeAddresses) throws IOException {
         InetAddress v4 = null, v6 = null;
         for (String a : nodeAddresses == null ? List.<String>of() : nodeAddresses) {
@@ -134,6 +133,7 @@ public final class MeshRouting {
     }
 
     /** Routes exactly {@code blocks} (remote nodes' blocks) through the WireGuard interface, with the node's address as source. */
+    @Override
     public synchronized void route(Set<Cidr> blocks) throws IOException {
         int idx = index();
         for (Cidr b : blocks) {

@@ -6,6 +6,7 @@ import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import io.wiremesh.api.v1alpha1.WireGuardMesh;
 import io.wiremesh.api.v1alpha1.WireGuardNode;
 import io.wiremesh.api.v1alpha1.WireGuardPeer;
+import java.io.IOException;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.TimeUnit;
@@ -31,6 +32,53 @@ final class MeshWatch implements AutoCloseable {
 
         /** This node's own WireGuardNode changed (by anyone: its status may no longer hold this node's proposal). */
         default void ownMemberChanged(WireGuardNode self) {}
+
+        /** {@code changed} on every change that matters to the node (members, devices, the mesh, the end of membership). */
+        static Listener of(Runnable changed, java.util.function.Consumer<WireGuardNode> ownMember) {
+            return new Listener() {
+                @Override
+                public void peersChanged() {
+                    changed.run();
+                }
+
+                @Override
+                public void meshChanged(WireGuardMesh mesh) {
+                    changed.run();
+                }
+
+                @Override
+                public void membershipEnded() {
+                    changed.run();
+                }
+
+                @Override
+                public void ownMemberChanged(WireGuardNode self) {
+                    ownMember.accept(self);
+                }
+            };
+        }
+    }
+
+    /**
+     * Waits (up to {@code timeout}, polling every 0.5 s) for the operator to give {@code node} its WireGuardNode in {@code mesh}.
+     *
+     * @throws IOException after {@code timeout}, saying what to check
+     */
+    static WireGuardNode awaitMember(KubernetesClient client, String mesh, String node, java.time.Duration timeout) throws IOException {
+        String name = WireGuardNode.nameFor(mesh, node);
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (System.nanoTime() < deadline) {
+            WireGuardNode w = client.resources(WireGuardNode.class).withName(name).get();
+            if (w != null && w.getSpec() != null) return w;
+            try {
+                Thread.sleep(500);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException("interrupted");
+            }
+        }
+        throw new IOException("no WireGuardNode " + name + " after " + timeout.toSeconds() + " s: is the operator running, and does mesh "
+                + mesh + " select node " + node + "?");
     }
 
     /** How often the informers relist: a missed event is repaired within this. */

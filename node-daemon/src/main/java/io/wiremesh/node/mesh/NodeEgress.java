@@ -17,7 +17,7 @@ import java.util.Set;
  * conntrack would keep on their old path. Each part is applied even when another fails, so a missing
  * nft never leaves the policy routes out.
  */
-public final class NodeEgress {
+public final class NodeEgress implements NodePorts.EgressPort {
     private final NodeAddressRouting routing;
     private final Nft nft;
     private final Conntrack conntrack;
@@ -37,6 +37,7 @@ public final class NodeEgress {
      * @return true when the nftables table was rewritten
      * @throws IOException naming every part that failed (the others were applied)
      */
+    @Override
     public synchronized boolean apply(EgressPlan plan) throws IOException {
         List<String> failed = new ArrayList<>();
         boolean rewritten = false;
@@ -71,6 +72,7 @@ public final class NodeEgress {
     }
 
     /** The next {@link #apply} compares with the kernel again instead of trusting what it last wrote. */
+    @Override
     public void reassert() {
         nft.forget();
     }

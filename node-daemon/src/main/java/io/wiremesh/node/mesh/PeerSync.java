@@ -10,7 +10,7 @@ import java.util.Map;
 import java.util.function.LongSupplier;
 
 /**
- * Puts a {@link PeerPlan} on the WireGuard interface and the routes, writing only the peers that
+ * Puts a {@link PeerPlan}'s peers on the WireGuard interface, writing only the peers that
  * differ. What the interface holds is read in full (one GET of every peer) only when unknown: at
  * first, after {@link #invalidate()} (the interface was configured or re-created), after a failed
  * write, and when the record is older than {@link #REREAD_AFTER_NANOS} at a call (the node-daemon
@@ -21,27 +21,21 @@ import java.util.function.LongSupplier;
 final class PeerSync {
     /** The longest the record of the interface is trusted before it is read again: 30 s. */
     static final long REREAD_AFTER_NANOS = 30_000_000_000L;
-    /** Routes exactly the given blocks through the interface ({@link MeshRouting#route}). */
-    interface Routes {
-        void route(java.util.Set<io.wiremesh.api.net.Cidr> blocks) throws IOException;
-    }
 
     private final WireGuardDevice device;
-    private final Routes routing;
     private final LongSupplier nanoTime;
     private Map<String, PeerState> known;
     /** Allowed-IP prefix -> public key of the peer holding it, for {@link #known}. */
     private Map<String, String> owners;
     private long readAt;
 
-    PeerSync(WireGuardDevice device, Routes routing, LongSupplier nanoTime) {
+    PeerSync(WireGuardDevice device, LongSupplier nanoTime) {
         this.device = device;
-        this.routing = routing;
         this.nanoTime = nanoTime;
     }
 
     /**
-     * Makes the interface hold {@code plan}'s peers and the routes its blocks.
+     * Makes the interface hold {@code plan}'s peers (its routes are the caller's: {@link NodeReconciler.Step#ROUTES}).
      *
      * @param complete whether the plan comes from a complete view of the mesh: only then are peers
      *                 the plan does not name removed (an incomplete view must not drop a live peer)
@@ -69,7 +63,6 @@ final class PeerSync {
             known = null;
             throw e;
         }
-        routing.route(plan.routedBlocks());
     }
 
     /**

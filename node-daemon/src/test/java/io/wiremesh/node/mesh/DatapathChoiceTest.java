@@ -36,6 +36,10 @@ class DatapathChoiceTest {
         if (Files.exists(Path.of("/sys/module/wireguard"))) return; // this node has the module: nothing to refuse
         sh("ip", "netns", "add", NS);
         try {
+            // The node's underlay: the interface holding its address (--node-ip).
+            sh("ip", "-n", NS, "link", "add", "ul0", "type", "veth", "peer", "name", "ul1");
+            sh("ip", "-n", NS, "addr", "add", "10.9.9.9/24", "dev", "ul0");
+            sh("ip", "-n", NS, "link", "set", "ul0", "up");
             KubernetesClient client = KubeApiServer.client();
             WireGuardMesh mesh = new WireGuardMesh();
             mesh.setMetadata(new ObjectMetaBuilder().withName("kmesh").build());
@@ -44,7 +48,7 @@ class DatapathChoiceTest {
             mesh.getSpec().datapath = WireGuardMeshSpec.Datapath.KERNEL;
             client.resource(mesh).create();
             WireGuardNode w = new WireGuardNode();
-            w.setMetadata(new ObjectMetaBuilder().withName("kmesh.n1").build());
+            w.setMetadata(new ObjectMetaBuilder().withName("kmesh.n1").withLabels(java.util.Map.of(WireGuardNode.MESH_LABEL, "kmesh")).build());
             w.setSpec(new WireGuardNodeSpec());
             w.getSpec().mesh = "kmesh";
             w.getSpec().nodeName = "n1";
@@ -52,7 +56,9 @@ class DatapathChoiceTest {
             client.resource(w).create();
 
             // The node's routes live in a namespace of the test's own.
-            MeshRouting routing = NetNs.run(Path.of("/run/netns/" + NS), () -> new MeshRouting(Netlink.open(), "wmk0", Path.of("/proc/sys/net")));
+            // Its sysctls: a directory of the test's own (the real ones are per namespace of the writing thread).
+            Path sysctl = java.nio.file.Files.createDirectories(state.resolve("sys/ipv4/conf/ul0")).getParent().getParent().getParent();
+            MeshRouting routing = NetNs.run(Path.of("/run/netns/" + NS), () -> new MeshRouting(Netlink.open(), "wmk0", sysctl));
             MeshAgent agent = new MeshAgent(client, "kmesh", "n1", NodeKey.loadOrCreate(state), null,
                     io.wiremesh.node.keys.NodeIdentity.loadOrCreate(state), null, "wmk0", routing, null, "10.9.9.9");
             agent.awaitMembership(Duration.ofSeconds(10));

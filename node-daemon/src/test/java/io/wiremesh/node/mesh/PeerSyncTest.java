@@ -59,9 +59,8 @@ class PeerSyncTest {
     }
 
     private final CountingDevice device = new CountingDevice();
-    private final List<Set<Cidr>> routed = new ArrayList<>();
     private long now = 0;
-    private final PeerSync sync = new PeerSync(device, blocks -> routed.add(Set.copyOf(blocks)), () -> now);
+    private final PeerSync sync = new PeerSync(device, () -> now);
 
     private static PeerConfig peer(int i) {
         return new PeerConfig("key" + i, "198.18.0." + i + ":51820", List.of("10.42." + i + ".0/24"), 0);
@@ -86,7 +85,7 @@ class PeerSyncTest {
         sync.apply(plan(1, 2, 3, 4), true);
         assertThat(device.reads).as("no read of every peer for one join").isEqualTo(1);
         assertThat(device.writes).containsExactly("set key4");
-        assertThat(routed.getLast()).hasSize(4);
+        assertThat(plan(1, 2, 3, 4).routedBlocks()).as("the blocks the routes step routes").hasSize(4);
     }
 
     @Test

@@ -1,0 +1,188 @@
+package io.wiremesh.node.mesh;
+
+import io.wiremesh.api.v1alpha1.WireGuardMeshSpec.Datapath;
+import io.wiremesh.node.keys.NodeKey;
+import io.wiremesh.node.psk.PresharedKeyExchange;
+import io.wiremesh.node.wg.SwitchableDevice;
+import io.wiremesh.node.wg.WireGuardDevice;
+import java.io.IOException;
+import java.util.Objects;
+import java.util.function.LongSupplier;
+
+/**
+ * The WireGuard interface as {@link NodeReconciler} keeps it: which implementation drives it, the key
+ * the node holds and the one the interface was given, its port and MTU, and its peers
+ * ({@link PeerSync}). Each method compares with what the interface was last given (and whether it
+ * still has it: a restarted userspace process comes back empty) before it acts. Not thread-safe: the
+ * reconciler's lock guards it.
+ */
+final class NodeInterface {
+    private final String ifname;
+    private final NodePorts.DatapathPort datapaths;
+    private final NodePorts.RoutePort routes;
+    private final NodePorts.StatusPort status;
+    private final NodePorts.KeyStore keys;
+    private final PresharedKeyExchange exchange;
+    private final LongSupplier nanoTime;
+    private final NodeLog log;
+    /** The node's key and the spec.keyGeneration it answers. */
+    private NodeKey key;
+    private long keyGeneration;
+    private SwitchableDevice device;
+    /** The spec.datapath {@link #device} was chosen for. */
+    private Datapath deviceFor;
+    private PeerSync peerSync;
+    /** What the interface was last given (null / 0: nothing, or it was re-created). */
+    private NodeKey interfaceKey;
+    private int interfacePort;
+    private Integer interfaceMtu;
+    /** The interface was re-created or switched: the egress rules are compared with the kernel at the next apply. */
+    private boolean egressReassert;
+
+    NodeInterface(String ifname, NodeKey key, long keyGeneration, NodePorts.DatapathPort datapaths, NodePorts.RoutePort routes,
+                  NodePorts.StatusPort status, NodePorts.KeyStore keys, PresharedKeyExchange exchange, LongSupplier nanoTime, NodeLog log) {
+        this.ifname = ifname;
+        this.key = key;
+        this.keyGeneration = keyGeneration;
+        this.datapaths = datapaths;
+        this.routes = routes;
+        this.status = status;
+        this.keys = keys;
+        this.exchange = exchange;
+        this.nanoTime = nanoTime;
+        this.log = log;
+    }
+
+    /** Chooses the implementation at the first pass; moves the interface to another when spec.datapath picks another. */
+    void datapath(NodePlan plan) throws IOException {
+        if (device != null && plan.datapath() == deviceFor) return;
+        WireGuardDevice next = datapaths.choose(plan.datapath());
+        if (device == null) {
+            if (datapaths.takeOver(next)) log.info("removed the previous datapath's " + ifname + "; " + next.kind() + " takes over");
+            device = new SwitchableDevice(next);
+            peerSync = new PeerSync(device, nanoTime);
+            deviceFor = plan.datapath();
+            return;
+        }
+        if (next.kind().equals(device.kind())) { // auto on a kernel node is the kernel already
+            next.close();
+            deviceFor = plan.datapath();
+            return;
+        }
+        String from = device.kind();
+        try {
+            datapaths.takeOver(next);
+        } catch (IOException | RuntimeException e) {
+            next.close();
+            try { // towards the kernel the owner is recorded before the TUN goes: put it back
+                datapaths.recordOwner(device.current());
+            } catch (IOException again) {
+                e.addSuppressed(again);
+            }
+            throw e;
+        }
+        device.switchTo(next);
+        deviceFor = plan.datapath();
+        interfaceKey = null; // a new interface: key, port, addresses and peers again
+        interfaceMtu = null;
+        peerSync.invalidate();
+        egressReassert = true; // the policy routes through the old interface went with it
+        log.info("spec.datapath is " + plan.datapath().name().toLowerCase() + ": " + ifname + " moved from the " + from + " datapath to the "
+                + next.kind() + " one; pod traffic for the mesh is refused until its peers are set");
+    }
+
+    /**
+     * A rotated key when the plan asks for a newer generation than the node holds (made and stored first), then the
+     * interface's key and port when it lacks them (a new or restarted interface has neither). The exchange gives up
+     * its port before WireGuard rebinds: the next WireGuard port may be the exchange's.
+     */
+    void configure(NodePlan plan) throws IOException {
+        if (keys != null && plan.keyGeneration() > keyGeneration) {
+            NodeKey next = keys.rotate(plan.keyGeneration());
+            key = next;
+            keyGeneration = plan.keyGeneration();
+            if (exchange != null) exchange.nodeKey(next); // the chains start over for the new key, on both sides
+            log.info("new WireGuard key for generation " + keyGeneration + ": " + next.publicKeyBase64());
+        }
+        boolean fresh = !device.configured();
+        if (!fresh && key == interfaceKey && interfacePort == plan.listenPort()) return;
+        if (fresh) { // a datapath that restarted, or a new interface, holds none of what we wrote
+            peerSync.invalidate();
+            interfaceMtu = null;
+            egressReassert = true;
+        }
+        if (exchange != null) exchange.listenPort(plan.listenPort());
+        datapaths.recordOwner(device.current());
+        device.configure(key.privateKeyForDevice(), plan.listenPort());
+        interfaceKey = key;
+        interfacePort = plan.listenPort();
+        status.key(key.publicKeyBase64(), keyGeneration, key.created()); // published once the peers are set
+    }
+
+    /** Addresses, MTU and link state, when the interface lacks them. */
+    void setUp(NodePlan plan) throws IOException {
+        if (Objects.equals(interfaceMtu, plan.mtu())) return;
+        routes.setUp(plan.overlayAddresses(), plan.mtu(), plan.failClosedPools());
+        interfaceMtu = plan.mtu();
+    }
+
+    /** Puts {@code plan}'s peers on the interface; strangers go only when {@code complete}. */
+    void peers(PeerPlan plan, boolean complete) throws IOException {
+        peerSync.apply(plan, complete);
+    }
+
+    /**
+     * Writes the pair's current preshared key onto the one peer (the exchange's installer): O(1), not a pass.
+     *
+     * @return false when the interface is not configured or refused (the exchange retries)
+     */
+    boolean installPresharedKey(String peerNode, String publicKey) {
+        if (peerSync == null || !device.configured()) return false;
+        try {
+            return peerSync.presharedKey(publicKey, exchange.presharedKey(peerNode, publicKey));
+        } catch (IOException | RuntimeException e) {
+            log.info("preshared key for " + peerNode + " not installed, retrying: " + e.getMessage());
+            return false;
+        }
+    }
+
+    /** The interface (null before the first pass chose its implementation). */
+    SwitchableDevice device() {
+        return device;
+    }
+
+    /** Whether the interface has what it was given (false: none yet, or its datapath restarted). */
+    boolean configured() {
+        return device != null && device.configured();
+    }
+
+    /** True once after the interface was re-created or switched: the egress rules must be compared with the kernel. */
+    boolean takeEgressReassert() {
+        boolean r = egressReassert;
+        egressReassert = false;
+        return r;
+    }
+
+    /** The port the interface listens on (what the node publishes), or {@code planned} before it was given one. */
+    int port(int planned) {
+        return interfaceKey == null ? planned : interfacePort;
+    }
+
+    /** The public key the interface holds (what the node publishes), or the held one before it was given one. */
+    String publicKey() {
+        return (interfaceKey == null ? key : interfaceKey).publicKeyBase64();
+    }
+
+    /** Whether the interface was given no key yet. */
+    boolean unkeyed() {
+        return interfaceKey == null;
+    }
+
+    NodeKey key() {
+        return key;
+    }
+
+    long keyGeneration() {
+        return keyGeneration;
+    }
+}

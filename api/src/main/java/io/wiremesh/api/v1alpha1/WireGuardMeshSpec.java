@@ -13,10 +13,23 @@ import io.fabric8.generator.annotation.ValidationRule;
 import java.util.List;
 import java.util.Map;
 
+/**
+ * What a WireGuardMesh asks for (the CRD's spec; its schema is generated from this class). Unset fields
+ * mean the defaults defined here once ({@code DEFAULT_*} and the {@code ...OrDefault()} readers), for
+ * every module that reads a mesh rather than a copy of each value.
+ */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 
 @com.fasterxml.jackson.annotation.JsonIgnoreProperties(ignoreUnknown = true) // a newer version's fields: kept working across upgrades
 public class WireGuardMeshSpec {
+    /** spec.listenPort when unset: WireGuard's customary port. The CRD's default for the field. */
+    public static final int DEFAULT_LISTEN_PORT = 51820;
+    /** spec.persistentKeepalive when unset: 0, no keepalives (only a node behind NAT needs them). Not in the CRD: unset stays unset. */
+    public static final int DEFAULT_PERSISTENT_KEEPALIVE = 0;
+    /** spec.datapath when unset. The CRD's default for the field ({@code "auto"}). */
+    public static final Datapath DEFAULT_DATAPATH = Datapath.AUTO;
+
+    /** Which WireGuard implementation a node runs: {@code auto} picks the kernel module where present, else the userspace one. */
     public enum Datapath {
         @JsonProperty("auto") AUTO,
         @JsonProperty("kernel") KERNEL,
@@ -30,12 +43,13 @@ public class WireGuardMeshSpec {
     @JsonPropertyDescription("Pod address pools, at most one IPv4 and one IPv6 CIDR (e.g. 10.42.0.0/16, fd42::/48). Each selected node gets one block of each.")
     public List<@Pattern(Formats.CIDR) String> podCIDRs;
 
-    @JsonPropertyDescription("Prefix length of each node's block, per family (default: 24 for IPv4, 112 for IPv6).")
+    @JsonPropertyDescription("Prefix length of each node's block, per family (default: " + NodeBlockSize.DEFAULT_IPV4 + " for IPv4, "
+            + NodeBlockSize.DEFAULT_IPV6 + " for IPv6).")
     public NodeBlockSize nodeBlockSize;
 
     @Min(1)
     @Max(65535)
-    @Default("51820")
+    @Default("" + DEFAULT_LISTEN_PORT)
     @JsonPropertyDescription("UDP port every node's WireGuard interface listens on.")
     public Integer listenPort;
 
@@ -44,7 +58,7 @@ public class WireGuardMeshSpec {
     @JsonPropertyDescription("MTU of wiremesh0. Unset: the underlay MTU minus 80 (WireGuard over IPv6 overhead).")
     public Integer mtu;
 
-    @Default("auto")
+    @Default("auto") // DEFAULT_DATAPATH as JSON (an enum constant cannot be an annotation's string; MeshDefaultsTest checks they agree)
     @JsonPropertyDescription("auto: the kernel module when present, else the userspace (Java) datapath; kernel or userspace force one.")
     public Datapath datapath;
 
@@ -71,6 +85,21 @@ public class WireGuardMeshSpec {
             + " losing traffic. Off unless an interval is set: external devices (WireGuardPeer) hold their gateway node's key and need"
             + " `wiremesh peer config` again after that node's rotation.")
     public KeyRotation keyRotation;
+
+    /** spec.listenPort, or {@link #DEFAULT_LISTEN_PORT} when unset. */
+    public int listenPortOrDefault() {
+        return listenPort == null ? DEFAULT_LISTEN_PORT : listenPort;
+    }
+
+    /** spec.persistentKeepalive in seconds, or {@link #DEFAULT_PERSISTENT_KEEPALIVE} (off) when unset. */
+    public int persistentKeepaliveOrDefault() {
+        return persistentKeepalive == null ? DEFAULT_PERSISTENT_KEEPALIVE : persistentKeepalive;
+    }
+
+    /** spec.datapath, or {@link #DEFAULT_DATAPATH} when unset. */
+    public Datapath datapathOrDefault() {
+        return datapath == null ? DEFAULT_DATAPATH : datapath;
+    }
 
     /** The node-key rotation interval, or null when rotation is off (unset, or not a duration). */
     public java.time.Duration keyRotationInterval() {
@@ -176,14 +205,19 @@ public class WireGuardMeshSpec {
 
     @com.fasterxml.jackson.annotation.JsonIgnoreProperties(ignoreUnknown = true) // a newer version's fields: kept working across upgrades
     public static class NodeBlockSize {
+        /** IPv4 block prefix length when unset: 254 pod addresses per node. */
+        public static final int DEFAULT_IPV4 = 24;
+        /** IPv6 block prefix length when unset. */
+        public static final int DEFAULT_IPV6 = 112;
+
         @Min(8)
         @Max(30)
-        @JsonPropertyDescription("IPv4 block prefix length (default 24: 254 pod addresses per node).")
+        @JsonPropertyDescription("IPv4 block prefix length (default " + DEFAULT_IPV4 + ": 254 pod addresses per node).")
         public Integer ipv4;
 
         @Min(64)
         @Max(126)
-        @JsonPropertyDescription("IPv6 block prefix length (default 112).")
+        @JsonPropertyDescription("IPv6 block prefix length (default " + DEFAULT_IPV6 + ").")
         public Integer ipv6;
     }
 }

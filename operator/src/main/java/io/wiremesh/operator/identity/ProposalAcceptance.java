@@ -10,6 +10,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.wiremesh.api.v1alpha1.WireGuardNode;
 import io.wiremesh.operator.Conditions;
 import io.wiremesh.operator.Events;
+import io.wiremesh.operator.ParallelWrites;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -19,6 +20,9 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Consumer;
+import java.util.function.Function;
+import java.util.stream.Collectors;
 
 /**
  * Applies a {@link ProposalReview} to the API: an accepted proposal's keys, endpoints and identity go
@@ -44,6 +48,45 @@ public final class ProposalAcceptance {
     public ProposalAcceptance(MeterRegistry registry, boolean trustFirstUse) {
         this.registry = registry;
         this.trustFirstUse = trustFirstUse;
+    }
+
+    /**
+     * Reviews the proposal of every member of a mesh and writes the verdicts, then forgets departed
+     * members ({@link #retain}). Decided in order, as a key accepted for one member is in use for the
+     * next; written {@link ParallelWrites#AT_ONCE} at a time. A member's status is written with node
+     * credentials: one that cannot be reviewed (or whose verdict cannot be written) goes to
+     * {@code failed} and is left for the next pass, never stopping the others' reviews or the caller's pass.
+     *
+     * @param members the mesh's WireGuardNodes, as listed for this pass
+     * @param nodeUid metadata.uid of a Node by name, or null when there is no such Node
+     * @param failed  told what failed and that it is retried, e.g. "proposal of m.n1 not reviewed, retried at the next pass: ..."
+     *                (from several threads at once)
+     */
+    public void acceptAll(KubernetesClient client, List<WireGuardNode> members, Function<String, String> nodeUid, Consumer<String> failed) {
+        Map<String, String> acceptedKeys = ProposalReview.keyHolders(members);
+        List<Map.Entry<WireGuardNode, ProposalReview>> reviews = new ArrayList<>();
+        for (WireGuardNode m : members) {
+            String uid = nodeUid.apply(m.getSpec().nodeName);
+            try {
+                ProposalReview r = review(m, uid, acceptedKeys);
+                reviews.add(Map.entry(m, r));
+                if (r.proposal() != null && r.verdict() == ProposalReview.Verdict.ACCEPT) {
+                    acceptedKeys.put(r.proposal().publicKey(), m.getMetadata().getName());
+                    if (r.proposal().kemPublicKey() != null) acceptedKeys.put(r.proposal().kemPublicKey(), m.getMetadata().getName());
+                }
+            } catch (RuntimeException e) {
+                failed.accept("proposal of " + m.getMetadata().getName() + " not reviewed, retried at the next pass: " + e);
+            }
+        }
+        ParallelWrites.run(reviews.stream().filter(e -> e.getValue().verdict() != ProposalReview.Verdict.WAIT)
+                .<Runnable>map(e -> () -> {
+                    try {
+                        apply(client, e.getKey(), e.getValue());
+                    } catch (RuntimeException x) {
+                        failed.accept("verdict on " + e.getKey().getMetadata().getName() + " not written, retried at the next pass: " + x);
+                    }
+                }).toList());
+        retain(members.stream().map(m -> String.valueOf(m.getMetadata().getUid())).collect(Collectors.toSet()));
     }
 
     /**

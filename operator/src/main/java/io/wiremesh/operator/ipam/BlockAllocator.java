@@ -20,6 +20,12 @@ public final class BlockAllocator {
     private final TreeMap<BigInteger, BigInteger> used = new TreeMap<>();
     private long allocated;
 
+    /**
+     * @param pool      the range blocks are taken from
+     * @param blockBits the prefix length of each block handed out
+     * @param inUse     blocks held already, of any size; those outside {@code pool} are ignored
+     * @throws IllegalArgumentException when a block would be larger than the pool
+     */
     public BlockAllocator(Cidr pool, int blockBits, Collection<Cidr> inUse) {
         if (blockBits < pool.bits()) throw new IllegalArgumentException("block /" + blockBits + " is larger than pool " + pool);
         this.pool = pool;
@@ -59,6 +65,7 @@ public final class BlockAllocator {
         return pool.blockCount(blockBits);
     }
 
+    /** Blocks in use: those given to the constructor inside the pool (whatever their size) and those allocated since. */
     public long allocated() {
         return allocated;
     }
@@ -69,10 +76,12 @@ public final class BlockAllocator {
         return f.bitLength() < 63 ? f.longValue() : Long.MAX_VALUE;
     }
 
+    /** The range blocks are taken from. */
     public Cidr pool() {
         return pool;
     }
 
+    /** The prefix length of the blocks handed out. */
     public int blockBits() {
         return blockBits;
     }

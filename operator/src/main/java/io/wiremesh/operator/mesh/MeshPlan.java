@@ -2,27 +2,34 @@ package io.wiremesh.operator.mesh;
 
 import io.wiremesh.api.net.Cidr;
 import io.wiremesh.api.v1alpha1.WireGuardMeshSpec;
+import io.wiremesh.api.v1alpha1.WireGuardNode;
+import io.wiremesh.operator.ipam.Pool;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
  * A WireGuardMesh spec checked for what the schema cannot express: CIDRs with host bits (pools and
  * egress exclusions), two pools of one family, blocks larger than their pool, peer pools overlapping
- * pod pools. Each problem is
- * described as the change that fixes it.
+ * pod pools. Each problem is described as the change that fixes it.
+ *
+ * @param pools     the pod pools in spec.podCIDRs order, each with its block size (spec.nodeBlockSize, or
+ *                  {@link WireGuardMeshSpec.NodeBlockSize#DEFAULT_IPV4} / {@code DEFAULT_IPV6})
+ * @param peerPools spec.peerCIDRs (empty when unset)
  */
 record MeshPlan(List<Pool> pools, List<Cidr> peerPools) {
-    static final int DEFAULT_V4_BLOCK = 24;
-    static final int DEFAULT_V6_BLOCK = 112;
 
-    record Pool(Cidr cidr, int blockBits) {}
-
+    /** A spec that cannot be applied; the message names the field and the fix (Degraded/InvalidSpec). */
     static final class InvalidSpec extends Exception {
         InvalidSpec(String message) {
             super(message);
         }
     }
 
+    /**
+     * The plan of {@code spec}.
+     *
+     * @throws InvalidSpec at the first problem, in field order (a null spec has no pools)
+     */
     static MeshPlan of(WireGuardMeshSpec spec) throws InvalidSpec {
         if (spec == null || spec.podCIDRs == null || spec.podCIDRs.isEmpty()) {
             throw new InvalidSpec("spec.podCIDRs is empty: set one IPv4 and/or one IPv6 CIDR, e.g. [10.42.0.0/16]");
@@ -61,7 +68,7 @@ record MeshPlan(List<Pool> pools, List<Cidr> peerPools) {
      * spec.podCIDRs while pods use them), as "node (block)"; empty when every block is inside its
      * family's pool. Such an edit cannot be applied: it is refused, and nothing is allocated or moved.
      */
-    List<String> strandedBlocks(List<io.wiremesh.api.v1alpha1.WireGuardNode> members) {
+    List<String> strandedBlocks(List<WireGuardNode> members) {
         List<String> out = new ArrayList<>();
         for (var m : members) {
             if (m.getSpec() == null || m.getSpec().podCIDRs == null) continue;
@@ -86,7 +93,7 @@ record MeshPlan(List<Pool> pools, List<Cidr> peerPools) {
     private static int blockBits(WireGuardMeshSpec spec, Cidr c) {
         WireGuardMeshSpec.NodeBlockSize b = spec.nodeBlockSize;
         Integer v = b == null ? null : c.v6() ? b.ipv6 : b.ipv4;
-        return v != null ? v : c.v6() ? DEFAULT_V6_BLOCK : DEFAULT_V4_BLOCK;
+        return v != null ? v : c.v6() ? WireGuardMeshSpec.NodeBlockSize.DEFAULT_IPV6 : WireGuardMeshSpec.NodeBlockSize.DEFAULT_IPV4;
     }
 
     static String family(Cidr c) {

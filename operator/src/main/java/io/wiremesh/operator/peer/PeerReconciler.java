@@ -108,7 +108,7 @@ public class PeerReconciler implements Reconciler<WireGuardPeer> {
                 });
             }
         }
-        int listenPort = mesh.getSpec().listenPort == null ? 51820 : mesh.getSpec().listenPort;
+        int listenPort = mesh.getSpec().listenPortOrDefault();
         List<WireGuardNode> members = client.resources(WireGuardNode.class).withLabel(WireGuardNode.MESH_LABEL, meshName).list().getItems();
         GatewayChoice gateways = GatewayChoice.of(members, name -> nodes.get(new ResourceID(name)).orElse(null),
                 peer.getSpec().gatewayNodes, listenPort, old);

@@ -52,4 +52,20 @@ class NodeAddressesTest {
         assertThat(NodeAddresses.changed(node("InternalIP", "198.18.0.11"), node("InternalIP", "198.18.0.11", "Hostname", "x"))).isFalse();
         assertThat(NodeAddresses.changed(node("InternalIP", "198.18.0.11"), node("InternalIP", "198.18.0.12"))).isTrue();
     }
+
+    @Test
+    void anAddressTwoNodesReportIsContested() {
+        Node a = node("InternalIP", "198.18.0.11", "InternalIP", "10.0.2.15"), b = node("InternalIP", "198.18.0.12", "InternalIP", "10.0.2.15");
+        Node c = node("ExternalIP", "198.18.0.11");
+        assertThat(NodeAddresses.contested(List.of(a, b, c))).containsExactly("10.0.2.15");
+        assertThat(NodeAddresses.contested(List.of(a))).isEmpty();
+    }
+
+    @Test
+    void whatIsLeftOutIsNamedInTheRejection() {
+        assertThat(NodeAddresses.rejection("n1", List.of("198.18.0.11"), List.of("198.18.0.11"))).isEmpty();
+        assertThat(NodeAddresses.rejection("n1", List.of("10.0.2.15", "10.42.3.7", "198.18.0.11"), List.of("198.18.0.11")))
+                .contains("node n1: [10.0.2.15, 10.42.3.7] not reachable through the tunnel (reported by another node too, or"
+                        + " inside the mesh's pod or peer CIDRs): give each node its own InternalIP");
+    }
 }

@@ -12,7 +12,7 @@ import java.util.Set;
  * only the operator uses (nodeSelector, nodeBlockSize) are not node changes. Pure.
  */
 public enum MeshChange {
-    /** spec.listenPort (default 51820): rebind; the new endpoint is published, peers follow it. */
+    /** spec.listenPort ({@link WireGuardMeshSpec#DEFAULT_LISTEN_PORT}): rebind; the new endpoint is published, peers follow it. */
     LISTEN_PORT,
     /** spec.mtu (unset: the underlay's MTU less the WireGuard overhead): the interface and new pods. */
     MTU,
@@ -42,19 +42,19 @@ public enum MeshChange {
         return out;
     }
 
-    /** The listen port a spec asks for (unset: 51820). */
+    /** The listen port a spec asks for ({@link WireGuardMeshSpec#listenPortOrDefault}). */
     public static int port(WireGuardMeshSpec s) {
-        return s.listenPort == null ? 51820 : s.listenPort;
+        return s.listenPortOrDefault();
     }
 
-    /** The persistent keepalive of node peers in seconds (unset: 0, off). */
+    /** The persistent keepalive of node peers in seconds ({@link WireGuardMeshSpec#persistentKeepaliveOrDefault}). */
     public static int keepalive(WireGuardMeshSpec s) {
-        return s.persistentKeepalive == null ? 0 : s.persistentKeepalive;
+        return s.persistentKeepaliveOrDefault();
     }
 
-    /** The datapath a spec asks for (unset: auto). */
+    /** The datapath a spec asks for ({@link WireGuardMeshSpec#datapathOrDefault}). */
     public static WireGuardMeshSpec.Datapath datapath(WireGuardMeshSpec s) {
-        return s.datapath == null ? WireGuardMeshSpec.Datapath.AUTO : s.datapath;
+        return s.datapathOrDefault();
     }
 
     private static java.util.List<String> list(java.util.List<String> l) {

@@ -70,9 +70,9 @@ public final class PresharedKeyExchange implements AutoCloseable {
     private volatile Map<String, Long> handshakes = Map.of();
     private volatile long handshakesAt;
     private volatile boolean enabled = true;
-    private volatile Duration interval = Duration.ofMinutes(2);
+    private volatile Duration interval = io.wiremesh.api.v1alpha1.WireGuardMeshSpec.PresharedKeys.DEFAULT_INTERVAL;
     private volatile List<String> localAddresses = List.of();
-    private volatile int listenPort = 51820;
+    private volatile int listenPort = io.wiremesh.api.v1alpha1.WireGuardMeshSpec.DEFAULT_LISTEN_PORT;
     private final AtomicLong rotations = new AtomicLong(), failures = new AtomicLong(), fallbacks = new AtomicLong();
     /** Peer nodes whose current key the interface refused: installed again each second, and before any ACK to them. */
     private final java.util.Set<String> installPending = ConcurrentHashMap.newKeySet();

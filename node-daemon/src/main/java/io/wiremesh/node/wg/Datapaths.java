@@ -29,7 +29,7 @@ public final class Datapaths {
      * @throws Unavailable when {@code kernel} is asked for and the module is missing
      */
     public static WireGuardDevice choose(Datapath wanted, String ifname) throws IOException {
-        Datapath d = wanted == null ? Datapath.AUTO : wanted;
+        Datapath d = wanted == null ? io.wiremesh.api.v1alpha1.WireGuardMeshSpec.DEFAULT_DATAPATH : wanted;
         boolean kernel = Netlink.genericFamilyExists("wireguard");
         if (d == Datapath.KERNEL && !kernel) {
             throw new Unavailable("spec.datapath is kernel but this node has no WireGuard kernel module (generic netlink family"

@@ -30,6 +30,7 @@ import javax.imageio.ImageIO;
 import org.junit.jupiter.api.AfterAll;
 import io.wiremesh.testing.Commands;
 import io.wiremesh.testing.KubeApiServer;
+import io.wiremesh.testing.Liveness;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -102,7 +103,7 @@ class PeerCliTest {
      */
     private static Thread operatorStandIn(String peer, String address, String gatewayNode, String... gatewayEndpoints) {
         return Thread.ofVirtual().start(() -> {
-            WireGuardPeer p = client.resources(WireGuardPeer.class).withName(peer).waitUntilCondition(x -> x != null, 30, TimeUnit.SECONDS);
+            WireGuardPeer p = client.resources(WireGuardPeer.class).withName(peer).waitUntilCondition(x -> x != null, Liveness.BOUND.toSeconds(), TimeUnit.SECONDS);
             client.resources(WireGuardPeer.class).withName(p.getMetadata().getName()).editStatus(x -> {
                 x.setStatus(new WireGuardPeerStatus());
                 x.getStatus().addresses = List.of(address);
@@ -184,7 +185,7 @@ class PeerCliTest {
         assertThat(again.out()).startsWith(config);
         CliRun remove = wiremesh("peer", "--kubeconfig", kubeconfig.toString(), "--dir", keys.toString(), "remove", "laptop");
         assertThat(remove.exit()).isZero();
-        assertThat(client.resources(WireGuardPeer.class).withName("laptop").waitUntilCondition(x -> x == null, 30, TimeUnit.SECONDS)).isNull();
+        assertThat(client.resources(WireGuardPeer.class).withName("laptop").waitUntilCondition(x -> x == null, Liveness.BOUND.toSeconds(), TimeUnit.SECONDS)).isNull();
         assertThat(key).doesNotExist();
     }
 
@@ -197,7 +198,8 @@ class PeerCliTest {
                 .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
         try {
             Path sock = Path.of("/var/run/wireguard", ifname + ".sock");
-            for (int i = 0; i < 200 && !Files.exists(sock); i++) Thread.sleep(50);
+            long deadline = System.nanoTime() + Liveness.BOUND.toNanos();
+            while (!Files.exists(sock) && wg.isAlive() && System.nanoTime() < deadline) Thread.sleep(50);
             String set = run("ip", "netns", "exec", ns, "wg", "setconf", ifname, stripped.toString());
             String shown = run("ip", "netns", "exec", ns, "wg", "showconf", ifname);
             return set.isEmpty() && shown.contains("PrivateKey = " + priv) && shown.contains("PublicKey = " + GATEWAY_KEY)

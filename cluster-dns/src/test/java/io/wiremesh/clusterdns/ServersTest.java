@@ -4,6 +4,7 @@ import static io.wiremesh.clusterdns.Fixtures.name;
 import static io.wiremesh.clusterdns.Fixtures.text;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.wiremesh.testing.Liveness;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.net.DatagramPacket;
@@ -56,7 +57,7 @@ class ServersTest {
     @Test
     void udpAnswersEachDatagram() throws Exception {
         try (DatagramSocket s = new DatagramSocket()) {
-            s.setSoTimeout(30_000);
+            s.setSoTimeout((int) Liveness.BOUND.toMillis());
             s.connect(udp.address());
             byte[] q = query("kubernetes.default.svc.cluster.local", Type.A, 11).toWire();
             s.send(new DatagramPacket(q, q.length));
@@ -72,8 +73,8 @@ class ServersTest {
     @Test
     void tcpAnswersSeveralQueriesOnOneConnection() throws Exception {
         try (Socket s = new Socket()) {
-            s.connect(tcp.address(), 30_000);
-            s.setSoTimeout(30_000);
+            s.connect(tcp.address(), (int) Liveness.BOUND.toMillis());
+            s.setSoTimeout((int) Liveness.BOUND.toMillis());
             DataOutputStream out = new DataOutputStream(s.getOutputStream());
             DataInputStream in = new DataInputStream(s.getInputStream());
             // Two queries written at once (pipelined), answered in order.
@@ -128,7 +129,7 @@ class ServersTest {
                     "wiremesh_dns_zone_rebuilds_total 0.0\n", "# TYPE wiremesh_dns_zone_services gauge\n", "wiremesh_dns_zone_records 0.0\n");
             // One query over UDP: the counters move in the next scrape.
             try (DatagramSocket s = new DatagramSocket()) {
-                s.setSoTimeout(30_000);
+                s.setSoTimeout((int) Liveness.BOUND.toMillis());
                 s.connect(udp.address());
                 byte[] q = query("kubernetes.default.svc.cluster.local", Type.A, 31).toWire();
                 s.send(new DatagramPacket(q, q.length));

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.jr.ob.JSON;
+import io.wiremesh.testing.Liveness;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -58,7 +59,8 @@ class CniIT {
         daemon = new ProcessBuilder("ip", "netns", "exec", node, ROOT.resolve("bin/wiremesh-node-daemon").toString(),
                 "--pod-cidr", "10.42.7.0/24,fd42::7:0/112", "--state-dir", dir.resolve("state").toString(), "--cni-socket", socket.toString())
                 .redirectErrorStream(true).redirectOutput(dir.resolve("daemon.log").toFile()).start();
-        for (int i = 0; i < 200 && !Files.exists(socket); i++) Thread.sleep(50);
+        long deadline = System.nanoTime() + Liveness.BOUND.toNanos();
+        while (!Files.exists(socket) && daemon.isAlive() && System.nanoTime() < deadline) Thread.sleep(50);
         assertThat(socket).as(Files.exists(dir.resolve("daemon.log")) ? Files.readString(dir.resolve("daemon.log")) : "").exists();
     }
 

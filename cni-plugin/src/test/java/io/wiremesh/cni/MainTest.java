@@ -3,6 +3,7 @@ package io.wiremesh.cni;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.jr.ob.JSON;
+import io.wiremesh.testing.Liveness;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
@@ -114,7 +115,7 @@ class MainTest {
         CompletableFuture<String>[] request = new CompletableFuture[1];
         Run r = runAgainst(socket, "ADD", "{\"ok\":true,\"result\":{\"cniVersion\":\"1.0.0\",\"ips\":[{\"address\":\"10.42.7.2/32\"}]}}", request);
         // Byte for byte what the plugin sent before the contract had one definition: daemons of that age read it.
-        assertThat(request[0].get(10, TimeUnit.SECONDS)).isEqualTo("{\"command\":\"ADD\",\"containerId\":\"c1\",\"netns\":\"/proc/self/ns/net\","
+        assertThat(request[0].get(Liveness.BOUND.toSeconds(), TimeUnit.SECONDS)).isEqualTo("{\"command\":\"ADD\",\"containerId\":\"c1\",\"netns\":\"/proc/self/ns/net\","
                 + "\"ifName\":\"eth0\",\"config\":{\"cniVersion\":\"1.0.0\",\"name\":\"wiremesh\",\"type\":\"wiremesh\",\"socket\":\"" + socket + "\"}}\n");
         assertThat(r.exit()).isZero();
         assertThat(r.out()).containsEntry("cniVersion", "1.0.0");
@@ -126,7 +127,7 @@ class MainTest {
     void aDaemonFailureIsPrintedAsTheSpecErrorWithItsCode() throws Exception {
         CompletableFuture<String>[] request = new CompletableFuture[1];
         Run r = runAgainst(dir.resolve("cni.sock"), "DEL", "{\"ok\":false,\"code\":3,\"msg\":\"gone\",\"details\":\"nothing to clean\"}", request);
-        request[0].get(10, TimeUnit.SECONDS);
+        request[0].get(Liveness.BOUND.toSeconds(), TimeUnit.SECONDS);
         assertThat(r.exit()).isNotZero();
         assertThat(r.out()).containsExactlyInAnyOrderEntriesOf(Map.of("cniVersion", "1.0.0", "code", 3, "msg", "gone", "details", "nothing to clean"));
     }

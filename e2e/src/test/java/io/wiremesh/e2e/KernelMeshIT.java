@@ -13,6 +13,7 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.wiremesh.api.v1alpha1.WireGuardMesh;
 import io.wiremesh.api.v1alpha1.WireGuardMeshSpec;
 import io.wiremesh.api.v1alpha1.WireGuardNode;
+import io.wiremesh.testing.Liveness;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
@@ -90,7 +91,7 @@ class KernelMeshIT {
         host.spawn("socat-n1.log", null, "ip", "netns", "exec", n1, "socat", "TCP-LISTEN:" + port + ",fork,reuseaddr", "UNIX-CONNECT:" + apiSock);
         Path pcap = host.dir.resolve("tap.pcap");
         host.spawn("tcpdump.log", null, "ip", "netns", "exec", n1, "tcpdump", "-i", tap, "-n", "-U", "--immediate-mode", "-w", pcap.toString());
-        await().atMost(20, TimeUnit.SECONDS).until(() -> host.log("tcpdump.log").contains("listening on"));
+        await().atMost(Liveness.BOUND).until(() -> host.log("tcpdump.log").contains("listening on"));
 
         WireGuardMesh m = new WireGuardMesh();
         m.setMetadata(new ObjectMetaBuilder().withName(mesh).build());

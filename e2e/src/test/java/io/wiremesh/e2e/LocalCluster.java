@@ -6,6 +6,7 @@ import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 
+import io.wiremesh.testing.Liveness;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -119,8 +120,8 @@ final class LocalCluster implements AutoCloseable {
         // --immediate-mode: a short capture (a request or two) must not lose what is still in the kernel's buffer block when stopped.
         Process p = new ProcessBuilder("nsenter", "--net=/run/netns/wml-ul", "tcpdump", "-i", "wml-n" + n + "-ul", "-n", "-U", "--immediate-mode", "-w", file.toString(),
                 UNDERLAY_FILTER).redirectErrorStream(true).redirectOutput(file.resolveSibling(file.getFileName() + ".log").toFile()).start();
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (!Files.readString(file.resolveSibling(file.getFileName() + ".log")).contains("listening on") && System.nanoTime() < deadline) Thread.sleep(50);
+        long deadline = System.nanoTime() + Liveness.BOUND.toNanos();
+        while (!Files.readString(file.resolveSibling(file.getFileName() + ".log")).contains("listening on") && p.isAlive() && System.nanoTime() < deadline) Thread.sleep(50);
         return p;
     }
 
@@ -133,8 +134,8 @@ final class LocalCluster implements AutoCloseable {
         Files.deleteIfExists(log);
         Process p = new ProcessBuilder("nsenter", "--net=/run/netns/wml-ul", "tcpdump", "-i", "wml-br", "-n", "-U", "--immediate-mode", "-w", file.toString(),
                 filter).redirectErrorStream(true).redirectOutput(log.toFile()).start();
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while ((!Files.exists(log) || !Files.readString(log).contains("listening on")) && System.nanoTime() < deadline) Thread.sleep(50);
+        long deadline = System.nanoTime() + Liveness.BOUND.toNanos();
+        while ((!Files.exists(log) || !Files.readString(log).contains("listening on")) && p.isAlive() && System.nanoTime() < deadline) Thread.sleep(50);
         return p;
     }
 

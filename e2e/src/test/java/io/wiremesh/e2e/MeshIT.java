@@ -15,6 +15,7 @@ import io.wiremesh.api.v1alpha1.WireGuardMesh;
 import io.wiremesh.api.v1alpha1.WireGuardMeshSpec;
 import io.wiremesh.api.v1alpha1.WireGuardNode;
 import io.wiremesh.api.v1alpha1.WireGuardNodeSpec;
+import io.wiremesh.testing.Liveness;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
@@ -90,7 +91,7 @@ class MeshIT {
         for (int i = 0; i < 2; i++) ifs[i] = "wmj" + id + i;
         // Node 1's daemon starts before its datapath (as a DaemonSet's containers may): it waits for it.
         daemons[0] = startDaemon(0);
-        await().atMost(30, TimeUnit.SECONDS).until(() -> {
+        await().atMost(Liveness.BOUND).until(() -> {
             var st = client.resources(WireGuardNode.class).withName(WireGuardNode.nameFor(mesh, nodes[0])).get().getStatus();
             return st != null && st.conditions.stream().anyMatch(c -> "WaitingForDatapath".equals(c.getReason()));
         });
@@ -106,7 +107,7 @@ class MeshIT {
             return true;
         });
         // "Configured" is published just before the daemon opens its CNI socket.
-        await().atMost(30, TimeUnit.SECONDS).until(() -> Files.exists(cniSocket(0)) && Files.exists(cniSocket(1)));
+        await().atMost(Liveness.BOUND).until(() -> Files.exists(cniSocket(0)) && Files.exists(cniSocket(1)));
         // Pods are created by a real CNI runtime: libcni (the library podman and CRI runtimes use).
         Path cniBin = Files.createDirectories(host.dir.resolve("cni-bin"));
         Files.createSymbolicLink(cniBin.resolve("wiremesh"), Host.ROOT.resolve("bin/wiremesh-cni"));
@@ -152,7 +153,7 @@ class MeshIT {
     private Process startDatapath(int i) throws Exception {
         Process p = host.spawn("wg-" + i + ".log", null, "ip", "netns", "exec", nodes[i], datapathCommand(i), "-f", ifs[i]);
         Path sock = Path.of("/var/run/wireguard", ifs[i] + ".sock");
-        await().atMost(30, TimeUnit.SECONDS).until(() -> Files.exists(sock));
+        await().atMost(Liveness.BOUND).until(() -> Files.exists(sock));
         return p;
     }
 
@@ -195,14 +196,14 @@ class MeshIT {
     void aListenPortInUseIsReportedThenAppliedOnceFree() throws Exception {
         // Another process holds UDP 51830 on node 1 (both families), so only node 2 can move there at first.
         Process squatter = host.spawn("squatter.log", null, "ip", "netns", "exec", nodes[0], "socat", "-u", "UDP6-RECV:51830", "-");
-        await().atMost(10, TimeUnit.SECONDS).until(() -> host.in(nodes[0], "ss", "-uanH").contains(":51830"));
+        await().atMost(Liveness.BOUND).until(() -> host.in(nodes[0], "ss", "-uanH").contains(":51830"));
         var edited = client.resources(WireGuardMesh.class).withName(mesh).edit(m -> {
             m.getSpec().listenPort = 51830;
             return m;
         });
         long generation = edited.getMetadata().getGeneration();
         String n1 = WireGuardNode.nameFor(mesh, nodes[0]), n2 = WireGuardNode.nameFor(mesh, nodes[1]);
-        await().atMost(30, TimeUnit.SECONDS).until(() -> {
+        await().atMost(Liveness.BOUND).until(() -> {
             var s2 = client.resources(WireGuardNode.class).withName(n2).get().getStatus();
             var s1 = client.resources(WireGuardNode.class).withName(n1).get().getStatus();
             return Long.valueOf(generation).equals(s2.observedMeshGeneration) && s1.conditions.stream()
@@ -213,12 +214,12 @@ class MeshIT {
         assertThat(s1.endpoints).as("node 1 still publishes the port it listens on").allMatch(e -> e.endsWith(":51820"));
         assertThat(client.resources(WireGuardNode.class).withName(n2).get().getStatus().endpoints).allMatch(e -> e.endsWith(":51830"));
         // Pods still talk across the half-applied edit (after node 2's rebind: wireguard-go reopens its sockets).
-        await().atMost(15, TimeUnit.SECONDS).until(() -> ping(0, "10.43.2.2", 1).contains("1 received"));
+        await().atMost(Liveness.BOUND).until(() -> ping(0, "10.43.2.2", 1).contains("1 received"));
         assertThat(ping(0, "10.43.2.2", 3)).contains("3 received");
         // Retried every second: once the port is free, node 1 takes it without any further edit.
         Host.stop(squatter);
         long freed = System.nanoTime();
-        await().atMost(30, TimeUnit.SECONDS).pollInterval(100, TimeUnit.MILLISECONDS).until(() -> {
+        await().atMost(Liveness.BOUND).pollInterval(100, TimeUnit.MILLISECONDS).until(() -> {
             var s = client.resources(WireGuardNode.class).withName(n1).get().getStatus();
             return Long.valueOf(generation).equals(s.observedMeshGeneration) && s.endpoints.stream().allMatch(e -> e.endsWith(":51830"))
                     && s.conditions.stream().anyMatch(c -> "Configured".equals(c.getReason()));
@@ -250,16 +251,16 @@ class MeshIT {
         // A checksummed TCP transfer pod to pod, with a capture on the underlay: WireGuard UDP only.
         Path pcap = host.dir.resolve("underlay.pcap");
         Process cap = host.spawn("tcpdump.log", null, "ip", "netns", "exec", nodes[0], "tcpdump", "-i", underlay + "a", "-n", "-U", "-w", pcap.toString(), "ip or ip6");
-        await().atMost(10, TimeUnit.SECONDS).until(() -> host.log("tcpdump.log").contains("listening on"));
+        await().atMost(Liveness.BOUND).until(() -> host.log("tcpdump.log").contains("listening on"));
         byte[] data = new byte[4 << 20];
         ThreadLocalRandom.current().nextBytes(data);
         for (int off = 0; off + MARKER.length < data.length; off += 1000) System.arraycopy(MARKER, 0, data, off, MARKER.length);
         Path src = host.dir.resolve("src"), dst = host.dir.resolve("dst");
         Files.write(src, data);
         Process server = host.spawn("socat-srv.log", null, "ip", "netns", "exec", pods[1], "socat", "-u", "TCP-LISTEN:5001,reuseaddr", "OPEN:" + dst + ",creat,trunc");
-        await().atMost(10, TimeUnit.SECONDS).until(() -> host.in(pods[1], "ss", "-ltnH").contains(":5001"));
+        await().atMost(Liveness.BOUND).until(() -> host.in(pods[1], "ss", "-ltnH").contains(":5001"));
         host.in(pods[0], "socat", "-u", "OPEN:" + src, "TCP:10.43.2.2:5001,connect-timeout=10");
-        assertThat(server.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        assertThat(server.waitFor(Liveness.BOUND.toSeconds(), TimeUnit.SECONDS)).isTrue();
         assertThat(sha(dst)).isEqualTo(sha(src));
         Thread.sleep(300);
         Host.stop(cap);
@@ -270,14 +271,14 @@ class MeshIT {
         Thread.sleep(500);
         Host.stop(daemons[0]);
         daemons[0] = startDaemon(0);
-        assertThat(pinger.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        assertThat(pinger.waitFor(Liveness.BOUND.toSeconds(), TimeUnit.SECONDS)).isTrue();
         assertThat(host.log("ping-restart.log")).contains("40 received");
 
-        // datapath restart: the daemon notices the empty interface and reconfigures it within 5 s.
+        // datapath restart: the daemon notices the empty interface and reconfigures it (how soon: printed).
         Host.stop(datapaths[0]);
         datapaths[0] = startDatapath(0);
         long t0 = System.nanoTime();
-        await().atMost(5, TimeUnit.SECONDS).pollInterval(java.time.Duration.ofMillis(200))
+        await().atMost(Liveness.BOUND).pollInterval(java.time.Duration.ofMillis(200))
                 .until(() -> ping(0, "10.43.2.2", 1).contains("1 received"));
         System.out.printf("e2e: traffic back %.1f s after the datapath restarted%n", (System.nanoTime() - t0) / 1e9);
 
@@ -292,7 +293,7 @@ class MeshIT {
         host.in(nodes[1], "ip", "route", "del", "10.43.1.2/32");
 
         // The per-peer handshake summary in the node's status.
-        await().atMost(20, TimeUnit.SECONDS).until(() -> {
+        await().atMost(Liveness.BOUND).until(() -> {
             var st = client.resources(WireGuardNode.class).withName(WireGuardNode.nameFor(mesh, nodes[0])).get().getStatus();
             return st.peers != null && st.peers.size() == 1 && st.peers.get(0).lastHandshakeTime != null
                     && nodes[1].equals(st.peers.get(0).node) && st.peers.get(0).rxBytes > 0;
@@ -313,10 +314,10 @@ class MeshIT {
         Files.delete(host.dir.resolve("state-1/private.key"));
         long k0 = System.nanoTime();
         daemons[1] = startDaemon(1);
-        await().atMost(30, TimeUnit.SECONDS).until(() -> !oldKey.equals(
+        await().atMost(Liveness.BOUND).until(() -> !oldKey.equals(
                 client.resources(WireGuardNode.class).withName(WireGuardNode.nameFor(mesh, nodes[1])).get().getStatus().publicKey));
         long published = System.nanoTime();
-        await().atMost(5, TimeUnit.SECONDS).pollInterval(java.time.Duration.ofMillis(200))
+        await().atMost(Liveness.BOUND).pollInterval(java.time.Duration.ofMillis(200))
                 .until(() -> ping(0, "10.43.2.2", 1).contains("1 received"));
         System.out.printf("e2e: new key published %.1f s after the restart; traffic back %.1f s after that%n",
                 (published - k0) / 1e9, (System.nanoTime() - published) / 1e9);
@@ -329,7 +330,7 @@ class MeshIT {
         assertThat(host.in(nodes[0], "ip", "-6", "route", "show", "type", "unreachable")).contains("fd43::/48");
         Path pcap2 = host.dir.resolve("down.pcap");
         Process cap2 = host.spawn("tcpdump2.log", null, "ip", "netns", "exec", nodes[0], "tcpdump", "-i", underlay + "a", "-n", "-U", "-w", pcap2.toString(), "ip or ip6");
-        await().atMost(10, TimeUnit.SECONDS).until(() -> host.log("tcpdump2.log").contains("listening on"));
+        await().atMost(Liveness.BOUND).until(() -> host.log("tcpdump2.log").contains("listening on"));
         for (int down : new int[] {1, 0}) {
             Host.stop(datapaths[down]);
             assertThat(ping(0, "10.43.2.2", 3)).contains(" 0 received");
@@ -355,7 +356,7 @@ class MeshIT {
         Process add = host.spawn("peer-add.log", null, Host.ROOT.resolve("bin/wiremesh").toString(), "peer", "--kubeconfig", kubeconfig.toString(),
                 "--dir", keys.toString(), "add", name, "--mesh", mesh, "--preshared-key", "--psk-namespace", "default", "--full-tunnel");
         // The operator's part (proven in the operator module): an address and node 1 as gateway.
-        await().atMost(30, TimeUnit.SECONDS).until(() -> client.resources(io.wiremesh.api.v1alpha1.WireGuardPeer.class).withName(name).get() != null);
+        await().atMost(Liveness.BOUND).until(() -> client.resources(io.wiremesh.api.v1alpha1.WireGuardPeer.class).withName(name).get() != null);
         client.resources(io.wiremesh.api.v1alpha1.WireGuardPeer.class).withName(name).editStatus(x -> {
             x.setStatus(new io.wiremesh.api.v1alpha1.WireGuardPeerStatus());
             x.getStatus().addresses = List.of("10.45.0.1/32");
@@ -382,7 +383,7 @@ class MeshIT {
         String wgIf = "wmx" + id;
         host.spawn("ext-wg.log", null, "ip", "netns", "exec", ext, "wireguard-go", "-f", wgIf);
         Path sock = Path.of("/var/run/wireguard", wgIf + ".sock");
-        await().atMost(20, TimeUnit.SECONDS).until(() -> Files.exists(sock));
+        await().atMost(Liveness.BOUND).until(() -> Files.exists(sock));
         try {
             Path conf = host.dir.resolve(wgIf + ".conf");
             Files.writeString(conf, config);
@@ -395,23 +396,23 @@ class MeshIT {
 
             Path pcap = host.dir.resolve("ext.pcap");
             Process cap = host.spawn("tcpdump-ext.log", null, "ip", "netns", "exec", ext, "tcpdump", "-i", link + "b", "-n", "-U", "-w", pcap.toString(), "ip");
-            await().atMost(10, TimeUnit.SECONDS).until(() -> host.log("tcpdump-ext.log").contains("listening on"));
-            await().atMost(10, TimeUnit.SECONDS).pollInterval(java.time.Duration.ofMillis(500))
+            await().atMost(Liveness.BOUND).until(() -> host.log("tcpdump-ext.log").contains("listening on"));
+            await().atMost(Liveness.BOUND).pollInterval(java.time.Duration.ofMillis(500))
                     .until(() -> Commands.run(List.of("ip", "netns", "exec", ext, "ping", "-c", "1", "-W", "1", "10.43.2.2"), null, null).out().contains("1 received"));
             assertThat(Commands.run(List.of("ip", "netns", "exec", ext, "ping", "-c", "3", "-i", "0.2", "10.43.2.2"), null, null).out()).contains("3 received");
             // TCP too, checksummed, with the node-to-node hop captured: encrypted there as well.
             Path hop = host.dir.resolve("hop.pcap");
             Process hopCap = host.spawn("tcpdump-hop.log", null, "ip", "netns", "exec", nodes[0], "tcpdump", "-i", underlay + "a", "-n", "-U", "-w", hop.toString(), "ip");
-            await().atMost(10, TimeUnit.SECONDS).until(() -> host.log("tcpdump-hop.log").contains("listening on"));
+            await().atMost(Liveness.BOUND).until(() -> host.log("tcpdump-hop.log").contains("listening on"));
             Path src = host.dir.resolve("ext-src"), dst = host.dir.resolve("ext-dst");
             byte[] data = new byte[1 << 20];
             ThreadLocalRandom.current().nextBytes(data);
             for (int off = 0; off + MARKER.length < data.length; off += 1000) System.arraycopy(MARKER, 0, data, off, MARKER.length);
             Files.write(src, data);
             Process server = host.spawn("ext-srv.log", null, "ip", "netns", "exec", pods[1], "socat", "-u", "TCP-LISTEN:5003,reuseaddr", "OPEN:" + dst + ",creat,trunc");
-            await().atMost(10, TimeUnit.SECONDS).until(() -> host.in(pods[1], "ss", "-ltnH").contains(":5003"));
+            await().atMost(Liveness.BOUND).until(() -> host.in(pods[1], "ss", "-ltnH").contains(":5003"));
             host.in(ext, "socat", "-u", "OPEN:" + src, "TCP:10.43.2.2:5003,connect-timeout=10");
-            assertThat(server.waitFor(30, TimeUnit.SECONDS)).isTrue();
+            assertThat(server.waitFor(Liveness.BOUND.toSeconds(), TimeUnit.SECONDS)).isTrue();
             assertThat(sha(dst)).isEqualTo(sha(src));
             Thread.sleep(300);
             Host.stop(hopCap);
@@ -433,7 +434,7 @@ class MeshIT {
 
             // The gateway (node 1) reports the device's latest handshake in its own WireGuardNode's status; the
             // operator copies it into the WireGuardPeer (node-daemons cannot write WireGuardPeers).
-            await().atMost(15, TimeUnit.SECONDS).until(() -> {
+            await().atMost(Liveness.BOUND).until(() -> {
                 var st = client.resources(WireGuardNode.class).withName(WireGuardNode.nameFor(mesh, nodes[0])).get().getStatus();
                 return st.devices != null && st.devices.stream().anyMatch(d -> name.equals(d.name) && d.lastHandshakeTime != null);
             });
@@ -442,7 +443,7 @@ class MeshIT {
                     "--dir", keys.toString(), "remove", name), null, null);
             assertThat(removed.exit()).as(removed.out()).isZero();
             assertThat(client.secrets().inNamespace("default").withName(name + "-psk").get()).isNull();
-            await().atMost(10, TimeUnit.SECONDS).pollInterval(java.time.Duration.ofMillis(500))
+            await().atMost(Liveness.BOUND).pollInterval(java.time.Duration.ofMillis(500))
                     .until(() -> Commands.run(List.of("ip", "netns", "exec", ext, "ping", "-c", "2", "-W", "1", "10.43.2.2"), null, null).out().contains(" 0 received"));
         } finally {
             Files.deleteIfExists(sock);
@@ -477,7 +478,7 @@ class MeshIT {
         Path pcap = host.dir.resolve("node-address.pcap");
         Process cap = host.spawn("tcpdump-na.log", null, "ip", "netns", "exec", nodes[0], "tcpdump", "-i", underlay + "a", "-n", "-U",
                 "--immediate-mode", "-w", pcap.toString(), "(ip or ip6) and not icmp6 and not ip6 multicast"); // no ring-buffer delay; no ND/MLD
-        await().atMost(10, TimeUnit.SECONDS).until(() -> host.log("tcpdump-na.log").contains("listening on"));
+        await().atMost(Liveness.BOUND).until(() -> host.log("tcpdump-na.log").contains("listening on"));
         assertThat(ask(0, "10.210.0.2")).as("a pod reaches another node's address with its own source").isEqualTo("node2 saw 10.43.1.2");
         assertThat(ask(0, "fd10:210::2")).isEqualTo("node2 saw fd43::1:2");
         assertThat(ask(1, "10.210.0.1")).isEqualTo("node1 saw 10.43.2.2");
@@ -492,7 +493,7 @@ class MeshIT {
         host.in(nodes[0], "nft", "flush", "ruleset");
         host.in(nodes[0], "ip", "rule", "del", "from", "10.43.0.0/16", "lookup", "51820");
         long flushed = System.nanoTime();
-        await().atMost(20, TimeUnit.SECONDS).pollInterval(java.time.Duration.ofMillis(250))
+        await().atMost(Liveness.BOUND).pollInterval(java.time.Duration.ofMillis(250))
                 .until(() -> host.in(nodes[0], "ip", "rule", "show").contains("from 10.43.0.0/16 lookup 51820")
                         && Commands.run(List.of("ip", "netns", "exec", nodes[0], "nft", "list", "table", "inet", "wiremesh"), null, null).out().contains("masquerade"));
         System.out.printf("e2e: egress rules repaired %.1f s after a flush%n", (System.nanoTime() - flushed) / 1e9);
@@ -500,7 +501,7 @@ class MeshIT {
 
         // End of node 2's membership: its masquerade table and policy rules go; the iptables rule stays.
         client.resources(WireGuardNode.class).withName(WireGuardNode.nameFor(mesh, nodes[1])).delete();
-        await().atMost(30, TimeUnit.SECONDS).until(() -> !host.in(nodes[1], "nft", "list", "tables").contains("wiremesh")
+        await().atMost(Liveness.BOUND).until(() -> !host.in(nodes[1], "nft", "list", "tables").contains("wiremesh")
                 && !host.in(nodes[1], "ip", "rule", "show").contains("51820") && !host.in(nodes[1], "ip", "-6", "rule", "show").contains("51820"));
         assertThat(host.in(nodes[1], "ip", "route", "show", "table", "all")).doesNotContain("table 51820");
         assertThat(host.in(nodes[1], "iptables", "-t", "nat", "-S")).contains("-A POSTROUTING -j KUBE-POSTROUTING");
@@ -528,7 +529,7 @@ class MeshIT {
             host.spawn("who-" + name + listen.charAt(3) + ".log", null, "ip", "netns", "exec", ns, "socat", listen,
                     "SYSTEM:echo " + name + " saw $SOCAT_PEERADDR");
         }
-        await().atMost(10, TimeUnit.SECONDS).until(() -> host.in(ns, "ss", "-ltnH").split(":8080").length > 2);
+        await().atMost(Liveness.BOUND).until(() -> host.in(ns, "ss", "-ltnH").split(":8080").length > 2);
     }
 
     /** What the "who is asking" server at {@code address} answers pod {@code from}. */

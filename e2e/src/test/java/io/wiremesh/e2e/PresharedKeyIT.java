@@ -11,6 +11,7 @@ import io.wiremesh.api.v1alpha1.WireGuardMeshSpec;
 import io.wiremesh.api.v1alpha1.WireGuardNode;
 import io.wiremesh.testing.Commands;
 import io.wiremesh.testing.KubeApiServer;
+import io.wiremesh.testing.Liveness;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -227,7 +228,7 @@ class PresharedKeyIT {
             }
             Thread.sleep(500);
         }
-        for (Process p : pingers) assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        for (Process p : pingers) assertThat(p.waitFor(Liveness.BOUND.toSeconds(), TimeUnit.SECONDS)).isTrue();
         Host.stop(cap);
         assertNoneLost("ping", pairs, count);
         System.out.println("e2e: distinct preshared keys seen per pair in ~50 s: " + seen.entrySet().stream()
@@ -243,9 +244,9 @@ class PresharedKeyIT {
         String kem3 = client.resources(WireGuardNode.class).withName(WireGuardNode.nameFor(mesh, nodes[2])).get().getStatus().kemPublicKey;
         assertThat(kem3).isNotNull();
         Map<String, String> before = presharedKeys(0);
-        await().atMost(20, TimeUnit.SECONDS).until(() -> !presharedKeys(0).get(pub[2]).equals(before.get(pub[2])));
+        await().atMost(Liveness.BOUND).until(() -> !presharedKeys(0).get(pub[2]).equals(before.get(pub[2])));
         // The status counts keys, never shows one; the metrics count rotations.
-        await().atMost(30, TimeUnit.SECONDS).until(() -> {
+        await().atMost(Liveness.BOUND).until(() -> {
             var s = client.resources(WireGuardNode.class).withName(WireGuardNode.nameFor(mesh, nodes[0])).get().getStatus().presharedKeys;
             return s != null && s.peers == 2 && s.stale == 0;
         });
@@ -281,13 +282,13 @@ class PresharedKeyIT {
             w.getSpec().keyGeneration = 2L;
             return w;
         });
-        await().atMost(10, TimeUnit.SECONDS).until(() -> {
+        await().atMost(Liveness.BOUND).until(() -> {
             var st = client.resources(WireGuardNode.class).withName(name).get().getStatus();
             return st.keyGeneration == 2L && !st.publicKey.equals(oldKey);
         });
         String newKey = publicKey(1);
         System.out.printf("e2e: node key rotated and published %.1f s after the generation was raised%n", (System.nanoTime() - t0) / 1e9);
-        await().atMost(10, TimeUnit.SECONDS).until(() -> {
+        await().atMost(Liveness.BOUND).until(() -> {
             for (int i : new int[] {0, 2}) {
                 Map<String, String> k = presharedKeys(i);
                 if (k.containsKey(oldKey) || !k.containsKey(newKey) || k.get(newKey).equals("(none)")) return false;
@@ -308,7 +309,7 @@ class PresharedKeyIT {
             m.getSpec().presharedKeys.enabled = false;
             return m;
         });
-        await().atMost(20, TimeUnit.SECONDS).until(() -> {
+        await().atMost(Liveness.BOUND).until(() -> {
             for (int i = 0; i < N; i++) if (presharedKeys(i).values().stream().anyMatch(v -> !v.equals("(none)"))) return false;
             return true;
         });
@@ -318,7 +319,7 @@ class PresharedKeyIT {
             m.getSpec().presharedKeys.enabled = true;
             return m;
         });
-        await().atMost(30, TimeUnit.SECONDS).until(() -> {
+        await().atMost(Liveness.BOUND).until(() -> {
             for (int i = 0; i < N; i++) if (presharedKeys(i).containsValue("(none)")) return false;
             return true;
         });

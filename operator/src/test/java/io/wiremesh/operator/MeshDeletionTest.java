@@ -14,6 +14,7 @@ import io.wiremesh.api.v1alpha1.WireGuardMesh;
 import io.wiremesh.api.v1alpha1.WireGuardMeshSpec;
 import io.wiremesh.api.v1alpha1.WireGuardNode;
 import io.wiremesh.operator.mesh.MeshReconciler;
+import io.wiremesh.testing.Liveness;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -59,7 +60,7 @@ class MeshDeletionTest {
             }
             client.resource(mesh("gc-doomed", "10.85.0.0/16", "gc-a")).create();
             client.resource(mesh("gc-kept", "10.86.0.0/16", "gc-b")).create();
-            await().atMost(30, TimeUnit.SECONDS).until(() -> client.resources(WireGuardNode.class).withName("gc-doomed.gc-a").get() != null
+            await().atMost(Liveness.BOUND).until(() -> client.resources(WireGuardNode.class).withName("gc-doomed.gc-a").get() != null
                     && client.resources(WireGuardNode.class).withName("gc-kept.gc-b").get() != null);
 
             client.resources(WireGuardMesh.class).withName("gc-doomed").delete();

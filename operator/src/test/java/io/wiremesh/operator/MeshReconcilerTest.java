@@ -16,6 +16,7 @@ import io.wiremesh.api.v1alpha1.WireGuardMesh;
 import io.wiremesh.api.v1alpha1.WireGuardMeshSpec;
 import io.wiremesh.api.v1alpha1.WireGuardNode;
 import io.wiremesh.operator.mesh.MeshReconciler;
+import io.wiremesh.testing.Liveness;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -23,7 +24,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.ThreadLocalRandom;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -112,7 +112,7 @@ class MeshReconcilerTest {
         client.nodes().withName(nodes.get(3)).edit(n -> { n.getMetadata().getLabels().clear(); return n; });
         String mesh = mesh("three", List.of("10.42.0.0/16", "fd42::/48"), null).getMetadata().getName();
 
-        await().atMost(30, TimeUnit.SECONDS).until(() -> members(mesh).size() == 3
+        await().atMost(Liveness.BOUND).until(() -> members(mesh).size() == 3
                 && "True".equals(condition(get(mesh), "Ready", false)));
         List<WireGuardNode> ms = members(mesh);
         assertThat(ms).extracting(m -> m.getSpec().nodeName).containsExactlyInAnyOrderElementsOf(ns);
@@ -153,7 +153,7 @@ class MeshReconcilerTest {
                 return w;
             });
         }
-        await().atMost(30, TimeUnit.SECONDS).until(() -> Integer.valueOf(2).equals(get(mesh).getStatus().upToDateNodes));
+        await().atMost(Liveness.BOUND).until(() -> Integer.valueOf(2).equals(get(mesh).getStatus().upToDateNodes));
     }
 
     @Test
@@ -161,7 +161,7 @@ class MeshReconcilerTest {
         node("a");
         node("b");
         String mesh = mesh("rot", List.of("10.46.0.0/16"), null).getMetadata().getName();
-        await().atMost(30, TimeUnit.SECONDS).until(() -> members(mesh).size() == 2);
+        await().atMost(Liveness.BOUND).until(() -> members(mesh).size() == 2);
         // The node-daemons publish their keys (generation 1), a's older than b's, both older than the interval.
         for (WireGuardNode m : members(mesh)) {
             String made = m.getSpec().nodeName.endsWith("-a") ? "2026-01-01T00:00:00Z" : "2026-02-01T00:00:00Z";
@@ -169,23 +169,23 @@ class MeshReconcilerTest {
         }
         String a = WireGuardNode.nameFor(mesh, nodes.get(0)), b = WireGuardNode.nameFor(mesh, nodes.get(1));
         // The operator writes the mesh's status meanwhile: an edit may meet a newer version and is retried.
-        await().atMost(10, TimeUnit.SECONDS).ignoreExceptions().until(() -> client.resources(WireGuardMesh.class).withName(mesh).edit(m -> {
+        await().atMost(Liveness.BOUND).ignoreExceptions().until(() -> client.resources(WireGuardMesh.class).withName(mesh).edit(m -> {
             m.getSpec().keyRotation = new WireGuardMeshSpec.KeyRotation();
             m.getSpec().keyRotation.interval = "720h";
             return m;
         }) != null);
-        await().atMost(30, TimeUnit.SECONDS).until(() -> client.resources(WireGuardNode.class).withName(a).get().getSpec().keyGeneration == 2L);
+        await().atMost(Liveness.BOUND).until(() -> client.resources(WireGuardNode.class).withName(a).get().getSpec().keyGeneration == 2L);
         WireGuardNode asked = client.resources(WireGuardNode.class).withName(a).get();
         assertThat(asked.getMetadata().getAnnotations()).containsKey(io.wiremesh.operator.mesh.KeyRotationSchedule.REQUESTED);
         assertThat(client.resources(WireGuardNode.class).withName(b).get().getSpec().keyGeneration).as("one at a time").isEqualTo(1L);
         // a's daemon answers with a new key: b is next.
         publishKey(a, 2, java.time.Instant.now().toString());
-        await().atMost(30, TimeUnit.SECONDS).until(() -> client.resources(WireGuardNode.class).withName(b).get().getSpec().keyGeneration == 2L);
+        await().atMost(Liveness.BOUND).until(() -> client.resources(WireGuardNode.class).withName(b).get().getSpec().keyGeneration == 2L);
         assertThat(client.resources(WireGuardNode.class).withName(a).get().getSpec().keyGeneration).as("a's new key is young").isEqualTo(2L);
     }
 
     private void publishKey(String member, long generation, String created) {
-        await().atMost(10, TimeUnit.SECONDS).ignoreExceptions().until(() -> client.resources(WireGuardNode.class).withName(member).editStatus(w -> {
+        await().atMost(Liveness.BOUND).ignoreExceptions().until(() -> client.resources(WireGuardNode.class).withName(member).editStatus(w -> {
             if (w.getStatus() == null) w.setStatus(new io.wiremesh.api.v1alpha1.WireGuardNodeStatus());
             w.getStatus().publicKey = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
             w.getStatus().keyGeneration = generation;
@@ -202,17 +202,17 @@ class MeshReconcilerTest {
         // As the kubelet reports them (status subresource): InternalIPs count; ExternalIP (often a NAT address) and Hostname do not.
         setAddresses(a, List.of("InternalIP", "198.18.3.11", "InternalIP", "fd18::11", "Hostname", a, "ExternalIP", "198.18.4.11"));
         String m = mesh("addr", List.of("10.62.0.0/16"), null).getMetadata().getName();
-        await().atMost(Duration.ofSeconds(30)).until(() -> members(m).size() == 1
+        await().atMost(Liveness.BOUND).until(() -> members(m).size() == 1
                 && List.of("198.18.3.11", "fd18::11").equals(members(m).get(0).getSpec().nodeAddresses));
         String block = members(m).get(0).getSpec().podCIDRs.get(0);
         // A node whose address changes (DHCP, a re-IPed VM) keeps its block, and the member follows.
         setAddresses(a, List.of("InternalIP", "198.18.3.99"));
-        await().atMost(Duration.ofSeconds(30)).until(() -> List.of("198.18.3.99").equals(members(m).get(0).getSpec().nodeAddresses));
+        await().atMost(Liveness.BOUND).until(() -> List.of("198.18.3.99").equals(members(m).get(0).getSpec().nodeAddresses));
         assertThat(members(m).get(0).getSpec().podCIDRs.get(0)).isEqualTo(block);
         // Two nodes reporting one address (a copied VM image): neither gets it; an address in the pod pool: never.
         String b = node("b");
         setAddresses(b, List.of("InternalIP", "198.18.3.99", "InternalIP", "10.62.200.1", "InternalIP", "198.18.3.12"));
-        await().atMost(Duration.ofSeconds(30)).until(() -> {
+        await().atMost(Liveness.BOUND).until(() -> {
             Map<String, List<String>> got = new TreeMap<>();
             for (WireGuardNode w : members(m)) got.put(w.getSpec().nodeName, w.getSpec().nodeAddresses == null ? List.of() : w.getSpec().nodeAddresses);
             return got.equals(Map.of(a, List.of(), b, List.of("198.18.3.12")));
@@ -235,28 +235,28 @@ class MeshReconcilerTest {
     void deletedNodeReleasesItsBlockAfterTheGracePeriodAndAFlappingNodeKeepsIt() {
         String a = node("a"), b = node("b"), c = node("c");
         String mesh = mesh("grace", List.of("10.43.0.0/16"), null).getMetadata().getName();
-        await().atMost(30, TimeUnit.SECONDS).until(() -> members(mesh).size() == 3);
+        await().atMost(Liveness.BOUND).until(() -> members(mesh).size() == 3);
         Map<String, List<String>> before = blocks(mesh);
 
         // Flapping: gone and back within the grace period keeps the same block.
         client.nodes().withName(c).delete();
-        await().atMost(10, TimeUnit.SECONDS).until(() -> members(mesh).stream().anyMatch(m ->
+        await().atMost(Liveness.BOUND).until(() -> members(mesh).stream().anyMatch(m ->
                 m.getMetadata().getAnnotations() != null && m.getMetadata().getAnnotations().containsKey(WireGuardNode.ORPHANED_SINCE)));
         client.resource(new NodeBuilder().withMetadata(new ObjectMetaBuilder().withName(c).withLabels(Map.of("wiremesh-test", id)).build()).build()).create();
-        await().atMost(10, TimeUnit.SECONDS).until(() -> members(mesh).stream().noneMatch(m ->
+        await().atMost(Liveness.BOUND).until(() -> members(mesh).stream().noneMatch(m ->
                 m.getMetadata().getAnnotations() != null && m.getMetadata().getAnnotations().containsKey(WireGuardNode.ORPHANED_SINCE)));
         assertThat(blocks(mesh)).isEqualTo(before);
 
         // Gone for good: released after the grace period, not before.
         long t0 = System.nanoTime();
         client.nodes().withName(b).delete();
-        await().atMost(30, TimeUnit.SECONDS).until(() -> members(mesh).size() == 2);
+        await().atMost(Liveness.BOUND).until(() -> members(mesh).size() == 2);
         assertThat(Duration.ofNanos(System.nanoTime() - t0)).isGreaterThanOrEqualTo(GRACE.minusMillis(500));
         assertThat(blocks(mesh)).containsOnlyKeys(a, c);
         assertThat(blocks(mesh).get(a)).isEqualTo(before.get(a));
         // The released block is the lowest free one and goes to the next node.
         String d = node("d");
-        await().atMost(30, TimeUnit.SECONDS).until(() -> blocks(mesh).containsKey(d));
+        await().atMost(Liveness.BOUND).until(() -> blocks(mesh).containsKey(d));
         assertThat(blocks(mesh).get(d)).isEqualTo(before.get(b));
     }
 
@@ -265,24 +265,24 @@ class MeshReconcilerTest {
         node("a");
         String b = node("b");
         String mesh = mesh("unsel", List.of("10.44.0.0/16"), null).getMetadata().getName();
-        await().atMost(30, TimeUnit.SECONDS).until(() -> members(mesh).size() == 2);
+        await().atMost(Liveness.BOUND).until(() -> members(mesh).size() == 2);
         client.nodes().withName(b).edit(n -> { n.getMetadata().getLabels().put("wiremesh-test", "other"); return n; });
-        await().atMost(30, TimeUnit.SECONDS).until(() -> members(mesh).size() == 1);
-        await().atMost(10, TimeUnit.SECONDS).until(() -> get(mesh).getStatus() != null && get(mesh).getStatus().nodes == 1);
+        await().atMost(Liveness.BOUND).until(() -> members(mesh).size() == 1);
+        await().atMost(Liveness.BOUND).until(() -> get(mesh).getStatus() != null && get(mesh).getStatus().nodes == 1);
     }
 
     @Test
     void anOperatorRestartMovesNothing() {
         for (int i = 0; i < 5; i++) node("r" + i);
         String mesh = mesh("restart", List.of("10.45.0.0/16", "fd45::/48"), 26).getMetadata().getName();
-        await().atMost(30, TimeUnit.SECONDS).until(() -> members(mesh).size() == 5);
+        await().atMost(Liveness.BOUND).until(() -> members(mesh).size() == 5);
         Map<String, List<String>> before = blocks(mesh);
         List<String> uids = members(mesh).stream().map(m -> m.getMetadata().getUid()).sorted().toList();
 
         operator.stop();
         operator = startOperator(); // new reconciler, empty memory, full re-list
         String late = node("late");
-        await().atMost(30, TimeUnit.SECONDS).until(() -> members(mesh).size() == 6);
+        await().atMost(Liveness.BOUND).until(() -> members(mesh).size() == 6);
         Map<String, List<String>> after = blocks(mesh);
         for (var e : before.entrySet()) assertThat(after.get(e.getKey())).isEqualTo(e.getValue());
         assertThat(new HashSet<>(before.values())).doesNotContain(after.get(late));
@@ -294,17 +294,17 @@ class MeshReconcilerTest {
     void aMeshOverlappingAnOlderOneIsDegradedWithAClearMessageAndAnEvent() throws Exception {
         node("a");
         String first = mesh("first", List.of("10.50.0.0/16"), null).getMetadata().getName();
-        await().atMost(30, TimeUnit.SECONDS).until(() -> "True".equals(condition(get(first), "Ready", false)));
+        await().atMost(Liveness.BOUND).until(() -> "True".equals(condition(get(first), "Ready", false)));
         Thread.sleep(1100); // creation timestamps have one-second resolution
         String second = mesh("second", List.of("10.50.128.0/17"), null).getMetadata().getName();
-        await().atMost(30, TimeUnit.SECONDS).until(() -> "True".equals(condition(get(second), "Degraded", false)));
+        await().atMost(Liveness.BOUND).until(() -> "True".equals(condition(get(second), "Degraded", false)));
         String msg = condition(get(second), "Degraded", true);
         assertThat(msg).contains("10.50.128.0/17 overlaps 10.50.0.0/16").contains(first).contains("choose a range");
         assertThat(condition(get(second), "Ready", false)).isEqualTo("False");
         assertThat(members(second)).isEmpty();
         assertThat(members(first)).hasSize(1);
         assertThat(condition(get(first), "Ready", false)).isEqualTo("True");
-        await().atMost(10, TimeUnit.SECONDS).until(() -> client.v1().events().inNamespace("default").list().getItems().stream()
+        await().atMost(Liveness.BOUND).until(() -> client.v1().events().inNamespace("default").list().getItems().stream()
                 .anyMatch(e -> second.equals(e.getInvolvedObject().getName()) && "OverlappingMeshes".equals(e.getReason())
                         && e.getMessage().contains("10.50.0.0/16")));
     }
@@ -314,10 +314,10 @@ class MeshReconcilerTest {
         node("a");
         node("b");
         String mesh = mesh("small", List.of("10.60.0.0/23"), 24).getMetadata().getName();
-        await().atMost(30, TimeUnit.SECONDS).until(() -> members(mesh).size() == 2);
+        await().atMost(Liveness.BOUND).until(() -> members(mesh).size() == 2);
         Map<String, List<String>> before = blocks(mesh);
         String c = node("c");
-        await().atMost(30, TimeUnit.SECONDS).until(() -> "True".equals(condition(get(mesh), "Degraded", false)));
+        await().atMost(Liveness.BOUND).until(() -> "True".equals(condition(get(mesh), "Degraded", false)));
         assertThat(condition(get(mesh), "Degraded", true))
                 .contains("pool exhausted").contains("10.60.0.0/23").contains(c).contains("spec.podCIDRs");
         assertThat(blocks(mesh)).isEqualTo(before);
@@ -328,13 +328,13 @@ class MeshReconcilerTest {
     void shrinkingThePoolUnderAllocatedBlocksIsRefusedAndMovesNothing() {
         String a = node("a");
         String mesh = mesh("shrink", List.of("10.61.0.0/16"), null).getMetadata().getName();
-        await().atMost(30, TimeUnit.SECONDS).until(() -> members(mesh).size() == 1);
+        await().atMost(Liveness.BOUND).until(() -> members(mesh).size() == 1);
         Map<String, List<String>> before = blocks(mesh);
         client.resources(WireGuardMesh.class).withName(mesh).edit(m -> {
             m.getSpec().podCIDRs = List.of("10.62.0.0/16");
             return m;
         });
-        await().atMost(30, TimeUnit.SECONDS).until(() -> "True".equals(condition(get(mesh), "Degraded", false))
+        await().atMost(Liveness.BOUND).until(() -> "True".equals(condition(get(mesh), "Degraded", false))
                 && condition(get(mesh), "Degraded", true).contains("no longer holds"));
         assertThat(condition(get(mesh), "Degraded", true)).contains(a + " (10.61.0.0/24)").contains("put the range back");
         assertThat(blocks(mesh)).as("no block moved").isEqualTo(before);
@@ -343,14 +343,14 @@ class MeshReconcilerTest {
             m.getSpec().podCIDRs = List.of("10.61.0.0/16");
             return m;
         });
-        await().atMost(30, TimeUnit.SECONDS).until(() -> "False".equals(condition(get(mesh), "Degraded", false)));
+        await().atMost(Liveness.BOUND).until(() -> "False".equals(condition(get(mesh), "Degraded", false)));
     }
 
     @Test
     void aSpecTheSchemaCannotCatchIsDegradedWithTheFix() {
         node("a");
         String mesh = mesh("hostbits", List.of("10.70.0.5/16"), null).getMetadata().getName();
-        await().atMost(30, TimeUnit.SECONDS).until(() -> "True".equals(condition(get(mesh), "Degraded", false)));
+        await().atMost(Liveness.BOUND).until(() -> "True".equals(condition(get(mesh), "Degraded", false)));
         assertThat(condition(get(mesh), "Degraded", true)).contains("host bits").contains("use 10.70.0.0/16");
         assertThat(members(mesh)).isEmpty();
     }

@@ -13,6 +13,7 @@ import io.quarkus.test.junit.QuarkusTest;
 import io.wiremesh.api.v1alpha1.WireGuardMesh;
 import io.wiremesh.api.v1alpha1.WireGuardMeshSpec;
 import io.wiremesh.api.v1alpha1.WireGuardNode;
+import io.wiremesh.testing.Liveness;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -47,7 +48,7 @@ class OperatorAppIT {
 
         await().atMost(60, TimeUnit.SECONDS).until(() ->
                 client.resources(WireGuardNode.class).withName(WireGuardNode.nameFor("app-mesh", "app-node-1")).get() != null);
-        await().atMost(30, TimeUnit.SECONDS).until(() -> {
+        await().atMost(Liveness.BOUND).until(() -> {
             WireGuardMesh m = client.resources(WireGuardMesh.class).withName("app-mesh").get();
             return m.getStatus() != null && m.getStatus().conditions.stream().anyMatch(c -> c.getType().equals("Ready") && c.getStatus().equals("True"));
         });

@@ -9,6 +9,7 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.http.HttpClient;
 import io.fabric8.kubernetes.client.http.HttpRequest;
+import io.wiremesh.testing.Liveness;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -115,7 +116,7 @@ class SchemaTest {
         HttpRequest req = http.newHttpRequestBuilder()
                 .uri(client.getMasterUrl().toString().replaceAll("/$", "") + "/apis/wiremesh.io/v1alpha1/" + plural)
                 .header("Accept", "application/json;as=Table;v=v1;g=meta.k8s.io").build();
-        String body = http.sendAsync(req, String.class).get(30, TimeUnit.SECONDS).body();
+        String body = http.sendAsync(req, String.class).get(Liveness.BOUND.toSeconds(), TimeUnit.SECONDS).body();
         var table = client.getKubernetesSerialization().unmarshal(body, java.util.Map.class);
         @SuppressWarnings("unchecked")
         java.util.List<java.util.Map<String, Object>> defs = (java.util.List<java.util.Map<String, Object>>) table.get("columnDefinitions");

@@ -15,9 +15,9 @@ import io.wiremesh.node.netlink.NetNs;
 import io.wiremesh.node.netlink.Netlink;
 import io.wiremesh.node.wg.Datapaths;
 import io.wiremesh.testing.KubeApiServer;
+import io.wiremesh.testing.Liveness;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -61,7 +61,7 @@ class DatapathChoiceTest {
             MeshRouting routing = NetNs.run(Path.of("/run/netns/" + NS), () -> new MeshRouting(Netlink.open(), "wmk0", sysctl));
             MeshAgent agent = new MeshAgent(client, "kmesh", "n1", NodeKey.loadOrCreate(state), null,
                     io.wiremesh.node.keys.NodeIdentity.loadOrCreate(state), null, "wmk0", routing, null, "10.9.9.9");
-            agent.awaitMembership(Duration.ofSeconds(10));
+            agent.awaitMembership(Liveness.BOUND);
             assertThatThrownBy(agent::start).isInstanceOf(Datapaths.Unavailable.class).hasMessageContaining("modprobe wireguard");
             WireGuardNode got = client.resources(WireGuardNode.class).withName("kmesh.n1").get();
             assertThat(got.getStatus().conditions).singleElement().satisfies(c -> {

@@ -11,6 +11,7 @@ import io.wiremesh.node.egress.Nft;
 import io.wiremesh.node.netlink.NetNs;
 import io.wiremesh.node.netlink.Netlink;
 import io.wiremesh.testing.Commands;
+import io.wiremesh.testing.Liveness;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -89,7 +90,8 @@ class ServiceReplyNamespaceTest {
             assertThat(sh("ip", "-n", NODE, "route", "get", "198.18.6.2", "from", "10.42.2.7", "iif", TUNNEL)).contains("dev " + TUNNEL);
 
             Commands.Result r = null;
-            for (int i = 0; i < 20 && (r == null || !r.out().contains("pod-answered")); i++) {
+            long deadline = System.nanoTime() + Liveness.BOUND.toNanos();
+            while ((r == null || !r.out().contains("pod-answered")) && System.nanoTime() < deadline) {
                 if (r != null) Thread.sleep(500);
                 r = Commands.run(List.of("ip", "netns", "exec", OTHER, "socat", "-T", "3", "-", "TCP:198.18.6.1:30080,connect-timeout=3"), null, "");
             }

@@ -2,9 +2,9 @@ package io.wiremesh.wireguard.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.wiremesh.testing.Liveness;
 import io.wiremesh.wireguard.uapi.InterfaceOwner;
 import java.nio.file.Path;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -30,7 +30,7 @@ class MainTest {
         Thread.sleep(200);
         assertThat(gate.isAlive()).as("an unreadable record").isTrue();
         InterfaceOwner.USERSPACE.record(dir, "wiremesh0");
-        gate.join(TimeUnit.SECONDS.toMillis(5));
+        gate.join(Liveness.BOUND.toMillis());
         assertThat(gate.isAlive()).as("userspace chosen").isFalse();
     }
 }

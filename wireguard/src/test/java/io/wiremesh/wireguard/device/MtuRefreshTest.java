@@ -2,9 +2,9 @@ package io.wiremesh.wireguard.device;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.wiremesh.testing.Liveness;
 import io.wiremesh.wireguard.net.LinuxUdpBind;
 import io.wiremesh.wireguard.timers.Clock;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Test;
@@ -22,7 +22,7 @@ class MtuRefreshTest {
         };
         try (Device d = new Device(tun, LinuxUdpBind::open, Clock.SYSTEM, new Device.Options(0, 8, true))) {
             d.start();
-            Awaitility.await().atMost(5, TimeUnit.SECONDS).until(() -> refreshes.get() >= 2);
+            Awaitility.await().atMost(Liveness.BOUND).until(() -> refreshes.get() >= 2);
         }
         assertThat(refreshes.get()).isGreaterThanOrEqualTo(2);
     }

@@ -2,6 +2,7 @@ package io.wiremesh.wireguard.device;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.wiremesh.testing.Liveness;
 import io.wiremesh.wireguard.Protocol;
 import io.wiremesh.wireguard.crypto.X25519;
 import io.wiremesh.wireguard.net.LinuxUdpBind;
@@ -74,7 +75,7 @@ class RobustnessTest {
             });
 
             for (int i = 0; i < 20; i++) tunA.toDevice.add(MemoryNet.ipv4("10.200.0.1", "10.200.0.2", 200));
-            for (int i = 0; i < 20; i++) assertThat(tunB.fromDevice.poll(10, TimeUnit.SECONDS)).isNotNull();
+            for (int i = 0; i < 20; i++) assertThat(tunB.fromDevice.poll(Liveness.BOUND.toMillis(), TimeUnit.MILLISECONDS)).isNotNull();
             assertThat(recorded).isNotEmpty();
 
             long heapBefore = usedHeapAfterGc();
@@ -82,7 +83,7 @@ class RobustnessTest {
             int sent = fuzz(fuzzer, bAddr, recorded, b, 110_000);
 
             // Everything sent was dropped and counted (the kernel may have dropped a few on its own).
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+            long deadline = System.nanoTime() + Liveness.BOUND.toNanos();
             while (b.totalDrops() - dropsBefore < sent * 0.99 && System.nanoTime() < deadline) Thread.sleep(100);
             long dropped = b.totalDrops() - dropsBefore;
             System.out.printf("robustness: sent %d hostile datagrams, %d counted as drops: %s%n", sent, dropped, b.dropCounts());
@@ -91,7 +92,7 @@ class RobustnessTest {
 
             // The session still carries traffic, and every device thread is alive.
             for (int i = 0; i < 20; i++) tunA.toDevice.add(MemoryNet.ipv4("10.200.0.1", "10.200.0.2", 300));
-            for (int i = 0; i < 20; i++) assertThat(tunB.fromDevice.poll(10, TimeUnit.SECONDS)).isNotNull();
+            for (int i = 0; i < 20; i++) assertThat(tunB.fromDevice.poll(Liveness.BOUND.toMillis(), TimeUnit.MILLISECONDS)).isNotNull();
             assertThat(Thread.getAllStackTraces().keySet().stream().filter(t -> t.getName().startsWith("wg-") && t.isAlive())
                     .map(Thread::getName)).contains("wg-udp-reader", "wg-tun-reader", "wg-handshake", "wg-timers",
                     "wg-rx-crypto-0", "wg-rx-crypto-1", "wg-rx-deliver");

@@ -1,5 +1,6 @@
 package io.wiremesh.wireguard.interop;
 
+import io.wiremesh.testing.Liveness;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -19,7 +20,8 @@ final class Capture implements AutoCloseable {
         this.pcap = lab.dir.resolve("underlay-" + name + ".pcap");
         proc = lab.spawnIn(ns, "tcpdump-" + name + ".log", "tcpdump", "-i", link, "-n", "-U", "--immediate-mode", "-s", "0", "-w", pcap.toString(), "ip or ip6");
         Path log = lab.dir.resolve("tcpdump-" + name + ".log");
-        for (int i = 0; i < 100 && !(Files.exists(log) && Files.readString(log).contains("listening on")); i++) Thread.sleep(50);
+        long deadline = System.nanoTime() + Liveness.BOUND.toNanos();
+        while (!(Files.exists(log) && Files.readString(log).contains("listening on")) && proc.isAlive() && System.nanoTime() < deadline) Thread.sleep(50);
     }
 
     /** Stops the capture and returns tcpdump's one-line summaries. */

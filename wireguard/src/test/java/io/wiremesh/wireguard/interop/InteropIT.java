@@ -2,6 +2,7 @@ package io.wiremesh.wireguard.interop;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.wiremesh.testing.Liveness;
 import io.wiremesh.wireguard.interop.Lab.Impl;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -129,7 +130,7 @@ class InteropIT extends LabTest {
         lab.in(t.nsA, "ip", "addr", "add", "10.201.0.77/24", "dev", t.linkA);
         lab.in(t.nsA, "ip", "addr", "del", "10.201.0.1/24", "dev", t.linkA);
         assertThat(client.waitFor(90, TimeUnit.SECONDS)).isTrue();
-        assertThat(server.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        assertThat(server.waitFor(Liveness.BOUND.toSeconds(), TimeUnit.SECONDS)).isTrue();
         assertThat(Tunnel.sha256(dst)).isEqualTo(Tunnel.sha256(src));
         // wireguard-go followed the Java side to its new address.
         assertThat(t.dump(t.nsB, t.ifB)).contains("10.201.0.77:" + Tunnel.PORT_A);

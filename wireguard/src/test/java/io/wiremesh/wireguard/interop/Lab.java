@@ -2,6 +2,7 @@ package io.wiremesh.wireguard.interop;
 
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import io.wiremesh.testing.Liveness;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -97,7 +98,7 @@ final class Lab implements AutoCloseable {
         else if (impl == Impl.GO) cmd.addAll(List.of("wireguard-go", "-f", ifname));
         else cmd.addAll(List.of(WIREGUARD_GO_CURRENT.toString(), "-f", ifname));
         Process p = spawn(cmd, dir.resolve(ifname + ".log"));
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        long deadline = System.nanoTime() + Liveness.BOUND.toNanos();
         while (!Files.exists(sock)) {
             if (!p.isAlive()) throw new IllegalStateException(impl + " " + ifname + " exited: " + log(ifname));
             if (System.nanoTime() > deadline) throw new IllegalStateException(impl + " " + ifname + " did not start: " + log(ifname));

@@ -2,6 +2,7 @@ package io.wiremesh.wireguard.interop;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.wiremesh.testing.Liveness;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -37,7 +38,8 @@ class LifecycleIT extends LabTest {
         assertThat(daemon(ifname)).isPresent();
 
         lab.in(ns, "ip", "link", "del", ifname);
-        for (int i = 0; i < 100 && (Files.exists(sock) || daemon(ifname).isPresent()); i++) Thread.sleep(100);
+        long deadline = System.nanoTime() + Liveness.BOUND.toNanos();
+        while ((Files.exists(sock) || daemon(ifname).isPresent()) && System.nanoTime() < deadline) Thread.sleep(100);
         assertThat(sock).doesNotExist();
         assertThat(daemon(ifname)).isEmpty();
     }

@@ -1,5 +1,6 @@
 package io.wiremesh.wireguard.interop;
 
+import io.wiremesh.testing.Liveness;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
@@ -79,7 +80,8 @@ final class Tunnel {
     }
 
     void waitListening(String ns, int port) throws Exception {
-        for (int i = 0; i < 100; i++) {
+        long deadline = System.nanoTime() + Liveness.BOUND.toNanos();
+        while (System.nanoTime() < deadline) {
             if (lab.in(ns, "ss", "-ltnH").contains(":" + port + " ")) return;
             Thread.sleep(50);
         }

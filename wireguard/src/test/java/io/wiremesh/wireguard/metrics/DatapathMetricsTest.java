@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
+import io.wiremesh.testing.Liveness;
 import io.wiremesh.wireguard.device.Device;
 import io.wiremesh.wireguard.device.Drop;
 import io.wiremesh.wireguard.net.LinuxUdpBind;
@@ -17,7 +18,6 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.ByteBuffer;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 /** Drops counted by a running device show up on its /metrics, by reason, as Prometheus text. */
@@ -61,7 +61,7 @@ class DatapathMetricsTest {
                 // Three datagrams too short to be WireGuard, one of an unknown message type.
                 for (int i = 0; i < 3; i++) s.send(new DatagramPacket(new byte[] {1, 2}, 2, InetAddress.getLoopbackAddress(), device.listenPort()));
                 s.send(new DatagramPacket(new byte[] {9, 0, 0, 0, 0}, 5, InetAddress.getLoopbackAddress(), device.listenPort()));
-                await().atMost(10, TimeUnit.SECONDS).until(() -> device.drops(Drop.TOO_SHORT) == 3 && device.drops(Drop.BAD_TYPE) == 1);
+                await().atMost(Liveness.BOUND).until(() -> device.drops(Drop.TOO_SHORT) == 3 && device.drops(Drop.BAD_TYPE) == 1);
                 HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + metrics.port()
                         + "/metrics")).build(), HttpResponse.BodyHandlers.ofString());
                 assertThat(r.statusCode()).isEqualTo(200);

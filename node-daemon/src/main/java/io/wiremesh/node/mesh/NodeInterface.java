@@ -113,7 +113,12 @@ final class NodeInterface {
         }
         if (exchange != null) exchange.listenPort(plan.listenPort());
         datapaths.recordOwner(device.current());
-        device.configure(key.privateKeyForDevice(), plan.listenPort());
+        try {
+            device.configure(key.privateKeyForDevice(), plan.listenPort());
+        } catch (IOException e) {
+            if (!fresh) throw e; // a live interface refused (a port in use): the cause as it is
+            throw new IOException("the " + device.kind() + " datapath does not answer yet (" + e.getMessage() + ")", e);
+        }
         interfaceKey = key;
         interfacePort = plan.listenPort();
         status.key(key.publicKeyBase64(), keyGeneration, key.created()); // published once the peers are set

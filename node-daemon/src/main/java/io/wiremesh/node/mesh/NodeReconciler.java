@@ -125,7 +125,7 @@ public final class NodeReconciler {
             exchange.peers(plan.exchangePeers(), plan.complete()); // before the peers: a peer's new key drops its chain's key
         });
         PeerPlan[] peers = new PeerPlan[1];
-        run(failed, Step.PEERS, hasDevice, () -> {
+        run(failed, Step.PEERS, wg.configured(), () -> {
             peers[0] = plan.peers(externalPresharedKey, (node, publicKey) -> exchange == null ? null : exchange.presharedKey(node, publicKey));
             nodeByKey.keySet().retainAll(peers[0].nodeByKey().keySet());
             nodeByKey.putAll(peers[0].nodeByKey());

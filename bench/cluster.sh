@@ -26,7 +26,7 @@ dst=$(k get pod test-n2-1 -o jsonpath='{.status.podIP}')
 use() {
   "$LOCAL" upgrade "datapath.implementation=$1" >/dev/null 2>&1
   wml_kubectl -n "$WML_NAMESPACE" rollout status ds/wiremesh-datapath --timeout=180s >/dev/null
-  # The node-daemons' watchdog configures the new interfaces; wait for traffic.
+  # The node-daemons' next pass configures the new interfaces; wait for traffic.
   wml_wait 60 "pod traffic over $1" k exec test-n1-1 -- ping -c 1 -W 1 "$dst"
   k exec test-n1-1 -- iperf3 -c "$dst" -t 1 >/dev/null 2>&1 || true   # warm-up (handshake, JIT)
 }

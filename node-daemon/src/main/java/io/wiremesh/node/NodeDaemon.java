@@ -198,7 +198,7 @@ public final class NodeDaemon {
                         Integer.parseInt(statusAddress.substring(colon + 1))), ipam,
                 agent == null ? null : agent.device(), agent == null ? Map.of() : agent.nodeByKey(), agent == null ? null : agent.presharedKeys(),
                 () -> nodeProblem(podIpam, repair) == null && (meshAgent == null || meshAgent.ready()),
-                () -> !repair.failingFor(CNI_REPAIR_GIVE_UP));
+                () -> !repair.failingFor(CNI_REPAIR_GIVE_UP) && (meshAgent == null || meshAgent.alive()));
         running.add(status);
         System.err.println("wiremesh node-daemon: public key " + key.publicKeyBase64() + ", blocks " + blocks + ", CNI socket " + server.path()
                 + (mesh != null ? ", mesh " + mesh + " on " + ifname : ""));

@@ -53,8 +53,13 @@ public final class MeshAgent implements AutoCloseable {
     private volatile NodeReconciler reconciler;
     private WireGuardNode self;
     private NodePlan lastPlan;
+    /** The last pass found this node's membership over (its WireGuardNode gone, or re-created). */
+    private boolean membershipEnded;
+    /** The underlay's MTU as last read (0: never). */
+    private int underlayMtu;
     private Thread loop;
     private volatile boolean closed;
+    private volatile boolean stuck;
     private volatile boolean proposalOverwritten;
     private volatile boolean rewriteDue;
     private volatile Runnable onMembershipEnded = () -> {};
@@ -107,30 +112,34 @@ public final class MeshAgent implements AutoCloseable {
             }
         }
         status.key(key.publicKeyBase64(), keyGeneration, key.created());
-        String underlay = routing.looseReversePathOn(endpointHost);
-        reconciler = new NodeReconciler(mesh, ifname, underlay, key, keyGeneration, new NodeDatapaths(ifname), routing, egress, status,
-                stateDir == null ? null : g -> NodeKey.rotate(stateDir, g), exchange, new PeerSecrets(client)::presharedKey, System::nanoTime);
         watch = new MeshWatch(client, mesh, node, MeshWatch.Listener.of(dirty::release, own -> {
             if (!status.holdsOwnProposal(own.getStatus()) && !proposalOverwritten) {
                 proposalOverwritten = true;
                 log.info("this node's status no longer holds its own proposal (written with other credentials?): writing it back");
             }
         }));
-        WireGuardMesh m = watch.mesh();
-        if (m == null || m.getSpec() == null) {
+        try {
+            WireGuardMesh m = watch.mesh();
+            if (m == null || m.getSpec() == null) throw new IOException("WireGuardMesh " + mesh + " does not exist");
+            // Before anything else (datapath, CNI socket, conflist): no instant in which pod traffic for the mesh could
+            // take the node's default route. A node that cannot have them does not start.
+            routing.failClosed(NodePlan.failClosedPools(m.getSpec(), watch.members()));
+            String underlay = routing.looseReversePathOn(endpointHost);
+            Long observed = self.getStatus() == null ? null : self.getStatus().observedMeshGeneration;
+            reconciler = new NodeReconciler(mesh, ifname, underlay, key, keyGeneration, observed, new NodeDatapaths(ifname), routing, egress,
+                    status, stateDir == null ? null : g -> NodeKey.rotate(stateDir, g), exchange, new PeerSecrets(client, System::nanoTime)::presharedKey,
+                    System::nanoTime);
+            NodeReconciler.Outcome first = pass(false);
+            if (first == null) throw new IOException("no plan for WireGuardMesh " + mesh + ": " + log.last("plan"));
+            if (first.failures().containsKey(NodeReconciler.Step.FAIL_CLOSED)) {
+                throw new IOException("fail-closed routes not installed: " + first.failures().get(NodeReconciler.Step.FAIL_CLOSED));
+            }
+            if (reconciler.device() == null) throw new Datapaths.Unavailable(first.failures().get(NodeReconciler.Step.DATAPATH));
+        } catch (IOException | RuntimeException e) {
             watch.close();
-            throw new IOException("WireGuardMesh " + mesh + " does not exist");
+            throw e;
         }
-        NodeReconciler.Outcome first = pass(false);
-        if (first == null) {
-            watch.close();
-            throw new IOException("no plan for WireGuardMesh " + mesh + ": " + log.last("plan"));
-        }
-        if (reconciler.device() == null) {
-            watch.close();
-            throw new Datapaths.Unavailable(first.failures().get(NodeReconciler.Step.DATAPATH));
-        }
-        if (lastPlan != null && lastPlan.membershipEnded()) {
+        if (membershipEnded) {
             onMembershipEnded.run();
             return;
         }
@@ -164,31 +173,42 @@ public final class MeshAgent implements AutoCloseable {
                 if (problemChanged) log.info(now == null ? problem.reason() + " resolved" : now.message());
                 problem = now;
                 boolean resync = System.nanoTime() - lastPass > RESYNC.toNanos();
+                NodeReconciler.Outcome o = null;
                 if (woken || failing || problemChanged || resync || !reconciler.device().configured()) {
                     boolean rewrite = rewriteDue;
                     rewriteDue = false;
-                    NodeReconciler.Outcome o = pass(rewrite);
+                    o = pass(rewrite);
                     lastPass = System.nanoTime();
                     failing = o == null || !o.passed();
                     if (rewrite && (o == null || o.failures().containsKey(NodeReconciler.Step.STATUS))) proposalOverwritten = true;
-                    if (lastPlan != null && lastPlan.membershipEnded()) {
+                    if (membershipEnded && !closed) {
                         onMembershipEnded.run();
                         return;
                     }
-                } else if (lastPlan != null) {
+                }
+                if (o == null) { // no pass, or no plan: the fail-closed routes still hold (someone may have flushed them)
                     try {
-                        routing.failClosed(lastPlan.failClosedPools()); // someone may have flushed them
+                        routing.failClosed(lastPlan.failClosedPools());
                     } catch (IOException | RuntimeException e) {
                         log.failed("fail-closed", e.getMessage());
                     }
                 }
-                jobs.runDue();
+                if (!closed) jobs.runDue();
             } catch (InterruptedException e) {
                 return;
-            } catch (RuntimeException e) {
+            } catch (RuntimeException | Error e) { // the one thread that keeps the node: it goes on (/healthz says if it cannot)
                 log.failed("loop", String.valueOf(e));
+                if (e instanceof VirtualMachineError) {
+                    stuck = true;
+                    throw e;
+                }
             }
         }
+    }
+
+    /** False once the agent's thread died (out of memory): /healthz fails and the kubelet restarts the daemon. */
+    public boolean alive() {
+        return !stuck && (loop == null || loop.isAlive() || closed);
     }
 
     /** A snapshot, its plan and one pass; null when no plan can be made yet (the reason is logged once). */
@@ -200,14 +220,27 @@ public final class MeshAgent implements AutoCloseable {
         if (m == null || m.getSpec() == null) return null;
         NodePlan plan;
         try {
-            int underlayMtu = m.getSpec().mtu == null ? routing.underlayMtu(endpointHost) : 0;
+            if (m.getSpec().mtu == null) {
+                try {
+                    underlayMtu = routing.underlayMtu(endpointHost);
+                } catch (IOException e) { // the last one read stands (an address briefly gone while an interface is reconfigured)
+                    log.once("underlay-mtu", "cannot read the underlay's MTU: " + e.getMessage());
+                }
+            }
             plan = NodePlan.of(new NodePlan.Inputs(mesh, node, m, w.members(), w.complete(), w.externalPeers(), endpointHost, underlayMtu));
             log.once("plan", null);
-        } catch (IOException | RuntimeException e) {
+        } catch (RuntimeException e) {
             log.once("plan", "cannot plan generation " + m.getMetadata().getGeneration() + " of WireGuardMesh " + mesh + ": " + e.getMessage());
             return null;
         }
         lastPlan = plan;
+        if (plan.memberUid() != null && self.getMetadata().getUid() != null && !plan.memberUid().equals(self.getMetadata().getUid())) {
+            // Deleted and re-created between two snapshots (the mesh re-applied): another membership, maybe other blocks.
+            log.info("WireGuardNode " + WireGuardNode.nameFor(mesh, node) + " was re-created (uid " + plan.memberUid() + ")");
+            membershipEnded = true;
+            return null;
+        }
+        membershipEnded = plan.membershipEnded();
         return reconciler.pass(plan, nodeProblems.get(), rewrite);
     }
 
@@ -257,15 +290,15 @@ public final class MeshAgent implements AutoCloseable {
     }
 
     /**
-     * Stops watching and passing, and returns once nothing of this agent writes to the node any more (at most about
-     * 2 s for a pass in progress): what the stopping daemon decides next (keep or uninstall the node's state) must not
+     * Stops watching and passing, and returns once nothing of this agent writes to the node any more (once a pass in
+     * progress has ended: its API and datapath calls are bounded): what the stopping daemon decides next (keep or uninstall the node's state) must not
      * be undone by a late pass. The interface, peers and routes stay as they are.
      */
     @Override
     public void close() {
         closed = true;
+        dirty.release(); // wakes the loop; not interrupted: a UAPI write cut halfway could leave a peer half-written
         if (loop != null) {
-            loop.interrupt();
             try {
                 loop.join(2_000);
             } catch (InterruptedException e) {

@@ -49,15 +49,21 @@ public final class MeshRouting implements NodePorts.RoutePort {
         for (Netlink.TableRoute r : nl.routes(Netlink.RT_TABLE_MAIN)) {
             if (r.type() == Netlink.RTN_UNREACHABLE && r.metric() == FAIL_CLOSED_METRIC) present.add(Cidr.parse(r.dst().getHostAddress() + "/" + r.dstLen()));
         }
+        List<String> refused = new java.util.ArrayList<>();
         for (Cidr pool : pools) {
             if (present.contains(pool)) continue; // replacing an IPv6 route would notify every listener each time
-            nl.replaceRoute(InetAddress.getByName(pool.address(0)), pool.bits(), null, 0,
-                    Netlink.RT_SCOPE_UNIVERSE, Netlink.RTN_UNREACHABLE, FAIL_CLOSED_METRIC);
+            try { // each pool on its own: one the kernel refuses (IPv6 disabled) leaves none of the others uncovered
+                nl.replaceRoute(InetAddress.getByName(pool.address(0)), pool.bits(), null, 0,
+                        Netlink.RT_SCOPE_UNIVERSE, Netlink.RTN_UNREACHABLE, FAIL_CLOSED_METRIC);
+            } catch (IOException e) {
+                refused.add(pool + ": " + e.getMessage());
+            }
         }
         // A pool the mesh no longer has (an edit of podCIDRs or peerCIDRs): its route is ours (our protocol), remove it.
         for (Cidr stale : present) {
             if (!pools.contains(stale)) nl.deleteRoute(InetAddress.getByName(stale.address(0)), stale.bits(), 0, Netlink.RTN_UNREACHABLE, FAIL_CLOSED_METRIC);
         }
+        if (!refused.isEmpty()) throw new IOException("unreachable routes refused for " + refused);
     }
 
     /** Addresses, MTU and link state of the WireGuard interface (and the fail-closed routes again). */

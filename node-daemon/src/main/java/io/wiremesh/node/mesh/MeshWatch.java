@@ -166,7 +166,10 @@ final class MeshWatch implements AutoCloseable {
 
             @Override
             public void onUpdate(WireGuardMesh oldObj, WireGuardMesh newObj) {
-                if (started) listener.meshChanged(newObj);
+                // Only an edit of the spec (a new generation): the operator's status writes change nothing on a node.
+                if (started && !Objects.equals(oldObj.getMetadata().getGeneration(), newObj.getMetadata().getGeneration())) {
+                    listener.meshChanged(newObj);
+                }
             }
 
             @Override

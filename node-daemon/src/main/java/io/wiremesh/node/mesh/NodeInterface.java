@@ -36,6 +36,9 @@ final class NodeInterface {
     private NodeKey interfaceKey;
     private int interfacePort;
     private Integer interfaceMtu;
+    /** The port last bound on any interface of this node, and the key last published (null: the held one). */
+    private int boundPort;
+    private NodeKey publishedKey;
     /** The interface was re-created or switched: the egress rules are compared with the kernel at the next apply. */
     private boolean egressReassert;
 
@@ -92,22 +95,30 @@ final class NodeInterface {
     }
 
     /**
-     * A rotated key when the plan asks for a newer generation than the node holds (made and stored first), then the
-     * interface's key and port when it lacks them (a new or restarted interface has neither). The exchange gives up
-     * its port before WireGuard rebinds: the next WireGuard port may be the exchange's.
+     * A new key when the plan asks for a newer generation than the node holds: made and stored (the caller's
+     * {@link NodePorts.KeyStore}), then the node's from here on; the interface gets it at {@link #configure}.
+     */
+    void rotate(NodePlan plan) throws IOException {
+        if (keys == null || plan.keyGeneration() <= keyGeneration) return;
+        NodeKey next = keys.rotate(plan.keyGeneration());
+        key = next;
+        keyGeneration = plan.keyGeneration();
+        if (exchange != null) exchange.nodeKey(next); // the chains start over for the new key, on both sides
+        log.info("new WireGuard key for generation " + keyGeneration + ": " + next.publicKeyBase64());
+    }
+
+    /**
+     * The interface's key and port when it lacks them (a new or restarted interface has neither, a rotation or an
+     * edit changed them). The exchange gives up its port before WireGuard rebinds: the next WireGuard port may be
+     * the exchange's. A port the interface cannot have (another process holds it) still lets a rotated key in, on
+     * the port it has: the new key does not wait for the port.
      */
     void configure(NodePlan plan) throws IOException {
-        if (keys != null && plan.keyGeneration() > keyGeneration) {
-            NodeKey next = keys.rotate(plan.keyGeneration());
-            key = next;
-            keyGeneration = plan.keyGeneration();
-            if (exchange != null) exchange.nodeKey(next); // the chains start over for the new key, on both sides
-            log.info("new WireGuard key for generation " + keyGeneration + ": " + next.publicKeyBase64());
-        }
-        boolean fresh = !device.configured();
+        boolean fresh = interfaceKey == null || !device.configured();
         if (!fresh && key == interfaceKey && interfacePort == plan.listenPort()) return;
         if (fresh) { // a datapath that restarted, or a new interface, holds none of what we wrote
             peerSync.invalidate();
+            interfaceKey = null;
             interfaceMtu = null;
             egressReassert = true;
         }
@@ -116,24 +127,40 @@ final class NodeInterface {
         try {
             device.configure(key.privateKeyForDevice(), plan.listenPort());
         } catch (IOException e) {
-            if (!fresh) throw e; // a live interface refused (a port in use): the cause as it is
-            throw new IOException("the " + device.kind() + " datapath does not answer yet (" + e.getMessage() + ")", e);
+            if (fresh) throw new IOException("the " + device.kind() + " datapath does not answer yet (" + e.getMessage() + ")", e);
+            if (key != interfaceKey) {
+                try {
+                    device.configure(key.privateKeyForDevice(), interfacePort);
+                    interfaceKey = key;
+                } catch (IOException again) {
+                    e.addSuppressed(again);
+                }
+            }
+            throw e; // a live interface refused the port: the cause as it is
         }
         interfaceKey = key;
         interfacePort = plan.listenPort();
-        status.key(key.publicKeyBase64(), keyGeneration, key.created()); // published once the peers are set
+        boundPort = interfacePort;
     }
 
     /** Addresses, MTU and link state, when the interface lacks them. */
     void setUp(NodePlan plan) throws IOException {
-        if (Objects.equals(interfaceMtu, plan.mtu())) return;
+        if (plan.mtu() <= 0) throw new IOException("no MTU: spec.mtu is unset and the MTU of the underlay interface is unknown");
+        if (Objects.equals(interfaceMtu, plan.mtu()) && device.configured()) return; // configured: a kernel link is also up
         routes.setUp(plan.overlayAddresses(), plan.mtu(), plan.failClosedPools());
         interfaceMtu = plan.mtu();
     }
 
-    /** Puts {@code plan}'s peers on the interface; strangers go only when {@code complete}. */
+    /**
+     * Puts {@code plan}'s peers on the interface (strangers go only when {@code complete}); then the key the interface
+     * holds is the one to publish: a peer that learns it finds this side ready.
+     */
     void peers(PeerPlan plan, boolean complete) throws IOException {
         peerSync.apply(plan, complete);
+        if (interfaceKey != null && interfaceKey != publishedKey) {
+            publishedKey = interfaceKey;
+            status.key(publishedKey.publicKeyBase64(), keyGeneration, publishedKey.created());
+        }
     }
 
     /**
@@ -142,7 +169,7 @@ final class NodeInterface {
      * @return false when the interface is not configured or refused (the exchange retries)
      */
     boolean installPresharedKey(String peerNode, String publicKey) {
-        if (peerSync == null || !device.configured()) return false;
+        if (peerSync == null || interfaceKey == null || !device.configured()) return false;
         try {
             return peerSync.presharedKey(publicKey, exchange.presharedKey(peerNode, publicKey));
         } catch (IOException | RuntimeException e) {
@@ -156,9 +183,9 @@ final class NodeInterface {
         return device;
     }
 
-    /** Whether the interface has what it was given (false: none yet, or its datapath restarted). */
-    boolean configured() {
-        return device != null && device.configured();
+    /** Whether this interface was given its key (its link may still be down: the MTU step brings it up). */
+    boolean keyed() {
+        return device != null && interfaceKey != null;
     }
 
     /** True once after the interface was re-created or switched: the egress rules must be compared with the kernel. */
@@ -168,26 +195,18 @@ final class NodeInterface {
         return r;
     }
 
-    /** The port the interface listens on (what the node publishes), or {@code planned} before it was given one. */
+    /** The port last bound (what the node publishes; kept across a switch until the new interface binds), or {@code planned}. */
     int port(int planned) {
-        return interfaceKey == null ? planned : interfacePort;
+        return boundPort == 0 ? planned : boundPort;
     }
 
-    /** The public key the interface holds (what the node publishes), or the held one before it was given one. */
+    /** The public key the node publishes: the one the interface held when its peers were last set, else the held one. */
     String publicKey() {
-        return (interfaceKey == null ? key : interfaceKey).publicKeyBase64();
+        return (publishedKey == null ? key : publishedKey).publicKeyBase64();
     }
 
-    /** Whether the interface was given no key yet. */
-    boolean unkeyed() {
-        return interfaceKey == null;
-    }
-
-    NodeKey key() {
-        return key;
-    }
-
-    long keyGeneration() {
-        return keyGeneration;
+    /** The MTU the interface was given, or null before. */
+    Integer mtu() {
+        return interfaceMtu;
     }
 }

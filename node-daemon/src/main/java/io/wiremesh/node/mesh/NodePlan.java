@@ -25,7 +25,7 @@ import java.util.function.Function;
  *                          becomes once every step has applied it)
  * @param datapath          spec.datapath (unset: auto)
  * @param listenPort        spec.listenPort (unset: 51820)
- * @param mtu               spec.mtu, or the underlay's MTU less the WireGuard overhead
+ * @param mtu               spec.mtu, or the underlay's MTU less the WireGuard overhead; 0 when neither is known
  * @param failClosedPools   every pod and peer pool of the mesh and every member's blocks (a block still in use stays
  *                          covered even if an edit of the pools, which the operator refuses, reaches the node)
  * @param ownBlocks         this node's pod blocks (spec.podCIDRs of its WireGuardNode; empty once membership ended)
@@ -39,11 +39,13 @@ import java.util.function.Function;
  * @param egress            the masquerade table and policy routes, or null once membership ended
  * @param membershipEnded   this node's WireGuardNode is gone from a complete view: its blocks are no longer its own
  * @param complete          the view of members and external devices is complete (only then is a stranger peer removed)
+ * @param memberUid         metadata.uid of this node's WireGuardNode (null: none, or none listed): another one than at start
+ *                          is another membership (the mesh was re-created), which may hold other blocks
  */
 public record NodePlan(long generation, WireGuardMeshSpec.Datapath datapath, int listenPort, int mtu, List<Cidr> failClosedPools,
                        List<String> ownBlocks, List<String> overlayAddresses, List<String> preferredSources, long keyGeneration, boolean presharedKeys,
                        Duration presharedKeyInterval, List<PresharedKeyExchange.Peer> exchangePeers, EgressPlan egress,
-                       boolean membershipEnded, boolean complete, Inputs inputs) {
+                       boolean membershipEnded, boolean complete, String memberUid, Inputs inputs) {
 
     /**
      * One snapshot of what the node-daemon observes.
@@ -66,8 +68,7 @@ public record NodePlan(long generation, WireGuardMeshSpec.Datapath datapath, int
     /**
      * The plan for {@code in}.
      *
-     * @throws IllegalArgumentException when spec.mtu is unset and the underlay MTU is unknown, or a pool cannot be parsed
-     *                                  (the operator refuses such a mesh)
+     * @throws IllegalArgumentException when a pool cannot be parsed (the operator refuses such a mesh)
      */
     public static NodePlan of(Inputs in) {
         WireGuardMeshSpec spec = in.mesh().getSpec();
@@ -75,14 +76,8 @@ public record NodePlan(long generation, WireGuardMeshSpec.Datapath datapath, int
         WireGuardNode self = null;
         for (WireGuardNode w : in.members()) if (w.getSpec() != null && in.node().equals(w.getSpec().nodeName)) self = w;
         boolean ended = self == null && in.complete();
-        int mtu;
-        if (spec.mtu != null) {
-            mtu = spec.mtu;
-        } else if (in.underlayMtu() > WIREGUARD_OVERHEAD) {
-            mtu = in.underlayMtu() - WIREGUARD_OVERHEAD;
-        } else {
-            throw new IllegalArgumentException("no MTU: spec.mtu is unset and the MTU of the interface holding " + in.endpointHost() + " is unknown");
-        }
+        // Unknown (0) only while the underlay's cannot be read: the MTU step reports it, the other steps go on.
+        int mtu = spec.mtu != null ? spec.mtu : in.underlayMtu() > WIREGUARD_OVERHEAD ? in.underlayMtu() - WIREGUARD_OVERHEAD : 0;
         List<String> overlay = self == null || self.getSpec().overlayAddresses == null ? List.of() : List.copyOf(self.getSpec().overlayAddresses);
         List<String> accepted = self == null || self.getSpec().nodeAddresses == null ? List.of() : self.getSpec().nodeAddresses;
         List<String> sources = accepted.contains(in.endpointHost()) ? List.of(in.endpointHost()) : List.of();
@@ -90,7 +85,8 @@ public record NodePlan(long generation, WireGuardMeshSpec.Datapath datapath, int
         EgressPlan egress = self == null ? null : EgressPlan.of(spec, self, in.members());
         return new NodePlan(generation == null ? 0 : generation, MeshChange.datapath(spec), MeshChange.port(spec), mtu,
                 failClosedPools(spec, in.members()), self == null ? List.of() : List.copyOf(self.getSpec().podCIDRs), overlay, sources, keyGeneration, spec.presharedKeysEnabled(), spec.presharedKeyInterval(),
-                exchangePeers(in.node(), spec, in.members()), egress, ended, in.complete(), in);
+                exchangePeers(in.node(), spec, in.members()), egress, ended, in.complete(),
+                self == null ? null : self.getMetadata().getUid(), in);
     }
 
     /**
@@ -111,7 +107,8 @@ public record NodePlan(long generation, WireGuardMeshSpec.Datapath datapath, int
         return pools;
     }
 
-    private static List<Cidr> failClosedPools(WireGuardMeshSpec spec, List<WireGuardNode> members) {
+    /** The mesh's pools and every member's block outside them. @throws IllegalArgumentException when one cannot be parsed */
+    static List<Cidr> failClosedPools(WireGuardMeshSpec spec, List<WireGuardNode> members) {
         List<Cidr> pools = pools(spec);
         for (WireGuardNode w : members) {
             if (w.getSpec() == null || w.getSpec().podCIDRs == null) continue;

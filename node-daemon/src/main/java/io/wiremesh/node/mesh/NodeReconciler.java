@@ -27,13 +27,15 @@ public final class NodeReconciler {
         FAIL_CLOSED("FailClosedRoutesNotApplied"),
         /** The implementation driving the interface (spec.datapath): chosen at the first pass, switched by an edit. */
         DATAPATH("DatapathUnavailable"),
-        /** The interface's private key (a rotation asked for makes and stores a new one first) and listen port. */
+        /** A new WireGuard key when spec.keyGeneration asks for one: made and stored before anything uses it. */
+        KEY("KeyNotStored"),
+        /** The interface's private key and listen port. */
         INTERFACE("WaitingForDatapath"),
         /** Addresses, MTU and link state of the interface. */
         MTU("InterfaceNotSetUp"),
         /** The exchange's settings and peers, before the peers read their keys from it. */
         PRESHARED_KEYS("PresharedKeysNotApplied"),
-        /** The interface's peers ({@link PeerSync}: only what differs). */
+        /** The interface's peers ({@link PeerSync}: only what differs); then the key the interface holds is the one to publish. */
         PEERS("PeersNotApplied"),
         /** Routes to the other members' blocks and the peer pools, with the node address as source where accepted. */
         ROUTES("RoutesNotApplied"),
@@ -71,6 +73,10 @@ public final class NodeReconciler {
     private final NodeLog log = new NodeLog();
     private final NodeInterface wg;
     private volatile int plannedMtu;
+    /** When the last status write failed (MIN_VALUE: it did not). */
+    private long statusFailedAt = Long.MIN_VALUE;
+    static final long STATUS_RETRY_NANOS = 5_000_000_000L;
+    private final java.util.function.LongSupplier nanoTime;
     /** The generation last applied in full (null: none yet). */
     private Long observed;
     private boolean closed;
@@ -83,13 +89,14 @@ public final class NodeReconciler {
     /**
      * @param key                  the node's key
      * @param keyGeneration        the spec.keyGeneration it answers (the first start records the one asked then)
+     * @param observed             the generation the node's status says it applied (a restart keeps it until a pass applies the current one)
      * @param keys                 makes a rotated key, or null when the node keeps no state (then no rotation)
      * @param egress               null: no egress rules (pods only, tests)
      * @param exchange             null: no preshared keys with other nodes
      * @param externalPresharedKey an external device's preshared key (base64) from its Secret; may throw when it is missing
      * @param underlay             the underlay interface's name (for the Ready message)
      */
-    public NodeReconciler(String mesh, String ifname, String underlay, NodeKey key, long keyGeneration, NodePorts.DatapathPort datapaths,
+    public NodeReconciler(String mesh, String ifname, String underlay, NodeKey key, long keyGeneration, Long observed, NodePorts.DatapathPort datapaths,
                           NodePorts.RoutePort routes, NodePorts.EgressPort egress, NodePorts.StatusPort status, NodePorts.KeyStore keys,
                           PresharedKeyExchange exchange, Function<io.wiremesh.api.v1alpha1.WireGuardPeerSpec, String> externalPresharedKey,
                           LongSupplier nanoTime) {
@@ -101,6 +108,8 @@ public final class NodeReconciler {
         this.status = status;
         this.exchange = exchange;
         this.externalPresharedKey = externalPresharedKey;
+        this.nanoTime = nanoTime;
+        this.observed = observed;
         this.wg = new NodeInterface(ifname, key, keyGeneration, datapaths, routes, status, keys, exchange, nanoTime, log);
     }
 
@@ -116,23 +125,24 @@ public final class NodeReconciler {
         Map<Step, String> failed = new EnumMap<>(Step.class);
         run(failed, Step.FAIL_CLOSED, () -> routes.failClosed(plan.failClosedPools()));
         run(failed, Step.DATAPATH, () -> wg.datapath(plan));
-        boolean hasDevice = wg.device() != null;
-        run(failed, Step.INTERFACE, hasDevice, () -> wg.configure(plan));
-        run(failed, Step.MTU, wg.configured(), () -> wg.setUp(plan));
+        run(failed, Step.KEY, () -> wg.rotate(plan));
+        run(failed, Step.INTERFACE, wg.device() != null, () -> wg.configure(plan));
+        run(failed, Step.MTU, wg.keyed(), () -> wg.setUp(plan));
         if (exchange != null) run(failed, Step.PRESHARED_KEYS, () -> {
             exchange.settings(plan.presharedKeys(), plan.presharedKeyInterval());
             exchange.localAddresses(plan.overlayAddresses());
             exchange.peers(plan.exchangePeers(), plan.complete()); // before the peers: a peer's new key drops its chain's key
         });
         PeerPlan[] peers = new PeerPlan[1];
-        run(failed, Step.PEERS, wg.configured(), () -> {
-            peers[0] = plan.peers(externalPresharedKey, (node, publicKey) -> exchange == null ? null : exchange.presharedKey(node, publicKey));
-            nodeByKey.keySet().retainAll(peers[0].nodeByKey().keySet());
-            nodeByKey.putAll(peers[0].nodeByKey());
-            externalNames.keySet().retainAll(peers[0].externalNames().keySet());
-            externalNames.putAll(peers[0].externalNames());
+        run(failed, Step.PEERS, wg.keyed(), () -> {
+            PeerPlan p = plan.peers(externalPresharedKey, (node, publicKey) -> exchange == null ? null : exchange.presharedKey(node, publicKey));
+            nodeByKey.keySet().retainAll(p.nodeByKey().keySet());
+            nodeByKey.putAll(p.nodeByKey());
+            externalNames.keySet().retainAll(p.externalNames().keySet());
+            externalNames.putAll(p.externalNames());
             // Strangers go only once both watches are complete: an incomplete view must not drop a live peer.
-            wg.peers(peers[0], plan.complete());
+            wg.peers(p, plan.complete());
+            peers[0] = p;
         });
         run(failed, Step.ROUTES, peers[0] != null, () -> {
             routes.preferSource(plan.preferredSources());
@@ -140,7 +150,13 @@ public final class NodeReconciler {
         });
         if (egress != null && plan.egress() != null) run(failed, Step.EGRESS, () -> applyEgress(plan));
         Long candidate = failed.isEmpty() ? Long.valueOf(plan.generation()) : observed;
-        if (!plan.membershipEnded()) run(failed, Step.STATUS, () -> publish(plan, failed, candidate, problem, rewrite));
+        if (plan.membershipEnded()) {
+            // nothing to write: the WireGuardNode is gone
+        } else if (statusDue()) {
+            run(failed, Step.STATUS, () -> publish(plan, failed, candidate, problem, rewrite));
+        } else {
+            failed.put(Step.STATUS, "the last write was refused: tried again 5 s after it");
+        }
         if (failed.isEmpty()) observed = candidate;
         log.resolved(failed.keySet());
         return new Outcome(failed.isEmpty() ? observed : null, failed);
@@ -186,9 +202,15 @@ public final class NodeReconciler {
         String kind = wg.device() == null ? null : wg.device().kind();
         Published next = new Published(c.ready(), c.reason(), c.message(), port, kind, generation, wg.publicKey());
         if (!rewrite && next.equals(published)) return;
-        if (wg.unkeyed()) status.key(wg.key().publicKeyBase64(), wg.keyGeneration(), wg.key().created()); // nothing configured yet: the held key
+        statusFailedAt = nanoTime.getAsLong(); // until the write below returns
         status.publish(c.ready(), c.reason(), c.message(), port, kind, generation);
         published = next;
+        statusFailedAt = Long.MIN_VALUE;
+    }
+
+    /** A status write that failed (the API server refused, an admission policy denied it) is tried again after 5 s, not every pass. */
+    private boolean statusDue() {
+        return statusFailedAt == Long.MIN_VALUE || nanoTime.getAsLong() - statusFailedAt >= STATUS_RETRY_NANOS;
     }
 
     /** No pass writes anything from now on; returns once a pass in progress has ended. */
@@ -210,9 +232,10 @@ public final class NodeReconciler {
         return wg.device();
     }
 
-    /** The MTU of the last plan: what new pods get. */
+    /** The MTU the interface has (before it has one: the planned one): what new pods get, never more than the tunnel's. */
     public int mtu() {
-        return plannedMtu;
+        Integer applied = wg.mtu();
+        return applied != null ? applied : plannedMtu;
     }
 
     /** Public key -> node name of the current node peers (metrics, status). */

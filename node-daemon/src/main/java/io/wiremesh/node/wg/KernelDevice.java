@@ -14,7 +14,7 @@ import java.util.List;
  * The kernel WireGuard module, driven over generic netlink (the {@code wg} tool's API). The daemon
  * creates the interface itself (no datapath process). Checked against the real module in a VM
  * ({@code KernelGenlIT}). Thread-safe: one netlink socket each for rtnetlink and generic netlink,
- * shared by the peer sync, the watchdog and the metrics scrape.
+ * shared by the node agent's passes, its peer report and the metrics scrape.
  */
 public final class KernelDevice implements WireGuardDevice {
     private final String ifname;

@@ -1,7 +1,6 @@
 package io.wiremesh.node.mesh;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.wiremesh.api.net.Cidr;
@@ -73,9 +72,18 @@ class NodePlanTest {
     }
 
     @Test
-    void noMtuAtAllIsRefusedWithWhatToCheck() {
-        assertThatThrownBy(() -> NodePlan.of(new NodePlan.Inputs("m", "n1", mesh(1), List.of(member(1)), true, List.of(), "198.18.0.1", 0)))
-                .hasMessageContaining("198.18.0.1");
+    void noMtuAtAllIsZeroForTheMtuStepToReport() {
+        NodePlan p = NodePlan.of(new NodePlan.Inputs("m", "n1", mesh(1), List.of(member(1)), true, List.of(), "198.18.0.1", 0));
+        assertThat(p.mtu()).isZero();
+        assertThat(p.failClosedPools()).as("the rest of the plan does not depend on it").containsExactly(Cidr.parse("10.42.0.0/16"));
+    }
+
+    @Test
+    void theMembersUidTellsAReCreatedMembershipApart() {
+        WireGuardNode me = member(1);
+        me.getMetadata().setUid("uid-1");
+        assertThat(NodePlan.of(inputs(mesh(1), List.of(me), true)).memberUid()).isEqualTo("uid-1");
+        assertThat(NodePlan.of(inputs(mesh(1), List.of(member(2)), true)).memberUid()).isNull();
     }
 
     @Test

@@ -52,7 +52,7 @@ class NodeReconcilerTest {
         key = NodeKey.loadOrCreate(state);
         devices.put("kernel", new Device("kernel"));
         devices.put("userspace", new Device("userspace"));
-        reconciler = new NodeReconciler("m", "wm0", "eth0", key, 1, datapaths, routes, egress, status, g -> NodeKey.rotate(state, g), null,
+        reconciler = new NodeReconciler("m", "wm0", "eth0", key, 1, null, datapaths, routes, egress, status, g -> NodeKey.rotate(state, g), null,
                 s -> null, () -> now);
     }
 
@@ -201,8 +201,73 @@ class NodeReconcilerTest {
         assertThat(o.observedGeneration()).isNull();
         status.fail = false;
         o = pass(plan(mesh(1), member(1), member(2)));
+        assertThat(o.failures()).as("a refused write is tried again 5 s later, not every pass").containsOnlyKeys(Step.STATUS);
+        assertThat(status.writes).isZero();
+        now += NodeReconciler.STATUS_RETRY_NANOS;
+        o = pass(plan(mesh(1), member(1), member(2)));
         assertThat(o.observedGeneration()).isEqualTo(1);
         assertThat(status.last).isEqualTo("publish true Configured 51820 kernel 1");
+    }
+
+    @Test
+    void aKernelLinkMadeDownIsBroughtUpByTheMtuStepAndThenUsed() {
+        assertThat(pass(plan(mesh(1), member(1), member(2))).passed()).isTrue();
+        assertThat(devices.get("kernel").linkUp).isTrue();
+        assertThat(events).containsSubsequence("kernel configure 51820", "setUp 1420 [10.42.1.1]", "kernel set KEY2");
+        devices.get("kernel").linkUp = false; // someone set it down
+        events.clear();
+        assertThat(pass(plan(mesh(1), member(1), member(2))).passed()).isTrue();
+        assertThat(events).contains("setUp 1420 [10.42.1.1]");
+    }
+
+    @Test
+    void aRotatedKeyReachesTheInterfaceOnItsOldPortWhileTheNewPortIsTaken() {
+        pass(plan(mesh(1), member(1), member(2)));
+        devices.get("kernel").portsInUse.add(51830);
+        WireGuardMesh edit = mesh(2);
+        edit.getSpec().listenPort = 51830;
+        WireGuardNode me = member(1);
+        me.getSpec().keyGeneration = 2L;
+        Outcome o = pass(plan(edit, me, member(2)));
+        assertThat(o.failures()).containsOnlyKeys(Step.INTERFACE);
+        assertThat(events).contains("kernel configure 51820");
+        assertThat(status.key).as("the new key, on the interface and its peers set, is published").isNotEqualTo(key.publicKeyBase64());
+        assertThat(status.last).contains("51820 kernel 1");
+    }
+
+    @Test
+    void aRotatedKeyIsNotPublishedBeforeThePeersAreSet() {
+        pass(plan(mesh(1), member(1), member(2)));
+        devices.get("kernel").failWrites = true;
+        WireGuardNode me = member(1);
+        me.getSpec().keyGeneration = 2L;
+        Outcome o = pass(plan(mesh(1), me, member(2), member(3))); // a peer to write in the same pass, refused
+        assertThat(o.failures()).containsKey(Step.PEERS);
+        assertThat(status.key).isEqualTo(key.publicKeyBase64());
+        devices.get("kernel").failWrites = false;
+        now += NodeReconciler.STATUS_RETRY_NANOS;
+        assertThat(pass(plan(mesh(1), me, member(2), member(3))).passed()).isTrue();
+        assertThat(status.key).isNotEqualTo(key.publicKeyBase64());
+    }
+
+    @Test
+    void aKeyThatCannotBeStoredHasItsOwnReasonAndLeavesTheInterfaceAlone() {
+        pass(plan(mesh(1), member(1), member(2)));
+        NodeReconciler r = new NodeReconciler("m", "wm0", "eth0", key, 1, 1L, datapaths, routes, egress, status,
+                g -> { throw new IOException("read-only file system"); }, null, x -> null, () -> now);
+        WireGuardNode me = member(1);
+        me.getSpec().keyGeneration = 2L;
+        Outcome o = r.pass(plan(mesh(1), me, member(2)), null, false);
+        assertThat(o.failures().keySet().iterator().next()).isEqualTo(Step.KEY);
+        assertThat(status.last).startsWith("publish false KeyNotStored");
+    }
+
+    @Test
+    void aRestartKeepsThePublishedGenerationUntilAPassAppliesTheCurrentOne() {
+        NodeReconciler r = new NodeReconciler("m", "wm0", "eth0", key, 1, 1L, datapaths, routes, egress, status, null, null, x -> null, () -> now);
+        devices.get("kernel").up = false;
+        r.pass(plan(mesh(1), member(1), member(2)), null, false);
+        assertThat(status.last).startsWith("publish false WaitingForDatapath").endsWith("kernel 1");
     }
 
     @Test
@@ -250,6 +315,9 @@ class NodeReconcilerTest {
         final Map<String, PeerState> peers = new LinkedHashMap<>();
         final Set<Integer> portsInUse = new java.util.HashSet<>();
         boolean up = true;
+        /** A kernel link is made down; the MTU step (setUp) brings it up. A userspace TUN is up once its process runs. */
+        boolean linkUp;
+        boolean failWrites;
         String privateKey;
 
         Device(String kind) {
@@ -258,6 +326,7 @@ class NodeReconcilerTest {
 
         void restart() {
             privateKey = null;
+            linkUp = false;
             peers.clear();
         }
 
@@ -267,15 +336,16 @@ class NodeReconcilerTest {
         public void configure(byte[] key, int port) throws IOException {
             if (!up) throw new IOException("no UAPI socket: the " + kind + " datapath is not running");
             if (portsInUse.contains(port)) throw new IOException("port " + port + " in use");
+            if (privateKey == null) linkUp = kind.equals("userspace");
             privateKey = Base64.getEncoder().encodeToString(key);
             events.add(kind + " configure " + port);
         }
 
-        @Override public boolean configured() { return up && privateKey != null; }
+        @Override public boolean configured() { return up && privateKey != null && linkUp; }
 
         @Override
         public void upsertPeer(PeerConfig p, PeerState current) throws IOException {
-            if (!up) throw new IOException("not running");
+            if (!up || failWrites) throw new IOException("not running");
             events.add(kind + " set " + p.publicKey());
             peers.put(p.publicKey(), PeerSync.written(p, current));
         }
@@ -320,7 +390,11 @@ class NodeReconcilerTest {
     final class Routes implements NodePorts.RoutePort {
         @Override public void route(Set<Cidr> blocks) { events.add("route " + new java.util.TreeSet<>(blocks)); }
         @Override public void failClosed(List<Cidr> pools) { events.add("failClosed " + pools); }
-        @Override public void setUp(List<String> addresses, int mtu, List<Cidr> pools) { events.add("setUp " + mtu + " " + addresses); }
+        @Override
+        public void setUp(List<String> addresses, int mtu, List<Cidr> pools) {
+            events.add("setUp " + mtu + " " + addresses);
+            devices.values().forEach(d -> d.linkUp |= d.privateKey != null);
+        }
         @Override public void preferSource(List<String> addresses) { events.add("preferSource " + addresses); }
     }
 

@@ -6,7 +6,9 @@
 #   - convergence: daemon start -> all N-1 peers in the interface (`wg show`) and their blocks routed;
 #   - join / leave: one more node's status published and accepted into its spec (deleted) -> its peer and route
 #     there (gone), median of R; the simulated nodes' keys are written into their specs as the operator accepts them;
-#   - RSS (now and peak) and CPU seconds of the daemon and of the datapath.
+#   - RSS (now and peak) and CPU seconds of the daemon and of the datapath;
+#   - the reference, same run: the converged configuration written by `wg setconf` + `ip -batch` into a second
+#     interface of the same datapath, and one peer + one route by `wg set` + `ip route replace`.
 # The endpoints lead nowhere (no handshakes): this is the control plane's cost, not traffic.
 # PSK_INTERVAL=10s: the post-quantum preshared keys too. The simulated nodes publish ML-KEM keys and run
 # the other side of every pair (bench/.../PskPeers, the product's exchange code, their own keys; their
@@ -150,10 +152,37 @@ cpu_d1=$(cpu "$D"); cpu_w1=$(cpu "$WG")
 sleep 10
 cpu_d2=$(cpu "$D"); cpu_w2=$(cpu "$WG")
 
+echo "== reference: the same configuration written by the tools, into a second interface of the same datapath"
+# What the daemon converged to, without its private key's port: `wg setconf` of every peer at once and one
+# `ip -batch` of every route (table 100: the daemon's routes stay), then one peer and one route as a join's.
+ip netns exec "$NS" wg showconf "$IF" | grep -v '^ListenPort' >"$W/ref.conf"
+ip -n "$NS" route show dev "$IF" | awk '/^10\./ {print "route replace " $1 " dev wmref0 table 100"}' >"$W/ref.routes"
+ip netns exec "$NS" "$ROOT/bin/wiremesh-wg" -f wmref0 >"$W/ref-datapath.log" 2>&1 & REF=$!; PIDS+=("$REF")
+for _ in $(seq 200); do [ -S /var/run/wireguard/wmref0.sock ] && break; sleep 0.05; done
+ip -n "$NS" link set wmref0 up
+refs=(); ref_joins=()
+for r in $(seq "$R"); do
+  t0=$(now)
+  ip netns exec "$NS" wg setconf wmref0 "$W/ref.conf"
+  ip -n "$NS" -batch "$W/ref.routes"
+  refs+=("$(since "$t0")")
+  t0=$(now)
+  ip netns exec "$NS" wg set wmref0 peer "$key" allowed-ips "$block" endpoint 10.250.9.9:51820
+  ip -n "$NS" route replace "$block" dev wmref0 table 100
+  ref_joins+=("$(since "$t0")")
+  ip netns exec "$NS" wg set wmref0 peer "$key" remove
+done
+kill "$REF" 2>/dev/null || true
+ref=$(median "${refs[@]}"); ref_join=$(median "${ref_joins[@]}")
+
 echo
 echo "result ($(nproc) cores, $(date -u +%F)), one node of a $N-node mesh, Java datapath:"
 echo "   convergence (daemon start -> $((N - 1)) peers + routes): $converge s   (first peer after $first s)"
+echo "      reference, same run: 'wg setconf' of the same $((N - 1)) peers + 'ip -batch' of their routes: $ref s (median of $R);" \
+  "ratio $(python3 -c "print(f'{$converge / $ref:.1f}')")x (the daemon's figure includes its JVM start and the API list)"
 echo "   join  (status and accepted spec written -> peer + route), median of $R: $(median "${joins[@]}") s"
+echo "      reference, same run: one 'wg set' + one 'ip route replace': $ref_join s; ratio" \
+  "$(python3 -c "print(f'{$(median "${joins[@]}") / $ref_join:.1f}')")x (the daemon's figure includes the API server's watch)"
 echo "   leave (object deleted -> peer + route gone), median of $R: $(median "${leaves[@]}") s"
 echo "   (the probe itself, one 'wg show allowed-ips' of $((N - 1)) peers: $probe s)"
 echo "   node-daemon: RSS $(mem VmRSS "$D") MB (peak $(mem VmHWM "$D") MB); CPU $cpu_d0 s to converge, $cpu_d1 s after the joins/leaves, $(python3 -c "print(f'{($cpu_d2-$cpu_d1)/10*100:.1f}')") % idle"

@@ -25,7 +25,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-wml_kubectl apply -f - >/dev/null <<'EOF'
+DS="$(mktemp /tmp/wiremesh-join-reference.XXXXXX)"
+cat >"$DS" <<'EOF'
 apiVersion: apps/v1
 kind: DaemonSet
 metadata: {name: join-reference, namespace: default}
@@ -39,6 +40,9 @@ spec:
       terminationGracePeriodSeconds: 1
       containers: [{name: pause, image: localhost/wiremesh/pause:1, imagePullPolicy: Never}]
 EOF
+# A cluster just brought up may not serve every API group yet: a few tries.
+for _ in $(seq 30); do wml_kubectl apply -f "$DS" >/dev/null && break; sleep 1; done
+rm -f "$DS"
 
 now() { date +%s.%N; }
 sub() { python3 -c "print(f'{$1 - $2:.1f}')"; }
@@ -74,9 +78,13 @@ for i in $(seq 1 "$R"); do
   joins+=("$(sub "$t_mesh" "$t_node")"); refs+=("$(sub "$t_ref" "$t_node")")
   echo "cycle $i: block and peers everywhere ${joins[-1]} s after the Node appeared; reference pod Running after ${refs[-1]} s"
   "$ROOT/bin/wiremesh-local" remove-node "$N" >/dev/null 2>&1
+  # A pod of the removed Node stays (Running, as last reported) until the pod GC: it would pass for the next one.
+  wml_kubectl delete pods -n default -l app=join-reference --field-selector "spec.nodeName=wml-n$N" --force --grace-period=0 \
+    >/dev/null 2>&1 || true
   # The operator keeps a departed node's block for its grace period; the next join must be a new node.
   deadline=$((SECONDS + 180))
-  while wml_kubectl get wireguardnode "default.wml-n$N" >/dev/null 2>&1; do
+  while wml_kubectl get wireguardnode "default.wml-n$N" >/dev/null 2>&1 \
+      || [ -n "$(wml_kubectl get pods -n default -l app=join-reference --field-selector "spec.nodeName=wml-n$N" -o name 2>/dev/null)" ]; do
     [ $SECONDS -lt $deadline ] || { echo "WireGuardNode default.wml-n$N not released after 180 s" >&2; exit 1; }
     sleep 1
   done

@@ -97,12 +97,16 @@ public record EgressPlan(boolean masquerade, List<Cidr> sources, List<Cidr> inMe
         return Cidr.parse(address + (address.indexOf(':') >= 0 ? "/128" : "/32"));
     }
 
-    /** Sorted, without duplicates and without prefixes contained in another of the list. */
+    /**
+     * Sorted, without duplicates and without prefixes contained in another of the list. O(n log n): sorted by family,
+     * network, then prefix length, a container comes before what it contains and the entries kept are disjoint, so
+     * only the last one kept can contain the next (comparing with every kept entry made a 1,000-node mesh's plan take
+     * 130-170 ms per event).
+     */
     static List<Cidr> minimal(Collection<Cidr> cidrs) {
         List<Cidr> out = new ArrayList<>();
-        // Sorted by network then prefix length: a container comes before what it contains.
         for (Cidr c : new TreeSet<>(cidrs)) {
-            if (out.stream().noneMatch(o -> o.contains(c))) out.add(c);
+            if (out.isEmpty() || !out.getLast().contains(c)) out.add(c);
         }
         return List.copyOf(out);
     }

@@ -113,4 +113,27 @@ class EgressPlanTest {
         assertThat(p.remoteNodes()).isEmpty();
         assertThat(p.inMesh()).isEqualTo(cidrs("10.42.0.0/16", "10.45.0.0/24", "fd42::/48"));
     }
+
+    @Test
+    void minimalIsTheSortedSetWithoutContainedEntries() {
+        java.util.Random random = new java.util.Random(7);
+        for (int round = 0; round < 200; round++) {
+            List<Cidr> in = new java.util.ArrayList<>();
+            String[] v6 = {"fd42::/16", "fd42::/32", "fd42:1::/32", "fd42:1::/48", "fd42:1:2::/48", "fd42:1:2::/64", "fd42:1:2::1/128"};
+            for (int i = 0; i < 40; i++) {
+                if (random.nextInt(4) == 0) {
+                    in.add(Cidr.parse(v6[random.nextInt(v6.length)]));
+                    continue;
+                }
+                int bits = 8 + random.nextInt(25);
+                int address = (10 << 24) | random.nextInt(1 << 12) << 8 | random.nextInt(256); // 10.0.0.0/12-ish
+                int network = bits == 32 ? address : address & (-1 << (32 - bits));
+                in.add(Cidr.parse((network >>> 24) + "." + (network >>> 16 & 255) + "." + (network >>> 8 & 255) + "." + (network & 255) + "/" + bits));
+            }
+            // The definition: every distinct entry that no other entry contains, sorted.
+            List<Cidr> expected = new java.util.TreeSet<>(in).stream()
+                    .filter(c -> in.stream().noneMatch(o -> !o.equals(c) && o.contains(c))).toList();
+            assertThat(EgressPlan.minimal(in)).isEqualTo(expected);
+        }
+    }
 }

@@ -52,11 +52,9 @@ public final class MeshAgent implements AutoCloseable {
     private volatile MeshWatch watch;
     private volatile NodeReconciler reconciler;
     private WireGuardNode self;
-    private NodePlan lastPlan;
+    private NodeSnapshots snapshots;
     /** The last pass found this node's membership over (its WireGuardNode gone, or re-created). */
     private boolean membershipEnded;
-    /** The underlay's MTU as last read (0: never). */
-    private int underlayMtu;
     private Thread loop;
     private volatile boolean closed;
     private volatile boolean stuck;
@@ -129,12 +127,15 @@ public final class MeshAgent implements AutoCloseable {
             reconciler = new NodeReconciler(mesh, ifname, underlay, key, keyGeneration, observed, new NodeDatapaths(ifname), routing, egress,
                     status, stateDir == null ? null : g -> NodeKey.rotate(stateDir, g), exchange, new PeerSecrets(client, System::nanoTime)::presharedKey,
                     System::nanoTime);
+            snapshots = new NodeSnapshots(mesh, node, endpointHost, routing, log);
             NodeReconciler.Outcome first = pass(false);
-            if (first == null) throw new IOException("no plan for WireGuardMesh " + mesh + ": " + log.last("plan"));
-            if (first.failures().containsKey(NodeReconciler.Step.FAIL_CLOSED)) {
+            if (first == null && !membershipEnded) throw new IOException("no plan for WireGuardMesh " + mesh + ": " + log.last("plan"));
+            if (first != null && first.failures().containsKey(NodeReconciler.Step.FAIL_CLOSED)) {
                 throw new IOException("fail-closed routes not installed: " + first.failures().get(NodeReconciler.Step.FAIL_CLOSED));
             }
-            if (reconciler.device() == null) throw new Datapaths.Unavailable(first.failures().get(NodeReconciler.Step.DATAPATH));
+            if (first != null && reconciler.device() == null) {
+                throw new Datapaths.Unavailable(first.failures().get(NodeReconciler.Step.DATAPATH));
+            }
         } catch (IOException | RuntimeException e) {
             watch.close();
             throw e;
@@ -188,7 +189,7 @@ public final class MeshAgent implements AutoCloseable {
                 }
                 if (o == null) { // no pass, or no plan: the fail-closed routes still hold (someone may have flushed them)
                     try {
-                        routing.failClosed(lastPlan.failClosedPools());
+                        routing.failClosed(snapshots.last().failClosedPools());
                     } catch (IOException | RuntimeException e) {
                         log.failed("fail-closed", e.getMessage());
                     }
@@ -213,35 +214,17 @@ public final class MeshAgent implements AutoCloseable {
 
     /** A snapshot, its plan and one pass; null when no plan can be made yet (the reason is logged once). */
     private NodeReconciler.Outcome pass(boolean rewrite) {
-        MeshWatch w = watch;
-        WireGuardMesh m = w.mesh();
-        // A deleted mesh: its members go with it, and the last spec is what their removal is planned with.
-        if ((m == null || m.getSpec() == null) && lastPlan != null) m = lastPlan.inputs().mesh();
-        if (m == null || m.getSpec() == null) return null;
-        NodePlan plan;
-        try {
-            if (m.getSpec().mtu == null) {
-                try {
-                    underlayMtu = routing.underlayMtu(endpointHost);
-                } catch (IOException e) { // the last one read stands (an address briefly gone while an interface is reconfigured)
-                    log.once("underlay-mtu", "cannot read the underlay's MTU: " + e.getMessage());
-                }
-            }
-            plan = NodePlan.of(new NodePlan.Inputs(mesh, node, m, w.members(), w.complete(), w.externalPeers(), endpointHost, underlayMtu));
-            log.once("plan", null);
-        } catch (RuntimeException e) {
-            log.once("plan", "cannot plan generation " + m.getMetadata().getGeneration() + " of WireGuardMesh " + mesh + ": " + e.getMessage());
-            return null;
-        }
-        lastPlan = plan;
-        if (plan.memberUid() != null && self.getMetadata().getUid() != null && !plan.memberUid().equals(self.getMetadata().getUid())) {
-            // Deleted and re-created between two snapshots (the mesh re-applied): another membership, maybe other blocks.
+        NodePlan plan = snapshots.plan(watch);
+        if (plan == null) return null;
+        String uid = self.getMetadata().getUid();
+        // Deleted and re-created between two snapshots (the mesh re-applied): another membership, maybe other blocks.
+        boolean recreated = plan.memberUid() != null && uid != null && !plan.memberUid().equals(uid);
+        membershipEnded = plan.membershipEnded() || recreated;
+        if (recreated) {
             log.info("WireGuardNode " + WireGuardNode.nameFor(mesh, node) + " was re-created (uid " + plan.memberUid() + ")");
-            membershipEnded = true;
             return null;
         }
-        membershipEnded = plan.membershipEnded();
-        return reconciler.pass(plan, nodeProblems.get(), rewrite);
+        return reconciler.pass(plan, nodeProblems.get(), rewrite); // at the end of membership: removes the peers and routes
     }
 
     /** Removes the masquerade table and the policy routes (the end of this node's membership). */

@@ -23,8 +23,9 @@ import java.util.function.Supplier;
  * marks the node dirty; one thread takes a snapshot, computes a {@link NodePlan} and has the
  * {@link NodeReconciler} apply it. A pass runs when the node is dirty, every second while the last one
  * failed or the datapath lost its configuration (a restarted userspace process comes back empty), and
- * at least every {@link #RESYNC} (someone may have changed the interface, routes or ruleset behind our
- * back); between passes the fail-closed routes are re-asserted every second. Periodic duties are
+ * at least every {@link #RESYNC} (someone may have changed the interface's peers, the fail-closed routes, the
+ * policy rules or the ruleset behind our back; routes to blocks are trusted from the daemon's record until
+ * the interface is re-created); between passes the fail-closed routes are re-asserted every second. Periodic duties are
  * {@link NodeJobs}. This class is the wiring and the loop; the decisions are in the plan and the steps.
  */
 public final class MeshAgent implements AutoCloseable {

@@ -30,31 +30,16 @@ public enum MeshChange {
     /** The node-side changes from {@code before} to {@code after}; empty when none. */
     public static Set<MeshChange> between(WireGuardMeshSpec before, WireGuardMeshSpec after) {
         Set<MeshChange> out = EnumSet.noneOf(MeshChange.class);
-        if (port(before) != port(after)) out.add(LISTEN_PORT);
+        if (before.listenPortOrDefault() != after.listenPortOrDefault()) out.add(LISTEN_PORT);
         if (!Objects.equals(before.mtu, after.mtu)) out.add(MTU);
-        if (keepalive(before) != keepalive(after)) out.add(PERSISTENT_KEEPALIVE);
+        if (before.persistentKeepaliveOrDefault() != after.persistentKeepaliveOrDefault()) out.add(PERSISTENT_KEEPALIVE);
         if (!Objects.equals(before.podCIDRs, after.podCIDRs) || !Objects.equals(list(before.peerCIDRs), list(after.peerCIDRs))) out.add(POOLS);
         if (before.masquerade() != after.masquerade() || !Objects.equals(before.egressExcludeCIDRs(), after.egressExcludeCIDRs())) out.add(EGRESS);
-        if (datapath(before) != datapath(after)) out.add(DATAPATH);
+        if (before.datapathOrDefault() != after.datapathOrDefault()) out.add(DATAPATH);
         if (before.presharedKeysEnabled() != after.presharedKeysEnabled() || !before.presharedKeyInterval().equals(after.presharedKeyInterval())) {
             out.add(PRESHARED_KEYS);
         }
         return out;
-    }
-
-    /** The listen port a spec asks for ({@link WireGuardMeshSpec#listenPortOrDefault}). */
-    public static int port(WireGuardMeshSpec s) {
-        return s.listenPortOrDefault();
-    }
-
-    /** The persistent keepalive of node peers in seconds ({@link WireGuardMeshSpec#persistentKeepaliveOrDefault}). */
-    public static int keepalive(WireGuardMeshSpec s) {
-        return s.persistentKeepaliveOrDefault();
-    }
-
-    /** The datapath a spec asks for ({@link WireGuardMeshSpec#datapathOrDefault}). */
-    public static WireGuardMeshSpec.Datapath datapath(WireGuardMeshSpec s) {
-        return s.datapathOrDefault();
     }
 
     private static java.util.List<String> list(java.util.List<String> l) {

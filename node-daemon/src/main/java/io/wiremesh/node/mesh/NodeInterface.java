@@ -35,7 +35,7 @@ final class NodeInterface {
     /** What the interface was last given (null / 0: nothing, or it was re-created). */
     private NodeKey interfaceKey;
     private int interfacePort;
-    private Integer interfaceMtu;
+    private volatile Integer interfaceMtu; // read by the CNI server's thread (new pods' MTU)
     /** The port last bound on any interface of this node, and the key last published (null: the held one). */
     private int boundPort;
     private NodeKey publishedKey;
@@ -146,7 +146,7 @@ final class NodeInterface {
     /** Addresses, MTU and link state, when the interface lacks them. */
     void setUp(NodePlan plan) throws IOException {
         if (plan.mtu() <= 0) throw new IOException("no MTU: spec.mtu is unset and the MTU of the underlay interface is unknown");
-        if (Objects.equals(interfaceMtu, plan.mtu()) && device.configured()) return; // configured: a kernel link is also up
+        if (Objects.equals(interfaceMtu, plan.mtu())) return; // a down or re-created link was found by configure, which cleared it
         routes.setUp(plan.overlayAddresses(), plan.mtu(), plan.failClosedPools());
         interfaceMtu = plan.mtu();
     }

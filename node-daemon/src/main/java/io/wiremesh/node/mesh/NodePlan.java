@@ -83,7 +83,7 @@ public record NodePlan(long generation, WireGuardMeshSpec.Datapath datapath, int
         List<String> sources = accepted.contains(in.endpointHost()) ? List.of(in.endpointHost()) : List.of();
         long keyGeneration = self == null || self.getSpec().keyGeneration == null ? 0 : self.getSpec().keyGeneration;
         EgressPlan egress = self == null ? null : EgressPlan.of(spec, self, in.members());
-        return new NodePlan(generation == null ? 0 : generation, MeshChange.datapath(spec), MeshChange.port(spec), mtu,
+        return new NodePlan(generation == null ? 0 : generation, spec.datapathOrDefault(), spec.listenPortOrDefault(), mtu,
                 failClosedPools(spec, in.members()), self == null ? List.of() : List.copyOf(self.getSpec().podCIDRs), overlay, sources, keyGeneration, spec.presharedKeysEnabled(), spec.presharedKeyInterval(),
                 exchangePeers(in.node(), spec, in.members()), egress, ended, in.complete(),
                 self == null ? null : self.getMetadata().getUid(), in);
@@ -126,7 +126,7 @@ public record NodePlan(long generation, WireGuardMeshSpec.Datapath datapath, int
         for (WireGuardNode w : members) {
             if (w.getSpec() == null || w.getSpec().publicKey == null || node.equals(w.getSpec().nodeName)) continue;
             out.add(new PresharedKeyExchange.Peer(w.getSpec().nodeName, w.getSpec().publicKey, w.getSpec().kemPublicKey,
-                    w.getSpec().overlayAddresses, endpointPort(w.getSpec().endpoints, MeshChange.port(spec))));
+                    w.getSpec().overlayAddresses, endpointPort(w.getSpec().endpoints, spec.listenPortOrDefault())));
         }
         return out;
     }

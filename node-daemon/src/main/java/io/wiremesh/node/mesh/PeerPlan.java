@@ -65,7 +65,7 @@ public record PeerPlan(Map<String, PeerConfig> peers, Set<Cidr> routedBlocks, Ma
         if (me == null && membersSynced) return new PeerPlan(Map.of(), Set.of(), Map.of(), Map.of());
 
         ExternalPeerRoutes external = ExternalPeerRoutes.of(mesh, me, others.values(), externalPeers);
-        int keepalive = MeshChange.keepalive(spec);
+        int keepalive = spec.persistentKeepaliveOrDefault();
         Map<String, PeerConfig> peers = new LinkedHashMap<>();
         Map<String, String> nodeByKey = new HashMap<>();
         Set<Cidr> blocks = new TreeSet<>();

@@ -6,18 +6,33 @@ import java.nio.file.Path;
 import java.util.List;
 
 /**
- * Applies {@link MasqueradeTable} scripts with the {@code nft} tool ({@code nft -f -}: one atomic
+ * Applies {@link MasqueradeTable} scripts (and those of wiremesh's other tables, {@link #forTable}) with the {@code nft} tool ({@code nft -f -}: one atomic
  * transaction). Netfilter is the one subsystem wiremesh drives through its own command-line tool, as
  * kube-proxy, flannel and Calico do; everything else is netlink. A script whose digest the table
  * already carries is not applied again.
  */
 public final class Nft {
     private final List<String> nft;
+    /** The table the scripts replace, as nft names it ("inet wiremesh"). */
+    private final String table;
     private volatile String applied;
 
     /** @param nft the command that runs nft (its path, possibly behind a wrapper such as {@code ip netns exec NS}) */
     public Nft(List<String> nft) {
+        this(nft, MasqueradeTable.TABLE);
+    }
+
+    private Nft(List<String> nft, String table) {
         this.nft = List.copyOf(nft);
+        this.table = table;
+    }
+
+    /**
+     * The same nft for another table of wiremesh's (e.g. the NetworkPolicy table), whose scripts follow the same form:
+     * a first line "# DIGEST", the table re-created with that digest as its comment.
+     */
+    public Nft forTable(String familyAndName) {
+        return new Nft(nft, familyAndName);
     }
 
     /** The nft on this system: /usr/sbin/nft or /sbin/nft when present, else whatever PATH has. */
@@ -44,7 +59,7 @@ public final class Nft {
 
     /** Removes the table (if any). */
     public synchronized void remove() throws IOException {
-        run(MasqueradeTable.removal(), "-f", "-");
+        run("table " + table + " {}\ndelete table " + table + "\n", "-f", "-");
         applied = NO_TABLE;
     }
 
@@ -61,7 +76,8 @@ public final class Nft {
 
     /** The digest in the comment of the table as the kernel has it; {@link #NO_TABLE} when there is none, "" without a comment. */
     String currentDigest() throws IOException {
-        NetfilterCommand.Result r = exec(null, "list", "table", "inet", "wiremesh");
+        String[] familyAndName = table.split(" ");
+        NetfilterCommand.Result r = exec(null, "list", "table", familyAndName[0], familyAndName[1]);
         if (r.exit() != 0) return NO_TABLE; // nft says "No such file or directory"
         int i = r.out().indexOf("comment \"");
         if (i < 0) return "";

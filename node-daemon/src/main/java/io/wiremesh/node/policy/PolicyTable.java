@@ -1,0 +1,116 @@
+package io.wiremesh.node.policy;
+
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * wiremesh's NetworkPolicy table ({@code inet wiremesh-policy}) as one {@code nft -f} transaction that replaces only
+ * this table (declare, delete, re-create: atomic, never a moment with half the rules or none). A table of its own,
+ * beside the masquerade table ({@code inet wiremesh}): the two change for different reasons (pods and policies here,
+ * members and pools there) and each is rewritten only when its own digest changes.
+ * <p>
+ * Base chains, each ending its own decision only (an accept in one does not skip the next):
+ * <ul>
+ *   <li>{@code pod-sources} (prerouting, raw): a packet from a pod's veth ({@code wm*}) must carry one of that pod's
+ *       addresses (or IPv6 link-local/unspecified, for neighbour discovery); else dropped.</li>
+ *   <li>{@code egress} (forward, filter - 1) and {@code egress-to-node} (input): replies of accepted connections pass
+ *       (conntrack); a new connection from an isolated pod of this node goes through its pod chain.</li>
+ *   <li>{@code ingress} (forward, filter + 1): likewise for new connections to an isolated pod of this node. Connections
+ *       the node itself opens (kubelet probes) go out on the output hook, which no chain here holds.</li>
+ * </ul>
+ * Pure: rendering only.
+ */
+public final class PolicyTable {
+    /** The table's family and name, as nft writes them. */
+    public static final String TABLE = "inet wiremesh-policy";
+    /** The host ends of pods' veths (PodNetwork's names): "wm" and 12 hex digits. */
+    public static final String POD_VETHS = "wm*";
+
+    private PolicyTable() {}
+
+    /** The script that makes the table hold {@code policy}; its first line is a comment naming the table's digest. */
+    public static String script(PolicyPlan.NodePolicy policy) {
+        StringBuilder b = new StringBuilder();
+        List<String> bind4 = new java.util.ArrayList<>(), bind6 = new java.util.ArrayList<>();
+        for (var e : policy.bindings().entrySet()) {
+            for (String ip : e.getValue()) (ip.indexOf(':') >= 0 ? bind6 : bind4).add('"' + e.getKey() + "\" . " + ip);
+        }
+        b.append("  set pod-addresses4 { type ifname . ipv4_addr;").append(elements(bind4)).append(" }\n");
+        b.append("  set pod-addresses6 { type ifname . ipv6_addr;").append(elements(bind6)).append(" }\n");
+        map(b, "ingress4", "ipv4_addr", policy.ingress(), false);
+        map(b, "ingress6", "ipv6_addr", policy.ingress(), true);
+        map(b, "egress4", "ipv4_addr", policy.egress(), false);
+        map(b, "egress6", "ipv6_addr", policy.egress(), true);
+        for (var e : policy.sets().entrySet()) {
+            PolicyPlan.NftSet s = e.getValue();
+            b.append("  set ").append(e.getKey()).append(" { type ").append(s.type()).append(';');
+            if (s.interval()) b.append(" flags interval;");
+            if (!s.elements().isEmpty()) b.append(" elements = { ").append(String.join(", ", s.elements())).append(" };");
+            b.append(" }\n");
+        }
+        for (var e : policy.policyChains().entrySet()) {
+            b.append("  chain ").append(e.getKey()).append(" {\n    comment \"").append(e.getValue().comment()).append("\"\n");
+            for (String line : e.getValue().lines()) b.append("    ").append(line).append('\n');
+            b.append("  }\n");
+        }
+        for (var e : policy.podChains().entrySet()) {
+            b.append("  chain ").append(e.getKey()).append(" {\n");
+            for (String target : e.getValue()) b.append("    jump ").append(target).append('\n');
+            b.append("    counter drop\n  }\n");
+        }
+        b.append("  chain pod-sources {\n    type filter hook prerouting priority raw; policy accept;\n")
+                .append("    iifname != \"").append(POD_VETHS).append("\" accept\n")
+                .append("    iifname . ip saddr @pod-addresses4 accept\n")
+                .append("    iifname . ip6 saddr @pod-addresses6 accept\n")
+                .append("    ip6 saddr { ::, fe80::/10 } accept\n")
+                .append("    counter drop\n  }\n");
+        b.append("  chain egress {\n    type filter hook forward priority filter - 1; policy accept;\n")
+                .append("    ct state established,related accept\n")
+                .append("    ip saddr vmap @egress4\n    ip6 saddr vmap @egress6\n  }\n");
+        b.append("  chain egress-to-node {\n    type filter hook input priority filter - 1; policy accept;\n")
+                .append("    ct state established,related accept\n")
+                .append("    iifname \"").append(POD_VETHS).append("\" ip saddr vmap @egress4\n")
+                .append("    iifname \"").append(POD_VETHS).append("\" ip6 saddr vmap @egress6\n  }\n");
+        b.append("  chain ingress {\n    type filter hook forward priority filter + 1; policy accept;\n")
+                .append("    ct state established,related accept\n")
+                .append("    ip daddr vmap @ingress4\n    ip6 daddr vmap @ingress6\n  }\n");
+        String digest = hash(b.toString());
+        return "# " + digest + "\n"
+                + "table " + TABLE + " {}\n"
+                + "delete table " + TABLE + "\n"
+                + "table " + TABLE + " {\n"
+                + "  comment \"" + digest + "\"\n"
+                + b
+                + "}\n";
+    }
+
+    /** The script that removes the table if it exists. */
+    public static String removal() {
+        return "table " + TABLE + " {}\ndelete table " + TABLE + "\n";
+    }
+
+    private static String elements(List<String> list) {
+        return list.isEmpty() ? "" : " elements = { " + String.join(", ", list) + " };";
+    }
+
+    private static void map(StringBuilder b, String name, String type, Map<String, String> verdicts, boolean v6) {
+        b.append("  map ").append(name).append(" { type ").append(type).append(" : verdict;");
+        List<String> entries = verdicts.entrySet().stream().filter(e -> (e.getKey().indexOf(':') >= 0) == v6)
+                .map(e -> e.getKey() + " : " + (e.getValue().equals(PolicyPlan.DROP) ? "drop" : "goto " + e.getValue())).toList();
+        if (!entries.isEmpty()) b.append(" elements = { ").append(String.join(", ", entries)).append(" };");
+        b.append(" }\n");
+    }
+
+    private static String hash(String body) {
+        try {
+            byte[] h = MessageDigest.getInstance("SHA-256").digest(body.getBytes(StandardCharsets.UTF_8));
+            return "wiremesh-sha256:" + HexFormat.of().formatHex(h, 0, 12);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

@@ -26,11 +26,13 @@ log() { printf '[k8s-e2e %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { printf 'k8s-e2e: %s\n' "$*" >&2; exit 1; }
 
 # ---- the selection ---------------------------------------------------------------------------------------
-# What a CNI answers for: pod networking, Services through kube-proxy over it, conntrack, DNS, hostPort, NoSNAT.
-FOCUS_ALL='\[sig-network\] (Networking|Services|Conntrack|DNS|NoSNAT) |\[sig-scheduling\] SchedulerPredicates \[Serial\] validates that there (is no|exists) conflict between pods with same hostPort'
+# What a CNI answers for: pod networking, Services through kube-proxy over it, conntrack, DNS, hostPort, NoSNAT,
+# NetworkPolicy.
+FOCUS_ALL='\[sig-network\] (Networking|Services|Conntrack|DNS|NoSNAT|NetworkPolicy) |\[sig-scheduling\] SchedulerPredicates \[Serial\] validates that there (is no|exists) conflict between pods with same hostPort'
 # The representative part CI runs: pod-pod, pod-node and node-pod (http, udp), Services by ClusterIP and
-# NodePort (http, udp), hostPort, conntrack, and DNS.
-FOCUS_CI='Granular Checks: Pods should function for (intra-pod|node-pod) communication: (http|udp)|Granular Checks: Services should function for (pod-Service|node-Service|endpoint-Service): (http|udp)|Granular Checks: Services should (support basic nodePort: udp functionality|function for service endpoints using hostNetwork)|Networking should check kube-proxy urls|Conntrack should be able to preserve UDP traffic when server pod cycles for a NodePort service|Services should be able to create a functioning NodePort service|DNS should provide DNS for services |DNS should provide DNS for the cluster |validates that there is no conflict between pods with same hostPort but different hostIP and protocol'
+# NodePort (http, udp), hostPort, conntrack, DNS, and NetworkPolicy (default deny, selectors, ports, named ports,
+# ipBlock except, the API).
+FOCUS_CI='should support a .default-deny-(ingress|all). policy|should enforce policy to allow traffic only from a pod in a different namespace based on PodSelector and NamespaceSelector \[Feature:NetworkPolicy\]|NetworkPolicy between server and client should enforce policy based on Ports|should allow egress access on one named port|should enforce except clause while egress access|NetworkPolicy API should support creating NetworkPolicy API operations|Granular Checks: Pods should function for (intra-pod|node-pod) communication: (http|udp)|Granular Checks: Services should function for (pod-Service|node-Service|endpoint-Service): (http|udp)|Granular Checks: Services should (support basic nodePort: udp functionality|function for service endpoints using hostNetwork)|Networking should check kube-proxy urls|Conntrack should be able to preserve UDP traffic when server pod cycles for a NodePort service|Services should be able to create a functioning NodePort service|DNS should provide DNS for services |DNS should provide DNS for the cluster |validates that there is no conflict between pods with same hostPort but different hostIP and protocol'
 # Never selected: not a CNI's business, or needs what no cluster of this kind has. One pattern per line:
 # "regex<TAB>reason". Everything skipped is named in the summary with its reason.
 SKIPS=$(cat <<'EOF'

@@ -5,7 +5,7 @@ import picocli.CommandLine.Command;
 
 /** {@code wiremesh}: the user's command line. */
 @Command(name = "wiremesh", mixinStandardHelpOptions = true, version = "wiremesh 0.1.0",
-        description = "WireGuard for Kubernetes pods.", subcommands = {PeerCommands.class, NodeCommands.class})
+        description = "WireGuard for Kubernetes pods.", subcommands = {PeerCommands.class, NodeCommands.class, PolicyCommands.class})
 public final class Main {
     public static void main(String[] args) {
         System.exit(execute(args));

@@ -56,6 +56,10 @@ public final class Main implements Callable<Integer> {
             + " uninstalls as uninstall-cni does; stopped otherwise, it keeps everything")
     String daemonSet;
 
+    @Option(names = "--network-policy", defaultValue = "true", negatable = true, fallbackValue = "true",
+            description = "in a mesh, enforce Kubernetes NetworkPolicy on this node (default: ${DEFAULT-VALUE})")
+    boolean networkPolicy;
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -79,7 +83,7 @@ public final class Main implements Callable<Integer> {
             throw new CommandLine.ParameterException(spec.commandLine(), "--mesh needs --node-name and --node-ip (or NODE_NAME and NODE_IP)");
         }
         return new NodeDaemon.Options(List.copyOf(blocks), state, socket, mtu, mesh, nodeName, nodeIp, ifname, statusAddress, cniBinDir, cniConfDir,
-                cniRuntime, cniJar, procSysNet, daemonSet);
+                cniRuntime, cniJar, procSysNet, daemonSet, networkPolicy && mesh != null);
     }
 
     @Override

@@ -31,6 +31,11 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicBoolean;
 import io.wiremesh.node.metrics.StatusServer;
+import io.wiremesh.api.cni.CniErrorCode;
+import io.wiremesh.node.cni.CniException;
+import io.wiremesh.node.policy.PolicyAgent;
+import io.wiremesh.node.policy.PolicyPlan;
+import io.wiremesh.node.policy.PolicyTable;
 
 /**
  * The node-daemon's process: starts what a node runs (in a mesh: the node agent, {@link MeshAgent}; then the CNI
@@ -58,9 +63,11 @@ public final class NodeDaemon {
      * @param cniBinDir     where to install the plugin (null: not installed), with cniConfDir, cniRuntime and cniJar
      * @param procSysNet    the node's net sysctls (in a container: a mount of the host's)
      * @param daemonSet     the DaemonSet running this daemon (null: not run by one)
+     * @param networkPolicy whether to enforce NetworkPolicy (in a mesh: needs the API)
      */
     public record Options(List<Cidr> podCidrs, Path state, Path socket, int mtu, String mesh, String nodeName, String nodeIp, String ifname,
-                         String statusAddress, Path cniBinDir, Path cniConfDir, Path cniRuntime, Path cniJar, Path procSysNet, String daemonSet) {}
+                         String statusAddress, Path cniBinDir, Path cniConfDir, Path cniRuntime, Path cniJar, Path procSysNet, String daemonSet,
+                          boolean networkPolicy) {}
 
     private final Options config;
 
@@ -108,10 +115,11 @@ public final class NodeDaemon {
 
         MeshAgent agent = null;
         Ipam ipam = null;
+        KubernetesClient client = null;
         if (mesh != null) {
             // Until this daemon has chosen (after it has its membership), a datapath starting now must wait.
             io.wiremesh.wireguard.uapi.InterfaceOwner.forget(Datapaths.UAPI_DIR, ifname);
-            KubernetesClient client = new KubernetesClientBuilder().build();
+            client = new KubernetesClientBuilder().build();
             // The ML-KEM key pair for the post-quantum preshared keys between nodes: on disk next to the WireGuard key.
             // The signing identity: the operator accepts it on first use; later keys and endpoints need its signature.
             io.wiremesh.node.keys.NodeIdentity identity = io.wiremesh.node.keys.NodeIdentity.loadOrCreate(state);
@@ -172,7 +180,20 @@ public final class NodeDaemon {
         // In a mesh, new pods get the WireGuard interface's MTU as it is at their ADD (a mesh edit may change it).
         int fixedMtu = mtu;
         java.util.function.IntSupplier podMtu = agent == null ? () -> fixedMtu : agent::mtu;
-        CniServer server = CniServer.start(new PodNetwork(ipam, netlink, podMtu, procSys), socket);
+        PodNetwork.Coverage coverage = PodNetwork.Coverage.NONE;
+        PolicyAgent policy = null;
+        if (config.networkPolicy() && client != null) {
+            Ipam podsHere = ipam;
+            policy = new PolicyAgent(client, () -> localPods(podsHere), Nft.onThisSystem());
+            synchronized (lifecycle) {
+                if (!stopping.get()) {
+                    policy.start();
+                    running.add(policy);
+                }
+            }
+            coverage = coverage(policy);
+        }
+        CniServer server = CniServer.start(new PodNetwork(ipam, netlink, podMtu, procSys, coverage), socket);
         running.add(server);
         CniInstaller installer = null;
         if (cniBinDir != null && cniConfDir != null && cniRuntime != null && cniJar != null) {
@@ -196,13 +217,51 @@ public final class NodeDaemon {
         int colon = statusAddress.lastIndexOf(':');
         StatusServer status = StatusServer.start(new java.net.InetSocketAddress(statusAddress.substring(0, colon),
                         Integer.parseInt(statusAddress.substring(colon + 1))), ipam,
-                agent == null ? null : agent.device(), agent == null ? Map.of() : agent.nodeByKey(), agent == null ? null : agent.presharedKeys(),
+                agent == null ? null : agent.device(), agent == null ? Map.of() : agent.nodeByKey(), agent == null ? null : agent.presharedKeys(), policy,
                 () -> nodeProblem(podIpam, repair) == null && (meshAgent == null || meshAgent.ready()),
                 () -> !repair.failingFor(CNI_REPAIR_GIVE_UP) && (meshAgent == null || meshAgent.alive()));
         running.add(status);
         System.err.println("wiremesh node-daemon: public key " + key.publicKeyBase64() + ", blocks " + blocks + ", CNI socket " + server.path()
                 + (mesh != null ? ", mesh " + mesh + " on " + ifname : ""));
         done.await();
+    }
+
+    /** How long an ADD waits for the NetworkPolicy table to cover its pod before it fails (the runtime retries). */
+    static final Duration POLICY_COVERAGE_TIMEOUT = Duration.ofSeconds(20);
+
+    /** The pods wired on this node, from its IPAM record, as the NetworkPolicy table binds and isolates them. */
+    static List<PolicyPlan.LocalPod> localPods(Ipam ipam) {
+        Map<String, List<Ipam.Allocation>> byAttachment = new java.util.LinkedHashMap<>();
+        for (Ipam.Allocation a : ipam.all()) byAttachment.computeIfAbsent(a.containerId() + "/" + a.ifName(), k -> new ArrayList<>()).add(a);
+        List<PolicyPlan.LocalPod> out = new ArrayList<>();
+        for (List<Ipam.Allocation> as : byAttachment.values()) {
+            Ipam.Allocation first = as.getFirst();
+            out.add(new PolicyPlan.LocalPod(first.podNamespace(), first.podName(), PodNetwork.hostVeth(first.containerId(), first.ifName()),
+                    as.stream().map(Ipam.Allocation::address).toList()));
+        }
+        return out;
+    }
+
+    /** A new pod's ADD returns once the NetworkPolicy table covers it; fails (try again later) when it does not in time. */
+    static PodNetwork.Coverage coverage(PolicyAgent policy) {
+        return new PodNetwork.Coverage() {
+            @Override
+            public void awaitCovered() throws CniException {
+                try {
+                    if (policy.awaitCovered(POLICY_COVERAGE_TIMEOUT)) return;
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                String why = policy.lastFailure();
+                throw new CniException(CniErrorCode.TRY_AGAIN_LATER, "the node's NetworkPolicy rules do not cover the pod yet"
+                        + (why != null ? ": " + why : ""), "the node-daemon's log says why; the runtime retries the ADD");
+            }
+
+            @Override
+            public void changed() {
+                policy.changed();
+            }
+        };
     }
 
     /**
@@ -228,7 +287,9 @@ public final class NodeDaemon {
         try (Netlink nl = Netlink.open()) {
             new NodeEgress(new NodeAddressRouting(nl, ""), Nft.onThisSystem(), Conntrack.onThisSystem(), "").remove();
         }
-        System.err.println("removed the nftables table " + io.wiremesh.node.egress.MasqueradeTable.TABLE + " and the policy routes to node addresses");
+        PolicyAgent.remove(Nft.onThisSystem());
+        System.err.println("removed the nftables tables " + io.wiremesh.node.egress.MasqueradeTable.TABLE + " and " + PolicyTable.TABLE
+                + " and the policy routes to node addresses");
     }
 
     /**

@@ -33,16 +33,47 @@ public final class PodNetwork {
     /** The pods' MTU at ADD time: in a mesh, the WireGuard interface's, which a mesh edit may change. */
     private final java.util.function.IntSupplier mtu;
     private final Path procSys;
+    private final Coverage coverage;
+
+    /**
+     * What else the node keeps for its pods, told of every change: the NetworkPolicy rules, which must cover a new pod
+     * before its ADD returns (its first packet already meets its policies).
+     */
+    public interface Coverage {
+        /**
+         * The pods wired on this node changed and the change is in place: returns once the rules cover it.
+         *
+         * @throws CniException when they do not (the ADD then fails, leaving nothing behind)
+         */
+        void awaitCovered() throws CniException;
+
+        /** The pods wired on this node changed (a pod removed): the rules follow, nobody waits. */
+        void changed();
+
+        /** Nothing to cover (no NetworkPolicy enforcement on this node). */
+        Coverage NONE = new Coverage() {
+            @Override
+            public void awaitCovered() {}
+
+            @Override
+            public void changed() {}
+        };
+    }
 
     public PodNetwork(Ipam ipam, Netlink host, java.util.function.IntSupplier mtu, Path procSys) {
+        this(ipam, host, mtu, procSys, Coverage.NONE);
+    }
+
+    public PodNetwork(Ipam ipam, Netlink host, java.util.function.IntSupplier mtu, Path procSys, Coverage coverage) {
         this.ipam = ipam;
         this.host = host;
         this.mtu = mtu;
         this.procSys = procSys;
+        this.coverage = coverage;
     }
 
-    /** The host-side veth name for an attachment: stable, unique, at most 15 characters. */
-    static String hostVeth(String containerId, String ifName) {
+    /** The host-side veth name for an attachment: stable, unique, at most 15 characters ("wm" and 12 hex digits). */
+    public static String hostVeth(String containerId, String ifName) {
         try {
             byte[] h = MessageDigest.getInstance("SHA-256").digest((containerId + "/" + ifName).getBytes(StandardCharsets.UTF_8));
             return "wm" + HexFormat.of().formatHex(h).substring(0, 12);
@@ -102,6 +133,12 @@ public final class PodNetwork {
                 host.replaceRoute(InetAddress.getByName(ip.address()), ip.v6() ? 128 : 32, null, hostLink.index(),
                         Netlink.RT_SCOPE_LINK, Netlink.RTN_UNICAST, 0);
             }
+            try {
+                coverage.awaitCovered();
+            } catch (CniException e) {
+                undo(a, veth);
+                throw e;
+            }
             return result(a, veth, hostLink, podLink, ips);
         } catch (IOException | RuntimeException e) {
             undo(a, veth);
@@ -131,6 +168,7 @@ public final class PodNetwork {
         } catch (IOException ignored) {
             // the record will be released by GC
         }
+        coverage.changed();
     }
 
     /**
@@ -144,6 +182,7 @@ public final class PodNetwork {
             host.deleteLink(hostVeth(containerId, ifName));
             try {
                 ipam.release(containerId, ifName);
+                coverage.changed();
             } catch (Ipam.UnreadableStateException e) {
                 System.err.println("wiremesh node-daemon: DEL " + containerId + "/" + ifName + ": network removed, address not released: " + e.getMessage());
             }
@@ -181,6 +220,7 @@ public final class PodNetwork {
         try {
             List<Ipam.Allocation> gone = ipam.retainOnly(valid);
             for (Ipam.Allocation g : gone) host.deleteLink(hostVeth(g.containerId(), g.ifName()));
+            if (!gone.isEmpty()) coverage.changed();
             return gone;
         } catch (IOException e) {
             throw new CniException(CniErrorCode.IO_FAILURE, "gc failed: " + e.getMessage(), null);

@@ -57,6 +57,26 @@ public final class Nft {
         return true;
     }
 
+    /** Whether the table already is what {@code script} says (its digest), so {@link #apply} would write nothing. */
+    public synchronized boolean holds(String script) throws IOException {
+        String want = MasqueradeTable.digest(script);
+        if (want == null) want = NO_TABLE;
+        if (applied == null) applied = currentDigest();
+        return want.equals(applied);
+    }
+
+    /**
+     * The named counters of the table, as nft's JSON ({@code nft -j list counters table ...}).
+     *
+     * @throws IOException when nft fails (e.g. no such table)
+     */
+    public String counters() throws IOException {
+        String[] familyAndName = table.split(" ");
+        NetfilterCommand.Result r = exec(null, "-j", "list", "counters", "table", familyAndName[0], familyAndName[1]);
+        if (r.exit() != 0) throw new IOException("nft list counters failed (exit " + r.exit() + "): " + r.out().strip());
+        return r.out();
+    }
+
     /** Removes the table (if any). */
     public synchronized void remove() throws IOException {
         run("table " + table + " {}\ndelete table " + table + "\n", "-f", "-");

@@ -33,6 +33,11 @@ import java.util.function.ToDoubleFunction;
  *   <li>mesh mode with the post-quantum preshared keys: {@code wiremesh_psk_rotations_total},
  *       {@code wiremesh_psk_failures_total}, {@code wiremesh_psk_fallbacks_total} (counters since start),
  *       {@code wiremesh_psk_peers} and {@code wiremesh_psk_stale_peers} (gauges).</li>
+ *   <li>with NetworkPolicy enforcement: {@code wiremesh_policy_enforcing} (1 once the table is applied and while the
+ *       last pass succeeded), {@code wiremesh_policy_denied_packets} per isolated pod, labels {@code namespace},
+ *       {@code pod}, {@code direction} (ingress/egress: new connections no policy allowed, since the daemon started),
+ *       {@code wiremesh_policy_spoofed_packets} (sent by a pod from an address not its own). The table's counters are
+ *       read once per scrape.</li>
  * </ul>
  * The interface is read once per scrape (one UAPI or netlink dump), not once per meter. No key
  * material, ever: a public key is the only key that appears.
@@ -60,6 +65,9 @@ final class NodeMetrics implements AutoCloseable {
     private final LongSupplier nowEpochSeconds;
     private final List<PeerSeries> perPeer = new ArrayList<>();
     private volatile Reading last = Reading.NONE;
+    private final io.wiremesh.node.policy.PolicyAgent policy;
+    private final MultiGauge policyDenied;
+    private volatile io.wiremesh.node.policy.PolicyCounters.Totals policyTotals = new io.wiremesh.node.policy.PolicyCounters.Totals(Map.of(), 0, null);
 
     /**
      * @param ipam            this node's pod addresses
@@ -70,6 +78,23 @@ final class NodeMetrics implements AutoCloseable {
      */
     NodeMetrics(Ipam ipam, WireGuardDevice device, Map<String, String> nodeByKey, LongSupplier nowEpochSeconds,
                 io.wiremesh.node.psk.PresharedKeyExchange psk) {
+        this(ipam, device, nodeByKey, nowEpochSeconds, psk, null);
+    }
+
+    /** @param policy the NetworkPolicy enforcement, or null for none */
+    NodeMetrics(Ipam ipam, WireGuardDevice device, Map<String, String> nodeByKey, LongSupplier nowEpochSeconds,
+                io.wiremesh.node.psk.PresharedKeyExchange psk, io.wiremesh.node.policy.PolicyAgent policy) {
+        this.policy = policy;
+        if (policy != null) {
+            Gauge.builder("wiremesh.policy.enforcing", policy, x -> x.enforcing() ? 1 : 0)
+                    .description("1 while this node's NetworkPolicy table is applied and up to date").strongReference(true).register(registry);
+            Gauge.builder("wiremesh.policy.spoofed.packets", this, m -> m.policyTotals.spoofed())
+                    .description("Packets dropped because a pod sent them from an address not its own").strongReference(true).register(registry);
+            policyDenied = MultiGauge.builder("wiremesh.policy.denied.packets")
+                    .description("New connections' packets dropped because no NetworkPolicy selecting the pod allowed them").register(registry);
+        } else {
+            policyDenied = null;
+        }
         this.device = device;
         this.nodeByKey = nodeByKey;
         this.nowEpochSeconds = nowEpochSeconds;
@@ -113,6 +138,16 @@ final class NodeMetrics implements AutoCloseable {
     /** Reads the interface once, brings the per-peer series in line with its peers, and renders every meter. */
     synchronized String scrape() {
         if (device != null) read();
+        if (policy != null) {
+            io.wiremesh.node.policy.PolicyCounters.Totals totals = policy.counters();
+            policyTotals = totals;
+            List<MultiGauge.Row<?>> rows = new ArrayList<>();
+            for (var e : totals.denied().entrySet()) {
+                rows.add(MultiGauge.Row.of(Tags.of("namespace", e.getKey().namespace(), "pod", e.getKey().pod(), "direction", e.getKey().direction()),
+                        e.getValue()));
+            }
+            policyDenied.register(rows, true);
+        }
         return registry.scrape();
     }
 

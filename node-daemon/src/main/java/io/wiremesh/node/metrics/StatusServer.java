@@ -41,7 +41,14 @@ public final class StatusServer implements AutoCloseable {
      */
     public static StatusServer start(InetSocketAddress address, Ipam ipam, WireGuardDevice device, Map<String, String> nodeByKey,
                                      io.wiremesh.node.psk.PresharedKeyExchange psk, BooleanSupplier ready, BooleanSupplier live) throws IOException {
-        return start(address, new NodeMetrics(ipam, device, nodeByKey, () -> System.currentTimeMillis() / 1000, psk), ready, live);
+        return start(address, ipam, device, nodeByKey, psk, null, ready, live);
+    }
+
+    /** {@link #start(InetSocketAddress, Ipam, WireGuardDevice, Map, io.wiremesh.node.psk.PresharedKeyExchange, BooleanSupplier, BooleanSupplier)} with the NetworkPolicy enforcement's metrics ({@code policy} null: none). */
+    public static StatusServer start(InetSocketAddress address, Ipam ipam, WireGuardDevice device, Map<String, String> nodeByKey,
+                                     io.wiremesh.node.psk.PresharedKeyExchange psk, io.wiremesh.node.policy.PolicyAgent policy,
+                                     BooleanSupplier ready, BooleanSupplier live) throws IOException {
+        return start(address, new NodeMetrics(ipam, device, nodeByKey, () -> System.currentTimeMillis() / 1000, psk, policy), ready, live);
     }
 
     static StatusServer start(InetSocketAddress address, NodeMetrics metrics, BooleanSupplier ready, BooleanSupplier live) throws IOException {

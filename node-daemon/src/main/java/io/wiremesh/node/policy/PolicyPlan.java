@@ -1,5 +1,7 @@
 package io.wiremesh.node.policy;
 
+import io.wiremesh.api.policy.Policy;
+import io.wiremesh.api.policy.PolicySnapshot;
 import java.math.BigInteger;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
@@ -54,14 +56,21 @@ public final class PolicyPlan {
      * @param bindings     veth -> the addresses its pod may send from (anti-spoofing)
      * @param ingress      pod address -> the chain deciding connections to it ("drop": nothing allowed); absent: not isolated
      * @param egress       pod address -> the chain deciding connections from it; absent: not isolated
-     * @param podChains    pod chain -> the policy chains it consults, in order (then drop)
+     * @param podChains    pod chain -> whose it is and the policy chains it consults, in order (then drop, counted)
      * @param policyChains policy chain -> its lines (nft rule text, each ending in accept), and a comment naming the policy
      * @param sets         set name -> set
      * @param problems     what could not be enforced as written, by policy ("ns/name: ...")
      */
     public record NodePolicy(Map<String, List<String>> bindings, Map<String, String> ingress, Map<String, String> egress,
-                             Map<String, List<String>> podChains, Map<String, PolicyChain> policyChains, Map<String, NftSet> sets,
+                             Map<String, PodChain> podChains, Map<String, PolicyChain> policyChains, Map<String, NftSet> sets,
                              List<String> problems) {}
+
+    /** One isolated pod's chain for one direction ("ingress", "egress"): the chains of the policies selecting it. */
+    public record PodChain(String namespace, String pod, String direction, List<String> policies) {
+        public PodChain {
+            policies = List.copyOf(policies);
+        }
+    }
 
     /** One policy's chain for one direction. */
     public record PolicyChain(String comment, List<String> lines) {}
@@ -90,7 +99,7 @@ public final class PolicyPlan {
         policies.sort(Comparator.comparing(Policy::key));
         Map<String, List<String>> bindings = new TreeMap<>();
         Map<String, String> ingress = new TreeMap<>(), egress = new TreeMap<>();
-        Map<String, List<String>> podChains = new LinkedHashMap<>();
+        Map<String, PodChain> podChains = new LinkedHashMap<>();
         Map<String, PolicyChain> policyChains = new LinkedHashMap<>();
         Map<String, NftSet> sets = new LinkedHashMap<>();
         List<String> problems = new ArrayList<>();
@@ -126,11 +135,11 @@ public final class PolicyPlan {
                 }
             }
             if (!in.isEmpty()) {
-                podChains.put("pod" + index + "-in", in);
+                podChains.put("pod" + index + "-in", new PodChain(l.namespace(), l.name(), "ingress", in));
                 for (String ip : l.ips()) ingress.put(ip, "pod" + index + "-in");
             }
             if (!out.isEmpty()) {
-                podChains.put("pod" + index + "-eg", out);
+                podChains.put("pod" + index + "-eg", new PodChain(l.namespace(), l.name(), "egress", out));
                 for (String ip : l.ips()) egress.put(ip, "pod" + index + "-eg");
             }
         }

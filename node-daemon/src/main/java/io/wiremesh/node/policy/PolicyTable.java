@@ -27,6 +27,11 @@ import java.util.Map;
 public final class PolicyTable {
     /** The table's family and name, as nft writes them. */
     public static final String TABLE = "inet wiremesh-policy";
+    /**
+     * The named counter of packets dropped because a pod sent them from an address not its own; each pod chain has a
+     * named counter of its own (its name), of the new connections its policies did not allow.
+     */
+    public static final String SPOOFED = "spoofed";
     /** The host ends of pods' veths (PodNetwork's names): "wm" and 12 hex digits. */
     public static final String POD_VETHS = "wm*";
 
@@ -57,17 +62,19 @@ public final class PolicyTable {
             for (String line : e.getValue().lines()) b.append("    ").append(line).append('\n');
             b.append("  }\n");
         }
+        b.append("  counter ").append(SPOOFED).append(" {}\n");
         for (var e : policy.podChains().entrySet()) {
+            b.append("  counter ").append(e.getKey()).append(" {}\n");
             b.append("  chain ").append(e.getKey()).append(" {\n");
-            for (String target : e.getValue()) b.append("    jump ").append(target).append('\n');
-            b.append("    counter drop\n  }\n");
+            for (String target : e.getValue().policies()) b.append("    jump ").append(target).append('\n');
+            b.append("    counter name \"").append(e.getKey()).append("\" drop\n  }\n");
         }
         b.append("  chain pod-sources {\n    type filter hook prerouting priority raw; policy accept;\n")
                 .append("    iifname != \"").append(POD_VETHS).append("\" accept\n")
                 .append("    iifname . ip saddr @pod-addresses4 accept\n")
                 .append("    iifname . ip6 saddr @pod-addresses6 accept\n")
                 .append("    ip6 saddr { ::, fe80::/10 } accept\n")
-                .append("    counter drop\n  }\n");
+                .append("    counter name \"").append(SPOOFED).append("\" drop\n  }\n");
         b.append("  chain egress {\n    type filter hook forward priority filter - 1; policy accept;\n")
                 .append("    ct state established,related accept\n")
                 .append("    ip saddr vmap @egress4\n    ip6 saddr vmap @egress6\n  }\n");

@@ -1,5 +1,7 @@
 package io.wiremesh.node.policy;
 
+import io.wiremesh.api.policy.Policy;
+import io.wiremesh.api.policy.PolicySnapshot;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.fabric8.kubernetes.api.model.IntOrString;
@@ -46,7 +48,8 @@ class PolicyPlanTest {
         var plan = PolicyPlan.of(snapshot, List.of(new PolicyPlan.LocalPod("a", "p", "wm0", List.of("10.1.0.2"))));
         assertThat(plan.ingress()).containsEntry("10.1.0.2", "pod0-in");
         assertThat(plan.egress()).containsEntry("10.1.0.2", "pod0-eg");
-        assertThat(plan.podChains()).containsEntry("pod0-in", List.of("pol0-in")).containsEntry("pod0-eg", List.of("pol0-eg"));
+        assertThat(plan.podChains()).containsEntry("pod0-in", new PolicyPlan.PodChain("a", "p", "ingress", List.of("pol0-in")))
+                .containsEntry("pod0-eg", new PolicyPlan.PodChain("a", "p", "egress", List.of("pol0-eg")));
         assertThat(plan.policyChains().get("pol0-in").lines()).isEmpty();
     }
 

@@ -1,5 +1,8 @@
 package io.wiremesh.node.policy;
 
+import io.wiremesh.api.policy.Policy;
+import io.wiremesh.api.policy.PolicySnapshot;
+import io.wiremesh.api.policy.PolicyVerdict;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -28,7 +31,7 @@ import org.junit.jupiter.api.Test;
  * selectors, namespace selectors, both, ipBlocks with except, numbered, ranged and named ports, TCP and UDP, every
  * policyTypes form, empty rules) enforced by {@link PolicyTable} on two nodes of network namespaces; every pod then
  * opens a new connection to every other pod and to both nodes on TCP and UDP ports 80 and 81, and each verdict of the
- * kernel is compared with {@link ReferenceModel}'s. Also: a pod sending with another pod's address is dropped; the
+ * kernel is compared with {@link PolicyVerdict}'s (what {@code wiremesh policy explain} answers). Also: a pod sending with another pod's address is dropped; the
  * node reaches its pods whatever the policies.
  */
 class PolicyTruthTableTest {
@@ -63,7 +66,7 @@ class PolicyTruthTableTest {
     private static final Map<String, Map<String, String>> NAMESPACES = Map.of("x", Map.of("team", "x", "env", "prod"), "y", Map.of("team", "y"), "z", Map.of());
 
     @Test
-    void everyProbeMatchesTheReferenceModel() throws Exception {
+    void everyProbeMatchesPolicyVerdict() throws Exception {
         Random random = new Random(20261207);
         List<String> mismatches = new ArrayList<>();
         int cases = 0, allowed = 0;
@@ -83,18 +86,17 @@ class PolicyTruthTableTest {
                     }
                     PolicyNamespaces.nft(n, PolicyTable.script(PolicyPlan.of(cluster, local)));
                 }
-                ReferenceModel model = new ReferenceModel(cluster);
-                record Probe(String from, ReferenceModel.End src, ReferenceModel.End dst, String protocol, int port, boolean expected) {}
+                                record Probe(String from, PolicyVerdict.End src, PolicyVerdict.End dst, String protocol, int port, boolean expected) {}
                 List<Probe> list = new ArrayList<>();
                 for (int a = 0; a < net.pods.size(); a++) {
-                    ReferenceModel.End src = new ReferenceModel.End(cluster.pods().get(a), net.pods.get(a).ip());
-                    List<ReferenceModel.End> dsts = new ArrayList<>();
-                    for (int b = 0; b < net.pods.size(); b++) if (b != a) dsts.add(new ReferenceModel.End(cluster.pods().get(b), net.pods.get(b).ip()));
-                    for (String nodeIp : PolicyNamespaces.NODE_IPS) dsts.add(new ReferenceModel.End(null, nodeIp));
-                    for (ReferenceModel.End dst : dsts) {
+                    PolicyVerdict.End src = new PolicyVerdict.End(cluster.pods().get(a), net.pods.get(a).ip());
+                    List<PolicyVerdict.End> dsts = new ArrayList<>();
+                    for (int b = 0; b < net.pods.size(); b++) if (b != a) dsts.add(new PolicyVerdict.End(cluster.pods().get(b), net.pods.get(b).ip()));
+                    for (String nodeIp : PolicyNamespaces.NODE_IPS) dsts.add(new PolicyVerdict.End(null, nodeIp));
+                    for (PolicyVerdict.End dst : dsts) {
                         for (String protocol : List.of("TCP", "UDP")) {
                             for (int port : new int[] {80, 81}) {
-                                list.add(new Probe(net.pods.get(a).ns(), src, dst, protocol, port, model.allowed(src, dst, protocol, port)));
+                                list.add(new Probe(net.pods.get(a).ns(), src, dst, protocol, port, PolicyVerdict.allowed(cluster, src, dst, protocol, port)));
                             }
                         }
                     }
@@ -107,7 +109,7 @@ class PolicyTruthTableTest {
                         if (!got && p.expected()) got = PolicyNamespaces.reaches(p.from(), null, p.dst().ip(), p.protocol(), p.port(), 10_000);
                         if (got == p.expected()) return null;
                         return (p.src().pod().key()) + " -> " + (p.dst().pod() == null ? p.dst().ip() : p.dst().pod().key()) + " " + p.protocol() + "/"
-                                + p.port() + ": kernel " + (got ? "allowed" : "denied") + ", reference " + (p.expected() ? "allowed" : "denied");
+                                + p.port() + ": kernel " + (got ? "allowed" : "denied") + ", PolicyVerdict " + (p.expected() ? "allowed" : "denied");
                     }));
                 }
                 List<String> found = new ArrayList<>();
@@ -120,7 +122,7 @@ class PolicyTruthTableTest {
         } finally {
             probes.shutdownNow();
         }
-        System.out.println("policy truth table: " + cases + " probes, " + allowed + " allowed by the reference model, " + mismatches.size()
+        System.out.println("policy truth table: " + cases + " probes, " + allowed + " allowed by PolicyVerdict, " + mismatches.size()
                 + " scenarios with mismatches");
         assertThat(mismatches).isEmpty();
         assertThat(cases).isGreaterThanOrEqualTo(500);
@@ -156,6 +158,9 @@ class PolicyTruthTableTest {
         } finally {
             io.wiremesh.testing.Commands.sh("ip", "-n", a.ns(), "addr", "del", other.ip() + "/32", "dev", "eth0");
         }
+        var nft = new io.wiremesh.node.egress.Nft(List.of("ip", "netns", "exec", PolicyNamespaces.NODES[0], "nft")).forTable(PolicyTable.TABLE);
+        assertThat(PolicyCounters.parse(nft.counters())).as("the table's drop counters").containsKey("pod0-in")
+                .hasEntrySatisfying(PolicyTable.SPOOFED, packets -> assertThat(packets).isGreaterThanOrEqualTo(3));
         assertThat(PolicyNamespaces.reaches(PolicyNamespaces.NODES[0], null, a.ip(), "TCP", 80, 10_000)).as("the pod's own node, e.g. kubelet probes").isTrue();
         assertThat(PolicyNamespaces.reaches(PolicyNamespaces.NODES[1], null, a.ip(), "TCP", 80, PROBE_MILLIS)).as("another node").isFalse();
     }

@@ -1,4 +1,4 @@
-package io.wiremesh.node.policy;
+package io.wiremesh.api.policy;
 
 import io.fabric8.kubernetes.api.model.IntOrString;
 import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy;

@@ -1,4 +1,4 @@
-package io.wiremesh.node.policy;
+package io.wiremesh.api.policy;
 
 import java.util.List;
 import java.util.Map;

@@ -1,4 +1,4 @@
-package io.wiremesh.node.policy;
+package io.wiremesh.api.policy;
 
 import io.fabric8.kubernetes.api.model.Namespace;
 import io.fabric8.kubernetes.api.model.PodIP;
@@ -42,6 +42,33 @@ public record PolicySnapshot(List<Pod> pods, Map<String, Map<String, String>> na
         pods = List.copyOf(pods);
         namespaces = Map.copyOf(namespaces);
         policies = List.copyOf(policies);
+    }
+
+    /**
+     * What of a pod the snapshot reads, and nothing else (the informer keeps every pod of the cluster): name, namespace,
+     * labels, resourceVersion, hostNetwork, containers' ports, phase, addresses.
+     */
+    public static io.fabric8.kubernetes.api.model.Pod slim(io.fabric8.kubernetes.api.model.Pod p) {
+        var m = p.getMetadata();
+        var b = new io.fabric8.kubernetes.api.model.PodBuilder().withNewMetadata().withName(m.getName()).withNamespace(m.getNamespace())
+                .withLabels(m.getLabels()).withResourceVersion(m.getResourceVersion()).withUid(m.getUid()).endMetadata();
+        if (p.getSpec() != null) {
+            var spec = new io.fabric8.kubernetes.api.model.PodSpec();
+            spec.setHostNetwork(p.getSpec().getHostNetwork());
+            if (p.getSpec().getContainers() != null) {
+                spec.setContainers(p.getSpec().getContainers().stream().filter(c -> c.getPorts() != null && !c.getPorts().isEmpty())
+                        .map(c -> new io.fabric8.kubernetes.api.model.ContainerBuilder().withName(c.getName()).withPorts(c.getPorts()).build()).toList());
+            }
+            b.withSpec(spec);
+        }
+        if (p.getStatus() != null) {
+            var status = new io.fabric8.kubernetes.api.model.PodStatus();
+            status.setPhase(p.getStatus().getPhase());
+            status.setPodIP(p.getStatus().getPodIP());
+            status.setPodIPs(p.getStatus().getPodIPs());
+            b.withStatus(status);
+        }
+        return b.build();
     }
 
     /** From the API's objects (the informers' caches). Host-network pods are neither targets nor peers (their address is the node's). */

@@ -36,7 +36,7 @@ FOCUS_CI='should support a .default-deny-(ingress|all). policy|should enforce po
 # Never selected: not a CNI's business, or needs what no cluster of this kind has. One pattern per line:
 # "regex<TAB>reason". Everything skipped is named in the summary with its reason.
 SKIPS=$(cat <<'EOF'
-\[Feature:SCTP|SCTP	SCTP is not enabled in the local cluster's API server (a Kubernetes 1.20 feature gate)
+\[Feature:SCTPConnectivity\]|\[sig-network\] SCTP \[Feature:SCTP\]	SCTP traffic: this machine's kernel has no SCTP (no sctp module, no /proc/net/sctp), so no pod can open an SCTP socket
 \[Disruptive\]	restarts components or edits nodes over SSH; the e2e framework's provider "skeleton" has no SSH to the local cluster's nodes
 LoadBalancer|load balancer|loadbalancer|LB health check|ESIPP|\[Feature:Ingress|Loadbalancing|Firewall rule|network tiers|\[Feature:NEG\]	needs a cloud load balancer or cloud firewall (no cloud provider here)
 IPv6|\[Feature:IPv6DualStack|DualStack	the local cluster is IPv4-only (Kubernetes 1.20's dual-stack is alpha)

@@ -4,7 +4,8 @@
 #     address in that node's ingress map), against kube-proxy programming a Service created at the same moment (its
 #     ClusterIP in every node's iptables nat table): R cycles, p50/p99;
 #  2. datapath: pod-to-pod TCP throughput (iperf3 -t 5) and RTT (ping) between pods on two nodes, the pair isolated
-#     both ways and allowed, with 1,000 policies in the cluster against the same pair with none, interleaved, R rounds;
+#     both ways and allowed by 2 policies, with 998 more selecting the pair (1,000 in all) against the 2 alone,
+#     interleaved, R rounds;
 #  3. update: one pod added to a simulated cluster of 10,000 pods and 1,000 policies, 110 pods on the node: plan, render
 #     and nft -f, against nft loading the same number of set elements as one set (io.wiremesh.bench.PolicyScale).
 # Usage: bench/policy.sh [R=5]   (after mvn package and scripts/install-deps.sh; uses the running local cluster if
@@ -21,7 +22,6 @@ OURS=0
 SIM_NS=wmb-policy-scale
 cleanup() {
   wml_kubectl delete namespace wmb-policy --ignore-not-found --wait=false >/dev/null 2>&1 || true
-  for i in $(seq 0 9); do wml_kubectl delete namespace "wmb-noise-$i" --ignore-not-found --wait=false >/dev/null 2>&1 || true; done
   ip netns del "$SIM_NS" 2>/dev/null || true
   if [ "$OURS" = 1 ]; then "$ROOT/bin/wiremesh-local" down >&2 || true; fi
 }
@@ -107,7 +107,7 @@ EOF
 done
 echo "create -> enforced: p50 $(pct 50 "${POL[@]}") ms, p99 $(pct 99 "${POL[@]}") ms; kube-proxy reference p50 $(pct 50 "${SVC[@]}") ms, p99 $(pct 99 "${SVC[@]}") ms"
 
-# ---- 2. throughput and RTT with 0 and 1,000 policies ----------------------------------------------------------
+# ---- 2. throughput and RTT with 2 and 1,000 policies ----------------------------------------------------------
 # The pair: client-2 (node 2) -> target-1 (node 1), both isolated (egress, ingress) and allowed by a policy each.
 wml_kubectl apply -f - >/dev/null <<EOF
 apiVersion: networking.k8s.io/v1
@@ -125,22 +125,30 @@ spec:
   policyTypes: [Egress]
   egress: [{to: [{podSelector: {matchLabels: {role: server}}}]}]
 EOF
-noise() { # 998 more policies in 10 namespaces (selectors, namespace selectors, ipBlocks, ports), or none
-  local i j f
+noise() { # 998 more policies selecting the same two pods (selectors, namespace selectors, ipBlocks, ports that do
+  # not match the pair: each new connection of theirs passes every one), or none
+  local j f
   if [ "$1" = on ]; then
     f=$(mktemp)
-    for i in $(seq 0 9); do
-      printf 'apiVersion: v1\nkind: Namespace\nmetadata: {name: wmb-noise-%s, labels: {team: t%s}}\n---\n' "$i" "$i" >>"$f"
-      for j in $(seq 0 99); do
-        [ "$i$j" = "998" ] || [ "$i$j" = "999" ] && continue
-        printf 'apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: np-%s, namespace: wmb-noise-%s}\nspec:\n  podSelector: {matchLabels: {app: a%s}}\n  ingress: [{from: [{podSelector: {matchLabels: {tier: t%s}}}, {namespaceSelector: {matchLabels: {team: t%s}}}, {ipBlock: {cidr: 10.%s.0.0/16, except: [10.%s.1.0/24]}}], ports: [{port: %s}]}]\n---\n' \
-          "$j" "$i" "$j" "$((j % 7))" "$((j % 10))" "$((j % 200))" "$((j % 200))" "$((8000 + j))" >>"$f"
-      done
+    for j in $(seq 1 998); do
+      if [ $((j % 2)) = 0 ]; then
+        printf 'apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: noise-%s, namespace: %s, labels: {bench: noise}}\nspec:\n  podSelector: {matchLabels: {role: server}}\n  ingress: [{from: [{podSelector: {matchLabels: {app: a%s}}}, {namespaceSelector: {matchLabels: {team: t%s}}}, {ipBlock: {cidr: 10.%s.0.0/16, except: [10.%s.1.0/24]}}], ports: [{port: %s}]}]\n---\n' \
+          "$j" "$NS" "$j" "$((j % 10))" "$((100 + j % 100))" "$((100 + j % 100))" "$((8000 + j))" >>"$f"
+      else
+        printf 'apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: noise-%s, namespace: %s, labels: {bench: noise}}\nspec:\n  podSelector: {matchLabels: {role: client}}\n  policyTypes: [Egress]\n  egress: [{to: [{podSelector: {matchLabels: {app: a%s}}}, {ipBlock: {cidr: 10.%s.0.0/16}}], ports: [{port: %s, protocol: UDP}]}]\n---\n' \
+          "$j" "$NS" "$j" "$((100 + j % 100))" "$((8000 + j))" >>"$f"
+      fi
     done
     wml_kubectl apply -f "$f" >/dev/null
     rm -f "$f"
+    # Measured once both nodes' tables hold them (and their node-daemons are idle again).
+    until [ "$(wml_in_node 1 nft list table inet wiremesh-policy 2>/dev/null | grep -c '^	chain pol')" -ge 500 ] \
+       && [ "$(wml_in_node 2 nft list table inet wiremesh-policy 2>/dev/null | grep -c '^	chain pol')" -ge 500 ]; do sleep 1; done
+    sleep 5
   else
-    for i in $(seq 0 9); do wml_kubectl delete namespace "wmb-noise-$i" --ignore-not-found >/dev/null; done
+    wml_kubectl -n "$NS" delete networkpolicy -l bench=noise >/dev/null
+    until [ "$(wml_in_node 1 nft list table inet wiremesh-policy 2>/dev/null | grep -c '^	chain pol')" -le 2 ]; do sleep 1; done
+    sleep 5
   fi
 }
 SERVER=$(ip_of target-1)
@@ -154,13 +162,13 @@ measure() { # prints "Mbit/s rtt_ms"
 T0=(); T1=(); R0=(); R1=()
 for i in $(seq 1 "$R"); do
   read -r t r < <(measure); T0+=("$t"); R0+=("$r")
-  noise on; sleep 5
+  noise on
   read -r t r < <(measure); T1+=("$t"); R1+=("$r")
-  echo "round $i: 0 policies: ${T0[-1]} Mbit/s, RTT ${R0[-1]} ms; 1,000 policies: ${T1[-1]} Mbit/s, RTT ${R1[-1]} ms"
+  echo "round $i: the pair's 2 policies: ${T0[-1]} Mbit/s, RTT ${R0[-1]} ms; 1,000 policies: ${T1[-1]} Mbit/s, RTT ${R1[-1]} ms"
   noise off
 done
 t0=$(median "${T0[@]}"); t1=$(median "${T1[@]}"); r0=$(median "${R0[@]}"); r1=$(median "${R1[@]}")
-echo "datapath: 1,000 policies $t1 Mbit/s, RTT $r1 ms; reference (no policies) $t0 Mbit/s, RTT $r0 ms; throughput ratio $(python3 -c "print(f'{$t1/$t0:.3f}')"), RTT ratio $(python3 -c "print(f'{$r1/$r0:.3f}')")"
+echo "datapath: 1,000 policies $t1 Mbit/s, RTT $r1 ms; reference (the pair's 2 policies alone) $t0 Mbit/s, RTT $r0 ms; throughput ratio $(python3 -c "print(f'{$t1/$t0:.3f}')"), RTT ratio $(python3 -c "print(f'{$r1/$r0:.3f}')")"
 
 # ---- 3. one update at 10,000 pods and 1,000 policies (simulated node) -----------------------------------------
 ip netns add "$SIM_NS"

@@ -44,7 +44,7 @@ public final class PolicyScale {
             long t0 = System.nanoTime();
             PolicyPlan.NodePolicy np = PolicyPlan.of(snapshot, here);
             long t1 = System.nanoTime();
-            String script = PolicyTable.script(np);
+            String script = PolicyTable.script(np, "wiremesh0");
             long t2 = System.nanoTime();
             nft(ns, script);
             long t3 = System.nanoTime();

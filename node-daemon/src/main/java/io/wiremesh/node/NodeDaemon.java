@@ -184,7 +184,7 @@ public final class NodeDaemon {
         PolicyAgent policy = null;
         if (config.networkPolicy() && client != null) {
             Ipam podsHere = ipam;
-            policy = new PolicyAgent(client, () -> localPods(podsHere), Nft.onThisSystem());
+            policy = new PolicyAgent(client, () -> localPods(podsHere), Nft.onThisSystem(), ifname);
             synchronized (lifecycle) {
                 if (!stopping.get()) {
                     policy.start();

@@ -35,6 +35,7 @@ public final class PolicyAgent implements AutoCloseable {
     private final KubernetesClient client;
     private final Supplier<List<PolicyPlan.LocalPod>> localPods;
     private final Nft nft;
+    private final String tunnel;
     private final List<SharedIndexInformer<?>> informers = new ArrayList<>();
     private SharedIndexInformer<Pod> pods;
     private SharedIndexInformer<Namespace> namespaces;
@@ -52,9 +53,11 @@ public final class PolicyAgent implements AutoCloseable {
     /**
      * @param localPods the pods wired on this node (from its IPAM record), read at every pass
      * @param nft       nft for the table {@link PolicyTable#TABLE}
+     * @param tunnel    the WireGuard interface (never taken for a pod's veth)
      */
-    public PolicyAgent(KubernetesClient client, Supplier<List<PolicyPlan.LocalPod>> localPods, Nft nft) {
+    public PolicyAgent(KubernetesClient client, Supplier<List<PolicyPlan.LocalPod>> localPods, Nft nft, String tunnel) {
         this.client = client;
+        this.tunnel = tunnel;
         this.localPods = localPods;
         this.nft = nft.forTable(PolicyTable.TABLE);
         this.counters = new PolicyCounters(this.nft::counters);
@@ -202,7 +205,7 @@ public final class PolicyAgent implements AutoCloseable {
                                 + " (that rule allows nothing until it is fixed)");
                         problems = plan.problems();
                     }
-                    String script = PolicyTable.script(plan);
+                    String script = PolicyTable.script(plan, tunnel);
                     boolean wrote;
                     synchronized (counters) {
                         if (!nft.holds(script)) counters.read(); // the table's counters start again at 0 in the new one

@@ -15,7 +15,7 @@ import java.util.Map;
  * <p>
  * Base chains, each ending its own decision only (an accept in one does not skip the next):
  * <ul>
- *   <li>{@code pod-sources} (prerouting, raw): a packet from a pod's veth ({@code wm*}) must carry one of that pod's
+ *   <li>{@code pod-sources} (prerouting, raw): a packet from a pod's veth ({@code wm*}, never the tunnel) must carry one of that pod's
  *       addresses (or IPv6 link-local/unspecified, for neighbour discovery); else dropped.</li>
  *   <li>{@code egress} (forward, filter - 1) and {@code egress-to-node} (input): replies of accepted connections pass
  *       (conntrack); a new connection from an isolated pod of this node goes through its pod chain.</li>
@@ -37,8 +37,12 @@ public final class PolicyTable {
 
     private PolicyTable() {}
 
-    /** The script that makes the table hold {@code policy}; its first line is a comment naming the table's digest. */
-    public static String script(PolicyPlan.NodePolicy policy) {
+    /**
+     * The script that makes the table hold {@code policy}; its first line is a comment naming the table's digest.
+     *
+     * @param tunnel the WireGuard interface, never taken for a pod's veth whatever its name
+     */
+    public static String script(PolicyPlan.NodePolicy policy, String tunnel) {
         StringBuilder b = new StringBuilder();
         List<String> bind4 = new java.util.ArrayList<>(), bind6 = new java.util.ArrayList<>();
         for (var e : policy.bindings().entrySet()) {
@@ -71,6 +75,7 @@ public final class PolicyTable {
         }
         b.append("  chain pod-sources {\n    type filter hook prerouting priority raw; policy accept;\n")
                 .append("    iifname != \"").append(POD_VETHS).append("\" accept\n")
+                .append("    iifname \"").append(tunnel).append("\" accept\n")
                 .append("    iifname . ip saddr @pod-addresses4 accept\n")
                 .append("    iifname . ip6 saddr @pod-addresses6 accept\n")
                 .append("    ip6 saddr { ::, fe80::/10 } accept\n")

@@ -118,9 +118,10 @@ class PolicyPlanTest {
     @Test
     void theTableIsOneTransactionWithItsDigest() {
         var snapshot = new PolicySnapshot(List.of(pod("a", "p", "10.1.0.2", Map.of())), Map.of("a", Map.of()), List.of(Policy.from(denyAll("a"))));
-        String script = PolicyTable.script(PolicyPlan.of(snapshot, List.of(new PolicyPlan.LocalPod("a", "p", "wm0", List.of("10.1.0.2")))));
+        String script = PolicyTable.script(PolicyPlan.of(snapshot, List.of(new PolicyPlan.LocalPod("a", "p", "wm0", List.of("10.1.0.2")))), "wiremesh0");
         assertThat(script).startsWith("# wiremesh-sha256:").contains("delete table inet wiremesh-policy\ntable inet wiremesh-policy {\n")
-                .contains("\"wm0\" . 10.1.0.2").contains("10.1.0.2 : goto pod0-in");
-        assertThat(script).isEqualTo(PolicyTable.script(PolicyPlan.of(snapshot, List.of(new PolicyPlan.LocalPod("a", "p", "wm0", List.of("10.1.0.2"))))));
+                .contains("\"wm0\" . 10.1.0.2").contains("10.1.0.2 : goto pod0-in")
+                .as("the tunnel is never a pod's veth, whatever its name").contains("iifname \"wiremesh0\" accept");
+        assertThat(script).isEqualTo(PolicyTable.script(PolicyPlan.of(snapshot, List.of(new PolicyPlan.LocalPod("a", "p", "wm0", List.of("10.1.0.2")))), "wiremesh0"));
     }
 }

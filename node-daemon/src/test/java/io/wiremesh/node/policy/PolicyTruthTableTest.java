@@ -84,7 +84,7 @@ class PolicyTruthTableTest {
                         var p = net.pods.get(k);
                         if (p.node() == node) local.add(new PolicyPlan.LocalPod(cluster.pods().get(k).namespace(), "p" + k, p.veth(), List.of(p.ip())));
                     }
-                    PolicyNamespaces.nft(n, PolicyTable.script(PolicyPlan.of(cluster, local)));
+                    PolicyNamespaces.nft(n, PolicyTable.script(PolicyPlan.of(cluster, local), "wiremesh0"));
                 }
                                 record Probe(String from, PolicyVerdict.End src, PolicyVerdict.End dst, String protocol, int port, boolean expected) {}
                 List<Probe> list = new ArrayList<>();
@@ -145,7 +145,7 @@ class PolicyTruthTableTest {
             for (int k = 0; k < net.pods.size(); k++) {
                 if (net.pods.get(k).node() == n) local.add(new PolicyPlan.LocalPod(cluster.pods().get(k).namespace(), "p" + k, net.pods.get(k).veth(), List.of(net.pods.get(k).ip())));
             }
-            PolicyNamespaces.nft(n, PolicyTable.script(PolicyPlan.of(cluster, local)));
+            PolicyNamespaces.nft(n, PolicyTable.script(PolicyPlan.of(cluster, local), "wiremesh0"));
         }
         // other (app=db) may reach remote (x/api); a (app=web) may not, not even with other's address.
         assertThat(PolicyNamespaces.reaches(other.ns(), null, remote.ip(), "TCP", 80, 10_000)).as("the allowed pod").isTrue();

@@ -17,10 +17,11 @@
 set -euo pipefail
 
 CACHE=/var/cache/wiremesh/kernel-vm
-# What a node-daemon needs besides WireGuard: veth for pods, its nftables table (NAT, fib reverse-path check) and
-# conntrack -D; the kernel loads them on demand (request_module) from the initramfs.
+# What a node-daemon needs besides WireGuard: veth for pods, its nftables tables (NAT, fib reverse-path check; the
+# NetworkPolicy table's named counters) and conntrack -D; the kernel loads them on demand (request_module) from the
+# initramfs.
 MODULES=(wireguard virtio_net virtio_pci 9p 9pnet_virtio tun veth
-         nf_tables nft_chain_nat nft_masq nft_fib_inet nft_ct nf_conntrack_netlink)
+         nf_tables nft_chain_nat nft_masq nft_fib_inet nft_ct nft_objref nf_conntrack_netlink)
 # A cached VM is rebuilt when this changes: the module list plus the version of the initramfs layout.
 LAYOUT="2 ${MODULES[*]}"
 tmp=""

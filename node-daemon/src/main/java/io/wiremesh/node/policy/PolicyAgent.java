@@ -41,8 +41,11 @@ public final class PolicyAgent implements AutoCloseable {
     private SharedIndexInformer<Namespace> namespaces;
     private SharedIndexInformer<NetworkPolicy> policies;
     private final Object lock = new Object();
-    /** Passes asked for / completed with success (a pass completes the requests made before it started). */
-    private long requested, applied;
+    /**
+     * Passes asked for / completed with success / failed applying (a pass answers the requests made before it
+     * started). A pass that waits for the watches is not a failure: it answers nobody.
+     */
+    private long requested, applied, failed;
     private boolean dirty = true;
     private volatile boolean closed;
     private volatile String lastFailure;
@@ -121,8 +124,8 @@ public final class PolicyAgent implements AutoCloseable {
      * Waits until a pass that started after this call has applied the table: every pod wired before the call is then
      * covered (bound to its veth, isolated as its policies say).
      *
-     * @return false when that did not happen within {@code timeout} (the watches have not listed yet, or nft fails:
-     *     {@link #lastFailure} says which)
+     * @return false when that did not happen within {@code timeout} (the watches have not listed yet), or at once when
+     *     that pass failed to apply the table ({@link #lastFailure} says why)
      */
     public boolean awaitCovered(Duration timeout) throws InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
@@ -132,7 +135,8 @@ public final class PolicyAgent implements AutoCloseable {
             lock.notifyAll();
             while (applied < want) {
                 long left = deadline - System.nanoTime();
-                if (left <= 0 || closed) return false;
+                // nft refused the table that would have covered it: fail now, the runtime retries the ADD.
+                if (left <= 0 || closed || failed >= want) return false;
                 lock.wait(Math.max(1, left / 1_000_000));
             }
             return true;
@@ -194,7 +198,8 @@ public final class PolicyAgent implements AutoCloseable {
                 lastRecheck = System.nanoTime();
             }
             String failure = null;
-            if (!synced()) {
+            boolean waiting = !synced();
+            if (waiting) {
                 failure = "waiting for the pod, namespace and NetworkPolicy watches to list (the table in the kernel stays as it is)";
             } else {
                 try {
@@ -228,9 +233,13 @@ public final class PolicyAgent implements AutoCloseable {
                     applied = Math.max(applied, target);
                     lock.notifyAll();
                 } else {
+                    if (!waiting) {
+                        failed = Math.max(failed, target);
+                        lock.notifyAll();
+                    }
                     dirty = true;
                     try {
-                        lock.wait(failure.startsWith("waiting") ? 200 : 1_000);
+                        lock.wait(waiting ? 200 : 1_000);
                     } catch (InterruptedException e) {
                         return;
                     }

@@ -181,6 +181,45 @@ class NetworkPolicyIT {
         await().atMost(Liveness.BOUND).until(() -> reaches("test-n2-1", protectedIp));
     }
 
+    @Test
+    @Order(4)
+    void egressToTheApiServerIsDecidedByItsEndpointAfterServiceTranslation() throws Exception {
+        String ns = "wmt-np-api";
+        cluster.client.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(ns).endMetadata().build()).create();
+        try {
+            cluster.client.resource(new PodBuilder().withNewMetadata().withName("api-client").withNamespace(ns).endMetadata()
+                    .withNewSpec().withAutomountServiceAccountToken(false).withTerminationGracePeriodSeconds(1L)
+                    .addNewContainer().withName("c").withImage("localhost/wiremesh/testpod:1").withImagePullPolicy("Never")
+                    .withCommand("/bin/sleep", "3600").endContainer().endSpec().build()).create();
+            await().atMost(Liveness.BOUND).until(() -> Readiness.isPodReady(cluster.client.pods().inNamespace(ns).withName("api-client").get()));
+            var endpoint = cluster.client.endpoints().inNamespace("default").withName("kubernetes").get().getSubsets().getFirst();
+            String apiIp = endpoint.getAddresses().getFirst().getIp();
+            int apiPort = endpoint.getPorts().getFirst().getPort();
+            String service = cluster.client.services().inNamespace("default").withName("kubernetes").get().getSpec().getClusterIP();
+            assertThat(connects(ns, service, 443)).as("the kubernetes Service before any policy").isTrue();
+            cluster.client.resource(policy(ns, "default-deny-egress", false, true, false)).create();
+            await().atMost(Liveness.BOUND).until(() -> !connects(ns, service, 443));
+            // Allowed by the endpoint's address and port (what the packet carries after kube-proxy's DNAT), not the Service's.
+            cluster.client.resource(new NetworkPolicyBuilder().withNewMetadata().withNamespace(ns).withName("api-server").endMetadata()
+                    .withNewSpec().withNewPodSelector().endPodSelector().withPolicyTypes("Egress")
+                    .addNewEgress().addNewTo().withNewIpBlock().withCidr(apiIp + "/32").endIpBlock().endTo()
+                    .addNewPort().withProtocol("TCP").withPort(new io.fabric8.kubernetes.api.model.IntOrString(apiPort)).endPort().endEgress()
+                    .endSpec().build()).create();
+            await().atMost(Liveness.BOUND).until(() -> connects(ns, service, 443));
+            assertThat(connects(ns, apiIp, apiPort)).as("the endpoint directly").isTrue();
+            assertThat(connects(ns, cluster.podIp("test-n1-1"), 5201)).as("anything else").isFalse();
+        } finally {
+            cluster.client.namespaces().withName(ns).delete();
+        }
+    }
+
+    /** Whether a TCP connection from the namespace's api-client pod is accepted (busybox nc: connect, then exit 0). */
+    private static boolean connects(String ns, String ip, int port) throws Exception {
+        List<String> cmd = List.of(LocalCluster.KUBECTL.toString(), "--kubeconfig", LocalCluster.DIR.resolve("admin.kubeconfig").toString(),
+                "-n", ns, "exec", "api-client", "--", "nc", "-w", "3", ip, String.valueOf(port), "-e", "/bin/true");
+        return Commands.run(cmd, null, null).exit() == 0;
+    }
+
     private static boolean reaches(String from, String ip) throws Exception {
         return cluster.exec(from, "ping", "-c", "1", "-W", "1", ip).exit() == 0;
     }

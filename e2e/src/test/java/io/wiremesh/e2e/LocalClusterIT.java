@@ -853,9 +853,11 @@ class LocalClusterIT {
         await().atMost(Duration.ofSeconds(60)).until(() -> cluster.client.pods().inNamespace(LocalCluster.SYSTEM_NS)
                 .withLabel("app.kubernetes.io/component", "node").list().getItems().stream()
                 .allMatch(p -> p.getStatus().getContainerStatuses().stream().allMatch(c -> c.getRestartCount() > 0)));
-        // wiremesh's netfilter table and policy rules are gone; kube-proxy's rules are untouched.
+        // wiremesh's masquerade table and policy routes are gone (its NetworkPolicy table stays: the pods still here stay
+        // isolated as last decided); kube-proxy's rules are untouched.
         for (int n = 1; n <= 2; n++) {
-            assertThat(cluster.onNodeSh(n, "nft", "list", "tables")).doesNotContain("wiremesh");
+            assertThat(cluster.onNodeSh(n, "nft", "list", "tables")).doesNotContainPattern("(?m)^table inet wiremesh$")
+                    .contains("table inet wiremesh-policy");
             assertThat(cluster.onNodeSh(n, "ip", "rule", "show")).doesNotContain("51820");
             assertThat(cluster.onNodeSh(n, "iptables-save", "-t", "nat")).contains(":KUBE-SERVICES", "-A PREROUTING -m comment --comment \"kubernetes service portals\" -j KUBE-SERVICES");
         }

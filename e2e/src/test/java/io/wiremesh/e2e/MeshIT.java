@@ -499,13 +499,17 @@ class MeshIT {
         System.out.printf("e2e: egress rules repaired %.1f s after a flush%n", (System.nanoTime() - flushed) / 1e9);
         assertThat(ask(0, "198.18.9.2")).isEqualTo("outside saw 198.18.9.1");
 
-        // End of node 2's membership: its masquerade table and policy rules go; the iptables rule stays.
+        // End of node 2's membership: its masquerade table and policy routes go (the NetworkPolicy table stays: the pods
+        // still on the node stay isolated as last decided); the iptables rule stays.
         client.resources(WireGuardNode.class).withName(WireGuardNode.nameFor(mesh, nodes[1])).delete();
-        await().atMost(Liveness.BOUND).until(() -> !host.in(nodes[1], "nft", "list", "tables").contains("wiremesh")
+        await().atMost(Liveness.BOUND).until(() -> !MASQUERADE_TABLE.matcher(host.in(nodes[1], "nft", "list", "tables")).find()
                 && !host.in(nodes[1], "ip", "rule", "show").contains("51820") && !host.in(nodes[1], "ip", "-6", "rule", "show").contains("51820"));
         assertThat(host.in(nodes[1], "ip", "route", "show", "table", "all")).doesNotContain("table 51820");
         assertThat(host.in(nodes[1], "iptables", "-t", "nat", "-S")).contains("-A POSTROUTING -j KUBE-POSTROUTING");
     }
+
+    /** The masquerade table in `nft list tables` (not the NetworkPolicy table, inet wiremesh-policy). */
+    private static final java.util.regex.Pattern MASQUERADE_TABLE = java.util.regex.Pattern.compile("(?m)^table inet wiremesh$");
 
     /**
      * The outside: a host behind node 1 (198.18.9.2, fd18:9::2) that has no route to any pod or peer

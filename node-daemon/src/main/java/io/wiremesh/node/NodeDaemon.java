@@ -38,7 +38,8 @@ import io.wiremesh.node.policy.PolicyPlan;
 import io.wiremesh.node.policy.PolicyTable;
 
 /**
- * The node-daemon's process: starts what a node runs (in a mesh: the node agent, {@link MeshAgent}; then the CNI
+ * The node-daemon's process: starts what a node runs (in a mesh: the node agent, {@link MeshAgent}, and the
+ * NetworkPolicy agent, {@link PolicyAgent}; then the CNI
  * socket, the plugin and its configuration, their repair, /healthz, /readyz and /metrics), in that order so
  * that nothing offers pod networking before the mesh is fail-closed and configured; closes it in reverse order on
  * SIGTERM; and then decides whether wiremesh leaves the node ({@link #stopped}). The end of the node's membership
@@ -67,7 +68,7 @@ public final class NodeDaemon {
      */
     public record Options(List<Cidr> podCidrs, Path state, Path socket, int mtu, String mesh, String nodeName, String nodeIp, String ifname,
                          String statusAddress, Path cniBinDir, Path cniConfDir, Path cniRuntime, Path cniJar, Path procSysNet, String daemonSet,
-                          boolean networkPolicy) {}
+                         boolean networkPolicy) {}
 
     private final Options config;
 
@@ -212,13 +213,14 @@ public final class NodeDaemon {
         CniRepair repair = CniRepair.start(server, installer, Duration.ofSeconds(2), lifecycle, stopping::get);
         running.add(repair);
         Ipam podIpam = ipam;
-        if (agent != null) agent.nodeProblems(() -> nodeProblem(podIpam, repair));
+        PolicyAgent policyAgent = policy;
+        if (agent != null) agent.nodeProblems(() -> nodeProblem(podIpam, repair, policyAgent));
         MeshAgent meshAgent = agent;
         int colon = statusAddress.lastIndexOf(':');
         StatusServer status = StatusServer.start(new java.net.InetSocketAddress(statusAddress.substring(0, colon),
                         Integer.parseInt(statusAddress.substring(colon + 1))), ipam,
                 agent == null ? null : agent.device(), agent == null ? Map.of() : agent.nodeByKey(), agent == null ? null : agent.presharedKeys(), policy,
-                () -> nodeProblem(podIpam, repair) == null && (meshAgent == null || meshAgent.ready()),
+                () -> nodeProblem(podIpam, repair, policyAgent) == null && (meshAgent == null || meshAgent.ready()),
                 () -> !repair.failingFor(CNI_REPAIR_GIVE_UP) && (meshAgent == null || meshAgent.alive()));
         running.add(status);
         System.err.println("wiremesh node-daemon: public key " + key.publicKeyBase64() + ", blocks " + blocks + ", CNI socket " + server.path()
@@ -269,11 +271,21 @@ public final class NodeDaemon {
      * Ready condition and by /readyz. {@code repair} null: not running yet.
      */
     static io.wiremesh.node.mesh.NodeReconciler.NodeProblem nodeProblem(Ipam ipam, CniRepair repair) {
+        return nodeProblem(ipam, repair, null);
+    }
+
+    /** {@link #nodeProblem(Ipam, CniRepair)}, and a NetworkPolicy table nft refuses ({@code policy} null: not enforced here). */
+    static io.wiremesh.node.mesh.NodeReconciler.NodeProblem nodeProblem(Ipam ipam, CniRepair repair, PolicyAgent policy) {
         String unreadable = ipam.problem();
         if (unreadable != null) return new io.wiremesh.node.mesh.NodeReconciler.NodeProblem("IpamStateUnreadable", unreadable);
         if (repair != null && !repair.intact()) {
             return new io.wiremesh.node.mesh.NodeReconciler.NodeProblem("CniUnavailable", "the CNI socket, plugin or configuration was removed or changed on the node"
                     + " and cannot be put back (the node-daemon's log says why): new pods on this node fail");
+        }
+        String policyFailure = policy == null ? null : policy.lastFailure();
+        if (policyFailure != null && policy.applyFailed()) {
+            return new io.wiremesh.node.mesh.NodeReconciler.NodeProblem("NetworkPolicyNotApplied", policyFailure
+                    + ": new pods on this node fail until it applies; pods already here keep the rules last applied");
         }
         return null;
     }

@@ -32,6 +32,7 @@ public final class PolicyAgent implements AutoCloseable {
     /** How often the informers relist. */
     static final long RESYNC_MILLIS = 300_000;
     private static final long RECHECK_NANOS = 60_000_000_000L;
+    private static final String WAITING = "waiting";
     private final KubernetesClient client;
     private final Supplier<List<PolicyPlan.LocalPod>> localPods;
     private final Nft nft;
@@ -161,6 +162,12 @@ public final class PolicyAgent implements AutoCloseable {
         }
     }
 
+    /** Whether the last pass failed applying the table (not merely waiting for the watches to list). */
+    public boolean applyFailed() {
+        String f = lastFailure;
+        return f != null && !f.startsWith(WAITING);
+    }
+
     /** Why the last pass failed (null: it did not), for logs, readiness and the CNI's error message. */
     public String lastFailure() {
         return lastFailure;
@@ -200,7 +207,7 @@ public final class PolicyAgent implements AutoCloseable {
             String failure = null;
             boolean waiting = !synced();
             if (waiting) {
-                failure = "waiting for the pod, namespace and NetworkPolicy watches to list (the table in the kernel stays as it is)";
+                failure = WAITING + " for the pod, namespace and NetworkPolicy watches to list (the table in the kernel stays as it is)";
             } else {
                 try {
                     PolicySnapshot snapshot = PolicySnapshot.from(pods.getStore().list(), namespaces.getStore().list(), policies.getStore().list());

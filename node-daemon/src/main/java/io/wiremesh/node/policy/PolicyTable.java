@@ -15,7 +15,8 @@ import java.util.Map;
  * <p>
  * Base chains, each ending its own decision only (an accept in one does not skip the next):
  * <ul>
- *   <li>{@code pod-sources} (prerouting, raw): a packet from a pod's veth ({@code wm*}, never the tunnel) must carry one of that pod's
+ *   <li>{@code pod-sources} (prerouting, raw): a packet from the veth of a pod wired here (by name: other interfaces,
+ *       whatever their name, are not looked at) must carry one of that pod's
  *       addresses (or IPv6 link-local/unspecified, for neighbour discovery); else dropped.</li>
  *   <li>{@code egress} (forward, filter - 1) and {@code egress-to-node} (input): replies of accepted connections pass
  *       (conntrack); a new connection from an isolated pod of this node goes through its pod chain.</li>
@@ -32,8 +33,6 @@ public final class PolicyTable {
      * named counter of its own (its name), of the new connections its policies did not allow.
      */
     public static final String SPOOFED = "spoofed";
-    /** The host ends of pods' veths (PodNetwork's names): "wm" and 12 hex digits. */
-    public static final String POD_VETHS = "wm*";
 
     private PolicyTable() {}
 
@@ -48,6 +47,8 @@ public final class PolicyTable {
         for (var e : policy.bindings().entrySet()) {
             for (String ip : e.getValue()) (ip.indexOf(':') >= 0 ? bind6 : bind4).add('"' + e.getKey() + "\" . " + ip);
         }
+        List<String> veths = policy.bindings().keySet().stream().map(v -> '"' + v + '"').toList();
+        b.append("  set pod-veths { type ifname;").append(elements(veths)).append(" }\n");
         b.append("  set pod-addresses4 { type ifname . ipv4_addr;").append(elements(bind4)).append(" }\n");
         b.append("  set pod-addresses6 { type ifname . ipv6_addr;").append(elements(bind6)).append(" }\n");
         map(b, "ingress4", "ipv4_addr", policy.ingress(), false);
@@ -74,7 +75,7 @@ public final class PolicyTable {
             b.append("    counter name \"").append(e.getKey()).append("\" drop\n  }\n");
         }
         b.append("  chain pod-sources {\n    type filter hook prerouting priority raw; policy accept;\n")
-                .append("    iifname != \"").append(POD_VETHS).append("\" accept\n")
+                .append("    iifname != @pod-veths accept\n")
                 .append("    iifname \"").append(tunnel).append("\" accept\n")
                 .append("    iifname . ip saddr @pod-addresses4 accept\n")
                 .append("    iifname . ip6 saddr @pod-addresses6 accept\n")
@@ -85,8 +86,8 @@ public final class PolicyTable {
                 .append("    ip saddr vmap @egress4\n    ip6 saddr vmap @egress6\n  }\n");
         b.append("  chain egress-to-node {\n    type filter hook input priority filter - 1; policy accept;\n")
                 .append("    ct state established,related accept\n")
-                .append("    iifname \"").append(POD_VETHS).append("\" ip saddr vmap @egress4\n")
-                .append("    iifname \"").append(POD_VETHS).append("\" ip6 saddr vmap @egress6\n  }\n");
+                .append("    iifname @pod-veths ip saddr vmap @egress4\n")
+                .append("    iifname @pod-veths ip6 saddr vmap @egress6\n  }\n");
         b.append("  chain ingress {\n    type filter hook forward priority filter + 1; policy accept;\n")
                 .append("    ct state established,related accept\n")
                 .append("    ip daddr vmap @ingress4\n    ip6 daddr vmap @ingress6\n  }\n");

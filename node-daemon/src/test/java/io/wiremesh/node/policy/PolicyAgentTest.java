@@ -60,6 +60,7 @@ class PolicyAgentTest {
             assertThat(agent.awaitCovered(Liveness.BOUND)).isFalse();
             assertThat(System.nanoTime() - t0).as("failed before the bound, not at it").isLessThan(Liveness.BOUND.toNanos());
             assertThat(agent.lastFailure()).startsWith("cannot apply the NetworkPolicy table");
+            assertThat(agent.applyFailed()).as("a node problem (Ready False, NetworkPolicyNotApplied)").isTrue();
             assertThat(agent.enforcing()).isFalse();
         }
     }

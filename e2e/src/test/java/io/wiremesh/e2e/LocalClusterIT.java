@@ -394,7 +394,9 @@ class LocalClusterIT {
             });
             await().atMost(Liveness.BOUND).pollInterval(Duration.ofMillis(200)).until(() -> readyReason(member.get()).equals("IpamStateUnreadable"));
             assertThat(readyMessage(member.get())).contains(file).contains("Restore the file");
-            assertThat(cluster.onNodeSh(2, "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:9465/readyz")).isEqualTo("503");
+            // The status may be written before /readyz serves (the daemon just restarted): wait for it to answer.
+            await().atMost(Liveness.BOUND).pollInterval(Duration.ofMillis(500)).until(() -> Commands.run(LocalCluster.onNode(2, "curl", "-s", "-o", "/dev/null",
+                    "-w", "%{http_code}", "http://127.0.0.1:9465/readyz"), null, null).out().equals("503"));
             cluster.client.resource(testPod("test-no-ipam", "wml-n2")).create();
             await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofSeconds(1)).until(() -> cluster.kubectl("get", "events", "-n", LocalCluster.TEST_NS,
                     "--field-selector", "involvedObject.name=test-no-ipam").contains("cannot read its record of pod addresses"));

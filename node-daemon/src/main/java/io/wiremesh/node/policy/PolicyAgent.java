@@ -96,8 +96,13 @@ public final class PolicyAgent implements AutoCloseable {
         });
         pods.addEventHandler(cast(changed));
         inform(pods).start();
-        namespaces = inform(client.namespaces().inform(cast(changed), RESYNC_MILLIS));
-        policies = inform(client.network().v1().networkPolicies().inAnyNamespace().inform(cast(changed), RESYNC_MILLIS));
+        // Started, not awaited (inform() would block until listed): the first pass waits for all three.
+        namespaces = client.namespaces().runnableInformer(RESYNC_MILLIS);
+        namespaces.addEventHandler(cast(changed));
+        inform(namespaces).start();
+        policies = client.network().v1().networkPolicies().inAnyNamespace().runnableInformer(RESYNC_MILLIS);
+        policies.addEventHandler(cast(changed));
+        inform(policies).start();
         loop = Thread.ofPlatform().name("policy-agent").daemon().start(this::run);
         return this;
     }

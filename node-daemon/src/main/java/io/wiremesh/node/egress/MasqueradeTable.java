@@ -1,10 +1,6 @@
 package io.wiremesh.node.egress;
 
 import io.wiremesh.api.net.Cidr;
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.stream.Collectors;
 
@@ -94,19 +90,12 @@ public final class MasqueradeTable {
             body.append("  chain prerouting {\n    type filter hook prerouting priority mangle; policy accept;\n")
                     .append(reversePath).append(serviceReplies).append("  }\n");
         }
-        String digest = hash(body.toString());
-        return "# " + digest + "\n"
-                + "table " + TABLE + " {}\n"
-                + "delete table " + TABLE + "\n"
-                + "table " + TABLE + " {\n"
-                + "  comment \"" + digest + "\"\n"
-                + body
-                + "}\n";
+        return Nft.replacing(TABLE, body.toString());
     }
 
     /** The script that removes the table if it exists (declaring it first makes the delete never fail). */
     public static String removal() {
-        return "table " + TABLE + " {}\ndelete table " + TABLE + "\n";
+        return Nft.removal(TABLE);
     }
 
     /** The digest a script made by {@link #script} gives its table, or null for a removal. */
@@ -123,12 +112,4 @@ public final class MasqueradeTable {
         return cidrs.stream().map(c -> c.bits() == c.totalBits() ? c.address(0) : c.toString()).collect(Collectors.joining(", "));
     }
 
-    private static String hash(String body) {
-        try {
-            byte[] h = MessageDigest.getInstance("SHA-256").digest(body.getBytes(StandardCharsets.UTF_8));
-            return "wiremesh-sha256:" + HexFormat.of().formatHex(h, 0, 12);
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
-    }
 }

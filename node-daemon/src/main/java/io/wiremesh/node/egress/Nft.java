@@ -57,6 +57,32 @@ public final class Nft {
         return true;
     }
 
+    /**
+     * The script that makes table {@code familyAndName} hold exactly {@code body} (sets, maps, chains): one transaction
+     * that declares, deletes and re-creates it (atomic: never a moment without rules). Its first line, "# DIGEST", names
+     * the digest the table then carries as its comment, which {@link #apply} compares to skip unchanged tables.
+     */
+    public static String replacing(String familyAndName, String body) {
+        String digest;
+        try {
+            byte[] h = java.security.MessageDigest.getInstance("SHA-256").digest(body.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            digest = "wiremesh-sha256:" + java.util.HexFormat.of().formatHex(h, 0, 12);
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+        return "# " + digest + "\n"
+                + removal(familyAndName)
+                + "table " + familyAndName + " {\n"
+                + "  comment \"" + digest + "\"\n"
+                + body
+                + "}\n";
+    }
+
+    /** The script that removes table {@code familyAndName} if it exists (declaring it first makes the delete never fail). */
+    public static String removal(String familyAndName) {
+        return "table " + familyAndName + " {}\ndelete table " + familyAndName + "\n";
+    }
+
     /** Whether the table already is what {@code script} says (its digest), so {@link #apply} would write nothing. */
     public synchronized boolean holds(String script) throws IOException {
         String want = MasqueradeTable.digest(script);
@@ -79,7 +105,7 @@ public final class Nft {
 
     /** Removes the table (if any). */
     public synchronized void remove() throws IOException {
-        run("table " + table + " {}\ndelete table " + table + "\n", "-f", "-");
+        run(removal(table), "-f", "-");
         applied = NO_TABLE;
     }
 

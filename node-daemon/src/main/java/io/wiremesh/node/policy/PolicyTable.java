@@ -1,9 +1,5 @@
 package io.wiremesh.node.policy;
 
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 
@@ -91,19 +87,12 @@ public final class PolicyTable {
         b.append("  chain ingress {\n    type filter hook forward priority filter + 1; policy accept;\n")
                 .append("    ct state established,related accept\n")
                 .append("    ip daddr vmap @ingress4\n    ip6 daddr vmap @ingress6\n  }\n");
-        String digest = hash(b.toString());
-        return "# " + digest + "\n"
-                + "table " + TABLE + " {}\n"
-                + "delete table " + TABLE + "\n"
-                + "table " + TABLE + " {\n"
-                + "  comment \"" + digest + "\"\n"
-                + b
-                + "}\n";
+        return io.wiremesh.node.egress.Nft.replacing(TABLE, b.toString());
     }
 
     /** The script that removes the table if it exists. */
     public static String removal() {
-        return "table " + TABLE + " {}\ndelete table " + TABLE + "\n";
+        return io.wiremesh.node.egress.Nft.removal(TABLE);
     }
 
     private static String elements(List<String> list) {
@@ -118,12 +107,4 @@ public final class PolicyTable {
         b.append(" }\n");
     }
 
-    private static String hash(String body) {
-        try {
-            byte[] h = MessageDigest.getInstance("SHA-256").digest(body.getBytes(StandardCharsets.UTF_8));
-            return "wiremesh-sha256:" + HexFormat.of().formatHex(h, 0, 12);
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
-    }
 }

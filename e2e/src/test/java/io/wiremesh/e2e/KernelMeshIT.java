@@ -158,10 +158,19 @@ class KernelMeshIT {
                 cat /var/run/wireguard/wiremesh0.owner > /share/owner
                 ip -d link show wiremesh0 > /share/link
                 ip netns add pod
-                echo '{"cniVersion":"1.0.0","name":"wiremesh","type":"wiremesh","socket":"/run/wm-cni.sock"}' | \\
-                  CNI_COMMAND=ADD CNI_CONTAINERID=vmpod CNI_NETNS=/var/run/netns/pod CNI_IFNAME=eth0 CNI_PATH=/share \\
-                  $java -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xlog:disable -jar /share/wiremesh-cni.jar > /share/cni-add.json 2>/share/cni-add.err \\
-                  || { err "CNI ADD failed: $(cat /share/cni-add.json /share/cni-add.err)"; exit 1; }
+                # As a runtime does, the ADD is tried again while the daemon answers "try again later" (code 11: its
+                # NetworkPolicy watches have not listed yet, which under emulation can take a while).
+                add() {
+                  echo '{"cniVersion":"1.0.0","name":"wiremesh","type":"wiremesh","socket":"/run/wm-cni.sock"}' | \\
+                    CNI_COMMAND=ADD CNI_CONTAINERID=vmpod CNI_NETNS=/var/run/netns/pod CNI_IFNAME=eth0 CNI_PATH=/share \\
+                    $java -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xlog:disable -jar /share/wiremesh-cni.jar > /share/cni-add.json 2>/share/cni-add.err
+                }
+                tries=0
+                until add; do
+                  tries=$((tries + 1))
+                  grep -q '"code":11' /share/cni-add.json && [ $tries -lt 10 ] || { err "CNI ADD failed: $(cat /share/cni-add.json /share/cni-add.err)"; exit 1; }
+                  sleep 5
+                done
                 wait_for 'ip netns exec pod ping -c 1 -W 1 10.44.1.2 > /dev/null 2>&1' 120 || err "the VM's pod cannot reach 10.44.1.2"
                 ip netns exec pod ping -c 3 -i 0.2 10.44.1.2 > /share/ping-vm.out 2>&1
                 ip netns exec pod socat -T 30 -u OPEN:/share/up.bin TCP:10.44.1.2:5001,connect-timeout=20 || err "upload from the VM's pod failed"

@@ -38,6 +38,8 @@ public final class PolicyAgent implements AutoCloseable {
     private final Nft nft;
     private final String tunnel;
     private final List<SharedIndexInformer<?>> informers = new ArrayList<>();
+    /** The last failure logged per watch (each distinct one is logged once). */
+    private final java.util.Map<SharedIndexInformer<?>, String> watchFailures = new java.util.concurrent.ConcurrentHashMap<>();
     private SharedIndexInformer<Pod> pods;
     private SharedIndexInformer<Namespace> namespaces;
     private SharedIndexInformer<NetworkPolicy> policies;
@@ -114,7 +116,19 @@ public final class PolicyAgent implements AutoCloseable {
 
     private <T> SharedIndexInformer<T> inform(SharedIndexInformer<T> i) {
         informers.add(i);
+        // fabric8 stops an informer whose first list fails (a slow API server's timeout): this one keeps trying with
+        // its backoff, since without all three lists no pass runs and no new pod is wired.
+        i.exceptionHandler((started, t) -> retryAfter(i, t));
         return i;
+    }
+
+    private boolean retryAfter(SharedIndexInformer<?> informer, Throwable t) {
+        if (closed) return false;
+        String text = java.util.Objects.requireNonNullElse(t.getMessage(), t.toString());
+        if (!text.equals(watchFailures.put(informer, text))) {
+            System.err.println("wiremesh node-daemon: NetworkPolicy watch failed, retrying: " + informer.getApiTypeClass().getSimpleName() + ": " + text);
+        }
+        return true;
     }
 
     /** Something the table depends on changed (a watch event; a pod wired or removed here). */

@@ -2,6 +2,10 @@ package io.wiremesh.wireguard.cli;
 
 import io.wiremesh.wireguard.Protocol;
 import io.wiremesh.wireguard.device.Device;
+import io.wiremesh.wireguard.handover.Handover;
+import io.wiremesh.wireguard.handover.HandoverServer;
+import io.wiremesh.wireguard.handover.Takeover;
+import io.wiremesh.wireguard.net.Bind;
 import io.wiremesh.wireguard.metrics.DatapathMetrics;
 import io.wiremesh.wireguard.net.LinuxUdpBind;
 import io.wiremesh.wireguard.timers.Clock;
@@ -13,6 +17,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * {@code wiremesh-wg [-f] IFNAME}: a standalone WireGuard interface, used like wireguard-go.
@@ -27,7 +32,12 @@ import java.util.List;
  * <p>Environment: {@code WIREMESH_WG_WORKERS} crypto workers per direction (0 = run to completion
  * on the I/O threads), {@code WIREMESH_WG_BUFFERS} packet buffers per direction,
  * {@code WIREMESH_WG_UAPI_DIR} socket directory (default /var/run/wireguard), {@code WIREMESH_WG_METRICS}
- * HOST:PORT to serve Prometheus metrics on ({@link DatapathMetrics}; unset: none).
+ * HOST:PORT to serve Prometheus metrics on ({@link DatapathMetrics}; unset: none),
+ * {@code WIREMESH_WG_HANDOVER_WAIT} seconds to serve on after SIGTERM until a successor takes over (default 0).
+ *
+ * <p>A second {@code wiremesh-wg -f IFNAME} started while one runs takes the interface over
+ * ({@link Handover}): the TUN, the UDP socket, the peers and their live sessions pass to it, and the
+ * first one exits, so a datapath is replaced without a new handshake and without losing packets.
  */
 public final class Main {
     private Main() {}
@@ -119,9 +129,13 @@ public final class Main {
     static void run(String ifname, Path uapiDir) throws Exception {
         // WIREMESH_WG_OFFLOAD=0: one packet per TUN read/write and per UDP send (comparisons, odd kernels).
         boolean offload = env("WIREMESH_WG_OFFLOAD", 1) != 0;
-        LinuxTun tun = createTun(ifname, offload);
         Device.Options opts = new Device.Options(env("WIREMESH_WG_WORKERS", 0), env("WIREMESH_WG_BUFFERS", 512), true);
-        Device device = new Device(tun, port -> LinuxUdpBind.open(port, offload), Clock.SYSTEM, opts);
+        Bind.Factory binds = port -> LinuxUdpBind.open(port, offload);
+        Path handoverPath = Handover.path(uapiDir, ifname);
+        Device device = takeOver(ifname, handoverPath, binds, opts);
+        boolean tookOver = device != null;
+        if (device == null) device = new Device(createTun(ifname, offload), binds, Clock.SYSTEM, opts);
+        LinuxTun tun = (LinuxTun) device.tun();
         device.start();
         UapiServer uapi = UapiServer.start(new Uapi(device), uapiDir, ifname);
         String metricsAddress = System.getenv("WIREMESH_WG_METRICS");
@@ -135,16 +149,71 @@ public final class Main {
             }
         }
         DatapathMetrics served = metrics;
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+        Device running = device;
+        Runnable closeServers = () -> {
             if (served != null) served.close();
             uapi.close();
-            device.close();
+        };
+        HandoverServer handover = HandoverServer.start(handoverPath, device, tun, () -> (LinuxUdpBind) running.bind(), closeServers);
+        long handoverWait = env("WIREMESH_WG_HANDOVER_WAIT", 0) * 1000L;
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            // Asked to stop (a pod being replaced): serve on until a successor takes over, for up to WIREMESH_WG_HANDOVER_WAIT s.
+            try {
+                if (handoverWait > 0 && !handover.handedOver()) handover.awaitHandedOver(handoverWait);
+            } catch (InterruptedException ignored) {
+                // stop now
+            }
+            if (handover.handedOver()) return; // the interface and the socket are the successor's now
+            handover.close();
+            closeServers.run();
+            running.close();
         }));
-        System.err.println("wiremesh-wg: interface " + ifname + " is up; UAPI on " + uapi.path() + " (offloads "
-                + (tun.offloads() ? "on" : "off") + ", transport crypto " + io.wiremesh.wireguard.crypto.Aead.chosen() + ")");
+        System.err.println("wiremesh-wg: interface " + ifname + (tookOver ? " taken over with its sessions" : " is up") + "; UAPI on "
+                + uapi.path() + " (offloads " + (tun.offloads() ? "on" : "off") + ", transport crypto "
+                + io.wiremesh.wireguard.crypto.Aead.chosen() + ")");
         device.awaitTunGone();
-        System.exit(0); // the shutdown hook removes the socket
+        // Handed over: the TUN reader stopped because the device was released; the successor waits for its answer.
+        if (handover.handedOver()) handover.awaitFinished(Handover.TIMEOUT_MILLIS);
+        System.exit(0); // the shutdown hook removes the socket, unless a successor has it
+    }
 
+    /**
+     * Takes the interface over from a running predecessor ({@link Handover}): its TUN, socket, peers and
+     * live sessions; null when there is none or it cannot be taken over (then start fresh: creating the
+     * TUN waits until the predecessor lets go).
+     */
+    private static Device takeOver(String ifname, Path handoverPath, Bind.Factory binds, Device.Options opts) {
+        Optional<Takeover> request;
+        try {
+            request = Takeover.request(handoverPath);
+        } catch (java.io.IOException e) {
+            System.err.println("wiremesh-wg: cannot take " + ifname + " over (" + e.getMessage() + "); starting fresh once it lets go");
+            return null;
+        }
+        if (request.isEmpty()) return null;
+        try (Takeover t = request.get()) {
+            Device d = null;
+            LinuxTun tun = null;
+            LinuxUdpBind bind = null;
+            try {
+                tun = t.tun(ifname);
+                bind = t.bind();
+                d = new Device(tun, binds, Clock.SYSTEM, opts);
+                d.adopt(bind);
+                d.restore(t.state());
+                t.confirm();
+                return d;
+            } catch (java.io.IOException | RuntimeException e) {
+                t.abort(String.valueOf(e.getMessage()));
+                if (d != null) d.release();
+                else {
+                    if (bind != null) bind.release();
+                    if (tun != null) tun.release();
+                }
+                System.err.println("wiremesh-wg: taking " + ifname + " over failed (" + e.getMessage() + "); starting fresh once it lets go");
+                return null;
+            }
+        }
     }
 
     /** Re-executes this program with -f, detached, and returns when its UAPI socket exists. */

@@ -24,6 +24,7 @@ final class Datapath implements DeviceContext {
     private final Tun tun;
     private final Clock clock;
     private volatile Bind bind;
+    final Gate gate = new Gate();
 
     Datapath(Tun tun, Clock clock, Device.Options options) {
         this.tun = tun;
@@ -143,5 +144,10 @@ final class Datapath implements DeviceContext {
     @Override
     public void retire(Keypair kp) {
         peers.retire(kp);
+    }
+
+    @Override
+    public Gate gate() {
+        return gate;
     }
 }

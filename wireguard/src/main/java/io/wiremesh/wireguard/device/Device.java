@@ -1,6 +1,7 @@
 package io.wiremesh.wireguard.device;
 
 import io.wiremesh.wireguard.crypto.Keys;
+import io.wiremesh.wireguard.handover.DeviceState;
 import io.wiremesh.wireguard.net.Bind;
 import io.wiremesh.wireguard.noise.Identity;
 import io.wiremesh.wireguard.routing.Prefix;
@@ -53,6 +54,7 @@ public final class Device implements AutoCloseable {
     private int fwmark;
     private volatile Thread timers;
     private volatile boolean closed;
+    private volatile boolean released;
 
     /**
      * A device on {@code tun}; nothing runs and no socket is open until {@link #start}.
@@ -262,6 +264,11 @@ public final class Device implements AutoCloseable {
         return datapath.drops.snapshot();
     }
 
+    /** The current UDP bind; null before {@link #start} (or {@link #adopt}). */
+    public Bind bind() {
+        return datapath.bind();
+    }
+
     /** The interface this device reads and writes. */
     public Tun tun() {
         return tun;
@@ -284,6 +291,7 @@ public final class Device implements AutoCloseable {
         long lastRefresh = 0;
         while (!closed) {
             try {
+                datapath.gate.pass();
                 tick();
                 // The MTU may be changed from outside (the node-daemon sets it): padding must follow it.
                 if (System.nanoTime() - lastRefresh > 1_000_000_000L) {
@@ -292,14 +300,111 @@ public final class Device implements AutoCloseable {
                 }
             } catch (RuntimeException ex) {
                 // a timer action failing for one peer must not stop the others' timers
+            } catch (InterruptedException closing) {
+                return;
             }
             LockSupport.parkNanos(TICK_NANOS);
         }
     }
 
+    // ------------------------------------------------------------------ handover
+
+    /** Threads that park at the gate: the TUN reader, the UDP reader, the handshake worker and the timers. */
+    private static final int GATED_THREADS = 4;
+
+    /**
+     * Holds every thread of the device at a safe point (nothing is read, sealed, sent or timed any
+     * more; what was read is handled and sent first) so its state can be handed to a successor.
+     *
+     * @return false when the threads did not all stop within {@code timeoutNanos}; the device then runs on
+     */
+    public boolean pause(long timeoutNanos) throws InterruptedException {
+        if (!options.threads()) throw new IllegalStateException("a device without threads has nothing to pause");
+        datapath.gate.close();
+        long deadline = System.nanoTime() + timeoutNanos;
+        boolean parked = datapath.gate.awaitParked(GATED_THREADS, timeoutNanos);
+        // Crypto workers (if any) finish what the readers handed them.
+        while (parked && !(datapath.send.pipeline().idle() && datapath.receive.pipeline().idle())) {
+            if (System.nanoTime() > deadline) parked = false;
+            else Thread.sleep(1);
+        }
+        if (!parked) datapath.gate.open();
+        return parked;
+    }
+
+    /** Lets a {@link #pause paused} device run on (its successor did not take over). */
+    public void resume() {
+        datapath.gate.open();
+    }
+
+    /**
+     * The state a successor needs ({@link DeviceState}), of a {@link #pause paused} device; the offload
+     * flags are left false for the caller, who knows its TUN and bind, to fill in.
+     */
+    public DeviceState snapshot() {
+        synchronized (config) {
+            long now = clock.nanos();
+            Identity id = identity;
+            java.util.List<DeviceState.PeerState> ps = new java.util.ArrayList<>();
+            for (Peer p : peers.all()) ps.add(p.snapshot(allowedIps(p), now));
+            return new DeviceState(id == null ? null : id.privateKey.clone(), listenPort(), fwmark, false, false, false, ps);
+        }
+    }
+
+    /** Uses {@code bind}, a predecessor's socket, instead of opening one at {@link #start}. */
+    public void adopt(Bind bind) {
+        synchronized (config) {
+            if (datapath.bind() != null) throw new IllegalStateException("the device has a bind already");
+            datapath.bind(bind);
+            listenPort = bind.port();
+        }
+    }
+
+    /**
+     * Takes over a predecessor's configuration and live sessions, before {@link #start}: the private
+     * key, the fwmark, each peer with its preshared key, endpoint, keepalive and AllowedIPs, and its
+     * sessions, counters, replay windows and timers, so that traffic goes on without a new handshake.
+     */
+    public void restore(DeviceState state) throws IOException {
+        setPrivateKey(state.privateKey());
+        setFwmark(state.fwmark());
+        long now = clock.nanos();
+        for (DeviceState.PeerState s : state.peers()) {
+            Peer p = addPeer(s.publicKey());
+            if (p == null) continue; // our own key
+            setPresharedKey(p, s.presharedKey());
+            if (s.endpoint() != null) p.restoreEndpoint(io.wiremesh.wireguard.net.Endpoint.of(s.endpoint(), s.endpointSource()));
+            p.timers.setPersistentKeepalive(s.persistentKeepalive());
+            for (Prefix a : s.allowedIps()) addAllowedIp(p, a);
+            p.restore(s, now);
+        }
+    }
+
+    /**
+     * After a successor took over: stops every thread and erases the keys like {@link #close}, but
+     * leaves the interface and the socket to the successor (only this process's descriptors are closed).
+     */
+    public void release() {
+        released = true;
+        closed = true;
+        datapath.close();
+        removeAllPeers();
+        Bind b;
+        synchronized (config) {
+            b = datapath.bind();
+        }
+        if (b != null) b.release();
+        tun.release();
+        Thread t = timers;
+        if (t != null) t.interrupt();
+        Identity id = identity;
+        if (id != null) id.destroy();
+    }
+
     /** Stops every thread, removes the peers (erasing their keys), closes the bind and the TUN, erases our key. */
     @Override
     public void close() {
+        if (released) return; // the interface and the socket are a successor's
         closed = true;
         // First, so the readers take the closing TUN and bind below for a shutdown, not a failure.
         datapath.close();

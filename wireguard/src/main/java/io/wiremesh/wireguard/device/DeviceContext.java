@@ -80,4 +80,7 @@ interface DeviceContext {
 
     /** A session left the peer's keypairs: forget its receiver index and erase its keys. */
     void retire(Keypair kp);
+
+    /** Where the reader, handshake and timer threads park while the device is handed over ({@link Gate#pass}). */
+    Gate gate();
 }

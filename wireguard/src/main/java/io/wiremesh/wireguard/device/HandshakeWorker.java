@@ -78,8 +78,10 @@ final class HandshakeWorker {
     private void loop() {
         while (!closed) {
             try {
-                Work w = queue.take();
-                handle(w.msg(), w.source(), underLoad());
+                device.gate().pass();
+                // A bounded wait, so a held gate is noticed while no handshake arrives.
+                Work w = queue.poll(100, java.util.concurrent.TimeUnit.MILLISECONDS);
+                if (w != null) handle(w.msg(), w.source(), underLoad());
             } catch (InterruptedException ie) {
                 return;
             } catch (RuntimeException ex) {

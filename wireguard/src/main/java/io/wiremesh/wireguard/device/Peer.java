@@ -4,6 +4,7 @@ import static io.wiremesh.wireguard.Protocol.*;
 
 import io.wiremesh.wireguard.crypto.Keys;
 import io.wiremesh.wireguard.crypto.X25519;
+import io.wiremesh.wireguard.handover.DeviceState;
 import io.wiremesh.wireguard.noise.CookieGenerator;
 import io.wiremesh.wireguard.noise.Handshake;
 import io.wiremesh.wireguard.noise.Identity;
@@ -328,6 +329,60 @@ public final class Peer {
                 case ZERO_KEYS -> zeroKeys();
             }
         }
+    }
+
+    // --- handover ---
+
+    /** This peer's state for a successor; the device is paused ({@link Gate}), so nothing moves meanwhile. */
+    DeviceState.PeerState snapshot(java.util.List<io.wiremesh.wireguard.routing.Prefix> allowedIps, long now) {
+        java.util.List<DeviceState.KeypairState> sessions = new java.util.ArrayList<>();
+        addSession(sessions, DeviceState.Slot.PREVIOUS, keypairs.previous(), now);
+        addSession(sessions, DeviceState.Slot.CURRENT, keypairs.current(), now);
+        addSession(sessions, DeviceState.Slot.NEXT, keypairs.next(), now);
+        Endpoint ep = endpoint;
+        return new DeviceState.PeerState(publicKey.clone(), handshake.presharedKey(), ep == null ? null : ep.address(),
+                ep == null ? null : ep.source(), timers.persistentKeepalive(), allowedIps, rxBytes.get(), txBytes.get(),
+                lastHandshakeEpochNanos, handshake.latestTimestamp(), timers.remaining(now), timers.handshakeAttempts(),
+                timers.needAnotherKeepalive(), timers.sentLastMinuteHandshake(), sessions);
+    }
+
+    private static void addSession(java.util.List<DeviceState.KeypairState> to, DeviceState.Slot slot, Keypair kp, long now) {
+        if (kp == null) return;
+        try {
+            to.add(new DeviceState.KeypairState(slot, kp.initiator, kp.localIndex, kp.remoteIndex, now - kp.createdNanos,
+                    kp.peekNonce(), kp.sendKey.getEncoded(), kp.receiveKey.getEncoded(), kp.replay.edge(), kp.replay.blocks()));
+        } catch (IllegalStateException erased) {
+            // erased meanwhile: nothing to carry on
+        }
+    }
+
+    /**
+     * Carries on a predecessor's sessions, counters and timers ({@link #snapshot}); a session whose
+     * receiver index is already taken here is left out (the peer then handshakes again).
+     */
+    void restore(DeviceState.PeerState s, long now) {
+        rxBytes.set(s.rxBytes());
+        txBytes.set(s.txBytes());
+        lastHandshakeEpochNanos = s.lastHandshakeEpochNanos();
+        handshake.restoreLatestTimestamp(s.latestTimestamp());
+        Keypair[] slots = new Keypair[DeviceState.Slot.values().length];
+        for (DeviceState.KeypairState k : s.keypairs()) {
+            Keypair kp = new Keypair(k.sendKey(), k.receiveKey(), k.initiator(), k.localIndex(), k.remoteIndex(), now - k.ageNanos(), this);
+            if (!device.indices().put(k.localIndex(), kp)) {
+                kp.destroy();
+                continue;
+            }
+            kp.continueFrom(k.sendNonce());
+            kp.replay.restore(k.replayNext(), k.replayRing());
+            slots[k.slot().ordinal()] = kp;
+        }
+        keypairs.restore(slots[0], slots[1], slots[2]);
+        timers.restore(s.timers(), now, s.handshakeAttempts(), s.needAnotherKeepalive(), s.sentLastMinuteHandshake());
+    }
+
+    /** Where the peer is and which of our addresses it last sent to, as a predecessor knew it. */
+    void restoreEndpoint(Endpoint e) {
+        endpoint = e;
     }
 
     void remove() {

@@ -162,6 +162,17 @@ final class Pipeline implements AutoCloseable {
         }
     }
 
+    /**
+     * Whether everything submitted has been delivered and flushed: always with zero workers (the
+     * submitter runs it to completion); with workers, when the order queue is empty and the deliverer
+     * waits for the next element (it flushes before it waits). For a pause, not per packet.
+     */
+    boolean idle() {
+        if (work == null) return true;
+        Thread d = deliverer;
+        return order.isEmpty() && work.isEmpty() && d != null && d.getState() == Thread.State.WAITING;
+    }
+
     @Override
     public void close() {
         closed = true;

@@ -66,6 +66,10 @@ final class Receive implements Pipeline.Stage {
         return pool;
     }
 
+    Pipeline pipeline() {
+        return pipeline;
+    }
+
     /** Starts the UDP reader thread. */
     void start() {
         reader = Thread.ofPlatform().daemon().name("wg-udp-reader").start(this::readLoop);
@@ -77,6 +81,7 @@ final class Receive implements Pipeline.Stage {
                 int offered = batch.fill();
                 int n;
                 try {
+                    device.gate().pass();
                     n = read(offered);
                 } catch (IOException | RuntimeException ex) {
                     continue; // the elements stay in the batch

@@ -94,6 +94,7 @@ final class Send implements Pipeline.Stage {
                 int offered = batch.fill();
                 int n;
                 try {
+                    device.gate().pass();
                     n = read(offered);
                 } catch (IOException ex) {
                     // The interface is gone (ip link del) or broken: stop, like wireguard-go does.
@@ -103,6 +104,7 @@ final class Send implements Pipeline.Stage {
                     continue; // the elements stay in the batch
                 }
                 if (n < 0) return;
+                if (n == 0) continue; // nothing within the TUN's short wait: back to the gate
                 routeBatch(n);
             }
         } catch (InterruptedException ie) {

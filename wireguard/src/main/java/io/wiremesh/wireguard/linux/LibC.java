@@ -28,6 +28,13 @@ public interface LibC {
     int SOCK_CLOEXEC = 0x80000;
     int NETLINK_ROUTE = 0;
     int CLONE_NEWNET = 0x40000000;
+    int AF_UNIX = 1;
+    int SOCK_STREAM = 1;
+    /** cmsg_type of descriptors passed over a unix socket (unix(7)). */
+    int SCM_RIGHTS = 1;
+    int SO_SNDTIMEO = 21;
+    /** recvmsg flag: descriptors received are close-on-exec. */
+    int MSG_CMSG_CLOEXEC = 0x40000000;
 
     int open(String path, int flags);
 
@@ -51,6 +58,12 @@ public interface LibC {
     int setsockopt(int fd, int level, int optname, Pointer optval, int optlen);
 
     int bind(int fd, Pointer addr, int addrlen);
+
+    int connect(int fd, Pointer addr, int addrlen);
+
+    int listen(int fd, int backlog);
+
+    int accept4(int fd, Pointer addr, Pointer addrlen, int flags);
 
     long send(int fd, @In ByteBuffer buf, long len, int flags);
 

@@ -62,6 +62,11 @@ public interface Bind extends AutoCloseable {
     @Override
     void close();
 
+    /** Closes this process's hold on the socket only, leaving it to a successor that holds it too (no shutdown). */
+    default void release() {
+        close();
+    }
+
     /** Opens a bind on a port (0 = any free port). */
     interface Factory {
         Bind open(int port) throws IOException;

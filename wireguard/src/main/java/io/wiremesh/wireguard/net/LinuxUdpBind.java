@@ -57,6 +57,8 @@ public final class LinuxUdpBind implements Bind {
     private static final int MMSGHDR = 64, MSG_WAITFORONE = 0x10000, EIO = 5, EOPNOTSUPP = 95, ENOPROTOOPT = 92;
     /** Coalesced reads per recvmmsg, each up to 64 KiB (one GRO superpacket). */
     private static final int GRO_READS = 4, GRO_READ = 65_536;
+    /** How long a batched receive waits before it returns nothing. */
+    private static final int WAIT_MILLIS = 100;
 
     /** One sendmsg/recvmsg's native structures: msghdr -> iovec, sockaddr_in6, control buffer, and a bounce buffer. */
     private static final class Scratch {
@@ -206,11 +208,70 @@ public final class LinuxUdpBind implements Bind {
             if (C.getsockname(fd, sa, lenBox) < 0) throw new IOException("getsockname: " + C.strerror(LibC.errno()));
             // Offloads both ways: with UDP_GRO the kernel keeps a peer's segmented send whole up to our read.
             boolean gro = segmentation && trySetInt(fd, ControlMessages.SOL_UDP, ControlMessages.UDP_GRO, 1);
+            boundedWait(fd);
             return new LinuxUdpBind(fd, v6, SocketAddresses.port(sa.address()), segmentation, gro);
         } catch (IOException | RuntimeException e) {
             C.close(fd);
             throw e;
         }
+    }
+
+    /**
+     * Adopts a UDP socket a predecessor passed over ({@code handover}): bound, with its options set
+     * and its queue of received datagrams intact; {@code segmentation} and {@code gro} as the
+     * predecessor had them.
+     *
+     * @throws IOException the descriptor is not a bound IPv4/IPv6 socket
+     */
+    public static LinuxUdpBind adopt(int fd, boolean segmentation, boolean gro) throws IOException {
+        Pointer sa = Memory.allocateDirect(LibC.runtime(), SOCKADDR, true);
+        Pointer lenBox = Memory.allocateDirect(LibC.runtime(), 4, true);
+        lenBox.putInt(0, SOCKADDR);
+        if (C.getsockname(fd, sa, lenBox) < 0) throw new IOException("getsockname on the inherited socket: " + C.strerror(LibC.errno()));
+        int family = sa.getShort(0) & 0xffff;
+        if (family != SocketAddresses.AF_INET6 && family != LibC.AF_INET) throw new IOException("the inherited descriptor is not a UDP/IP socket (family " + family + ")");
+        boundedWait(fd);
+        return new LinuxUdpBind(fd, family == SocketAddresses.AF_INET6, SocketAddresses.port(sa.address()), segmentation, gro);
+    }
+
+    /** The socket's descriptor, to pass to a successor. */
+    public int fd() {
+        return fd;
+    }
+
+    /** Whether sends use UDP_SEGMENT (a successor asks for the same). */
+    public boolean segmentation() {
+        return segmentation;
+    }
+
+    /** Whether receives are coalesced (UDP_GRO is set on the socket). */
+    public boolean gro() {
+        return coalesced != null;
+    }
+
+    /**
+     * Closes this process's descriptor only, without shutdown(2): the socket is shared with a successor
+     * that holds its own descriptor and goes on receiving on it. The caller's threads no longer use this bind.
+     */
+    @Override
+    public void release() {
+        if (!closing.compareAndSet(false, true)) return;
+        closed = true;
+        long deadline = System.nanoTime() + 2_000_000_000L;
+        while (users.get() > 0 && System.nanoTime() < deadline) java.util.concurrent.locks.LockSupport.parkNanos(100_000);
+        if (users.get() == 0) C.close(fd);
+    }
+
+    /**
+     * A receive waits at most {@link #WAIT_MILLIS} (SO_RCVTIMEO), then returns nothing, so the reader
+     * can look at its gate (a handover) and call again; the option belongs to the socket, so a
+     * successor's descriptor has it too.
+     */
+    private static void boundedWait(int fd) {
+        Pointer tv = Memory.allocateDirect(LibC.runtime(), 16, true);
+        tv.putLong(0, 0);
+        tv.putLong(8, WAIT_MILLIS * 1000L);
+        C.setsockopt(fd, LibC.SOL_SOCKET, LibC.SO_RCVTIMEO, tv, 16);
     }
 
     private static void setInt(int fd, int level, int option, int value, String name) throws IOException {
@@ -249,7 +310,7 @@ public final class LinuxUdpBind implements Bind {
                 if (closed) return null;
                 if (n < 0) {
                     int err = LibC.errno();
-                    if (err == LibC.EINTR) continue;
+                    if (err == LibC.EINTR || err == LibC.EAGAIN) continue; // one datagram: keeps waiting
                     throw new IOException("recvmsg: " + C.strerror(err));
                 }
                 dst.position(dst.position() + (int) n);
@@ -337,6 +398,7 @@ public final class LinuxUdpBind implements Bind {
             if (closed) return -1;
             if (got >= 0) return got;
             int err = LibC.errno();
+            if (err == LibC.EAGAIN) return 0; // nothing within the bounded wait
             if (err != LibC.EINTR) throw new IOException("recvmmsg: " + C.strerror(err));
         }
     }

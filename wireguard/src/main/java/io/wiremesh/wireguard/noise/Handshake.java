@@ -70,6 +70,16 @@ public final class Handshake {
         return remoteIndex;
     }
 
+    /** The greatest TAI64N timestamp accepted in an initiation (12 bytes; all zeros: none); a copy. */
+    public synchronized byte[] latestTimestamp() {
+        return latestTimestamp.clone();
+    }
+
+    /** Continues a predecessor's replay protection (whitepaper 5.1): initiations not newer than {@code timestamp} are refused. */
+    public synchronized void restoreLatestTimestamp(byte[] timestamp) {
+        if (timestamp.length == Tai64n.SIZE && Tai64n.after(timestamp, latestTimestamp)) latestTimestamp = timestamp.clone();
+    }
+
     /** Forget all ephemeral state (but not the replay-protection timestamp). */
     public synchronized void clear() {
         Keys.zero(localEphemeral);

@@ -38,6 +38,14 @@ public final class IndexTable<T> {
         return index;
     }
 
+    /** Registers {@code value} under a given index (a session taken over); false when the index is taken. */
+    public synchronized boolean put(int index, T value) {
+        if (index == 0 || entries.containsKey(index)) return false;
+        entries.put(index, value);
+        rebuild();
+        return true;
+    }
+
     public synchronized void replace(int index, T value) {
         if (entries.containsKey(index)) {
             entries.put(index, value);

@@ -44,6 +44,16 @@ public final class Keypair {
         return n;
     }
 
+    /** The counter the next packet would be sent with (without taking it); for a handover. */
+    public long peekNonce() {
+        return sendNonce.get();
+    }
+
+    /** Continues the send counter of a predecessor's copy of this session ({@code handover}); never moves it back. */
+    public void continueFrom(long nonce) {
+        sendNonce.accumulateAndGet(nonce, Math::max);
+    }
+
     /** Stop sending on this session (the local key changed); receiving still works until it expires. */
     public void expireSending() {
         sendNonce.set(Protocol.REJECT_AFTER_MESSAGES);

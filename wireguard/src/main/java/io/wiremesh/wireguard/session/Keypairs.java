@@ -67,6 +67,14 @@ public final class Keypairs {
         }
     }
 
+    /** Installs a predecessor's sessions as they were ({@code handover}); any of them may be null. */
+    public synchronized void restore(Keypair previous, Keypair current, Keypair next) {
+        clear();
+        this.previous = previous;
+        this.current = current;
+        this.next = next;
+    }
+
     public synchronized void clear() {
         retireIf(previous);
         retireIf(current);

@@ -35,6 +35,28 @@ public final class ReplayWindow {
         return true;
     }
 
+    /** One more than the greatest counter accepted (0: none yet); for a handover. */
+    public long edge() {
+        return next;
+    }
+
+    /** A copy of the bitmap blocks; for a handover. */
+    public long[] blocks() {
+        return ring.clone();
+    }
+
+    /**
+     * Takes over a predecessor's window ({@link #edge}, {@link #blocks}): counters it accepted stay
+     * replays here.
+     *
+     * @throws IllegalArgumentException {@code blocks} is not a window of this size
+     */
+    public void restore(long edge, long[] blocks) {
+        if (blocks.length != RING_BLOCKS) throw new IllegalArgumentException("a replay window has " + RING_BLOCKS + " blocks, not " + blocks.length);
+        System.arraycopy(blocks, 0, ring, 0, RING_BLOCKS);
+        next = edge;
+    }
+
     public void reset() {
         java.util.Arrays.fill(ring, 0);
         next = 0;

@@ -178,4 +178,31 @@ public final class Timers {
     public synchronized int handshakeAttempts() {
         return handshakeAttempts;
     }
+
+    public synchronized boolean needAnotherKeepalive() {
+        return needAnotherKeepalive;
+    }
+
+    public synchronized boolean sentLastMinuteHandshake() {
+        return sentLastMinuteHandshake;
+    }
+
+    /** Nanoseconds left per pending timer at {@code now}, by {@link Timer} name (a handover carries them). */
+    public synchronized java.util.Map<String, Long> remaining(long now) {
+        java.util.Map<String, Long> left = new java.util.LinkedHashMap<>();
+        for (Timer t : TIMERS) if (deadline[t.ordinal()] != STOPPED) left.put(t.name(), deadline[t.ordinal()] - now);
+        return left;
+    }
+
+    /** Continues a predecessor's timers ({@link #remaining}); names this release does not know are skipped. */
+    public synchronized void restore(java.util.Map<String, Long> remaining, long now, int attempts, boolean anotherKeepalive, boolean lastMinute) {
+        java.util.Arrays.fill(deadline, STOPPED);
+        for (Timer t : TIMERS) {
+            Long left = remaining.get(t.name());
+            if (left != null) deadline[t.ordinal()] = now + left;
+        }
+        handshakeAttempts = attempts;
+        needAnotherKeepalive = anotherKeepalive;
+        sentLastMinuteHandshake = lastMinute;
+    }
 }

@@ -25,6 +25,7 @@ import jnr.ffi.Pointer;
  */
 public final class LinuxTun implements Tun {
     private static final long TUNSETIFF = 0x400454caL;
+    private static final long TUNGETIFF = 0x800454d2L;
     private static final long TUNSETOFFLOAD = 0x400454d0L;
     private static final short IFF_VNET_HDR = 0x4000;
     private static final int TUN_F_CSUM = 0x01, TUN_F_TSO4 = 0x02, TUN_F_TSO6 = 0x04;
@@ -38,6 +39,8 @@ public final class LinuxTun implements Tun {
     private static final short IFF_NO_PI = 0x1000;
     private static final int IFREQ_SIZE = 40;
     private static final int IFNAMSIZ = 16;
+    /** How long a read waits for a packet before it returns 0. */
+    private static final int WAIT_MILLIS = 100;
 
     private static final LibC C = LibC.INSTANCE;
 
@@ -104,6 +107,42 @@ public final class LinuxTun implements Tun {
         LinuxTun tun = new LinuxTun(name, fd, offload);
         if (mtu > 0) tun.setMtu(mtu);
         return tun;
+    }
+
+    /**
+     * Adopts a TUN descriptor a predecessor passed over ({@code handover}): the same open interface,
+     * opened with or without {@code IFF_VNET_HDR} as {@code offload} says (the flags belong to the open
+     * file, so they must match what the predecessor asked for).
+     *
+     * @throws IOException the descriptor is not a TUN device's queue named {@code name}
+     */
+    public static LinuxTun adopt(String name, int fd, boolean offload) throws IOException {
+        Pointer ifr = Memory.allocateDirect(LibC.runtime(), IFREQ_SIZE, true);
+        if (C.ioctl(fd, TUNGETIFF, ifr) < 0) throw new IOException("TUNGETIFF on the inherited descriptor: " + C.strerror(LibC.errno()));
+        byte[] got = new byte[IFNAMSIZ];
+        ifr.get(0, got, 0, IFNAMSIZ);
+        String actual = new String(got, StandardCharsets.US_ASCII).replace("\0", "");
+        boolean vnet = (ifr.getShort(IFNAMSIZ) & IFF_VNET_HDR) != 0;
+        if (!actual.equals(name) || vnet != offload) {
+            throw new IOException("the inherited descriptor is TUN " + actual + (vnet ? " with" : " without") + " virtio-net headers, not " + name);
+        }
+        int flags = C.fcntl(fd, LibC.F_GETFL, 0);
+        C.fcntl(fd, LibC.F_SETFL, flags | LibC.O_NONBLOCK);
+        return new LinuxTun(name, fd, offload);
+    }
+
+    /** The queue's file descriptor, to pass to a successor. */
+    public int fd() {
+        return fd;
+    }
+
+    /**
+     * Closes this process's descriptor only: a successor that holds its own (passed over) keeps the
+     * interface; stops this reader as {@link #close} does.
+     */
+    @Override
+    public void release() {
+        close();
     }
 
     /** Whether reads and writes carry a virtio-net header (offloads asked for). */
@@ -174,7 +213,7 @@ public final class LinuxTun implements Tun {
         single[0] = dst;
         int start = dst.position(), limit = dst.limit();
         int n = read(single, 1);
-        if (n < 0) return -1;
+        if (n <= 0) return n;
         int len = dst.limit() - start;
         dst.limit(limit).position(start + len);
         return len;
@@ -192,7 +231,7 @@ public final class LinuxTun implements Tun {
             if (pendingSegment == 0) {
                 r.clear();
                 pendingLength = readRaw(r);
-                if (pendingLength < 0) return -1;
+                if (pendingLength <= 0) return pendingLength;
             }
             int n = TcpSegmentation.split(r, 0, pendingLength, packets, count, pendingSegment);
             if (n < 0) {
@@ -218,7 +257,8 @@ public final class LinuxTun implements Tun {
                 pollFd.putInt(0, fd);
                 pollFd.putShort(4, LibC.POLLIN);
                 pollFd.putShort(6, (short) 0);
-                C.poll(pollFd, 1, 500);
+                // Nothing within the wait: return, so the reader can look at its gate (a handover) and call again.
+                if (C.poll(pollFd, 1, WAIT_MILLIS) == 0) return 0;
             } else if (err != LibC.EINTR) {
                 if (closed) break;
                 throw new IOException("read " + name + ": " + C.strerror(err));

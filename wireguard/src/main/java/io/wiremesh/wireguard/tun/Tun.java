@@ -20,7 +20,10 @@ public interface Tun extends AutoCloseable {
     /** Re-reads values that may change outside the process (the MTU); called about once a second. */
     default void refresh() {}
 
-    /** Blocks until a packet is read into {@code dst} (position..limit); returns its length, or -1 once closed. */
+    /**
+     * Blocks until a packet is read into {@code dst} (position..limit); returns its length, 0 when none
+     * came within a short wait (the caller may then see to other things and call again), or -1 once closed.
+     */
     int read(ByteBuffer dst) throws IOException;
 
     /** Writes the packet in {@code src} (position..limit). */
@@ -29,13 +32,14 @@ public interface Tun extends AutoCloseable {
     /**
      * Reads at least one packet, blocking for the first: {@code packets[i]} is offered from its
      * position to its limit, and on return holds packet i from that same position with the limit at
-     * its end. Returns how many (1..count), or -1 once the device is closed or gone.
+     * its end. Returns how many (1..count), 0 when none came within a short wait, or -1 once the
+     * device is closed or gone.
      */
     default int read(ByteBuffer[] packets, int count) throws IOException {
         ByteBuffer b = packets[0];
         int start = b.position();
         int n = read(b);
-        if (n < 0) return -1;
+        if (n <= 0) return n;
         b.limit(start + n).position(start);
         return 1;
     }
@@ -65,4 +69,9 @@ public interface Tun extends AutoCloseable {
 
     @Override
     void close();
+
+    /** Closes this process's hold on the interface only, leaving it to a successor that holds it too. */
+    default void release() {
+        close();
+    }
 }

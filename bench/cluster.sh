@@ -7,16 +7,9 @@
 # Usage: bench/cluster.sh [R=3]   (root; after scripts/install-deps.sh and mvn package)
 set -euo pipefail
 R="${1:-3}"
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-. "$ROOT/scripts/local/common.sh"
-LOCAL="$ROOT/bin/wiremesh-local"
-owned=
-if [ ! -f "$WML_DIR/admin.kubeconfig" ]; then
-  owned=1
-  "$LOCAL" up --nodes 2 --pods 1 >/dev/null
-fi
+. "$(dirname "${BASH_SOURCE[0]}")/local-cluster.sh"
 cleanup() {
-  if [ -n "$owned" ]; then "$LOCAL" down >/dev/null 2>&1 || true; else "$LOCAL" upgrade >/dev/null 2>&1 || true; fi
+  release_cluster
 }
 trap cleanup EXIT
 
@@ -25,7 +18,8 @@ dst=$(k get pod test-n2-1 -o jsonpath='{.status.podIP}')
 
 use() {
   "$LOCAL" upgrade "datapath.implementation=$1" >/dev/null 2>&1
-  wml_kubectl -n "$WML_NAMESPACE" rollout status ds/wiremesh-datapath --timeout=180s >/dev/null
+  # One datapath DaemonSet per pod template (the chart names it by its hash): the one of the new template.
+  wml_kubectl -n "$WML_NAMESPACE" rollout status "$(wml_kubectl -n "$WML_NAMESPACE" get ds -l app.kubernetes.io/component=datapath -o name | head -1)" --timeout=180s >/dev/null
   # The node-daemons' next pass configures the new interfaces; wait for traffic.
   wml_wait 60 "pod traffic over $1" k exec test-n1-1 -- ping -c 1 -W 1 "$dst"
   k exec test-n1-1 -- iperf3 -c "$dst" -t 1 >/dev/null 2>&1 || true   # warm-up (handshake, JIT)

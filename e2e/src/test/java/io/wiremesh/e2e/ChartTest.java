@@ -47,7 +47,7 @@ class ChartTest {
             String yaml = new Helm(CHART).template().withName("wiremesh").withNamespace("wiremesh-system")
                     .set("datapath.implementation", impl).call();
             DaemonSet datapath = client.load(new ByteArrayInputStream(yaml.getBytes(StandardCharsets.UTF_8))).items().stream()
-                    .filter(o -> o instanceof DaemonSet d && d.getMetadata().getName().equals("wiremesh-datapath"))
+                    .filter(o -> o instanceof DaemonSet d && d.getMetadata().getName().startsWith("wiremesh-datapath-"))
                     .map(o -> (DaemonSet) o).findFirst().orElseThrow();
             var resources = datapath.getSpec().getTemplate().getSpec().getContainers().get(0).getResources();
             assertThat(resources.getLimits().get("memory").toString()).as(impl).isEqualTo(impl.equals("java") ? "192Mi" : "640Mi");
@@ -64,6 +64,46 @@ class ChartTest {
         assertThat(yaml).doesNotContainPattern("resources: \\[wireguardnodes/status, wireguardpeers/status\\]");
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> new Helm(CHART).template().withName("wiremesh").withNamespace("wiremesh-system")
                 .set("peerKeys.namespace", "wiremesh-system").call()).hasMessageContaining("peerKeys.namespace must not be the release namespace");
+    }
+
+    private static DaemonSet datapath(String... values) {
+        var template = new Helm(CHART).template().withName("wiremesh").withNamespace("wiremesh-system");
+        for (int i = 0; i < values.length; i += 2) template.set(values[i], values[i + 1]);
+        String yaml = template.call();
+        return KubeApiServer.client().load(new ByteArrayInputStream(yaml.getBytes(StandardCharsets.UTF_8))).items().stream()
+                .filter(o -> o instanceof DaemonSet d && d.getMetadata().getName().startsWith("wiremesh-datapath-"))
+                .map(o -> (DaemonSet) o).findFirst().orElseThrow();
+    }
+
+    /**
+     * A changed datapath pod is a new DaemonSet (named by the pod template's hash), so that on Kubernetes 1.20,
+     * whose DaemonSet controller replaces a pod only once the old one is gone, the new pod starts beside the old one
+     * and takes the interface over; a change elsewhere leaves the datapath alone. The old pod serves on for
+     * datapath.handoverSeconds after SIGTERM, within its grace period.
+     */
+    @Test
+    void aChangedDatapathPodIsANewDaemonSetAndTheOldOneWaitsToHandOver() {
+        DaemonSet base = datapath();
+        String name = base.getMetadata().getName();
+        assertThat(datapath("image.tag", "next").getMetadata().getName()).as("an image bump").isNotEqualTo(name);
+        assertThat(datapath("datapath.workers", "2").getMetadata().getName()).as("a datapath value").isNotEqualTo(name);
+        assertThat(datapath("operator.replicas", "2").getMetadata().getName()).as("an operator value").isEqualTo(name);
+        assertThat(datapath("nodeDaemon.statusPort", "9999").getMetadata().getName()).as("a node-daemon value").isEqualTo(name);
+        String template = base.getMetadata().getLabels().get("wiremesh.io/datapath-template");
+        assertThat(name).endsWith("-" + template);
+        assertThat(base.getSpec().getSelector().getMatchLabels()).containsEntry("wiremesh.io/datapath-template", template);
+        assertThat(base.getSpec().getTemplate().getMetadata().getLabels()).containsEntry("wiremesh.io/datapath-template", template);
+        var pod = base.getSpec().getTemplate().getSpec();
+        assertThat(pod.getTerminationGracePeriodSeconds()).isEqualTo(40L);
+        assertThat(pod.getContainers().getFirst().getEnv()).anySatisfy(e -> {
+            assertThat(e.getName()).isEqualTo("WIREMESH_WG_HANDOVER_WAIT");
+            assertThat(e.getValue()).isEqualTo("30");
+        });
+        assertThat(pod.getContainers().getFirst().getPorts()).as("no declared port: the scheduler would hold the new pod for the old one's").isEmpty();
+        // wireguard-go cannot take over: its pod waits for the old one to let go of the interface instead of crash-looping.
+        assertThat(String.join("\n", datapath("datapath.implementation", "wireguard-go").getSpec().getTemplate().getSpec().getContainers()
+                .getFirst().getCommand())).contains("while [ -e \"/sys/class/net/$0\" ]");
+        assertThat(String.join("\n", pod.getContainers().getFirst().getCommand())).doesNotContain("/sys/class/net");
     }
 
     @Test
@@ -91,7 +131,8 @@ class ChartTest {
                 "Deployment", "DaemonSet", "WireGuardMesh");
         List<DaemonSet> daemonSets = objects.stream().filter(o -> o instanceof DaemonSet).map(o -> (DaemonSet) o).toList();
         // node-daemon and datapath apart: deleting the node-daemon pod must not take the interface down.
-        assertThat(daemonSets).extracting(d -> d.getMetadata().getName()).containsExactlyInAnyOrder("wiremesh-node", "wiremesh-datapath");
+        assertThat(daemonSets).extracting(d -> d.getMetadata().getName()).hasSize(2).contains("wiremesh-node")
+                .anySatisfy(n -> assertThat(n).matches("wiremesh-datapath-[0-9a-f]{10}"));
         for (DaemonSet ds : daemonSets) {
             assertThat(ds.getSpec().getTemplate().getSpec().getHostNetwork()).isTrue();
             assertThat(ds.getSpec().getTemplate().getSpec().getContainers()).allSatisfy(c -> {
@@ -99,7 +140,7 @@ class ChartTest {
                 assertThat(c.getSecurityContext().getCapabilities().getDrop()).containsExactly("ALL");
             });
         }
-        DaemonSet datapath = daemonSets.stream().filter(d -> d.getMetadata().getName().endsWith("-datapath")).findFirst().orElseThrow();
+        DaemonSet datapath = daemonSets.stream().filter(d -> d.getMetadata().getName().startsWith("wiremesh-datapath-")).findFirst().orElseThrow();
         assertThat(datapath.getSpec().getTemplate().getSpec().getAutomountServiceAccountToken()).isFalse();
         assertThat(datapath.getSpec().getTemplate().getSpec().getContainers().getFirst().getSecurityContext().getCapabilities().getAdd())
                 .containsExactly("NET_ADMIN");
@@ -125,7 +166,9 @@ class ChartTest {
             if (o instanceof io.fabric8.kubernetes.api.model.rbac.Role role) {
                 boolean secrets = role.getRules().stream().anyMatch(r -> r.getResources().contains("secrets"));
                 assertThat(role.getMetadata().getNamespace()).isEqualTo(secrets ? "wiremesh-peer-keys" : "wiremesh-system");
-                assertThat(role.getRules()).allSatisfy(r -> assertThat(r.getVerbs()).containsExactly("get"));
+                // Read-only, but for the operator's leader-election Lease.
+                boolean lease = role.getRules().stream().allMatch(r -> r.getResources().equals(List.of("leases")));
+                assertThat(role.getRules()).allSatisfy(r -> assertThat(r.getVerbs()).containsExactly(lease ? new String[] {"get", "create", "update"} : new String[] {"get"}));
             }
         }
     }

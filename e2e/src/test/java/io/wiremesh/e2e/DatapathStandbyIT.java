@@ -101,7 +101,7 @@ class DatapathStandbyIT {
     /** The datapath container's command from the rendered chart: {@code /bin/sh -c SCRIPT IFNAME}. */
     static List<String> renderedCommand() throws Exception {
         var objects = KubeApiServer.client().load(new ByteArrayInputStream(ChartTest.render(false).getBytes(StandardCharsets.UTF_8))).items();
-        DaemonSet ds = objects.stream().filter(o -> o instanceof DaemonSet d && d.getMetadata().getName().endsWith("-datapath"))
+        DaemonSet ds = objects.stream().filter(o -> o instanceof DaemonSet d && d.getMetadata().getName().startsWith("wiremesh-datapath-"))
                 .map(o -> (DaemonSet) o).findFirst().orElseThrow();
         List<String> rendered = ds.getSpec().getTemplate().getSpec().getContainers().getFirst().getCommand();
         assertThat(rendered.subList(0, 2)).containsExactly("/bin/sh", "-c");

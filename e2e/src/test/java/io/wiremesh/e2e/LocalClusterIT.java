@@ -31,6 +31,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -688,6 +689,84 @@ class LocalClusterIT {
         assertThat(incomplete).as("ping batches that did not send their 50 pings").isEmpty();
         assertThat(sentReceived[0]).as("pings sent").isGreaterThanOrEqualTo(100);
         assertThat(sentReceived[1]).as("pings answered while the node-daemon pod was replaced").isEqualTo(sentReceived[0]);
+    }
+
+    /**
+     * A helm upgrade that changes every workload (as an image bump does: here the pull policy) and the upgrade back:
+     * pings at 10/s both ways between the nodes lose nothing, a TCP stream through the whole of it keeps its
+     * connection and carries data every second, no pod-addressed packet crosses the underlay, and each node's new
+     * datapath took the interface and its sessions over from the old one.
+     */
+    @Test
+    @Order(25)
+    void aHelmUpgradeOfEveryWorkloadAndBackLosesNoPacket() throws Exception {
+        String ip1 = cluster.podIp("test-n1-1"), ip2 = cluster.podIp("test-n2-1");
+        for (String[] values : List.of(new String[] {"image.pullPolicy=IfNotPresent"}, new String[0])) {
+            String before = datapathSet();
+            Path pcap = work.resolve("upgrade-" + values.length + ".pcap");
+            Process capture = cluster.captureSwitch(pcap, "net 10.42.0.0/16");
+            AtomicBoolean upgraded = new AtomicBoolean();
+            List<String> incomplete = new java.util.concurrent.CopyOnWriteArrayList<>();
+            Callable<int[]> pinging = () -> {
+                int[] total = {0, 0};
+                boolean last;
+                do {
+                    last = upgraded.get(); // one whole batch after the upgrade finished
+                    String out = cluster.exec("test-n1-1", "ping", "-c", "50", "-i", "0.1", "-W", "2", ip2).out();
+                    int[] batch = pings(out);
+                    if (batch[0] != 50 || batch[1] != 50) incomplete.add(out);
+                    total[0] += batch[0];
+                    total[1] += batch[1];
+                } while (!last);
+                return total;
+            };
+            CompletableFuture<int[]> forth = inBackground(pinging);
+            CompletableFuture<int[]> back = inBackground(() -> {
+                int[] total = {0, 0};
+                boolean last;
+                do {
+                    last = upgraded.get();
+                    int[] batch = pings(cluster.exec("test-n2-1", "ping", "-c", "50", "-i", "0.1", "-W", "2", ip1).out());
+                    total[0] += batch[0];
+                    total[1] += batch[1];
+                } while (!last);
+                return total;
+            });
+            CompletableFuture<Commands.Result> stream = inBackground(() -> cluster.exec("test-n1-1", "iperf3", "-c", ip2, "-t", "60", "-b", "20M", "-i", "1"));
+            Thread.sleep(2000);
+            long t0 = System.nanoTime();
+            try {
+                LocalCluster.script(java.util.stream.Stream.concat(java.util.stream.Stream.of("upgrade"), java.util.Arrays.stream(values)).toArray(String[]::new));
+            } finally {
+                upgraded.set(true);
+            }
+            System.out.printf("upgrade %s done in %.1f s%n", values.length == 0 ? "back" : String.join(" ", values), (System.nanoTime() - t0) / 1e9);
+            int[] f = forth.get(120, TimeUnit.SECONDS), b = back.get(120, TimeUnit.SECONDS);
+            Commands.Result iperf = stream.get(120, TimeUnit.SECONDS);
+            List<String> leaked = LocalCluster.packets(capture, pcap);
+            System.out.printf("pings answered: n1->n2 %d/%d, n2->n1 %d/%d%n", f[1], f[0], b[1], b[0]);
+            assertThat(datapathSet()).as("the datapath DaemonSet was replaced (a new pod template)").isNotEqualTo(before);
+            assertThat(incomplete).as("ping batches n1->n2 with a loss").isEmpty();
+            assertThat(f[1]).as("pings n1->n2 answered").isEqualTo(f[0]).isGreaterThanOrEqualTo(100);
+            assertThat(b[1]).as("pings n2->n1 answered").isEqualTo(b[0]).isGreaterThanOrEqualTo(100);
+            assertThat(iperf.exit()).as("the TCP stream kept its connection: %s", iperf.out()).isZero();
+            // Every one-second interval carried data (iperf3 prints "0.00 bits/sec" for an interval without).
+            assertThat(iperf.out().lines().filter(l -> l.matches(".*\\d+\\.\\d+-\\d+\\.\\d+\\s+sec.*")).toList())
+                    .as("stream intervals").hasSizeGreaterThanOrEqualTo(60).noneMatch(l -> l.contains(" 0.00 bits/sec"));
+            assertThat(leaked).as("pod packets on the underlay during the upgrade").isEmpty();
+            for (String node : List.of("wml-n1", "wml-n2")) {
+                Pod datapath = systemPod("datapath", node);
+                assertThat(cluster.kubectl("-n", LocalCluster.SYSTEM_NS, "logs", datapath.getMetadata().getName()))
+                        .as("%s's new datapath", node).contains("taken over with its sessions");
+            }
+        }
+    }
+
+    /** The name of the datapath DaemonSet in place (one per pod template). */
+    private static String datapathSet() {
+        return cluster.client.apps().daemonSets().inNamespace(LocalCluster.SYSTEM_NS).withLabel("app.kubernetes.io/component", "datapath")
+                .list().getItems().stream().filter(d -> d.getMetadata().getDeletionTimestamp() == null)
+                .map(d -> d.getMetadata().getName()).findFirst().orElse("");
     }
 
     @Test

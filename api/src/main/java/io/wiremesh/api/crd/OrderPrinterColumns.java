@@ -11,7 +11,7 @@ import java.util.List;
 
 /**
  * Build step after the CRD generator: puts each CRD's printer columns in the order its class's
- * {@link ColumnOrder} gives. Usage: OrderPrinterColumns DIR CLASS...
+ * {@link ColumnOrder} gives, then stamps the CRD with its {@link ModelDigest}. Usage: OrderPrinterColumns DIR CLASS...
  */
 public final class OrderPrinterColumns {
     private OrderPrinterColumns() {}
@@ -34,6 +34,7 @@ public final class OrderPrinterColumns {
                     return at;
                 }));
             }
+            crd.getMetadata().setAnnotations(new java.util.TreeMap<>(java.util.Map.of(ModelDigest.ANNOTATION, ModelDigest.of(crd))));
             Files.writeString(file, "# Generated from " + type.getName() + " by the api module build; do not edit.\n" + yaml.asYaml(crd));
         }
     }

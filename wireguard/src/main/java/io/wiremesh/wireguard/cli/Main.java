@@ -160,10 +160,14 @@ public final class Main {
             // Asked to stop (a pod being replaced): serve on until a successor takes over, for up to WIREMESH_WG_HANDOVER_WAIT s.
             try {
                 if (handoverWait > 0 && !handover.handedOver()) handover.awaitHandedOver(handoverWait);
+                // Handed over: stay until the successor was told (it would otherwise give up and start fresh).
+                if (handover.handedOver()) {
+                    handover.awaitFinished(Handover.TIMEOUT_MILLIS);
+                    return; // the interface and the socket are the successor's now
+                }
             } catch (InterruptedException ignored) {
-                // stop now
+                if (handover.handedOver()) return;
             }
-            if (handover.handedOver()) return; // the interface and the socket are the successor's now
             handover.close();
             closeServers.run();
             running.close();

@@ -386,25 +386,17 @@ public final class Device implements AutoCloseable {
      */
     public void release() {
         released = true;
-        closed = true;
-        datapath.close();
-        removeAllPeers();
-        Bind b;
-        synchronized (config) {
-            b = datapath.bind();
-        }
-        if (b != null) b.release();
-        tun.release();
-        Thread t = timers;
-        if (t != null) t.interrupt();
-        Identity id = identity;
-        if (id != null) id.destroy();
+        stop(true);
     }
 
     /** Stops every thread, removes the peers (erasing their keys), closes the bind and the TUN, erases our key. */
     @Override
     public void close() {
         if (released) return; // the interface and the socket are a successor's
+        stop(false);
+    }
+
+    private void stop(boolean release) {
         closed = true;
         // First, so the readers take the closing TUN and bind below for a shutdown, not a failure.
         datapath.close();
@@ -413,8 +405,10 @@ public final class Device implements AutoCloseable {
         synchronized (config) {
             b = datapath.bind(); // not while setListenPort swaps it
         }
-        if (b != null) b.close();
-        tun.close();
+        if (b != null && release) b.release();
+        else if (b != null) b.close();
+        if (release) tun.release();
+        else tun.close();
         Thread t = timers;
         if (t != null) t.interrupt();
         Identity id = identity;

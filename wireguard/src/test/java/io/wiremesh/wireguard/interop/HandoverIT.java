@@ -94,6 +94,41 @@ class HandoverIT extends LabTest {
         assertThat(Long.parseLong(peer[5])).as("rx bytes carried over").isGreaterThan(1 << 20);
     }
 
+    /**
+     * The order Kubernetes gives a pod's replacement: the old datapath gets SIGTERM first, serves on
+     * (WIREMESH_WG_HANDOVER_WAIT) until a successor has taken over, then exits 0; not a ping lost on the way.
+     * Asked to stop with no successor, it stops once the wait is over and the interface goes.
+     */
+    @Test
+    void aDatapathAskedToStopServesUntilItsSuccessorTookOver() throws Exception {
+        Tunnel t = new Tunnel(lab, Impl.JAVA, Impl.GO, null);
+        assertThat(t.ping(t.nsB, "10.202.0.1", 3)).contains("3 received");
+        Process waiting = lab.spawnIn(t.nsA, t.ifA + "-w.log", "env", "WIREMESH_WG_HANDOVER_WAIT=30", Lab.WIREMESH_WG.toString(), "-f", t.ifA);
+        assertThat(t.procA.waitFor(Liveness.BOUND.toSeconds(), TimeUnit.SECONDS)).as("the first datapath handed over").isTrue();
+        assertThat(waitForLog(t.ifA + "-w", "taken over with its sessions", waiting)).contains("taken over with its sessions");
+
+        Process ping = lab.spawnIn(t.nsB, "ping-term.log", "ping", "-i", "0.05", "-c", "100", "-W", "5", "10.202.0.1");
+        Thread.sleep(1000);
+        waiting.toHandle().destroy(); // SIGTERM, as the kubelet sends it to the old pod
+        Thread.sleep(2000);
+        assertThat(waiting.isAlive()).as("it serves on after SIGTERM, waiting for a successor").isTrue();
+        Process successor = lab.spawnIn(t.nsA, t.ifA + "-s.log", Lab.WIREMESH_WG.toString(), "-f", t.ifA);
+        assertThat(waiting.waitFor(Liveness.BOUND.toSeconds(), TimeUnit.SECONDS)).as("it exits once taken over").isTrue();
+        assertThat(waiting.exitValue()).as("a JVM stopped by SIGTERM exits 143 (the chart's wrapper exits 0)").isEqualTo(143);
+        assertThat(lab.log(t.ifA + "-w")).contains("handed " + t.ifA + " over to its successor");
+        assertThat(waitForLog(t.ifA + "-s", "taken over with its sessions", successor)).contains("taken over with its sessions");
+        assertThat(ping.waitFor(Liveness.BOUND.toSeconds(), TimeUnit.SECONDS)).isTrue();
+        assertThat(Files.readString(lab.dir.resolve("ping-term.log"))).as("pings across SIGTERM and handover").contains("100 packets transmitted, 100 received");
+
+        // No successor: once the wait is over it stops, and the interface goes with it (the node fails closed).
+        Process last = lab.spawnIn(t.nsA, t.ifA + "-l.log", "env", "WIREMESH_WG_HANDOVER_WAIT=2", Lab.WIREMESH_WG.toString(), "-f", t.ifA);
+        assertThat(successor.waitFor(Liveness.BOUND.toSeconds(), TimeUnit.SECONDS)).isTrue();
+        assertThat(waitForLog(t.ifA + "-l", "taken over with its sessions", last)).contains("taken over with its sessions");
+        last.toHandle().destroy();
+        assertThat(last.waitFor(Liveness.BOUND.toSeconds(), TimeUnit.SECONDS)).as("it stops after its wait").isTrue();
+        assertThat(lab.in(t.nsA, "sh", "-c", "ip link show " + t.ifA + " 2>&1 || true")).contains("does not exist");
+    }
+
     private String waitForLog(String name, String text, Process p) throws Exception {
         long deadline = System.nanoTime() + Liveness.BOUND.toNanos();
         String log = lab.log(name);

@@ -10,9 +10,12 @@
 #   go-back       and back
 #   to-java       switch back to the Java datapath
 # Brings a 2-node cluster up (and down at the end) unless one is already running.
-# Usage: bench/upgrade.sh [R=1]   (root; after scripts/install-deps.sh and mvn package)
+# Usage: bench/upgrade.sh [R=1] [UPGRADE...]   (root; after scripts/install-deps.sh and mvn package; UPGRADEs: a subset, in
+# their order above, e.g. "1 to-go go-bump go-back to-java")
 set -euo pipefail
 R="${1:-1}"
+shift || true
+KINDS="${*:-java-bump java-back to-go go-bump go-back to-java}"
 . "$(dirname "${BASH_SOURCE[0]}")/local-cluster.sh"
 W=$(mktemp -d /tmp/wm-upgrade.XXXXXX)
 cleanup() {
@@ -25,10 +28,10 @@ k() { wml_kubectl -n "$WML_TEST_NS" "$@"; }
 ip1=$(k get pod test-n1-1 -o jsonpath='{.status.podIP}')
 ip2=$(k get pod test-n2-1 -o jsonpath='{.status.podIP}')
 
-# Longest run of unanswered icmp_seq (in ms at 10/s) in a ping output of COUNT probes.
+# Longest run of unanswered probes (in ms at 10/s) in a ping output (the test pods' busybox ping: seq=0..COUNT-1).
 longest_gap() {
-  awk -v n="$2" '/icmp_seq=/{match($0, /icmp_seq=[0-9]+/); s[substr($0, RSTART + 9, RLENGTH - 9)] = 1}
-    END {run = 0; best = 0; for (i = 1; i <= n; i++) {if (i in s) run = 0; else {run++; if (run > best) best = run}} print best * 100}' "$1"
+  awk -v n="$2" '/ seq=/{match($0, / seq=[0-9]+/); s[substr($0, RSTART + 5, RLENGTH - 5)] = 1}
+    END {run = 0; best = 0; for (i = 0; i < n; i++) {if (i in s) run = 0; else {run++; if (run > best) best = run}} print best * 100}' "$1"
 }
 
 measure() { # NAME VALUES...
@@ -43,9 +46,10 @@ measure() { # NAME VALUES...
   local took=$((SECONDS - t0))
   local tcp_ok=yes; wait $p3 || tcp_ok=no
   wait $p1 || true; wait $p2 || true
-  local lost=0 f
+  local lost=0 f n
   for f in fwd back; do
-    lost=$((lost + $(sed -n 's/.* \([0-9]*\) packets transmitted, \([0-9]*\) received.*/\1 \2/p' "$W/$f" | awk '{print $1 - $2}')))
+    n=$(sed -n 's/^\([0-9]*\) packets transmitted, \([0-9]*\) packets received.*/\1 \2/p' "$W/$f" | awk '{print 900 - $2}')
+    lost=$((lost + ${n:-900})) # no summary: the ping itself broke, all of it counts as lost
   done
   local gap; gap=$(( $(longest_gap "$W/fwd" 900) > $(longest_gap "$W/back" 900) ? $(longest_gap "$W/fwd" 900) : $(longest_gap "$W/back" 900) ))
   # The longest run of 1 s intervals that carried nothing.
@@ -55,10 +59,15 @@ measure() { # NAME VALUES...
 
 echo "upgrade      pings-lost  longest-gap(ms) tcp-stall(s)     tcp-intact upgrade(s)"
 for r in $(seq 1 "$R"); do
-  measure java-bump image.pullPolicy=IfNotPresent
-  measure java-back
-  measure to-go datapath.implementation=wireguard-go
-  measure go-bump datapath.implementation=wireguard-go image.pullPolicy=IfNotPresent
-  measure go-back datapath.implementation=wireguard-go
-  measure to-java
+  for kind in $KINDS; do
+    case "$kind" in
+      java-bump) measure java-bump image.pullPolicy=IfNotPresent ;;
+      java-back) measure java-back ;;
+      to-go) measure to-go datapath.implementation=wireguard-go ;;
+      go-bump) measure go-bump datapath.implementation=wireguard-go image.pullPolicy=IfNotPresent ;;
+      go-back) measure go-back datapath.implementation=wireguard-go ;;
+      to-java) measure to-java ;;
+      *) echo "unknown upgrade $kind" >&2; exit 2 ;;
+    esac
+  done
 done

@@ -32,14 +32,39 @@ containers:
       - /bin/sh
       - -c
       - |
-        trap 'kill $child 2>/dev/null; wait $child; exit 0' TERM INT
-        owner="${WIREMESH_WG_UAPI_DIR:-/var/run/wireguard}/$0.owner"
+        dir="${WIREMESH_WG_UAPI_DIR:-/var/run/wireguard}"
+        owner="$dir/$0.owner" successor="$dir/$0.successor"
+        stop() {
+          {{- if ne .Values.datapath.implementation "java" }}
+          # wireguard-go cannot hand the interface over: serve on until the next datapath pod is about to start (it
+          # leaves $successor), for up to datapath.handoverSeconds, so the node's gap is only that start.
+          n=0
+          while [ ! -e "$successor" ] && [ $n -lt {{ mul .Values.datapath.handoverSeconds 10 }} ]; do sleep 0.1; n=$((n + 1)); done
+          rm -f "$successor"
+          {{- end }}
+          kill $child 2>/dev/null; wait $child; exit 0
+        }
+        trap stop TERM INT
+        rm -f "$successor" # left by an earlier upgrade
         while :; do
           /opt/wiremesh/bin/wiremesh-wg --wait-for-userspace "$0" & child=$!
           wait $child || exit $?
           {{- if ne .Values.datapath.implementation "java" }}
-          # wireguard-go cannot take an interface over: wait until the datapath it replaces has let go of it.
+          if [ -e "/sys/class/net/$0" ]; then
+            # wireguard-go cannot take an interface over and comes up empty, for the node-daemon to configure: let the
+            # datapath it replaces go ($successor) once this node's node-daemon is ready to (an upgrade may be
+            # restarting it too), then wait until that one has let go of the interface.
+            n=0
+            until wget -q -O /dev/null "http://127.0.0.1:{{ .Values.nodeDaemon.statusPort }}/readyz" 2>/dev/null || [ $n -ge {{ mul .Values.datapath.handoverSeconds 10 }} ]; do
+              sleep 0.1; n=$((n + 1))
+            done
+            touch "$successor"
+          fi
           while [ -e "/sys/class/net/$0" ]; do sleep 0.1; done
+          {{- else }}
+          # A datapath holds the interface: this pod succeeds it (a wireguard-go predecessor waits for this to stop;
+          # a Java one hands the interface over).
+          [ -e "/sys/class/net/$0" ] && touch "$successor"
           {{- end }}
           {{ $impl }} -f "$0" & child=$!
           wait $child; status=$?

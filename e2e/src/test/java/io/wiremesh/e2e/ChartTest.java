@@ -100,10 +100,14 @@ class ChartTest {
             assertThat(e.getValue()).isEqualTo("30");
         });
         assertThat(pod.getContainers().getFirst().getPorts()).as("no declared port: the scheduler would hold the new pod for the old one's").isEmpty();
-        // wireguard-go cannot take over: its pod waits for the old one to let go of the interface instead of crash-looping.
-        assertThat(String.join("\n", datapath("datapath.implementation", "wireguard-go").getSpec().getTemplate().getSpec().getContainers()
-                .getFirst().getCommand())).contains("while [ -e \"/sys/class/net/$0\" ]");
-        assertThat(String.join("\n", pod.getContainers().getFirst().getCommand())).doesNotContain("/sys/class/net");
+        // wireguard-go cannot take over: its pod waits for the old one to let go of the interface instead of crash-looping,
+        // and an old one asked to stop serves on until its successor is about to start.
+        String go = String.join("\n", datapath("datapath.implementation", "wireguard-go").getSpec().getTemplate().getSpec().getContainers()
+                .getFirst().getCommand());
+        assertThat(go).contains("while [ -e \"/sys/class/net/$0\" ]").contains("while [ ! -e \"$successor\" ] && [ $n -lt 300 ]");
+        String java = String.join("\n", pod.getContainers().getFirst().getCommand());
+        assertThat(java).doesNotContain("while [ -e \"/sys/class/net/$0\" ]").doesNotContain("while [ ! -e \"$successor\" ]")
+                .contains("touch \"$successor\"");
     }
 
     @Test

@@ -156,19 +156,19 @@ public final class Main {
         };
         HandoverServer handover = HandoverServer.start(handoverPath, device, tun, () -> (LinuxUdpBind) running.bind(), closeServers);
         long handoverWait = env("WIREMESH_WG_HANDOVER_WAIT", 0) * 1000L;
+        java.util.concurrent.atomic.AtomicBoolean tunGone = new java.util.concurrent.atomic.AtomicBoolean();
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            // Asked to stop (a pod being replaced): serve on until a successor takes over, for up to WIREMESH_WG_HANDOVER_WAIT s.
             try {
-                if (handoverWait > 0 && !handover.handedOver()) handover.awaitHandedOver(handoverWait);
-                // Handed over: stay until the successor was told (it would otherwise give up and start fresh).
-                if (handover.handedOver()) {
-                    handover.awaitFinished(Handover.TIMEOUT_MILLIS);
+                // Asked to stop (a pod being replaced): serve on until a successor takes over, for up to
+                // WIREMESH_WG_HANDOVER_WAIT s; not when the interface is gone (its port is wanted, e.g. by the kernel module).
+                if (handoverWait > 0 && !tunGone.get() && !handover.handedOver()) handover.awaitHandedOver(handoverWait);
+                if (handover.shutDown()) { // waits for a conversation under way
+                    handover.awaitFinished(Handover.TIMEOUT_MILLIS); // the successor must hear it was released
                     return; // the interface and the socket are the successor's now
                 }
             } catch (InterruptedException ignored) {
                 if (handover.handedOver()) return;
             }
-            handover.close();
             closeServers.run();
             running.close();
         }));
@@ -178,6 +178,7 @@ public final class Main {
         device.awaitTunGone();
         // Handed over: the TUN reader stopped because the device was released; the successor waits for its answer.
         if (handover.handedOver()) handover.awaitFinished(Handover.TIMEOUT_MILLIS);
+        else tunGone.set(true);
         System.exit(0); // the shutdown hook removes the socket, unless a successor has it
     }
 
@@ -205,6 +206,7 @@ public final class Main {
                 d = new Device(tun, binds, Clock.SYSTEM, opts);
                 d.adopt(bind);
                 d.restore(t.state());
+                t.state().erase();
                 t.confirm();
                 return d;
             } catch (java.io.IOException | RuntimeException e) {

@@ -150,4 +150,15 @@ final class Datapath implements DeviceContext {
     public Gate gate() {
         return gate;
     }
+
+    @Override
+    public boolean tunPending() {
+        return tun.pending();
+    }
+
+    @Override
+    public boolean datagramsPending() {
+        Bind b = bind;
+        return b != null && b.pending();
+    }
 }

@@ -55,6 +55,8 @@ public final class Device implements AutoCloseable {
     private volatile Thread timers;
     private volatile boolean closed;
     private volatile boolean released;
+    /** Held around each configuration request from outside, and by the handover from its pause to its end. */
+    private final java.util.concurrent.locks.ReentrantLock owner = new java.util.concurrent.locks.ReentrantLock();
 
     /**
      * A device on {@code tun}; nothing runs and no socket is open until {@link #start}.
@@ -320,21 +322,47 @@ public final class Device implements AutoCloseable {
      */
     public boolean pause(long timeoutNanos) throws InterruptedException {
         if (!options.threads()) throw new IllegalStateException("a device without threads has nothing to pause");
-        datapath.gate.close();
         long deadline = System.nanoTime() + timeoutNanos;
-        boolean parked = datapath.gate.awaitParked(GATED_THREADS, timeoutNanos);
-        // Crypto workers (if any) finish what the readers handed them.
-        while (parked && !(datapath.send.pipeline().idle() && datapath.receive.pipeline().idle())) {
-            if (System.nanoTime() > deadline) parked = false;
-            else Thread.sleep(1);
+        // No configuration request from outside from here to the end of the handover (it waits, or is refused once released).
+        if (!owner.tryLock(timeoutNanos, java.util.concurrent.TimeUnit.NANOSECONDS)) return false;
+        boolean parked = false;
+        try {
+            datapath.gate.close();
+            parked = datapath.gate.awaitParked(GATED_THREADS, Math.max(1, deadline - System.nanoTime()));
+            // Crypto workers (if any) finish what the readers handed them.
+            while (parked && !(datapath.send.pipeline().idle() && datapath.receive.pipeline().idle())) {
+                if (System.nanoTime() > deadline) parked = false;
+                else Thread.sleep(1);
+            }
+        } finally {
+            if (!parked) {
+                datapath.gate.open();
+                owner.unlock();
+            }
         }
-        if (!parked) datapath.gate.open();
         return parked;
     }
 
-    /** Lets a {@link #pause paused} device run on (its successor did not take over). */
+    /** Lets a {@link #pause paused} device run on (its successor did not take over); by the thread that paused it. */
     public void resume() {
         datapath.gate.open();
+        if (owner.isHeldByCurrentThread()) owner.unlock();
+    }
+
+    /**
+     * Waits while a handover is under way, then holds off the next one until {@link #endConfiguration}: around each
+     * configuration request from outside (a UAPI set). False once the device was handed over (nothing is held).
+     */
+    public boolean holdForConfiguration() {
+        owner.lock();
+        if (!released) return true;
+        owner.unlock();
+        return false;
+    }
+
+    /** Ends a {@link #holdForConfiguration} hold. */
+    public void endConfiguration() {
+        owner.unlock();
     }
 
     /**
@@ -386,7 +414,11 @@ public final class Device implements AutoCloseable {
      */
     public void release() {
         released = true;
-        stop(true);
+        try {
+            stop(true);
+        } finally {
+            if (owner.isHeldByCurrentThread()) owner.unlock(); // a waiting request is then refused (released)
+        }
     }
 
     /** Stops every thread, removes the peers (erasing their keys), closes the bind and the TUN, erases our key. */

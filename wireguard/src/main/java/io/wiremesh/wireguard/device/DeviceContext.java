@@ -83,4 +83,10 @@ interface DeviceContext {
 
     /** Where the reader, handshake and timer threads park while the device is handed over ({@link Gate#pass}). */
     Gate gate();
+
+    /** Whether the TUN holds packets already read but not yet returned: its reader must not park before them. */
+    boolean tunPending();
+
+    /** Whether the bind holds datagrams already read but not yet returned: its reader must not park before them. */
+    boolean datagramsPending();
 }

@@ -81,7 +81,7 @@ final class Receive implements Pipeline.Stage {
                 int offered = batch.fill();
                 int n;
                 try {
-                    device.gate().pass();
+                    if (!device.datagramsPending()) device.gate().pass(); // never park on a coalesced read's datagrams
                     n = read(offered);
                 } catch (IOException | RuntimeException ex) {
                     continue; // the elements stay in the batch

@@ -94,7 +94,7 @@ final class Send implements Pipeline.Stage {
                 int offered = batch.fill();
                 int n;
                 try {
-                    device.gate().pass();
+                    if (!device.tunPending()) device.gate().pass(); // never park on a superpacket's segments
                     n = read(offered);
                 } catch (IOException ex) {
                     // The interface is gone (ip link del) or broken: stop, like wireguard-go does.

@@ -55,6 +55,21 @@ public record DeviceState(byte[] privateKey, int listenPort, int fwmark, boolean
 
     private static final HexFormat HEX = HexFormat.of();
 
+    /**
+     * Zeroes the keys this state holds (the private key, preshared keys, session keys) once they were sent or
+     * installed; the text form cannot be erased (a Java string) and lives until collected.
+     */
+    public void erase() {
+        if (privateKey != null) java.util.Arrays.fill(privateKey, (byte) 0);
+        for (PeerState p : peers) {
+            java.util.Arrays.fill(p.presharedKey(), (byte) 0);
+            for (KeypairState k : p.keypairs()) {
+                java.util.Arrays.fill(k.sendKey(), (byte) 0);
+                java.util.Arrays.fill(k.receiveKey(), (byte) 0);
+            }
+        }
+    }
+
     /** The text form (UTF-8 lines). */
     public String encode() {
         StringBuilder b = new StringBuilder();

@@ -25,7 +25,10 @@ import java.nio.file.Path;
  * Never do both processes read: the successor starts only after {@code released}; a predecessor
  * that gets no {@code ok} (EOF, {@link #TIMEOUT_MILLIS}) runs on, and a successor that gets no
  * {@code released} closes its descriptors and starts fresh, as after a crash. The send counters
- * carried over are exact: the predecessor sends nothing once paused.
+ * carried over are exact: the predecessor sends nothing once paused, and no configuration request
+ * (a UAPI set) runs from the pause to the end (it waits, and once released is refused with EBUSY).
+ * The keys travel as text; both sides zero their byte arrays after use ({@link DeviceState#erase}),
+ * the strings live until collected. A later release must keep reading every older state version.
  */
 public final class Handover {
     private Handover() {}

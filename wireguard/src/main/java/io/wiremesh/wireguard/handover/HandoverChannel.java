@@ -253,17 +253,19 @@ public final class HandoverChannel implements AutoCloseable {
             for (int f : fds) C.close(f);
             throw new IOException("more descriptors than a frame may carry");
         }
-        byte[] head = new byte[4];
-        lenBuf.get(0, head, 0, (int) n);
-        readFully(head, (int) n, 4);
-        int length = ByteBuffer.wrap(head).getInt();
-        if (length < 0 || length > MAX_FRAME) {
-            for (int f : fds) C.close(f);
-            throw new IOException("frame of " + length + " bytes refused");
+        try {
+            byte[] head = new byte[4];
+            lenBuf.get(0, head, 0, (int) n);
+            readFully(head, (int) n, 4);
+            int length = ByteBuffer.wrap(head).getInt();
+            if (length < 0 || length > MAX_FRAME) throw new IOException("frame of " + length + " bytes refused");
+            byte[] payload = new byte[length];
+            readFully(payload, 0, length);
+            return new Frame(payload, fds);
+        } catch (IOException | RuntimeException e) {
+            for (int f : fds) C.close(f); // a frame cut short: its descriptors must not keep the interface alive here
+            throw e;
         }
-        byte[] payload = new byte[length];
-        readFully(payload, 0, length);
-        return new Frame(payload, fds);
     }
 
     private void readFully(byte[] into, int from, int to) throws IOException {

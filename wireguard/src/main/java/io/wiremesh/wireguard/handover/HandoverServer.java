@@ -79,7 +79,19 @@ public final class HandoverServer implements AutoCloseable {
         }
     }
 
-    private void converse(HandoverChannel c) throws IOException, InterruptedException {
+    /**
+     * Stops serving successors, after a conversation under way has ended: true when the device was handed over (the
+     * caller must then leave it alone), false when the caller may close it (no successor will take it any more).
+     */
+    public synchronized boolean shutDown() {
+        closed = true;
+        listener.close();
+        return handedOver();
+    }
+
+    // Synchronized with shutDown: a stopping process never closes the device while a successor is being given it.
+    private synchronized void converse(HandoverChannel c) throws IOException, InterruptedException {
+        if (closed) return;
         String hello;
         try {
             hello = c.receiveText();
@@ -108,7 +120,13 @@ public final class HandoverServer implements AutoCloseable {
             LinuxUdpBind b = bind.get();
             DeviceState s = device.snapshot();
             DeviceState full = new DeviceState(s.privateKey(), s.listenPort(), s.fwmark(), tun.offloads(), b.segmentation(), b.gro(), s.peers());
-            c.send(full.encode().getBytes(StandardCharsets.UTF_8), tun.fd(), b.fd());
+            byte[] text = full.encode().getBytes(StandardCharsets.UTF_8);
+            full.erase();
+            try {
+                c.send(text, tun.fd(), b.fd());
+            } finally {
+                java.util.Arrays.fill(text, (byte) 0);
+            }
             String answer;
             try {
                 answer = c.receiveText();
@@ -123,7 +141,11 @@ public final class HandoverServer implements AutoCloseable {
             resume = false;
             released.countDown();
             try {
-                beforeRelease.run();
+                try {
+                    beforeRelease.run();
+                } catch (RuntimeException e) {
+                    System.err.println("wiremesh-wg: closing the UAPI socket before the handover failed: " + e);
+                }
                 device.release();
                 listener.close();
                 c.send(Handover.RELEASED);

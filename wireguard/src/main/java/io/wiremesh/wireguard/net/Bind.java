@@ -62,6 +62,11 @@ public interface Bind extends AutoCloseable {
     @Override
     void close();
 
+    /** Whether datagrams already read from the kernel wait to be returned (the rest of a coalesced read). */
+    default boolean pending() {
+        return false;
+    }
+
     /** Closes this process's hold on the socket only, leaving it to a successor that holds it too (no shutdown). */
     default void release() {
         close();

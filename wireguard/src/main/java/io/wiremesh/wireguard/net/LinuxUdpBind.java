@@ -234,6 +234,11 @@ public final class LinuxUdpBind implements Bind {
         return new LinuxUdpBind(fd, family == SocketAddresses.AF_INET6, SocketAddresses.port(sa.address()), segmentation, gro);
     }
 
+    @Override
+    public boolean pending() {
+        return coalesced != null && !coalesced.drained();
+    }
+
     /** The socket's descriptor, to pass to a successor. */
     public int fd() {
         return fd;

@@ -131,6 +131,11 @@ public final class LinuxTun implements Tun {
         return new LinuxTun(name, fd, offload);
     }
 
+    @Override
+    public boolean pending() {
+        return pendingSegment != 0;
+    }
+
     /** The queue's file descriptor, to pass to a successor. */
     public int fd() {
         return fd;

@@ -70,6 +70,11 @@ public interface Tun extends AutoCloseable {
     @Override
     void close();
 
+    /** Whether packets already read from the kernel wait to be returned (a superpacket's remaining segments). */
+    default boolean pending() {
+        return false;
+    }
+
     /** Closes this process's hold on the interface only, leaving it to a successor that holds it too. */
     default void release() {
         close();

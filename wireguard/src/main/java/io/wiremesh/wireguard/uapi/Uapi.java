@@ -66,6 +66,17 @@ public final class Uapi {
 
     /** Applies the lines of a {@code set=1} request, in order, as wireguard-go's IpcSetOperation. */
     public void set(List<String> lines) throws UapiException {
+        // Not while the device is being handed over: a change (a keepalive sent, a socket swapped) after the snapshot
+        // would be lost, or use a send counter the successor uses too.
+        if (!device.holdForConfiguration()) throw new UapiException(UapiException.EBUSY, "the device was handed over to its successor");
+        try {
+            apply(lines);
+        } finally {
+            device.endConfiguration();
+        }
+    }
+
+    private void apply(List<String> lines) throws UapiException {
         PeerSection peer = null;
         for (String line : lines) {
             int eq = line.indexOf('=');

@@ -39,6 +39,10 @@ class HandoverIT extends LabTest {
             Process client = lab.spawnIn(t.nsB, "stream-client.log", "sh", "-c",
                     "while [ -e " + flag + " ]; do head -c 16384 /dev/urandom; sleep 0.01; done | tee " + sent
                             + " | socat -u - TCP:10.202.0.1:5050,connect-timeout=10");
+            long deadline = System.nanoTime() + Liveness.BOUND.toNanos();
+            while (!(Files.exists(got) && Files.size(got) > 0) && System.nanoTime() < deadline) Thread.sleep(50);
+            long before = Files.exists(got) ? Files.size(got) : 0;
+            assertThat(before).as("the stream flows before the first replacement").isPositive();
             // Pings at 100/s in runs of 500 that each end by themselves (a killed ping would count its last probe lost).
             AtomicBoolean pinging = new AtomicBoolean(true);
             AtomicLong transmitted = new AtomicLong(), received = new AtomicLong();
@@ -59,6 +63,7 @@ class HandoverIT extends LabTest {
                 }
             });
 
+            Thread.sleep(1000); // the first ping run under way before the first replacement
             Process current = t.procA;
             for (int i = 1; i <= REPLACEMENTS; i++) {
                 Process successor = lab.spawnIn(t.nsA, t.ifA + "-" + i + ".log", Lab.WIREMESH_WG.toString(), "-f", t.ifA);
@@ -76,9 +81,10 @@ class HandoverIT extends LabTest {
             pinging.set(false);
             pinger.join(TimeUnit.SECONDS.toMillis(60));
 
-            assertThat(Files.size(sent)).as("bytes streamed").isGreaterThan(1 << 20);
+            assertThat(Files.size(sent)).as("bytes streamed during the replacements").isGreaterThan(before);
             assertThat(Tunnel.sha256(got)).as("the stream arrived intact over one connection").isEqualTo(Tunnel.sha256(sent));
-            assertThat(transmitted.get()).as("pings sent: %s", pingLog).isGreaterThan(1000);
+            // Runs of 500 back to back from before the first replacement until one ended after the last: at least one.
+            assertThat(transmitted.get()).as("pings sent: %s", pingLog).isGreaterThanOrEqualTo(500);
             assertThat(received.get()).as("pings answered of %d", transmitted.get()).isEqualTo(transmitted.get());
             long initiations = cap.stop().stream().filter(l -> l.endsWith("UDP, length 148")).count();
             // Rekeying by age (REKEY_AFTER_TIME, 120 s) may start one handshake per two minutes; a lost session would start one per replacement.

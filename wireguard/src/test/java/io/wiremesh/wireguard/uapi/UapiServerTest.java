@@ -53,6 +53,30 @@ class UapiServerTest {
         }
     }
 
+    /**
+     * A set waits while the device is held for a handover and is refused (EBUSY) once the device went to its
+     * successor: nothing changes after the snapshot, and no packet is sent with a counter the successor uses too.
+     */
+    @Test
+    void aSetWaitsForAHandoverAndIsRefusedOnceTheDeviceWasHandedOver() throws Exception {
+        String set = "set=1\nlisten_port=0\nfwmark=7\n\n";
+        assertThat(exchange(set)).isEqualTo("errno=0\n\n");
+        assertThat(device.holdForConfiguration()).as("the handover's hold").isTrue();
+        var pending = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+            try {
+                return exchange("set=1\nfwmark=9\n\n");
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        });
+        Thread.sleep(300);
+        assertThat(pending).as("a set waits while the device is held").isNotDone();
+        assertThat(device.fwmark()).isEqualTo(7);
+        device.release(); // handed over: lets the waiting set go, which is refused
+        assertThat(pending.get(60, java.util.concurrent.TimeUnit.SECONDS)).isEqualTo("errno=-16\n\n");
+        assertThat(exchange(set)).isEqualTo("errno=-16\n\n");
+    }
+
     @Test
     void socketIsOwnerOnly() throws IOException {
         assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(server.path()))).isEqualTo("rwx------");

@@ -172,7 +172,7 @@ class ChartTest {
                 assertThat(role.getMetadata().getNamespace()).isEqualTo(secrets ? "wiremesh-peer-keys" : "wiremesh-system");
                 // Read-only, but for the operator's leader-election Lease.
                 boolean lease = role.getRules().stream().allMatch(r -> r.getResources().equals(List.of("leases")));
-                assertThat(role.getRules()).allSatisfy(r -> assertThat(r.getVerbs()).containsExactly(lease ? new String[] {"get", "create", "update"} : new String[] {"get"}));
+                assertThat(role.getRules()).allSatisfy(r -> assertThat(r.getVerbs()).containsExactly(lease ? new String[] {"get", "create", "update", "patch"} : new String[] {"get"}));
             }
         }
     }

@@ -125,11 +125,11 @@ public final class NodeDaemon {
             // The signing identity: the operator accepts it on first use; later keys and endpoints need its signature.
             io.wiremesh.node.keys.NodeIdentity identity = io.wiremesh.node.keys.NodeIdentity.loadOrCreate(state);
             System.err.println("wiremesh node-daemon: identity " + identity.fingerprint() + " (" + state.resolve(io.wiremesh.node.keys.NodeIdentity.FILE) + ")");
+            NodeEgress egress = new NodeEgress(new NodeAddressRouting(Netlink.open(), ifname), Nft.onThisSystem(), Conntrack.onThisSystem(), ifname);
             agent = new MeshAgent(client, mesh, nodeName, key, io.wiremesh.node.keys.KemKey.loadOrCreate(state), identity, state, ifname,
                     new MeshRouting(Netlink.open(), ifname, procSys),
-                    new NodeEgress(new NodeAddressRouting(Netlink.open(), ifname), Nft.onThisSystem(), Conntrack.onThisSystem(), ifname), nodeIp);
+                    egress, nodeIp);
             running.add(agent);
-            MeshAgent member = agent;
             Path confDir = cniConfDir;
             String membership = WireGuardNode.nameFor(mesh, nodeName);
             agent.onMembershipEnded(() -> {
@@ -148,7 +148,7 @@ public final class NodeDaemon {
                     System.err.println("wiremesh node-daemon: could not remove the CNI configuration: " + e.getMessage());
                 }
                 try {
-                    member.removeEgress();
+                    egress.remove(); // the blocks and peers it names are no longer this node's
                 } catch (IOException e) {
                     System.err.println("wiremesh node-daemon: could not remove the masquerade table or policy routes: " + e.getMessage());
                 }

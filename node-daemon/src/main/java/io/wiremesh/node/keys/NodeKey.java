@@ -65,6 +65,15 @@ public final class NodeKey {
         return StateFiles.readCounter(dir.resolve(GENERATION_FILE));
     }
 
+    /**
+     * The spec.keyGeneration this key answers: the one it was made for, or, when that is not known (a node's first
+     * start, or a key from before generations were recorded), {@code asked} (spec.keyGeneration now; null: 1), which
+     * the caller then records ({@link #recordGeneration}).
+     */
+    public long answering(Long asked) {
+        return generation != 0 ? generation : asked == null ? 1 : asked;
+    }
+
     /** The spec.keyGeneration this key was made for; 0 when not known (before the first record). */
     public long generation() {
         return generation;

@@ -13,9 +13,6 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
-import java.util.Objects;
-import java.util.concurrent.Semaphore;
-import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 
 /**
@@ -23,19 +20,12 @@ import java.util.function.Supplier;
  * marks the node dirty; one thread takes a snapshot, computes a {@link NodePlan} and has the
  * {@link NodeReconciler} apply it. A pass runs when the node is dirty, every second while the last one
  * failed or the datapath lost its configuration (a restarted userspace process comes back empty), and
- * at least every {@link #RESYNC} (someone may have changed the interface's peers, the fail-closed routes, the
+ * at least every {@link PassSchedule#RESYNC} (someone may have changed the interface's peers, the fail-closed routes, the
  * policy rules or the ruleset behind our back; routes to blocks are trusted from the daemon's record until
  * the interface is re-created); between passes the fail-closed routes are re-asserted every second. Periodic duties are
  * {@link NodeJobs}. This class is the wiring and the loop; the decisions are in the plan and the steps.
  */
 public final class MeshAgent implements AutoCloseable {
-    /** The longest between two passes over an unchanged mesh. */
-    static final Duration RESYNC = Duration.ofSeconds(10);
-    /** How often the egress rules are compared with the kernel rather than with what was last written. */
-    static final Duration EGRESS_RECHECK = Duration.ofSeconds(10);
-    /** The least time between two rewrites of this node's proposal over a status someone else wrote. */
-    static final Duration PROPOSAL_REWRITE_INTERVAL = Duration.ofSeconds(5);
-
     private final KubernetesClient client;
     private final String mesh;
     private final String node;
@@ -48,7 +38,6 @@ public final class MeshAgent implements AutoCloseable {
     private final MemberStatus status;
     private final PresharedKeyExchange exchange;
     private final NodeLog log = new NodeLog();
-    private final Semaphore dirty = new Semaphore(0);
     private final NodeJobs jobs = new NodeJobs(System::nanoTime);
     private volatile MeshWatch watch;
     private volatile NodeReconciler reconciler;
@@ -56,11 +45,8 @@ public final class MeshAgent implements AutoCloseable {
     private NodeSnapshots snapshots;
     /** The last pass found this node's membership over (its WireGuardNode gone, or re-created). */
     private boolean membershipEnded;
-    private Thread loop;
-    private volatile boolean closed;
-    private volatile boolean stuck;
-    private volatile boolean proposalOverwritten;
-    private volatile boolean rewriteDue;
+    private volatile NodeLoop loop;
+    private final ProposalGuard proposal;
     private volatile Runnable onMembershipEnded = () -> {};
     private volatile Supplier<NodeReconciler.NodeProblem> nodeProblems = () -> null;
 
@@ -83,6 +69,7 @@ public final class MeshAgent implements AutoCloseable {
         this.egress = egress;
         this.endpointHost = endpointHost;
         this.status = new MemberStatus(client, mesh, node, identity, key.publicKeyBase64(), kem == null ? null : kem.publicKeyBase64(), endpointHost);
+        this.proposal = new ProposalGuard(status::holdsOwnProposal);
         this.exchange = kem == null ? null : new PresharedKeyExchange(node, key, kem, stateDir.resolve("psk"),
                 (peerNode, publicKey) -> reconciler != null && reconciler.installPresharedKey(peerNode, publicKey), System::currentTimeMillis);
     }
@@ -101,19 +88,18 @@ public final class MeshAgent implements AutoCloseable {
      * @throws Datapaths.Unavailable when no implementation could be chosen
      */
     public void start() throws IOException {
-        // The first start (or a key from before generations were recorded): the key answers the generation asked now.
-        long keyGeneration = key.generation() != 0 ? key.generation() : self.getSpec().keyGeneration == null ? 1 : self.getSpec().keyGeneration;
+        long keyGeneration = key.answering(self.getSpec().keyGeneration);
         if (key.generation() == 0 && stateDir != null) {
             try {
                 NodeKey.recordGeneration(stateDir, keyGeneration);
-            } catch (IOException e) {
+            } catch (IOException e) { // the next start records it
                 log.info("cannot record the key's generation in " + stateDir + ": " + e.getMessage());
             }
         }
         status.key(key.publicKeyBase64(), keyGeneration, key.created());
-        watch = new MeshWatch(client, mesh, node, MeshWatch.Listener.of(dirty::release, own -> {
-            if (!status.holdsOwnProposal(own.getStatus()) && !proposalOverwritten) {
-                proposalOverwritten = true;
+        NodeLoop owner = new NodeLoop(new LoopedNode(), jobs, Duration.ofSeconds(1), System::nanoTime);
+        watch = new MeshWatch(client, mesh, node, MeshWatch.Listener.of(owner::markDirty, own -> {
+            if (proposal.observed(own.getStatus())) {
                 log.info("this node's status no longer holds its own proposal (written with other credentials?): writing it back");
             }
         }));
@@ -129,7 +115,7 @@ public final class MeshAgent implements AutoCloseable {
                     status, stateDir == null ? null : g -> NodeKey.rotate(stateDir, g), exchange, new PeerSecrets(client, System::nanoTime)::presharedKey,
                     System::nanoTime);
             snapshots = new NodeSnapshots(mesh, node, endpointHost, routing, log);
-            NodeReconciler.Outcome first = pass(false);
+            NodeReconciler.Outcome first = pass();
             if (first == null && !membershipEnded) throw new IOException("no plan for WireGuardMesh " + mesh + ": " + log.last("plan"));
             if (first != null && first.failures().containsKey(NodeReconciler.Step.FAIL_CLOSED)) {
                 throw new IOException("fail-closed routes not installed: " + first.failures().get(NodeReconciler.Step.FAIL_CLOSED));
@@ -147,90 +133,69 @@ public final class MeshAgent implements AutoCloseable {
         }
         if (exchange != null) exchange.start();
         jobs.add("peer-report", PeerReport.EVERY, Duration.ofSeconds(2), new PeerReport(reconciler, status, exchange)::run);
-        jobs.add("egress-recheck", EGRESS_RECHECK, () -> {
+        jobs.add("egress-recheck", NodeEgress.RECHECK, () -> {
             if (egress != null) egress.reassert(); // the next pass compares with the kernel: someone may have flushed the ruleset
-            dirty.release();
+            owner.markDirty();
         });
-        jobs.add("proposal-rewrite", PROPOSAL_REWRITE_INTERVAL, () -> {
-            if (!proposalOverwritten) return;
-            proposalOverwritten = false;
-            rewriteDue = true;
-            dirty.release();
+        jobs.add("proposal-rewrite", ProposalGuard.REWRITE_INTERVAL, () -> {
+            if (proposal.tick()) owner.markDirty();
         });
-        loop = Thread.ofPlatform().daemon().name("node-agent").start(this::loop);
-    }
-
-    /** The owner thread: a pass when due, the fail-closed routes re-asserted every second otherwise, then the due jobs. */
-    private void loop() {
-        long lastPass = System.nanoTime();
-        boolean failing = false;
-        NodeReconciler.NodeProblem problem = null;
-        while (!closed) {
-            try {
-                boolean woken = dirty.tryAcquire(1, TimeUnit.SECONDS);
-                dirty.drainPermits();
-                if (closed) return;
-                NodeReconciler.NodeProblem now = nodeProblems.get();
-                boolean problemChanged = !Objects.equals(now, problem);
-                if (problemChanged) log.info(now == null ? problem.reason() + " resolved" : now.message());
-                problem = now;
-                boolean resync = System.nanoTime() - lastPass > RESYNC.toNanos();
-                NodeReconciler.Outcome o = null;
-                if (woken || failing || problemChanged || resync || !reconciler.device().configured()) {
-                    boolean rewrite = rewriteDue;
-                    rewriteDue = false;
-                    o = pass(rewrite);
-                    lastPass = System.nanoTime();
-                    failing = o == null || !o.passed();
-                    if (rewrite && (o == null || o.failures().containsKey(NodeReconciler.Step.STATUS))) proposalOverwritten = true;
-                    if (membershipEnded && !closed) {
-                        onMembershipEnded.run();
-                        return;
-                    }
-                }
-                if (o == null) { // no pass, or no plan: the fail-closed routes still hold (someone may have flushed them)
-                    try {
-                        routing.failClosed(snapshots.last().failClosedPools());
-                    } catch (IOException | RuntimeException e) {
-                        log.failed("fail-closed", e.getMessage());
-                    }
-                }
-                if (!closed) jobs.runDue();
-            } catch (InterruptedException e) {
-                return;
-            } catch (RuntimeException | Error e) { // the one thread that keeps the node: it goes on (/healthz says if it cannot)
-                log.failed("loop", String.valueOf(e));
-                if (e instanceof VirtualMachineError) {
-                    stuck = true;
-                    throw e;
-                }
-            }
-        }
+        loop = owner;
+        owner.start("node-agent");
     }
 
     /** False once the agent's thread died (out of memory): /healthz fails and the kubelet restarts the daemon. */
     public boolean alive() {
-        return !stuck && (loop == null || loop.isAlive() || closed);
+        return loop == null || loop.alive();
+    }
+
+    /** What the agent's thread keeps: the snapshots, their plans and passes, and the fail-closed routes in between. */
+    private final class LoopedNode implements NodeLoop.Node {
+        @Override
+        public NodeReconciler.Outcome pass() {
+            return MeshAgent.this.pass();
+        }
+
+        @Override
+        public boolean membershipEnded() {
+            return membershipEnded;
+        }
+
+        @Override
+        public void membershipOver() {
+            onMembershipEnded.run();
+        }
+
+        @Override
+        public void failClosed() throws IOException {
+            routing.failClosed(snapshots.last().failClosedPools());
+        }
+
+        @Override
+        public boolean datapathConfigured() {
+            return reconciler.device().configured();
+        }
+
+        @Override
+        public NodeReconciler.NodeProblem problem() {
+            return nodeProblems.get();
+        }
     }
 
     /** A snapshot, its plan and one pass; null when no plan can be made yet (the reason is logged once). */
-    private NodeReconciler.Outcome pass(boolean rewrite) {
+    private NodeReconciler.Outcome pass() {
         NodePlan plan = snapshots.plan(watch);
         if (plan == null) return null;
-        String uid = self.getMetadata().getUid();
-        // Deleted and re-created between two snapshots (the mesh re-applied): another membership, maybe other blocks.
-        boolean recreated = plan.memberUid() != null && uid != null && !plan.memberUid().equals(uid);
+        boolean recreated = plan.recreatedSince(self.getMetadata().getUid());
         membershipEnded = plan.membershipEnded() || recreated;
         if (recreated) {
             log.info("WireGuardNode " + WireGuardNode.nameFor(mesh, node) + " was re-created (uid " + plan.memberUid() + ")");
             return null;
         }
-        return reconciler.pass(plan, nodeProblems.get(), rewrite); // at the end of membership: removes the peers and routes
-    }
-
-    /** Removes the masquerade table and the policy routes (the end of this node's membership). */
-    public void removeEgress() throws IOException {
-        if (egress != null) egress.remove();
+        boolean rewrite = proposal.takeRewrite();
+        NodeReconciler.Outcome o = reconciler.pass(plan, nodeProblems.get(), rewrite); // at the end of membership: removes the peers and routes
+        proposal.passed(rewrite, !o.failures().containsKey(NodeReconciler.Step.STATUS));
+        return o;
     }
 
     /**
@@ -280,15 +245,7 @@ public final class MeshAgent implements AutoCloseable {
      */
     @Override
     public void close() {
-        closed = true;
-        dirty.release(); // wakes the loop; not interrupted: a UAPI write cut halfway could leave a peer half-written
-        if (loop != null) {
-            try {
-                loop.join(2_000);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }
+        if (loop != null) loop.close();
         if (reconciler != null) reconciler.close(); // waits for a pass in progress; later ones do nothing
         if (exchange != null) exchange.close();
         if (watch != null) watch.close();

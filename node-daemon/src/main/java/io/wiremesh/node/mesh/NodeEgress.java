@@ -18,6 +18,8 @@ import java.util.Set;
  * nft never leaves the policy routes out.
  */
 public final class NodeEgress implements NodePorts.EgressPort {
+    /** How often the rules are compared with the kernel rather than with what was last written ({@link #reassert}). */
+    static final java.time.Duration RECHECK = java.time.Duration.ofSeconds(10);
     private final NodeAddressRouting routing;
     private final Nft nft;
     private final Conntrack conntrack;

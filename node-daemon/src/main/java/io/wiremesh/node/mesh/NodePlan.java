@@ -62,6 +62,15 @@ public record NodePlan(long generation, WireGuardMeshSpec.Datapath datapath, int
     public record Inputs(String meshName, String node, WireGuardMesh mesh, List<WireGuardNode> members, boolean complete,
                          List<WireGuardPeer> externalPeers, String endpointHost, int underlayMtu) {}
 
+    /**
+     * Whether this plan shows another WireGuardNode than {@code uid} (the one this membership started with) as this
+     * node's: deleted and re-created between two snapshots (the mesh re-applied), another membership that may hold
+     * other blocks. False when either is unknown.
+     */
+    public boolean recreatedSince(String uid) {
+        return memberUid != null && uid != null && !memberUid.equals(uid);
+    }
+
     /** WireGuard over IPv6 adds 80 bytes (40 IPv6 + 8 UDP + 32 WireGuard); the default MTU leaves room for it. */
     static final int WIREGUARD_OVERHEAD = 80;
 

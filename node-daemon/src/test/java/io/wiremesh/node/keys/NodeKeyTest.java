@@ -29,6 +29,8 @@ class NodeKeyTest {
     void aRotationReplacesTheKeyOnDiskAndRecordsItsGeneration() throws Exception {
         NodeKey first = NodeKey.loadOrCreate(dir);
         assertThat(first.generation()).as("not known before the first record").isZero();
+        assertThat(first.answering(4L)).as("a first start answers the generation asked now").isEqualTo(4);
+        assertThat(first.answering(null)).isEqualTo(1);
         NodeKey.recordGeneration(dir, 1);
         assertThat(NodeKey.loadOrCreate(dir).generation()).isEqualTo(1);
         NodeKey second = NodeKey.rotate(dir, 2);
@@ -37,6 +39,7 @@ class NodeKeyTest {
         NodeKey reloaded = NodeKey.loadOrCreate(dir);
         assertThat(reloaded.publicKeyBase64()).isEqualTo(second.publicKeyBase64());
         assertThat(reloaded.generation()).isEqualTo(2);
+        assertThat(reloaded.answering(7L)).as("a recorded generation stands").isEqualTo(2);
         assertThat(reloaded.created()).isBeforeOrEqualTo(java.time.Instant.now());
         assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(dir.resolve(NodeKey.FILE)))).isEqualTo("rw-------");
     }

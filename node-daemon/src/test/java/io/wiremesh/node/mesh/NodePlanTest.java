@@ -84,6 +84,11 @@ class NodePlanTest {
         me.getMetadata().setUid("uid-1");
         assertThat(NodePlan.of(inputs(mesh(1), List.of(me), true)).memberUid()).isEqualTo("uid-1");
         assertThat(NodePlan.of(inputs(mesh(1), List.of(member(2)), true)).memberUid()).isNull();
+        NodePlan p = NodePlan.of(inputs(mesh(1), List.of(me), true));
+        assertThat(p.recreatedSince("uid-1")).isFalse();
+        assertThat(p.recreatedSince("uid-0")).as("deleted and re-created between two snapshots").isTrue();
+        assertThat(p.recreatedSince(null)).as("not known at start: nothing to compare").isFalse();
+        assertThat(NodePlan.of(inputs(mesh(1), List.of(member(1)), true)).recreatedSince("uid-1")).as("none listed").isFalse();
     }
 
     @Test

@@ -46,6 +46,7 @@ containers:
         }
         trap stop TERM INT
         rm -f "$successor" # left by an earlier upgrade
+        rm -f "$dir/$0.unresponsive" # the node-daemon's verdict on the datapath this container ran before a restart
         while :; do
           /opt/wiremesh/bin/wiremesh-wg --wait-for-userspace "$0" & child=$!
           wait $child || exit $?
@@ -81,6 +82,14 @@ containers:
       # Drop counters by reason, peers, under-load (java only): a handshake flood is visible here.
       - {name: WIREMESH_WG_METRICS, value: {{ printf "0.0.0.0:%v" .Values.datapath.metricsPort | quote }}}
       {{- end }}
+    # Fails while the node-daemon, the datapath's one UAPI client, finds it hanging (every request it sends is bounded; it marks
+    # /var/run/wireguard/IFNAME.unresponsive when one took no answer and removes the mark at the next answer): the kubelet restarts
+    # a datapath that accepts on its socket but answers nothing. No client and no JVM in the probe itself.
+    livenessProbe:
+      exec:
+        command: [/bin/sh, -c, {{ printf "test ! -e /var/run/wireguard/%s.unresponsive" .Values.nodeDaemon.interface | quote }}]
+      periodSeconds: 10
+      failureThreshold: 3
     securityContext:
       capabilities: {drop: [ALL], add: [NET_ADMIN]}
     resources: {{- toYaml (index .Values.datapath.resources .Values.datapath.implementation) | nindent 6 }}

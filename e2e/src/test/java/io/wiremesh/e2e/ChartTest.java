@@ -148,11 +148,14 @@ class ChartTest {
         assertThat(datapath.getSpec().getTemplate().getSpec().getAutomountServiceAccountToken()).isFalse();
         assertThat(datapath.getSpec().getTemplate().getSpec().getContainers().getFirst().getSecurityContext().getCapabilities().getAdd())
                 .containsExactly("NET_ADMIN");
+        // Restarted when the node-daemon finds it hanging: the probe reads the mark, no client or JVM of its own.
+        assertThat(datapath.getSpec().getTemplate().getSpec().getContainers().getFirst().getLivenessProbe().getExec().getCommand())
+                .containsExactly("/bin/sh", "-c", "test ! -e /var/run/wireguard/wiremesh0.unresponsive");
         // The stopping node-daemon uninstalls only when its DaemonSet is being deleted, which it may read and nothing more;
         // no preStop hook (a second JVM in the container would not fit its memory limit).
         DaemonSet node = daemonSets.stream().filter(d -> d.getMetadata().getName().equals("wiremesh-node")).findFirst().orElseThrow();
         var nodeDaemon = node.getSpec().getTemplate().getSpec().getContainers().getFirst();
-        assertThat(nodeDaemon.getCommand()).contains("--daemonset=wiremesh-node");
+        assertThat(nodeDaemon.getCommand()).contains("--daemonset=wiremesh-node", "--cni-exclusive=false");
         assertThat(nodeDaemon.getLifecycle()).isNull();
         assertThat(objects).filteredOn(o -> o instanceof io.fabric8.kubernetes.api.model.rbac.Role && o.getMetadata().getName().endsWith("-lifecycle"))
                 .singleElement().satisfies(o -> assertThat(((io.fabric8.kubernetes.api.model.rbac.Role) o).getRules()).singleElement()

@@ -183,6 +183,7 @@ class MeshIT {
             if (i == null) continue;
             Files.deleteIfExists(Path.of("/var/run/wireguard", i + ".sock"));
             Files.deleteIfExists(Path.of("/var/run/wireguard", i + ".owner"));
+            Files.deleteIfExists(Path.of("/var/run/wireguard", i + ".unresponsive"));
         }
     }
 
@@ -191,6 +192,49 @@ class MeshIT {
     }
 
     private static final byte[] MARKER = "WIREMESH-E2E-PLAINTEXT-MARKER".getBytes();
+
+    /** Sends {@code signal} (STOP, CONT) to node {@code i}'s datapath process and its children. */
+    private void signalDatapath(int i, String signal) throws Exception {
+        List<String> pids = new java.util.ArrayList<>(List.of(String.valueOf(datapaths[i].pid())));
+        datapaths[i].descendants().forEach(d -> pids.add(String.valueOf(d.pid())));
+        List<String> cmd = new java.util.ArrayList<>(List.of("kill", "-" + signal));
+        cmd.addAll(pids);
+        Host.sh(cmd.toArray(String[]::new));
+    }
+
+    /**
+     * A datapath that takes the node-daemon's requests and never answers (a stopped process: its socket still accepts
+     * into the backlog) holds up nothing else: the node says DatapathUnresponsive, marks it for its liveness probe, keeps
+     * serving /healthz, metrics and CNI requests, and recovers by itself when the datapath answers again.
+     */
+    @Test
+    void aDatapathThatNeverAnswersIsReportedWhileEverythingElseGoesOn() throws Exception {
+        String n1 = WireGuardNode.nameFor(mesh, nodes[0]);
+        Path mark = Path.of("/var/run/wireguard", ifs[0] + ".unresponsive");
+        signalDatapath(0, "STOP");
+        try {
+            await().atMost(Liveness.BOUND).until(() -> client.resources(WireGuardNode.class).withName(n1).get().getStatus().conditions.stream()
+                    .anyMatch(c -> "DatapathUnresponsive".equals(c.getReason()) && "False".equals(c.getStatus())));
+            assertThat(mark).exists();
+            assertThat(Files.readString(mark)).contains("did not answer").contains(ifs[0] + ".sock");
+            assertThat(host.in(nodes[0], "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:9465/healthz")).isEqualTo("200");
+            assertThat(host.in(nodes[0], "curl", "-s", "--max-time", "60", "http://127.0.0.1:9465/metrics"))
+                    .contains("wiremesh_datapath_up 0.0", "wiremesh_datapath_unresponsive 1.0");
+            // A new pod on the node is wired all the same (its traffic waits for the datapath, fail-closed).
+            Path netd = host.dir.resolve("net.d-0");
+            String pod = host.ns("wmt-" + id + "-hp");
+            Commands.Result add = Commands.run(List.of("ip", "netns", "exec", nodes[0], CNITOOL.toString(), "add", "wiremesh",
+                    "/var/run/netns/" + pod, "hung-" + id), Map.of("NETCONFPATH", netd.toString(), "CNI_PATH", host.dir.resolve("cni-bin").toString(),
+                    "CNI_CACHE_DIR", host.dir.resolve("cni-cache-0").toString()), null);
+            assertThat(add.exit()).as(add.out() + host.log("daemon-0.log")).isZero();
+        } finally {
+            signalDatapath(0, "CONT");
+        }
+        await().atMost(Liveness.BOUND).until(() -> client.resources(WireGuardNode.class).withName(n1).get().getStatus().conditions.stream()
+                .anyMatch(c -> "Configured".equals(c.getReason())) && !Files.exists(mark));
+        await().atMost(Liveness.BOUND).until(() -> ping(0, "10.43.2.2", 1).contains("1 received"));
+        assertThat(host.log("daemon-0.log")).contains("did not answer");
+    }
 
     @Test
     void aListenPortInUseIsReportedThenAppliedOnceFree() throws Exception {

@@ -60,6 +60,11 @@ public final class Main implements Callable<Integer> {
             description = "in a mesh, enforce Kubernetes NetworkPolicy on this node (default: ${DEFAULT-VALUE})")
     boolean networkPolicy;
 
+    @Option(names = "--cni-exclusive", defaultValue = "false", negatable = true, fallbackValue = "true",
+            description = "move network configurations that take precedence over wiremesh's aside (renamed *" + io.wiremesh.node.cni.NetworkConfigDir.ASIDE
+                    + ", put back by uninstall-cni); without it they are only reported (default: ${DEFAULT-VALUE})")
+    boolean cniExclusive;
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -83,7 +88,7 @@ public final class Main implements Callable<Integer> {
             throw new CommandLine.ParameterException(spec.commandLine(), "--mesh needs --node-name and --node-ip (or NODE_NAME and NODE_IP)");
         }
         return new NodeDaemon.Options(List.copyOf(blocks), state, socket, mtu, mesh, nodeName, nodeIp, ifname, statusAddress, cniBinDir, cniConfDir,
-                cniRuntime, cniJar, procSysNet, daemonSet, networkPolicy && mesh != null);
+                cniRuntime, cniJar, procSysNet, daemonSet, networkPolicy && mesh != null, cniExclusive);
     }
 
     @Override

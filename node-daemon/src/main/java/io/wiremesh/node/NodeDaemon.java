@@ -9,6 +9,7 @@ import io.wiremesh.api.v1alpha1.WireGuardNode;
 import io.wiremesh.node.cni.CniInstaller;
 import io.wiremesh.node.cni.CniRepair;
 import io.wiremesh.node.cni.CniServer;
+import io.wiremesh.node.cni.NetworkConfigDir;
 import io.wiremesh.node.cni.PodNetwork;
 import io.wiremesh.node.ipam.Ipam;
 import io.wiremesh.node.keys.NodeKey;
@@ -68,7 +69,7 @@ public final class NodeDaemon {
      */
     public record Options(List<Cidr> podCidrs, Path state, Path socket, int mtu, String mesh, String nodeName, String nodeIp, String ifname,
                          String statusAddress, Path cniBinDir, Path cniConfDir, Path cniRuntime, Path cniJar, Path procSysNet, String daemonSet,
-                         boolean networkPolicy) {}
+                         boolean networkPolicy, boolean cniExclusive) {}
 
     private final Options config;
 
@@ -210,7 +211,7 @@ public final class NodeDaemon {
                 return;
             }
         }
-        CniRepair repair = CniRepair.start(server, installer, Duration.ofSeconds(2), lifecycle, stopping::get);
+        CniRepair repair = CniRepair.start(server, installer, Duration.ofSeconds(2), lifecycle, stopping::get, config.cniExclusive());
         running.add(repair);
         Ipam podIpam = ipam;
         PolicyAgent policyAgent = policy;
@@ -223,6 +224,7 @@ public final class NodeDaemon {
                 () -> nodeProblem(podIpam, repair, policyAgent) == null && (meshAgent == null || meshAgent.ready()),
                 () -> !repair.failingFor(CNI_REPAIR_GIVE_UP) && (meshAgent == null || meshAgent.alive()));
         running.add(status);
+        if (installer != null) status.reportCni(repair);
         System.err.println("wiremesh node-daemon: public key " + key.publicKeyBase64() + ", blocks " + blocks + ", CNI socket " + server.path()
                 + (mesh != null ? ", mesh " + mesh + " on " + ifname : ""));
         done.await();
@@ -282,6 +284,9 @@ public final class NodeDaemon {
             return new io.wiremesh.node.mesh.NodeReconciler.NodeProblem("CniUnavailable", "the CNI socket, plugin or configuration was removed or changed on the node"
                     + " and cannot be put back (the node-daemon's log says why): new pods on this node fail");
         }
+        if (repair != null && !repair.preceding().isEmpty()) {
+            return new io.wiremesh.node.mesh.NodeReconciler.NodeProblem("OtherNetworkConfiguration", CniRepair.precedenceMessage(repair.preceding()));
+        }
         String policyFailure = policy == null ? null : policy.lastFailure();
         if (policyFailure != null && policy.applyFailed()) {
             return new io.wiremesh.node.mesh.NodeReconciler.NodeProblem("NetworkPolicyNotApplied", policyFailure
@@ -296,6 +301,9 @@ public final class NodeDaemon {
      */
     static void uninstall(Path confDir) throws IOException {
         System.err.println(CniInstaller.uninstall(confDir) ? "removed " + confDir.resolve(CniInstaller.CONFLIST) : "no CNI configuration to remove");
+        NetworkConfigDir.Restored r = NetworkConfigDir.restore(confDir);
+        if (!r.restored().isEmpty()) System.err.println("put back " + r.restored() + " (moved aside with cni.exclusive)");
+        if (!r.keptAside().isEmpty()) System.err.println("left " + r.keptAside() + " aside: a file of the same name exists again");
         try (Netlink nl = Netlink.open()) {
             new NodeEgress(new NodeAddressRouting(nl, ""), Nft.onThisSystem(), Conntrack.onThisSystem(), "").remove();
         }

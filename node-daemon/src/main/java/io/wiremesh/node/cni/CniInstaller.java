@@ -1,6 +1,5 @@
 package io.wiremesh.node.cni;
 
-import com.fasterxml.jackson.jr.ob.JSON;
 import io.wiremesh.node.StateFiles;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -23,7 +22,9 @@ import java.util.stream.Stream;
  * made here (it is tied to the exact JDK build), and is switched in by an atomic rename of its
  * launcher; the network configuration is written last, atomically, so the runtime never sees the
  * network before the plugin works. While the daemon runs, {@link #reinstallIfChanged} puts back what
- * was removed or changed since (as Calico's install-cni does). Uninstalling removes the configuration.
+ * was removed or changed since (as Calico's install-cni does). Entries other installers chained onto the list (a
+ * service mesh's plugin) are theirs: kept by every install and repair, never a reason to rewrite
+ * ({@link NetworkConfigList}). Uninstalling removes the configuration.
  */
 public final class CniInstaller {
     public static final String PLUGIN = "wiremesh";
@@ -33,9 +34,11 @@ public final class CniInstaller {
     private final Path binDir;
     private final Path confDir;
     private volatile Installed installed; // what the last install wrote
+    /** What others had chained onto the list when it was last read (kept when the file is removed or unreadable). */
+    private volatile NetworkConfigList.Chained chained = NetworkConfigList.Chained.NONE;
 
     /** The files an install wrote, with their contents, and its arguments. */
-    private record Installed(Path socket, int mtu, Path runtimeMarker, Path launcher, byte[] launcherBytes, Path conflist, byte[] conflistBytes) {}
+    private record Installed(Path socket, int mtu, Path runtimeMarker, Path launcher, byte[] launcherBytes, Path conflist, NetworkConfigList list) {}
 
     public CniInstaller(Path runtime, Path jar, Path binDir, Path confDir) {
         this.runtime = runtime;
@@ -44,7 +47,7 @@ public final class CniInstaller {
         this.confDir = confDir;
     }
 
-    /** Installs plugin, runtime, AOT cache and conflist; returns the conflist path. */
+    /** Installs plugin, runtime, AOT cache and conflist (keeping what others chained onto it); returns the conflist path. */
     public Path install(Path socket, int mtu) throws IOException {
         Path dir = runtime(socket);
         String launcher = "#!/bin/sh\n# wiremesh CNI plugin, installed by the wiremesh node-daemon\n"
@@ -59,25 +62,33 @@ public final class CniInstaller {
             for (Path p : old.filter(p -> p.getFileName().toString().startsWith("wiremesh-runtime-") && !p.equals(dir)).toList()) deleteTree(p);
         }
 
-        Map<String, Object> conf = new LinkedHashMap<>();
-        conf.put("cniVersion", "1.0.0");
-        conf.put("name", "wiremesh");
-        List<Object> plugins = new ArrayList<>();
+        List<Map<String, Object>> plugins = new ArrayList<>();
         Map<String, Object> self = new LinkedHashMap<>();
         self.put("type", PLUGIN);
         self.put("socket", socket.toString());
         self.put("mtu", mtu);
         plugins.add(self);
         if (Files.isExecutable(binDir.resolve("portmap"))) {
-            plugins.add(Map.of("type", "portmap", "capabilities", Map.of("portMappings", true), "snat", true));
+            Map<String, Object> portmap = new LinkedHashMap<>(); // written in a stable order
+            portmap.put("type", "portmap");
+            portmap.put("capabilities", Map.of("portMappings", true));
+            portmap.put("snat", true);
+            plugins.add(portmap);
         }
-        conf.put("plugins", plugins);
+        NetworkConfigList list = new NetworkConfigList("1.0.0", "wiremesh", plugins);
         Path conflist = confDir.resolve(CONFLIST);
-        byte[] conflistBytes = JSON.std.with(JSON.Feature.PRETTY_PRINT_OUTPUT).asBytes(conf);
-        StateFiles.writeAtomically(conflist, conflistBytes);
+        StateFiles.writeAtomically(conflist, list.render(chainedOnDisk(conflist)));
         Files.setPosixFilePermissions(conflist, PosixFilePermissions.fromString("rw-r--r--"));
-        installed = new Installed(socket, mtu, dir.resolve(".complete"), binDir.resolve(PLUGIN), launcherBytes, conflist, conflistBytes);
+        installed = new Installed(socket, mtu, dir.resolve(".complete"), binDir.resolve(PLUGIN), launcherBytes, conflist, list);
         return conflist;
+    }
+
+    /** What others chained onto the list at {@code conflist} now, or as last read when it is gone or not a list. */
+    private NetworkConfigList.Chained chainedOnDisk(Path conflist) {
+        byte[] now = read(conflist);
+        NetworkConfigList.Chained found = now == null ? null : NetworkConfigList.chainedIn(now);
+        if (found != null) chained = found;
+        return chained;
     }
 
     /**
@@ -102,8 +113,9 @@ public final class CniInstaller {
 
     /**
      * The files of the last {@link #install} that are no longer on the node as it wrote them
-     * (removed, or their contents changed): the conflist, the plugin's launcher, its runtime. Empty
-     * when all are intact or nothing was installed yet.
+     * (removed, or their contents changed): the conflist (only wiremesh's part of it counts:
+     * {@link NetworkConfigList#holds}), the plugin's launcher, its runtime. Empty when all are intact
+     * or nothing was installed yet.
      */
     public List<Path> changed() {
         Installed i = installed;
@@ -111,7 +123,9 @@ public final class CniInstaller {
         List<Path> changed = new ArrayList<>();
         if (!Files.exists(i.runtimeMarker())) changed.add(i.runtimeMarker().getParent());
         if (!holds(i.launcher(), i.launcherBytes()) || !Files.isExecutable(i.launcher())) changed.add(i.launcher());
-        if (!holds(i.conflist(), i.conflistBytes())) changed.add(i.conflist());
+        byte[] conflist = read(i.conflist());
+        if (conflist == null || !i.list().holds(conflist)) changed.add(i.conflist());
+        else chained = NetworkConfigList.chainedIn(conflist); // intact: what others chain on is current
         return changed;
     }
 
@@ -138,10 +152,14 @@ public final class CniInstaller {
     }
 
     private static boolean holds(Path file, byte[] expected) {
+        return java.util.Arrays.equals(read(file), expected);
+    }
+
+    private static byte[] read(Path file) {
         try {
-            return java.util.Arrays.equals(Files.readAllBytes(file), expected);
+            return Files.readAllBytes(file);
         } catch (IOException gone) {
-            return false;
+            return null;
         }
     }
 
@@ -162,6 +180,11 @@ public final class CniInstaller {
             Thread.currentThread().interrupt();
         }
         // No cache (e.g. an unusual JDK) only costs start-up time: the launcher works without it.
+    }
+
+    /** The directory the configuration list is written to. */
+    public Path confDir() {
+        return confDir;
     }
 
     /** Removes the network configuration (the plugin files stay for DELs of remaining pods). */

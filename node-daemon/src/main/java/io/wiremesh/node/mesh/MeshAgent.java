@@ -47,6 +47,7 @@ public final class MeshAgent implements AutoCloseable {
     private boolean membershipEnded;
     private volatile NodeLoop loop;
     private final ProposalGuard proposal;
+    private final NodeEvents events;
     private volatile Runnable onMembershipEnded = () -> {};
     private volatile Supplier<NodeReconciler.NodeProblem> nodeProblems = () -> null;
 
@@ -70,6 +71,7 @@ public final class MeshAgent implements AutoCloseable {
         this.endpointHost = endpointHost;
         this.status = new MemberStatus(client, mesh, node, identity, key.publicKeyBase64(), kem == null ? null : kem.publicKeyBase64(), endpointHost);
         this.proposal = new ProposalGuard(status::holdsOwnProposal);
+        this.events = new NodeEvents(client, node);
         this.exchange = kem == null ? null : new PresharedKeyExchange(node, key, kem, stateDir.resolve("psk"),
                 (peerNode, publicKey) -> reconciler != null && reconciler.installPresharedKey(peerNode, publicKey), System::currentTimeMillis);
     }
@@ -132,7 +134,7 @@ public final class MeshAgent implements AutoCloseable {
             return;
         }
         if (exchange != null) exchange.start();
-        jobs.add("peer-report", PeerReport.EVERY, Duration.ofSeconds(2), new PeerReport(reconciler, status, exchange)::run);
+        jobs.add("peer-report", PeerReport.EVERY, Duration.ofSeconds(2), new PeerReport(reconciler, status, exchange, owner::markDirty)::run);
         jobs.add("egress-recheck", NodeEgress.RECHECK, () -> {
             if (egress != null) egress.reassert(); // the next pass compares with the kernel: someone may have flushed the ruleset
             owner.markDirty();
@@ -179,6 +181,11 @@ public final class MeshAgent implements AutoCloseable {
         @Override
         public NodeReconciler.NodeProblem problem() {
             return nodeProblems.get();
+        }
+
+        @Override
+        public void problemAppeared(NodeReconciler.NodeProblem problem) {
+            events.warning(problem.reason(), problem.message());
         }
     }
 

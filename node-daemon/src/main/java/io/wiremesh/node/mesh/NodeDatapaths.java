@@ -27,4 +27,10 @@ final class NodeDatapaths implements NodePorts.DatapathPort {
     public void recordOwner(WireGuardDevice device) throws IOException {
         Datapaths.owner(device).record(Datapaths.UAPI_DIR, ifname);
     }
+
+    @Override
+    public void unresponsive(String reason) throws IOException {
+        if (reason == null) io.wiremesh.wireguard.uapi.UnresponsiveMark.clear(Datapaths.UAPI_DIR, ifname);
+        else io.wiremesh.wireguard.uapi.UnresponsiveMark.mark(Datapaths.UAPI_DIR, ifname, reason);
+    }
 }

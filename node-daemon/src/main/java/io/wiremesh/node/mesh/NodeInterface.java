@@ -41,6 +41,8 @@ final class NodeInterface {
     private NodeKey publishedKey;
     /** The interface was re-created or switched: the egress rules are compared with the kernel at the next apply. */
     private boolean egressReassert;
+    /** Whether the datapath port was last told the process hangs (null: not told yet since start; a mark may be left over). */
+    private Boolean toldUnresponsive;
 
     NodeInterface(String ifname, NodeKey key, long keyGeneration, NodePorts.DatapathPort datapaths, NodePorts.RoutePort routes,
                   NodePorts.StatusPort status, NodePorts.KeyStore keys, PresharedKeyExchange exchange, LongSupplier nanoTime, NodeLog log) {
@@ -208,5 +210,22 @@ final class NodeInterface {
     /** The MTU the interface was given, or null before. */
     Integer mtu() {
         return interfaceMtu;
+    }
+
+    /** The interface's peers are read in full at the next pass (the peer report found the datapath hanging). */
+    void rereadPeers() {
+        if (peerSync != null) peerSync.invalidate();
+    }
+
+    /** Tells the datapath port that the interface's process answered ({@code hung} null) or hangs (why), when that changed. */
+    void answered(String hung) {
+        if (Boolean.valueOf(hung != null).equals(toldUnresponsive)) return;
+        try {
+            datapaths.unresponsive(hung);
+            toldUnresponsive = hung != null;
+            log.once("unresponsive-mark", null);
+        } catch (IOException e) { // its liveness probe then cannot tell; the Ready condition still says it
+            log.once("unresponsive-mark", "cannot mark the datapath " + (hung == null ? "responsive" : "unresponsive") + ": " + e.getMessage());
+        }
     }
 }

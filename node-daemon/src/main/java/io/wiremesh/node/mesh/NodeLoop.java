@@ -36,6 +36,9 @@ final class NodeLoop implements AutoCloseable {
 
         /** Something outside the mesh that keeps pods from this node (null: none); a change of it runs a pass. */
         NodeReconciler.NodeProblem problem();
+
+        /** A problem appeared or changed (after it was logged): for what tells an admin (an Event). */
+        default void problemAppeared(NodeReconciler.NodeProblem problem) {}
     }
 
     private final Node node;
@@ -79,7 +82,10 @@ final class NodeLoop implements AutoCloseable {
                 if (closed) return;
                 NodeReconciler.NodeProblem was = problem;
                 problem = node.problem();
-                if (!Objects.equals(was, problem)) log.info(problem == null ? was.reason() + " resolved" : problem.message());
+                if (!Objects.equals(was, problem)) {
+                    log.info(problem == null ? was.reason() + " resolved" : problem.message());
+                    if (problem != null) node.problemAppeared(problem);
+                }
                 NodeReconciler.Outcome o = null;
                 if (schedule.due(nanoTime.getAsLong(), woken, !Objects.equals(was, problem), node.datapathConfigured())) {
                     o = node.pass();

@@ -27,6 +27,12 @@ public final class NodePorts {
 
         /** Records {@code device}'s implementation as the interface's owner (the chart's datapath container follows it). */
         void recordOwner(WireGuardDevice device) throws IOException;
+
+        /**
+         * Says whether a userspace datapath answered this pass ({@code reason} null) or hung ({@code reason}: why), for its
+         * liveness probe ({@link io.wiremesh.wireguard.uapi.UnresponsiveMark}); called only when the pass asked it something.
+         */
+        default void unresponsive(String reason) throws IOException {}
     }
 
     /** The node's routes into the mesh ({@link MeshRouting} on a node). */

@@ -2,6 +2,7 @@ package io.wiremesh.node.mesh;
 
 import io.wiremesh.node.keys.NodeKey;
 import io.wiremesh.node.psk.PresharedKeyExchange;
+import io.wiremesh.node.wg.DatapathUnresponsive;
 import io.wiremesh.node.wg.SwitchableDevice;
 import java.io.IOException;
 import java.util.EnumMap;
@@ -80,6 +81,8 @@ public final class NodeReconciler {
     /** The generation last applied in full (null: none yet). */
     private Long observed;
     private boolean closed;
+    /** Why a datapath call of this pass timed out ({@link DatapathUnresponsive}; null: none): nothing more is asked of it this pass. */
+    private String unresponsive;
     private Published published;
     private final Map<String, String> nodeByKey = new ConcurrentHashMap<>();
     private final Map<String, String> externalNames = new ConcurrentHashMap<>();
@@ -122,11 +125,12 @@ public final class NodeReconciler {
     public synchronized Outcome pass(NodePlan plan, NodeProblem problem, boolean rewrite) {
         if (closed) return new Outcome(null, Map.of(Step.STATUS, "closed"));
         plannedMtu = plan.mtu();
+        unresponsive = null;
         Map<Step, String> failed = new EnumMap<>(Step.class);
         run(failed, Step.FAIL_CLOSED, () -> routes.failClosed(plan.failClosedPools()));
         run(failed, Step.DATAPATH, () -> wg.datapath(plan));
         run(failed, Step.KEY, () -> wg.rotate(plan));
-        run(failed, Step.INTERFACE, wg.device() != null, () -> wg.configure(plan));
+        run(failed, Step.INTERFACE, wg.device() != null && unresponsive == null, () -> wg.configure(plan));
         run(failed, Step.MTU, wg.keyed(), () -> wg.setUp(plan));
         if (exchange != null) run(failed, Step.PRESHARED_KEYS, () -> {
             exchange.settings(plan.presharedKeys(), plan.presharedKeyInterval());
@@ -134,7 +138,7 @@ public final class NodeReconciler {
             exchange.peers(plan.exchangePeers(), plan.complete()); // before the peers: a peer's new key drops its chain's key
         });
         PeerPlan[] peers = new PeerPlan[1];
-        run(failed, Step.PEERS, wg.keyed(), () -> {
+        run(failed, Step.PEERS, wg.keyed() && unresponsive == null, () -> {
             PeerPlan p = plan.peers(externalPresharedKey, (node, publicKey) -> exchange == null ? null : exchange.presharedKey(node, publicKey));
             nodeByKey.keySet().retainAll(p.nodeByKey().keySet());
             nodeByKey.putAll(p.nodeByKey());
@@ -144,6 +148,7 @@ public final class NodeReconciler {
             wg.peers(p, plan.complete());
             peers[0] = p;
         });
+        if (unresponsive != null || peers[0] != null) wg.answered(unresponsive); // its liveness probe follows
         run(failed, Step.ROUTES, peers[0] != null, () -> {
             routes.preferSource(plan.preferredSources());
             routes.route(peers[0].routedBlocks());
@@ -180,6 +185,7 @@ public final class NodeReconciler {
             action.run();
         } catch (IOException | RuntimeException e) {
             String message = String.valueOf(e.getMessage());
+            if (unresponsive == null && DatapathUnresponsive.in(e)) unresponsive = message;
             failed.put(step, message);
             log.failed(step, message);
         }
@@ -197,7 +203,7 @@ public final class NodeReconciler {
 
     /** Writes the status when it differs from the last one written (or {@code rewrite}): Ready from the first failure, or the node problem. */
     private void publish(NodePlan plan, Map<Step, String> failed, Long generation, NodeProblem problem, boolean rewrite) {
-        ReadyCondition c = ReadyCondition.of(mesh, ifname, underlay, plan, observed, failed, problem);
+        ReadyCondition c = ReadyCondition.of(mesh, ifname, underlay, plan, observed, failed, problem, unresponsive);
         int port = wg.port(plan.listenPort());
         String kind = wg.device() == null ? null : wg.device().kind();
         Published next = new Published(c.ready(), c.reason(), c.message(), port, kind, generation, wg.publicKey());
@@ -225,6 +231,11 @@ public final class NodeReconciler {
      */
     public synchronized boolean installPresharedKey(String peerNode, String publicKey) {
         return wg.installPresharedKey(peerNode, publicKey);
+    }
+
+    /** Has the next pass read the interface's peers in full: it then meets a datapath the peer report found hanging. */
+    public synchronized void rereadPeers() {
+        wg.rereadPeers();
     }
 
     /** The interface (null before the first pass chose its implementation). */

@@ -32,18 +32,33 @@ final class PeerReport {
     private Set<String> lastHealthy;
     private long lastReport = Long.MIN_VALUE;
     private PresharedKeyExchange.Summary lastSummary;
+    private final Runnable markDirty;
 
-    PeerReport(NodeReconciler reconciler, MemberStatus status, PresharedKeyExchange exchange) {
+    /** @param markDirty runs a pass soon (after the report found the datapath hanging) */
+    PeerReport(NodeReconciler reconciler, MemberStatus status, PresharedKeyExchange exchange, Runnable markDirty) {
         this.reconciler = reconciler;
         this.status = status;
         this.exchange = exchange;
+        this.markDirty = markDirty;
     }
 
-    /** One run of the job. @throws IOException when the interface cannot be read (the datapath is not up) */
+    /**
+     * One run of the job. A datapath that hangs is the passes' to report: they trust their record of the peers, so
+     * the next one is made to read them (and meet the hang) at once.
+     *
+     * @throws IOException when the interface cannot be read (the datapath is not up, or hangs)
+     */
     void run() throws IOException {
         WireGuardDevice device = reconciler.device();
         if (device == null || !device.configured()) return; // the reconcile pass reports a missing datapath
-        List<WireGuardDevice.PeerState> peers = device.peers();
+        List<WireGuardDevice.PeerState> peers;
+        try {
+            peers = device.peers();
+        } catch (io.wiremesh.node.wg.DatapathUnresponsive e) {
+            reconciler.rereadPeers();
+            markDirty.run();
+            throw e;
+        }
         Set<String> healthy = healthyPeers(peers, Instant.now().getEpochSecond());
         long now = System.nanoTime();
         boolean report = !healthy.equals(lastHealthy) || lastReport == Long.MIN_VALUE || now - lastReport > INTERVAL.toNanos();

@@ -18,11 +18,14 @@ record ReadyCondition(boolean ready, String reason, String message) {
      * @param observed the generation last applied in full (null: none yet, the first configuration)
      * @param failed   the failures of the pass by step, in pass order (empty: all passed)
      * @param problem  what keeps pods from being wired on the node outside the mesh, or null
+     * @param unresponsive why a datapath call of the pass timed out (null: none): the reason is then {@code DatapathUnresponsive} (a hung
+     *                 process, which its liveness probe restarts), whichever step met it
      */
     static ReadyCondition of(String mesh, String ifname, String underlay, NodePlan plan, Long observed, Map<NodeReconciler.Step, String> failed,
-                             NodeReconciler.NodeProblem problem) {
+                             NodeReconciler.NodeProblem problem, String unresponsive) {
         if (!failed.isEmpty()) {
             var first = failed.entrySet().iterator().next();
+            if (unresponsive != null) return new ReadyCondition(false, "DatapathUnresponsive", unresponsive);
             if (observed != null && observed != plan.generation()) {
                 return new ReadyCondition(false, "MeshChangeNotApplied", "generation " + plan.generation() + " of WireGuardMesh " + mesh
                         + " not (fully) applied, retrying every second: " + first.getKey().name().toLowerCase() + ": " + first.getValue());

@@ -24,6 +24,8 @@ import java.util.function.ToDoubleFunction;
  *   <li>{@code wiremesh_ipam_addresses_used}, {@code wiremesh_ipam_ipv4_addresses_free}: pod addresses
  *       in use, free IPv4 addresses in this node's block;</li>
  *   <li>mesh mode only: {@code wiremesh_datapath_up} (1 when the WireGuard interface answers),
+ *       {@code wiremesh_datapath_unresponsive} (1 when a userspace datapath took the request and did not answer within
+ *       {@link io.wiremesh.node.wg.UapiDevice#TIMEOUT}: it hangs, rather than being down),
  *       {@code wiremesh_peers}, {@code wiremesh_peers_without_recent_handshake} (none within
  *       {@value #STALE_HANDSHAKE_SECONDS} s, or never);</li>
  *   <li>mesh mode only, per peer, labels {@code peer} (public key, base64) and {@code node} (its node's
@@ -38,6 +40,8 @@ import java.util.function.ToDoubleFunction;
  *       {@code pod}, {@code direction} (ingress/egress: new connections no policy allowed, since the daemon started),
  *       {@code wiremesh_policy_spoofed_packets} (sent by a pod from an address not its own). The table's counters are
  *       read once per scrape.</li>
+ *   <li>with the CNI plugin installed: {@code wiremesh_cni_preceding_configurations}, {@code wiremesh_cni_intact}
+ *       ({@link #cni}).</li>
  * </ul>
  * The interface is read once per scrape (one UAPI or netlink dump), not once per meter. No key
  * material, ever: a public key is the only key that appears.
@@ -47,8 +51,8 @@ final class NodeMetrics implements AutoCloseable {
     static final long STALE_HANDSHAKE_SECONDS = 180;
 
     /** What one read of the interface found; {@code now} is when, in Unix seconds. */
-    private record Reading(boolean up, Map<String, PeerState> peers, long now, long stale) {
-        static final Reading NONE = new Reading(false, Map.of(), 0, 0);
+    private record Reading(boolean up, boolean hung, Map<String, PeerState> peers, long now, long stale) {
+        static final Reading NONE = new Reading(false, false, Map.of(), 0, 0);
     }
 
     /** One per-peer metric: a row per peer, its value read from the latest reading. */
@@ -119,12 +123,27 @@ final class NodeMetrics implements AutoCloseable {
         }
         if (device == null) return;
         gauge("wiremesh.datapath.up", "1 when the WireGuard interface answers", r -> r.up() ? 1 : 0);
+        gauge("wiremesh.datapath.unresponsive", "1 when the userspace datapath took the request but did not answer in time (it hangs)",
+                r -> r.hung() ? 1 : 0);
         gauge("wiremesh.peers", "WireGuard peers on this node", r -> r.peers().size());
         gauge("wiremesh.peers.without.recent.handshake", "Peers with no handshake in the last 180 s (failing handshakes)", Reading::stale);
         perPeer("wiremesh.peer.rx.bytes", "Bytes received from a peer", (p, r) -> p.rxBytes());
         perPeer("wiremesh.peer.tx.bytes", "Bytes sent to a peer", (p, r) -> p.txBytes());
         perPeer("wiremesh.peer.last.handshake.age.seconds", "Seconds since the latest handshake with a peer (-1: never)",
                 (p, r) -> p.lastHandshakeEpochSeconds() == 0 ? -1 : r.now() - p.lastHandshakeEpochSeconds());
+    }
+
+    /**
+     * {@code wiremesh_cni_preceding_configurations}: network configurations on the node that the runtime reads before
+     * wiremesh's (new pods get their network, not the mesh's), and {@code wiremesh_cni_intact} (1 while the socket,
+     * plugin and configuration are in place).
+     */
+    void cni(io.wiremesh.node.cni.CniRepair repair) {
+        Gauge.builder("wiremesh.cni.preceding.configurations", repair, r -> r.preceding().size())
+                .description("Network configurations the runtime reads before wiremesh's (new pods would not be on the mesh)")
+                .strongReference(true).register(registry);
+        Gauge.builder("wiremesh.cni.intact", repair, r -> r.intact() ? 1 : 0)
+                .description("1 while the CNI socket, plugin and configuration are in place").strongReference(true).register(registry);
     }
 
     private void gauge(String name, String help, ToDoubleFunction<Reading> value) {
@@ -153,13 +172,14 @@ final class NodeMetrics implements AutoCloseable {
 
     private void read() {
         List<PeerState> peers;
-        boolean up;
+        boolean up, hung = false;
         try {
             peers = device.peers();
             up = true;
         } catch (IOException e) {
             peers = List.of(); // the datapath is down or restarting: wiremesh_datapath_up says so
             up = false;
+            hung = io.wiremesh.node.wg.DatapathUnresponsive.in(e);
         }
         long now = nowEpochSeconds.getAsLong();
         Map<String, PeerState> byKey = new LinkedHashMap<>();
@@ -168,7 +188,7 @@ final class NodeMetrics implements AutoCloseable {
             byKey.put(p.publicKey(), p);
             if (p.lastHandshakeEpochSeconds() == 0 || now - p.lastHandshakeEpochSeconds() > STALE_HANDSHAKE_SECONDS) stale++;
         }
-        Reading reading = new Reading(up, byKey, now, stale);
+        Reading reading = new Reading(up, hung, byKey, now, stale);
         last = reading;
         for (PeerSeries series : perPeer) {
             List<MultiGauge.Row<?>> rows = new ArrayList<>();

@@ -67,6 +67,11 @@ public final class StatusServer implements AutoCloseable {
         return new StatusServer(s, metrics);
     }
 
+    /** Adds the CNI entry points' metrics ({@link NodeMetrics#cni}). */
+    public void reportCni(io.wiremesh.node.cni.CniRepair repair) {
+        metrics.cni(repair);
+    }
+
     /** The bound port (useful with port 0). */
     public int port() {
         return server.getAddress().getPort();

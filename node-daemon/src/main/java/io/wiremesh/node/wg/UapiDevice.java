@@ -5,28 +5,44 @@ import static io.wiremesh.wireguard.uapi.UapiKeys.*;
 import io.wiremesh.wireguard.crypto.Keys;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.Selector;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 
 /**
  * A userspace WireGuard interface driven over its UAPI socket (/var/run/wireguard/IFNAME.sock):
  * wiremesh-wg, or wireguard-go, whichever runs. The datapath is its own process, so restarting the
  * daemon never stops traffic. Speaks the keys of {@link io.wiremesh.wireguard.uapi.UapiKeys}, the
- * definition the Java datapath's server uses too.
+ * definition the Java datapath's server uses too. Every request is bounded, connect to the reply's last
+ * byte, by {@link #TIMEOUT}: a datapath that accepts and never answers throws {@link DatapathUnresponsive}
+ * instead of holding the node agent (tailscale#8059).
  */
 public final class UapiDevice implements WireGuardDevice {
+    /** The longest one UAPI request may take; a healthy datapath answers in milliseconds, even with thousands of peers. */
+    public static final Duration TIMEOUT = Duration.ofSeconds(5);
     private final Path socket;
+    private final Duration timeout;
     /** {@link #socketIdentity()} of the socket last seen configured. */
     private volatile Object configuredSocket;
 
     public UapiDevice(Path socket) {
+        this(socket, TIMEOUT);
+    }
+
+    /** @param timeout the bound of one request (tests) */
+    UapiDevice(Path socket, Duration timeout) {
         this.socket = socket;
+        this.timeout = timeout;
     }
 
     @Override
@@ -34,23 +50,69 @@ public final class UapiDevice implements WireGuardDevice {
         return "userspace";
     }
 
+    /** One request and its reply (without the errno line), within {@link #timeout}. */
     private String exchange(String request) throws IOException {
-        try (SocketChannel c = SocketChannel.open(UnixDomainSocketAddress.of(socket))) {
-            c.write(ByteBuffer.wrap(request.getBytes(StandardCharsets.UTF_8)));
-            ByteArrayOutputStream out = new ByteArrayOutputStream();
-            ByteBuffer b = ByteBuffer.allocate(8192);
-            while (!out.toString(StandardCharsets.UTF_8).endsWith("\n\n")) {
-                b.clear();
-                if (c.read(b) < 0) break;
-                out.write(b.array(), 0, b.position());
+        long deadline = System.nanoTime() + timeout.toNanos();
+        String first = request.lines().findFirst().orElse("");
+        try (SocketChannel c = connect(deadline); Selector selector = Selector.open()) {
+            SelectionKey key = c.register(selector, 0);
+            ByteBuffer out = ByteBuffer.wrap(request.getBytes(StandardCharsets.UTF_8));
+            while (out.hasRemaining()) {
+                if (c.write(out) == 0) await(selector, key, SelectionKey.OP_WRITE, deadline, first);
             }
-            String reply = out.toString(StandardCharsets.UTF_8);
+            ByteArrayOutputStream in = new ByteArrayOutputStream();
+            ByteBuffer b = ByteBuffer.allocate(8192);
+            while (!in.toString(StandardCharsets.UTF_8).endsWith("\n\n")) {
+                b.clear();
+                int n = c.read(b);
+                if (n < 0) break;
+                if (n == 0) await(selector, key, SelectionKey.OP_READ, deadline, first);
+                in.write(b.array(), 0, b.position());
+            }
+            String reply = in.toString(StandardCharsets.UTF_8);
             int at = reply.lastIndexOf(ERRNO + "=");
             if (at < 0) throw new IOException("UAPI " + socket + ": no reply to " + request.lines().findFirst().orElse(""));
             int errno = Integer.parseInt(reply.substring(at + ERRNO.length() + 1).trim());
             if (errno != 0) throw new IOException("UAPI " + socket + " refused the request (errno " + errno + ")");
             return reply.substring(0, at);
         }
+    }
+
+    /** A non-blocking connection: a datapath whose backlog is full (it stopped accepting) fails at once instead of hanging. */
+    private SocketChannel connect(long deadline) throws IOException {
+        SocketChannel c = SocketChannel.open(StandardProtocolFamily.UNIX);
+        try {
+            c.configureBlocking(false);
+            if (!c.connect(UnixDomainSocketAddress.of(socket))) {
+                try (Selector selector = Selector.open()) {
+                    SelectionKey key = c.register(selector, 0);
+                    await(selector, key, SelectionKey.OP_CONNECT, deadline, "connect");
+                }
+                c.finishConnect();
+            }
+            return c;
+        } catch (IOException | RuntimeException e) {
+            c.close();
+            if (e.getMessage() != null && e.getMessage().contains("Resource temporarily unavailable")) {
+                throw new DatapathUnresponsive("the datapath at " + socket + " does not accept UAPI connections (its backlog is full): it hangs");
+            }
+            throw e;
+        }
+    }
+
+    /** Waits for {@code op} on {@code key} until {@code deadline}; past it, the datapath is unresponsive. */
+    private void await(Selector selector, SelectionKey key, int op, long deadline, String request) throws IOException {
+        key.interestOps(op);
+        while (true) {
+            long left = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
+            if (left <= 0) {
+                throw new DatapathUnresponsive("the datapath at " + socket + " did not answer the UAPI request '" + request + "' within "
+                        + timeout.toSeconds() + " s: it hangs (its liveness probe restarts it)");
+            }
+            if (selector.select(left) > 0) break; // 0: woken early, or the time is up (the loop tells which)
+        }
+        selector.selectedKeys().clear();
+        key.interestOps(0);
     }
 
     private static void line(StringBuilder sb, String key, Object value) {
@@ -77,7 +139,7 @@ public final class UapiDevice implements WireGuardDevice {
         Object identity = socketIdentity();
         if (identity == null) return false;
         if (identity.equals(configuredSocket)) {
-            try (SocketChannel c = SocketChannel.open(UnixDomainSocketAddress.of(socket))) {
+            try (SocketChannel c = connect(System.nanoTime() + timeout.toNanos())) {
                 return true;
             } catch (IOException e) {
                 return false;

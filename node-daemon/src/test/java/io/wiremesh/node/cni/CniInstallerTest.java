@@ -2,11 +2,14 @@ package io.wiremesh.node.cni;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.fasterxml.jackson.jr.ob.JSON;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
+import java.util.List;
+import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -63,6 +66,82 @@ class CniInstallerTest {
         assertThat(installer.reinstallIfChanged()).containsExactly(runtimeDir);
         assertThat(runtimeDir.resolve("bin/java")).isExecutable();
         assertThat(installer.changed()).isEmpty();
+    }
+
+    /** Appends a plugin entry the way linkerd-cni's installer does: read the list, add to plugins, write a copy, rename it over. */
+    @SuppressWarnings("unchecked")
+    static void chainOnto(Path conflist, String type) throws IOException {
+        Map<String, Object> list = JSON.std.mapFrom(Files.readString(conflist));
+        ((List<Object>) list.get("plugins")).add(Map.of("type", type, "name", type, "log_level", "info"));
+        Path tmp = conflist.resolveSibling(type + ".tmp");
+        Files.writeString(tmp, JSON.std.asString(list));
+        Files.move(tmp, conflist, java.nio.file.StandardCopyOption.ATOMIC_MOVE, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    }
+
+    static List<Object> types(Path conflist) throws IOException {
+        return ((List<?>) JSON.std.mapFrom(Files.readString(conflist)).get("plugins")).stream().<Object>map(p -> ((Map<?, ?>) p).get("type")).toList();
+    }
+
+    @Test
+    void pluginsChainedOntoTheListAreKeptByEveryRepairARestartAndAnUpgrade() throws IOException {
+        Path conflist = installer.install(socket, 1420);
+        chainOnto(conflist, "linkerd-cni");
+        byte[] chained = Files.readAllBytes(conflist);
+        assertThat(installer.changed()).as("another installer's entry is no change of ours").isEmpty();
+        assertThat(installer.reinstallIfChanged()).isEmpty();
+        assertThat(Files.readAllBytes(conflist)).as("not rewritten: no loop with the other installer").isEqualTo(chained);
+
+        Files.delete(conflist); // a node clean-up
+        assertThat(installer.reinstallIfChanged()).containsExactly(conflist);
+        assertThat(types(conflist)).containsExactly("wiremesh", "linkerd-cni");
+
+        Files.writeString(conflist, Files.readString(conflist).replace("1420", "9000")); // our entry edited by hand
+        assertThat(installer.reinstallIfChanged()).containsExactly(conflist);
+        assertThat(types(conflist)).containsExactly("wiremesh", "linkerd-cni");
+        assertThat(Files.readString(conflist)).contains("1420");
+
+        Files.writeString(conflist, "{ half a file");
+        assertThat(installer.reinstallIfChanged()).as("unreadable: what was chained on when last read is kept").containsExactly(conflist);
+        assertThat(types(conflist)).containsExactly("wiremesh", "linkerd-cni");
+
+        chainOnto(conflist, "istio-cni");
+        CniInstaller restarted = new CniInstaller(dir.resolve("runtime"), dir.resolve("wiremesh-cni.jar"), bin, conf);
+        restarted.install(dir.resolve("another.sock"), 1380); // a new daemon, another version of our entry
+        assertThat(types(conflist)).containsExactly("wiremesh", "linkerd-cni", "istio-cni");
+        assertThat(Files.readString(conflist)).contains("another.sock").contains("1380");
+        assertThat(restarted.changed()).isEmpty();
+    }
+
+    @Test
+    void aConfigurationTakingPrecedenceIsReportedOrWithExclusiveMovedAside() throws Exception {
+        CniServer server = CniServer.start(null, socket);
+        AtomicBoolean stopping = new AtomicBoolean();
+        try (CniRepair reporting = CniRepair.start(server, installer, Duration.ofDays(1), new Object(), stopping::get);
+             CniRepair exclusive = CniRepair.start(server, installer, Duration.ofDays(1), new Object(), stopping::get, true)) {
+            installer.install(socket, 1420);
+            Path calico = Files.writeString(conf.resolve("05-calico.conflist"), "{\"cniVersion\":\"0.3.1\",\"name\":\"k8s-pod-network\",\"plugins\":[]}");
+            Files.writeString(conf.resolve("99-after.conf"), "{}");
+            reporting.check();
+            assertThat(reporting.preceding()).containsExactly(calico);
+            assertThat(calico).as("only reported").exists();
+            assertThat(CniRepair.precedenceMessage(reporting.preceding())).contains("05-calico.conflist").contains("cni.exclusive");
+
+            stopping.set(true);
+            exclusive.check();
+            assertThat(calico).as("nothing moved once stopping").exists();
+            stopping.set(false);
+            exclusive.check();
+            assertThat(calico).doesNotExist();
+            assertThat(conf.resolve("05-calico.conflist" + NetworkConfigDir.ASIDE)).exists();
+            assertThat(exclusive.preceding()).isEmpty();
+            reporting.check();
+            assertThat(reporting.preceding()).as("gone: resolved").isEmpty();
+            assertThat(conf.resolve("99-after.conf")).as("read after ours: not in the way").exists();
+
+            assertThat(NetworkConfigDir.restore(conf).restored()).containsExactly(calico);
+        } finally {
+            server.close();
+        }
     }
 
     @Test

@@ -26,6 +26,7 @@ class NodeLoopTest {
         final AtomicInteger passes = new AtomicInteger();
         final AtomicInteger failClosed = new AtomicInteger();
         final AtomicInteger over = new AtomicInteger();
+        final java.util.List<NodeReconciler.NodeProblem> appeared = new java.util.concurrent.CopyOnWriteArrayList<>();
         volatile Supplier<NodeReconciler.Outcome> next = () -> PASSED;
         volatile boolean ended;
         volatile boolean configured = true;
@@ -60,6 +61,11 @@ class NodeLoopTest {
         @Override
         public NodeReconciler.NodeProblem problem() {
             return problem;
+        }
+
+        @Override
+        public void problemAppeared(NodeReconciler.NodeProblem p) {
+            appeared.add(p);
         }
     }
 
@@ -115,6 +121,10 @@ class NodeLoopTest {
         int before = node.passes.get();
         node.problem = new NodeReconciler.NodeProblem("IpamStateUnreadable", "cannot read");
         await().atMost(MINUTE).until(() -> node.passes.get() > before);
+        assertThat(node.appeared).as("told once (an Event), not every tick").containsExactly(node.problem);
+        node.problem = null;
+        await().atMost(MINUTE).until(() -> node.passes.get() > before + 1);
+        assertThat(node.appeared).as("its end is no new problem").hasSize(1);
     }
 
     @Test
@@ -138,7 +148,7 @@ class NodeLoopTest {
         };
         loop.start("test-loop");
         loop.markDirty();
-        await().atMost(MINUTE).until(() -> !loop.alive());
+        await().atMost(MINUTE).dontCatchUncaughtExceptions().until(() -> !loop.alive()); // the thread's death is the point
     }
 
     @Test

@@ -71,7 +71,7 @@ class NodeReconcilerTest {
         assertThat(o.passed()).as(o.failures().toString()).isTrue();
         assertThat(o.observedGeneration()).isEqualTo(1);
         assertThat(events).containsExactly("failClosed [10.42.0.0/16]", "choose AUTO", "takeOver kernel", "owner kernel",
-                "kernel configure 51820", "setUp 1420 [10.42.1.1]", "kernel set KEY2", "preferSource [198.18.0.1]", "route [10.42.2.0/24]",
+                "kernel configure 51820", "setUp 1420 [10.42.1.1]", "kernel set KEY2", "answers", "preferSource [198.18.0.1]", "route [10.42.2.0/24]",
                 "reassert", "egress", "publish true Configured 51820 kernel 1"); // a new interface: egress compared with the kernel
         assertThat(status.key).isEqualTo(key.publicKeyBase64());
         assertThat(reconciler.nodeByKey()).containsEntry("KEY2", "n2");
@@ -303,6 +303,30 @@ class NodeReconcilerTest {
     }
 
     @Test
+    void aHungDatapathIsAskedOnceAPassAndNamedWhileEverythingElseGoesOn() {
+        pass(plan(mesh(1), member(1), member(2)));
+        Device kernel = devices.get("kernel");
+        kernel.hung = true;
+        events.clear();
+        Outcome o = pass(plan(mesh(1), member(1), member(2), member(3)));
+        assertThat(o.passed()).isFalse();
+        assertThat(kernel.hungCalls).as("one call times out; nothing more is asked of it this pass").isEqualTo(1);
+        assertThat(status.last).startsWith("publish false DatapathUnresponsive");
+        assertThat(status.message).contains("did not answer").contains("wm0.sock");
+        assertThat(events).as("what needs no datapath still runs").contains("failClosed [10.42.0.0/16]", "egress");
+        assertThat(events).as("marked for its liveness probe").containsOnlyOnce("hangs");
+        events.clear();
+        pass(plan(mesh(1), member(1), member(2), member(3)));
+        assertThat(events).as("marked once").doesNotContain("hangs");
+
+        kernel.hung = false;
+        o = pass(plan(mesh(1), member(1), member(2), member(3)));
+        assertThat(o.passed()).as(o.failures().toString()).isTrue();
+        assertThat(events).contains("kernel set KEY3").containsOnlyOnce("answers");
+        assertThat(status.last).isEqualTo("publish true Configured 51820 kernel 1");
+    }
+
+    @Test
     void aClosedReconcilerWritesNothing() {
         reconciler.close();
         pass(plan(mesh(1), member(1), member(2)));
@@ -318,10 +342,21 @@ class NodeReconcilerTest {
         /** A kernel link is made down; the MTU step (setUp) brings it up. A userspace TUN is up once its process runs. */
         boolean linkUp;
         boolean failWrites;
+        /** Accepts and never answers: every call times out (a hung userspace process). */
+        boolean hung;
+        int hungCalls;
         String privateKey;
 
         Device(String kind) {
             this.kind = kind;
+        }
+
+        private void answer() throws IOException {
+            if (hung) {
+                hungCalls++;
+                throw new io.wiremesh.node.wg.DatapathUnresponsive("the datapath at /run/wireguard/wm0.sock did not answer the UAPI request 'get=1'"
+                        + " within 5 s: it hangs");
+            }
         }
 
         void restart() {
@@ -334,6 +369,7 @@ class NodeReconcilerTest {
 
         @Override
         public void configure(byte[] key, int port) throws IOException {
+            answer();
             if (!up) throw new IOException("no UAPI socket: the " + kind + " datapath is not running");
             if (portsInUse.contains(port)) throw new IOException("port " + port + " in use");
             if (privateKey == null) linkUp = kind.equals("userspace");
@@ -345,6 +381,7 @@ class NodeReconcilerTest {
 
         @Override
         public void upsertPeer(PeerConfig p, PeerState current) throws IOException {
+            answer();
             if (!up || failWrites) throw new IOException("not running");
             events.add(kind + " set " + p.publicKey());
             peers.put(p.publicKey(), PeerSync.written(p, current));
@@ -358,6 +395,7 @@ class NodeReconcilerTest {
 
         @Override
         public List<PeerState> peers() throws IOException {
+            answer();
             if (!up) throw new IOException("not running");
             return List.copyOf(peers.values());
         }
@@ -384,6 +422,11 @@ class NodeReconcilerTest {
         @Override
         public void recordOwner(WireGuardDevice device) {
             events.add("owner " + device.kind());
+        }
+
+        @Override
+        public void unresponsive(String reason) {
+            events.add(reason == null ? "answers" : "hangs");
         }
     }
 

@@ -34,6 +34,8 @@ class StatusServerTest {
     private static final class StandIn implements WireGuardDevice {
         volatile List<PeerState> peers = List.of();
         volatile boolean down;
+        /** Takes the request and never answers (the client's bound runs out). */
+        volatile boolean hung;
 
         public String kind() {
             return "userspace";
@@ -50,6 +52,7 @@ class StatusServerTest {
         public void removePeer(String publicKey) {}
 
         public List<PeerState> peers() throws IOException {
+            if (hung) throw new io.wiremesh.node.wg.DatapathUnresponsive("did not answer within 5 s");
             if (down) throw new IOException("connection refused");
             return peers;
         }
@@ -99,7 +102,7 @@ class StatusServerTest {
         assertThat(r.statusCode()).isEqualTo(200);
         assertThat(r.headers().firstValue("Content-Type")).contains("text/plain; version=0.0.4; charset=utf-8");
         assertThat(names(r.body())).containsExactlyInAnyOrder("wiremesh_ipam_addresses_used", "wiremesh_ipam_ipv4_addresses_free",
-                "wiremesh_ipam_state_unreadable", "wiremesh_datapath_up", "wiremesh_peers", "wiremesh_peers_without_recent_handshake", "wiremesh_peer_rx_bytes",
+                "wiremesh_ipam_state_unreadable", "wiremesh_datapath_up", "wiremesh_datapath_unresponsive", "wiremesh_peers", "wiremesh_peers_without_recent_handshake", "wiremesh_peer_rx_bytes",
                 "wiremesh_peer_tx_bytes", "wiremesh_peer_last_handshake_age_seconds");
         assertThat(r.body().lines()).contains(
                 "# HELP wiremesh_peers WireGuard peers on this node",
@@ -135,7 +138,10 @@ class StatusServerTest {
         get(server, "/metrics");
         device.down = true;
         String body = get(server, "/metrics").body();
-        assertThat(body).contains("wiremesh_datapath_up 0.0", "wiremesh_peers 0.0").doesNotContain(A).doesNotContain("wiremesh_peer_rx_bytes");
+        assertThat(body).contains("wiremesh_datapath_up 0.0", "wiremesh_datapath_unresponsive 0.0", "wiremesh_peers 0.0").doesNotContain(A)
+                .doesNotContain("wiremesh_peer_rx_bytes");
+        device.hung = true;
+        assertThat(get(server, "/metrics").body()).as("down is not hung").contains("wiremesh_datapath_up 0.0", "wiremesh_datapath_unresponsive 1.0");
     }
 
     @Test

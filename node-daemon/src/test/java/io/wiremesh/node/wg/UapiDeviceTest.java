@@ -106,4 +106,44 @@ class UapiDeviceTest {
         assertThat(device.configured()).isTrue();
         assertThat(requests).allSatisfy(r -> assertThat(r).containsExactly(UapiKeys.GET));
     }
+    /** A stand-in datapath that accepts and reads every request and never answers (a hung process). */
+    @Test
+    void aDatapathThatAcceptsAndNeverAnswersIsUnresponsiveNotAHang() throws Exception {
+        java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+        UnixSocketServer hung = UnixSocketServer.start(dir.resolve("hung0.sock"), "rwx------", "hung-uapi", false, c -> {
+            c.read(ByteBuffer.allocate(4096));
+            try {
+                release.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        try {
+            UapiDevice stuck = new UapiDevice(hung.path(), java.time.Duration.ofMillis(300));
+            long t0 = System.nanoTime();
+            org.assertj.core.api.Assertions.assertThatThrownBy(stuck::peers).isInstanceOf(DatapathUnresponsive.class)
+                    .hasMessageContaining("did not answer").hasMessageContaining(hung.path().toString());
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> stuck.configure(new byte[32], 51820)).isInstanceOf(DatapathUnresponsive.class);
+            assertThat(stuck.configured()).as("a datapath that never answers is not configured").isFalse();
+            assertThat(java.time.Duration.ofNanos(System.nanoTime() - t0)).as("bounded: returns, however slowly the machine runs")
+                    .isLessThan(java.time.Duration.ofMinutes(1));
+            assertThat(DatapathUnresponsive.in(new IOException("peers", new DatapathUnresponsive("x")))).isTrue();
+        } finally {
+            release.countDown();
+            hung.close();
+        }
+    }
+
+    @Test
+    void aDatapathThatDoesNotAcceptAtAllIsUnresponsiveToo() throws Exception {
+        // A listening socket nobody accepts on: connections queue in its backlog, then are refused at once.
+        Path path = dir.resolve("noaccept0.sock");
+        try (java.nio.channels.ServerSocketChannel s = java.nio.channels.ServerSocketChannel.open(java.net.StandardProtocolFamily.UNIX)) {
+            s.bind(java.net.UnixDomainSocketAddress.of(path), 1);
+            UapiDevice stuck = new UapiDevice(path, java.time.Duration.ofMillis(300));
+            for (int i = 0; i < 4; i++) {
+                org.assertj.core.api.Assertions.assertThatThrownBy(stuck::peers).isInstanceOf(DatapathUnresponsive.class);
+            }
+        }
+    }
 }

@@ -7,6 +7,7 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.wiremesh.wireguard.device.Device;
 import io.wiremesh.wireguard.device.Drop;
+import io.wiremesh.wireguard.offload.Fallbacks;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
@@ -20,6 +21,9 @@ import java.util.Locale;
  * <ul>
  *   <li>{@code wiremesh_wg_dropped_total{interface, reason}}: datagrams and packets dropped, one series per
  *       {@link Drop} reason (lower case), read from the device's counters at scrape time;</li>
+ *   <li>{@code wiremesh_wg_offload_fallbacks_total{interface, kind, cause}}: offloaded writes the kernel refused and that
+ *       were carried out without the offload ({@link Fallbacks}: kind {@code udp_segmentation} or {@code tun_coalescing},
+ *       cause the errno's name);</li>
  *   <li>{@code wiremesh_wg_peers{interface}}: configured peers;</li>
  *   <li>{@code wiremesh_wg_under_load{interface}}: 1 while the handshake path answers with cookies
  *       (whitepaper section 5.3), else 0.</li>
@@ -35,6 +39,13 @@ public final class DatapathMetrics implements AutoCloseable {
             FunctionCounter.builder("wiremesh.wg.dropped", device, dev -> dev.drops(d))
                     .description("Datagrams and packets the datapath dropped, by reason")
                     .tag("interface", ifname).tag("reason", d.name().toLowerCase(Locale.ROOT)).register(registry);
+        }
+        for (Fallbacks.Kind k : Fallbacks.Kind.values()) {
+            for (String cause : Fallbacks.CAUSES) {
+                FunctionCounter.builder("wiremesh.wg.offload.fallbacks", k, kind -> Fallbacks.count(kind, cause))
+                        .description("Offloaded writes the kernel refused and that were carried out without the offload, by kind and errno")
+                        .tag("interface", ifname).tag("kind", k.label()).tag("cause", cause).register(registry);
+            }
         }
         Gauge.builder("wiremesh.wg.peers", device, dev -> dev.peers().size()).description("Configured peers")
                 .tag("interface", ifname).register(registry);

@@ -1,6 +1,7 @@
 package io.wiremesh.wireguard.net;
 
 import com.kenai.jffi.MemoryIO;
+import io.wiremesh.wireguard.offload.Fallbacks;
 import io.wiremesh.wireguard.linux.LibC;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -283,7 +284,7 @@ public final class LinuxUdpBind implements Bind {
         if (!trySetInt(fd, level, option, value)) throw new IOException("setsockopt(" + name + "): " + C.strerror(LibC.errno()));
     }
 
-    private static boolean trySetInt(int fd, int level, int option, int value) {
+    static boolean trySetInt(int fd, int level, int option, int value) {
         Pointer v = Memory.allocateDirect(LibC.runtime(), 4, true);
         v.putInt(0, value);
         return C.setsockopt(fd, level, option, v, 4) == 0;
@@ -440,8 +441,11 @@ public final class LinuxUdpBind implements Bind {
     /**
      * Sends runs of equal-sized datagrams (the last of a run may be shorter) in one sendmsg each with
      * UDP_SEGMENT, so the kernel makes the datagrams (udp(7) generic segmentation offload); up to
-     * {@link #BATCH} datagrams and {@link #MAX_SEGMENTED} bytes per call. Falls back to one sendmsg per
-     * datagram, for good, the first time the kernel refuses segmentation.
+     * {@link #BATCH} datagrams and {@link #MAX_SEGMENTED} bytes per call. A run the kernel refuses is re-sent
+     * one datagram per sendmsg, whatever the errno (never dropped: the single sends report what they meet), and
+     * counted ({@link Fallbacks}); segmentation stops for good only when the kernel cannot do it at all
+     * (EOPNOTSUPP, ENOPROTOOPT) or not for this socket's traffic (EIO: no checksum offload on the way, IPsec). An
+     * EINVAL is about this run or its path (a segment above the path's MTU) and the next run tries again.
      */
     @Override
     public boolean send(ByteBuffer[] packets, int count, Endpoint to) throws IOException {
@@ -467,13 +471,11 @@ public final class LinuxUdpBind implements Bind {
                 } else {
                     int sent = sendSegmented(sb, packets, i, j, size, to);
                     if (sent < 0) {
+                        boolean forGood = -sent == EOPNOTSUPP || -sent == ENOPROTOOPT || -sent == EIO;
+                        Fallbacks.record(Fallbacks.Kind.UDP_SEGMENTATION, -sent, forGood ? "sending one datagram per system call from now on"
+                                : "runs it refuses are sent one datagram per system call");
+                        if (forGood) segmentation = false;
                         for (int k = i; k < j; k++) sourceOk &= sendOne(packets[k], to);
-                        // EINVAL may be about this path (a datagram larger than its MTU): only this run goes singly.
-                        if (-sent != EINVAL && segmentation) {
-                            segmentation = false;
-                            System.err.println("wiremesh-wg: UDP segmentation refused by the kernel (" + C.strerror(-sent)
-                                    + "); sending one datagram per system call");
-                        }
                     } else if (sent == 0) {
                         sourceOk = false;
                     }
@@ -498,7 +500,7 @@ public final class LinuxUdpBind implements Bind {
 
     /**
      * One sendmsg of {@code packets[from..to)} with UDP_SEGMENT {@code size}: 1 sent as asked, 0 sent
-     * after dropping a stale source, -errno when the kernel refused segmentation itself.
+     * after dropping a stale source, -errno when the kernel refused it (the caller sends the run singly).
      */
     private int sendSegmented(SendBatch sb, ByteBuffer[] packets, int from, int to, int size, Endpoint ep) throws IOException {
         for (int k = from; k < to; k++) {
@@ -523,8 +525,7 @@ public final class LinuxUdpBind implements Bind {
             if (n >= 0) return 0;
             err = LibC.errno();
         }
-        if (err == EIO || err == EINVAL || err == EOPNOTSUPP || err == ENOPROTOOPT) return -err;
-        throw new IOException("sendmsg (" + (to - from) + " segments) to " + ep.address() + ": " + C.strerror(err));
+        return -err;
     }
 
     /**

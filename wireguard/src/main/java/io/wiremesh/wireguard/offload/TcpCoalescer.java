@@ -28,7 +28,16 @@ public final class TcpCoalescer {
     /** Where {@link #write} hands each packet: the buffer's position is the virtio-net header, the limit the packet's end. */
     public interface Sink {
         void write(ByteBuffer packet) throws IOException;
+
+        /**
+         * A superpacket was refused with {@code e} (a kernel whose TUN rejects this GSO write; tailscale#13041): its
+         * segments were written one by one instead, and this coalescer merges nothing from now on.
+         */
+        default void refused(IOException e) {}
     }
+
+    /** False once a superpacket was refused: every packet is written alone from then on. */
+    private volatile boolean merging = true;
 
     private static final int TCP = 6;
     private static final int ACK = 0x10, PSH = 0x08;
@@ -90,31 +99,49 @@ public final class TcpCoalescer {
         for (int i = 0; i < count; i++) classify(packets, from, i);
         IOException first = null;
         for (int i = 0; i < count; i++) {
-            try {
-                if (role[i] == MERGED) continue;
-                if (role[i] == HEAD && merged[itemOf[i]] > 0) {
+            if (role[i] == MERGED) continue;
+            if (role[i] == HEAD && merged[itemOf[i]] > 0) {
+                try {
                     sink.write(finish(itemOf[i]));
-                } else {
-                    ByteBuffer p = packets[from + i];
-                    int pos = p.position();
-                    VirtioNetHeader.writeNone(p, pos - VirtioNetHeader.LENGTH);
-                    p.position(pos - VirtioNetHeader.LENGTH);
-                    try {
-                        sink.write(p);
-                    } finally {
-                        p.position(pos);
+                } catch (IOException refused) {
+                    // Its segments are intact in their own buffers: written one by one, in order, none lost.
+                    merging = false;
+                    sink.refused(refused);
+                    for (int j = i; j < count; j++) {
+                        if (role[j] != ALONE && itemOf[j] == itemOf[i]) first = alone(packets[from + j], sink, first);
                     }
                 }
-            } catch (IOException e) {
-                if (first == null) first = e;
+            } else {
+                first = alone(packets[from + i], sink, first);
             }
         }
         for (int b = 0; b < bufferBusy.length; b++) bufferBusy[b] = false;
         if (first != null) throw first;
     }
 
+    /** Whether packets are still merged (false once the sink refused a superpacket). */
+    public boolean merging() {
+        return merging;
+    }
+
+    /** Writes {@code p} behind an all-zero header (its position restored); returns the first failure so far. */
+    private static IOException alone(ByteBuffer p, Sink sink, IOException first) {
+        int pos = p.position();
+        VirtioNetHeader.writeNone(p, pos - VirtioNetHeader.LENGTH);
+        p.position(pos - VirtioNetHeader.LENGTH);
+        try {
+            sink.write(p);
+        } catch (IOException e) {
+            if (first == null) first = e;
+        } finally {
+            p.position(pos);
+        }
+        return first;
+    }
+
     private void classify(ByteBuffer[] packets, int from, int i) {
         role[i] = ALONE;
+        if (!merging) return;
         ByteBuffer p = packets[from + i];
         int o = p.position();
         int len = p.limit() - o;

@@ -57,7 +57,20 @@ public final class LinuxTun implements Tun {
     /** Writer side, used under {@code this}: merging and the single-packet path. */
     private final TcpCoalescer coalescer;
     private final ByteBuffer writeScratch;
-    private final TcpCoalescer.Sink rawWrite = this::writeRaw;
+    /** The errno of the last failed write (read right after it, under the write lock). */
+    private int lastWriteErrno;
+    private final TcpCoalescer.Sink rawWrite = new TcpCoalescer.Sink() {
+        @Override
+        public void write(ByteBuffer packet) throws IOException {
+            writeRaw(packet);
+        }
+
+        @Override
+        public void refused(IOException e) {
+            io.wiremesh.wireguard.offload.Fallbacks.record(io.wiremesh.wireguard.offload.Fallbacks.Kind.TUN_COALESCING, lastWriteErrno,
+                    name + ": writing every packet on its own from now on (" + e.getMessage() + ")");
+        }
+    };
     private final LongAdder readDrops = new LongAdder();
     private volatile int mtu;
     private volatile boolean closed;
@@ -312,7 +325,10 @@ public final class LinuxTun implements Tun {
 
     private void writeRaw(ByteBuffer src) throws IOException {
         long n = C.write(fd, src, src.remaining());
-        if (n < 0) throw new IOException("write " + name + ": " + C.strerror(LibC.errno()));
+        if (n < 0) {
+            lastWriteErrno = LibC.errno();
+            throw new IOException("write " + name + ": " + C.strerror(lastWriteErrno));
+        }
         src.position(src.position() + (int) n);
     }
 

@@ -300,6 +300,51 @@ class OffloadTest {
         }
     }
 
+    /**
+     * A TUN that refuses superpackets (as some kernels do for a GSO write; tailscale#13041): every segment still
+     * arrives, once, in order, each as it was sent; nothing is merged after the first refusal.
+     */
+    @Test
+    void aRefusedSuperpacketIsWrittenAsItsSegmentsAndMergingStops() throws IOException {
+        List<byte[]> a = segments(false, 1000, 1, 1_000, 5, 0x18);
+        List<byte[]> b = segments(true, 2000, 1, 1_000, 3, 0x10);
+        List<byte[]> batch = new ArrayList<>();
+        for (int i = 0; i < 5; i++) {
+            batch.add(a.get(i));
+            if (i < 3) batch.add(b.get(i));
+        }
+        List<IOException> told = new ArrayList<>();
+        Recorder plain = new Recorder();
+        TcpCoalescer.Sink refusing = new TcpCoalescer.Sink() {
+            @Override
+            public void write(ByteBuffer packet) throws IOException {
+                if (packet.get(packet.position() + 1) != VirtioNetHeader.GSO_NONE) throw new IOException("write wm0: Invalid argument");
+                plain.write(packet);
+            }
+
+            @Override
+            public void refused(IOException e) {
+                told.add(e);
+            }
+        };
+        TcpCoalescer c = new TcpCoalescer(64, 4);
+        c.write(load(batch), batch.size(), refusing);
+        assertThat(told).as("each superpacket built before the first refusal, one per flow").hasSize(2);
+        assertThat(c.merging()).isFalse();
+        List<byte[]> flowA = new ArrayList<>(), flowB = new ArrayList<>();
+        for (byte[] w : plain.writes) {
+            byte[] packet = java.util.Arrays.copyOfRange(w, VirtioNetHeader.LENGTH, w.length);
+            ((packet[0] >> 4) == 6 ? flowB : flowA).add(packet);
+        }
+        assertThat(flowA).as("every segment, in order, as sent").containsExactlyElementsOf(a);
+        assertThat(flowB).containsExactlyElementsOf(b);
+
+        plain.writes.clear();
+        c.write(load(a), a.size(), refusing);
+        assertThat(plain.writes).as("nothing merged any more").hasSize(5);
+        assertThat(told).hasSize(2);
+    }
+
     @Test
     void keepsFlowsApartAndOrderWithinEach() throws IOException {
         List<byte[]> a = segments(false, 1000, 1, 1_000, 3, 0x10);

@@ -155,7 +155,7 @@ class CniInstallIT {
         Path calls = host.dir.resolve("opt/cni/stand-in.calls");
         Process first = daemon(node, bin, conf, socket, "daemon-1.log", false);
         Path conflist = conf.resolve("10-wiremesh.conflist");
-        await().atMost(60, TimeUnit.SECONDS).until(() -> Files.exists(conflist) && "200".equals(readyz(node)));
+        await().atMost(Liveness.BOUND).until(() -> Files.exists(conflist) && "200".equals(readyz(node)));
 
         Map<String, Object> list = JSON.std.mapFrom(Files.readString(conflist));
         ((List<Object>) list.get("plugins")).add(Map.of("type", "stand-in", "name", "stand-in"));
@@ -201,7 +201,7 @@ class CniInstallIT {
         Files.writeString(calico, leftover);
         Path socket2 = host.dir.resolve("cni2.sock");
         Process second = daemon(node, bin, conf, socket2, "daemon-2.log", true);
-        await().atMost(60, TimeUnit.SECONDS).until(() -> Files.readString(conflist).contains(socket2.toString()) && !Files.exists(calico)
+        await().atMost(Liveness.BOUND).until(() -> Files.readString(conflist).contains(socket2.toString()) && !Files.exists(calico)
                 && "200".equals(readyz(node)));
         assertThat(types(conflist)).containsExactly("wiremesh", "stand-in");
         assertThat(conf.resolve("05-calico.conflist.wiremesh-aside")).hasContent(leftover);

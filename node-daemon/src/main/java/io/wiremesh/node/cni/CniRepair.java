@@ -37,6 +37,7 @@ public final class CniRepair implements AutoCloseable {
         this.lifecycle = lifecycle;
         this.stopping = stopping;
         this.exclusive = exclusive;
+        if (installer != null) precedence(); // before the first period: a node is not ready for a moment with another network first
         this.thread = Thread.ofPlatform().daemon().name("cni-repair").start(() -> {
             try {
                 while (!Thread.currentThread().isInterrupted()) {

@@ -43,6 +43,8 @@ final class NodeInterface {
     private boolean egressReassert;
     /** Whether the datapath port was last told the process hangs (null: not told yet since start; a mark may be left over). */
     private Boolean toldUnresponsive;
+    /** Passes left that read the peers in full after a hang ended: requests it queued meanwhile may land late, out of order. */
+    private int rereadsAfterHang;
 
     NodeInterface(String ifname, NodeKey key, long keyGeneration, NodePorts.DatapathPort datapaths, NodePorts.RoutePort routes,
                   NodePorts.StatusPort status, NodePorts.KeyStore keys, PresharedKeyExchange exchange, LongSupplier nanoTime, NodeLog log) {
@@ -217,11 +219,28 @@ final class NodeInterface {
         if (peerSync != null) peerSync.invalidate();
     }
 
-    /** Tells the datapath port that the interface's process answered ({@code hung} null) or hangs (why), when that changed. */
+    /**
+     * Tells the datapath port that the interface's process answered ({@code hung} null) or hangs (why). A hang is told
+     * at every pass that meets it (the datapath's container removes the mark when it starts one, so a mark told once
+     * could be gone for good); an answer only when it follows a hang, or at the first pass (a mark left from before).
+     * After a hang, the next passes read the peers and set key and port again: requests written to the hung process
+     * may still be carried out late, over newer ones.
+     */
     void answered(String hung) {
-        if (Boolean.valueOf(hung != null).equals(toldUnresponsive)) return;
+        if (hung == null && Boolean.FALSE.equals(toldUnresponsive)) {
+            if (rereadsAfterHang > 0 && peerSync != null) {
+                rereadsAfterHang--;
+                peerSync.invalidate();
+            }
+            return;
+        }
         try {
             datapaths.unresponsive(hung);
+            if (hung == null && Boolean.TRUE.equals(toldUnresponsive)) {
+                rereadsAfterHang = 2;
+                interfaceKey = null; // configure() writes key and port again
+                if (peerSync != null) peerSync.invalidate();
+            }
             toldUnresponsive = hung != null;
             log.once("unresponsive-mark", null);
         } catch (IOException e) { // its liveness probe then cannot tell; the Ready condition still says it

@@ -87,7 +87,7 @@ final class NodeLoop implements AutoCloseable {
                     if (problem != null) node.problemAppeared(problem);
                 }
                 NodeReconciler.Outcome o = null;
-                if (schedule.due(nanoTime.getAsLong(), woken, !Objects.equals(was, problem), node.datapathConfigured())) {
+                if (schedule.due(nanoTime.getAsLong(), woken, !Objects.equals(was, problem), node::datapathConfigured)) {
                     o = node.pass();
                     schedule.ran(nanoTime.getAsLong(), o != null && o.passed());
                     if (node.membershipEnded() && !closed) {

@@ -29,8 +29,8 @@ public final class NodePorts {
         void recordOwner(WireGuardDevice device) throws IOException;
 
         /**
-         * Says whether a userspace datapath answered this pass ({@code reason} null) or hung ({@code reason}: why), for its
-         * liveness probe ({@link io.wiremesh.wireguard.uapi.UnresponsiveMark}); called only when the pass asked it something.
+         * Says that the datapath hangs ({@code reason}: why; at every pass that meets it) or no longer does ({@code reason}
+         * null: after a hang, and at the first pass), for its liveness probe ({@link io.wiremesh.wireguard.uapi.UnresponsiveMark}).
          */
         default void unresponsive(String reason) throws IOException {}
     }

@@ -26,10 +26,11 @@ final class PassSchedule {
      *
      * @param woken              an event marked the node dirty since the last tick
      * @param problemChanged     the node's problem (from outside the mesh) appeared, changed or went
-     * @param datapathConfigured the datapath still holds the configuration last written
+     * @param datapathConfigured whether the datapath still holds the configuration last written: asked last, only when
+     *                           nothing else makes a pass due (it may cost a UAPI request)
      */
-    boolean due(long now, boolean woken, boolean problemChanged, boolean datapathConfigured) {
-        return woken || failing || problemChanged || !datapathConfigured || now - lastPass > resyncNanos;
+    boolean due(long now, boolean woken, boolean problemChanged, java.util.function.BooleanSupplier datapathConfigured) {
+        return woken || failing || problemChanged || now - lastPass > resyncNanos || !datapathConfigured.getAsBoolean();
     }
 
     /** A pass ran at {@code now}; {@code passed}: every step passed (else the next tick runs one again). */

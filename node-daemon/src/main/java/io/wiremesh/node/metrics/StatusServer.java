@@ -23,8 +23,10 @@ public final class StatusServer implements AutoCloseable {
 
     private final HttpServer server;
     private final NodeMetrics metrics;
+    private final java.util.concurrent.ExecutorService threads;
 
-    private StatusServer(HttpServer server, NodeMetrics metrics) {
+    private StatusServer(HttpServer server, NodeMetrics metrics, java.util.concurrent.ExecutorService threads) {
+        this.threads = threads;
         this.server = server;
         this.metrics = metrics;
     }
@@ -62,9 +64,11 @@ public final class StatusServer implements AutoCloseable {
             reply(x, r ? 200 : 503, r ? "ready\n" : "not ready\n");
         });
         s.createContext("/metrics", x -> reply(x, 200, metrics.scrape()));
-        s.setExecutor(null);
+        // Threads of their own: a scrape waits for the datapath (up to its UAPI bound), the kubelet's probes must not.
+        var threads = java.util.concurrent.Executors.newFixedThreadPool(4, Thread.ofPlatform().daemon().name("status-", 0).factory());
+        s.setExecutor(threads);
         s.start();
-        return new StatusServer(s, metrics);
+        return new StatusServer(s, metrics, threads);
     }
 
     /** Adds the CNI entry points' metrics ({@link NodeMetrics#cni}). */
@@ -89,6 +93,7 @@ public final class StatusServer implements AutoCloseable {
     @Override
     public void close() {
         server.stop(0);
+        threads.shutdownNow();
         metrics.close();
     }
 }

@@ -30,8 +30,15 @@ import java.util.concurrent.TimeUnit;
 public final class UapiDevice implements WireGuardDevice {
     /** The longest one UAPI request may take; a healthy datapath answers in milliseconds, even with thousands of peers. */
     public static final Duration TIMEOUT = Duration.ofSeconds(5);
+    /** After a request that ran out, how long the following ones fail at once before one probes again. */
+    static final Duration HOLD = Duration.ofSeconds(10);
     private final Path socket;
     private final Duration timeout;
+    /** The last request's verdict when it ran out (null: it was answered), and when. */
+    private volatile DatapathUnresponsive hung;
+    private volatile long hungAt;
+    /** {@link #socketIdentity()} when it ran out: a restarted datapath (a new socket) is asked at once. */
+    private volatile Object hungSocket;
     /** {@link #socketIdentity()} of the socket last seen configured. */
     private volatile Object configuredSocket;
 
@@ -50,10 +57,18 @@ public final class UapiDevice implements WireGuardDevice {
         return "userspace";
     }
 
-    /** One request and its reply (without the errno line), within {@link #timeout}. */
+    /**
+     * One request and its reply (without the errno line), within {@link #timeout}. After a request that ran out, the
+     * ones that follow within {@link #HOLD} fail at once with the same verdict (one request a while probes whether it
+     * answers again): a pass, the preshared-key installer and the metrics then do not each wait out the bound.
+     */
     private String exchange(String request) throws IOException {
-        long deadline = System.nanoTime() + timeout.toNanos();
         String first = request.lines().findFirst().orElse("");
+        DatapathUnresponsive held = hung;
+        if (held != null && System.nanoTime() - hungAt < HOLD.toNanos() && java.util.Objects.equals(hungSocket, socketIdentity())) {
+            throw new DatapathUnresponsive(held.getMessage());
+        }
+        long deadline = System.nanoTime() + timeout.toNanos();
         try (SocketChannel c = connect(deadline); Selector selector = Selector.open()) {
             SelectionKey key = c.register(selector, 0);
             ByteBuffer out = ByteBuffer.wrap(request.getBytes(StandardCharsets.UTF_8));
@@ -62,41 +77,69 @@ public final class UapiDevice implements WireGuardDevice {
             }
             ByteArrayOutputStream in = new ByteArrayOutputStream();
             ByteBuffer b = ByteBuffer.allocate(8192);
-            while (!in.toString(StandardCharsets.UTF_8).endsWith("\n\n")) {
+            int last = -1, beforeLast = -1; // the reply ends with an empty line: checked on its last two bytes only
+            while (!(last == '\n' && beforeLast == '\n')) {
                 b.clear();
                 int n = c.read(b);
                 if (n < 0) break;
-                if (n == 0) await(selector, key, SelectionKey.OP_READ, deadline, first);
-                in.write(b.array(), 0, b.position());
+                if (n == 0) {
+                    await(selector, key, SelectionKey.OP_READ, deadline, first);
+                    continue;
+                }
+                in.write(b.array(), 0, n);
+                beforeLast = n > 1 ? b.get(n - 2) : last;
+                last = b.get(n - 1);
             }
+            hung = null;
             String reply = in.toString(StandardCharsets.UTF_8);
             int at = reply.lastIndexOf(ERRNO + "=");
-            if (at < 0) throw new IOException("UAPI " + socket + ": no reply to " + request.lines().findFirst().orElse(""));
+            if (at < 0) throw new IOException("UAPI " + socket + ": no reply to " + first);
             int errno = Integer.parseInt(reply.substring(at + ERRNO.length() + 1).trim());
             if (errno != 0) throw new IOException("UAPI " + socket + " refused the request (errno " + errno + ")");
             return reply.substring(0, at);
+        } catch (DatapathUnresponsive e) {
+            hungSocket = socketIdentity();
+            hungAt = System.nanoTime();
+            hung = e;
+            throw e;
         }
     }
 
-    /** A non-blocking connection: a datapath whose backlog is full (it stopped accepting) fails at once instead of hanging. */
+    /**
+     * A non-blocking connection. Refused (nobody listens) or no socket file: the datapath is down, an ordinary
+     * IOException. Any other refusal (EAGAIN: a backlog full because nobody accepts) is tried again until the deadline,
+     * then the datapath is unresponsive.
+     */
     private SocketChannel connect(long deadline) throws IOException {
-        SocketChannel c = SocketChannel.open(StandardProtocolFamily.UNIX);
-        try {
-            c.configureBlocking(false);
-            if (!c.connect(UnixDomainSocketAddress.of(socket))) {
-                try (Selector selector = Selector.open()) {
-                    SelectionKey key = c.register(selector, 0);
-                    await(selector, key, SelectionKey.OP_CONNECT, deadline, "connect");
+        while (true) {
+            SocketChannel c = SocketChannel.open(StandardProtocolFamily.UNIX);
+            try {
+                c.configureBlocking(false);
+                if (!c.connect(UnixDomainSocketAddress.of(socket))) {
+                    try (Selector selector = Selector.open()) {
+                        SelectionKey key = c.register(selector, 0);
+                        await(selector, key, SelectionKey.OP_CONNECT, deadline, "connect");
+                    }
+                    c.finishConnect();
                 }
-                c.finishConnect();
+                return c;
+            } catch (DatapathUnresponsive | java.net.ConnectException | java.nio.channels.ClosedByInterruptException e) {
+                c.close();
+                throw e;
+            } catch (IOException e) {
+                c.close();
+                if (!java.nio.file.Files.exists(socket)) throw e;
+                if (System.nanoTime() - deadline >= 0) {
+                    throw new DatapathUnresponsive("the datapath at " + socket + " does not accept UAPI connections within " + timeout.toSeconds()
+                            + " s (" + e.getMessage() + "): it hangs (its liveness probe restarts it)");
+                }
+                try {
+                    Thread.sleep(Math.min(50, Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime()))));
+                } catch (InterruptedException interrupted) {
+                    Thread.currentThread().interrupt();
+                    throw new java.nio.channels.ClosedByInterruptException();
+                }
             }
-            return c;
-        } catch (IOException | RuntimeException e) {
-            c.close();
-            if (e.getMessage() != null && e.getMessage().contains("Resource temporarily unavailable")) {
-                throw new DatapathUnresponsive("the datapath at " + socket + " does not accept UAPI connections (its backlog is full): it hangs");
-            }
-            throw e;
         }
     }
 
@@ -104,6 +147,8 @@ public final class UapiDevice implements WireGuardDevice {
     private void await(Selector selector, SelectionKey key, int op, long deadline, String request) throws IOException {
         key.interestOps(op);
         while (true) {
+            // An interrupted thread's select returns at once: without this the loop would spin to the deadline, then blame the datapath.
+            if (Thread.currentThread().isInterrupted()) throw new java.nio.channels.ClosedByInterruptException();
             long left = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
             if (left <= 0) {
                 throw new DatapathUnresponsive("the datapath at " + socket + " did not answer the UAPI request '" + request + "' within "

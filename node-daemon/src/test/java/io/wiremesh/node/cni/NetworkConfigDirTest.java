@@ -19,6 +19,10 @@ class NetworkConfigDirTest {
             Files.writeString(dir.resolve(n), "{}");
         }
         Files.createDirectories(dir.resolve("02-a-directory.conf"));
+        // Multus in front, delegating to wiremesh (by its list or its plugin type): that is wiremesh, not another network.
+        Files.writeString(dir.resolve("00-multus.conf"), "{\"cniVersion\":\"0.3.1\",\"name\":\"multus-cni-network\",\"type\":\"multus\","
+                + "\"clusterNetwork\":\"/etc/cni/net.d/10-wiremesh.conflist\"}");
+        Files.writeString(dir.resolve("00-multus-delegates.conf"), "{\"type\":\"multus\",\"delegates\":[{\"name\":\"wiremesh\",\"plugins\":[{\"type\" : \"wiremesh\"}]}]}");
         assertThat(NetworkConfigDir.preceding(dir, CniInstaller.CONFLIST)).extracting(p -> p.getFileName().toString())
                 .containsExactly("00-old.conf", "01-x.json", "05-calico.conflist", "10-containerd-net.conflist", "10-flannel.conflist");
         assertThat(NetworkConfigDir.preceding(dir.resolve("absent"), CniInstaller.CONFLIST)).isEmpty();
@@ -30,13 +34,17 @@ class NetworkConfigDirTest {
         Path flannel = Files.writeString(dir.resolve("10-flannel.conflist"), "flannel");
         Path aside = NetworkConfigDir.moveAside(calico);
         NetworkConfigDir.moveAside(flannel);
+        Files.writeString(calico, "calico, written again by its installer");
+        assertThat(NetworkConfigDir.moveAside(calico).getFileName().toString()).as("the first copy is never overwritten")
+                .isEqualTo("05-calico.conflist" + NetworkConfigDir.ASIDE + ".2");
         assertThat(aside.getFileName().toString()).isEqualTo("05-calico.conflist" + NetworkConfigDir.ASIDE);
         assertThat(NetworkConfigDir.preceding(dir, CniInstaller.CONFLIST)).isEmpty();
         Files.writeString(flannel, "a new flannel");
 
         NetworkConfigDir.Restored r = NetworkConfigDir.restore(dir);
         assertThat(r.restored()).containsExactly(calico);
-        assertThat(Files.readString(calico)).isEqualTo("calico");
+        assertThat(Files.readString(calico)).as("the first one back").isEqualTo("calico");
+        assertThat(dir.resolve("05-calico.conflist" + NetworkConfigDir.ASIDE + ".2")).as("later copies stay for an admin").exists();
         assertThat(r.keptAside()).containsExactly(dir.resolve("10-flannel.conflist" + NetworkConfigDir.ASIDE));
         assertThat(Files.readString(flannel)).as("never overwritten").isEqualTo("a new flannel");
     }

@@ -91,11 +91,12 @@ class NodeLoopTest {
     @Test
     void aFailedPassRunsAgainUntilOnePasses() {
         node.next = () -> FAILED;
+        loop.markDirty(); // before the first tick: every tick from the first one passes (no fail-closed-only tick before the switch)
         loop.start("test-loop");
-        loop.markDirty();
         await().atMost(MINUTE).until(() -> node.passes.get() >= 3);
+        assertThat(node.failClosed).hasValue(0);
         node.next = () -> PASSED;
-        await().atMost(MINUTE).until(() -> node.failClosed.get() >= 3); // ticks without a pass again
+        await().atMost(MINUTE).until(() -> node.failClosed.get() >= 3); // the passing pass ran; ticks without a pass again
         int settled = node.passes.get();
         int ticks = node.failClosed.get();
         await().atMost(MINUTE).until(() -> node.failClosed.get() >= ticks + 5);
@@ -129,12 +130,14 @@ class NodeLoopTest {
 
     @Test
     void aFailingTickIsSurvived() {
+        AtomicInteger thrown = new AtomicInteger();
         node.next = () -> {
+            thrown.incrementAndGet();
             throw new IllegalStateException("a bug in a step");
         };
         loop.start("test-loop");
         loop.markDirty();
-        await().atMost(MINUTE).until(() -> node.passes.get() >= 1);
+        await().atMost(MINUTE).until(() -> thrown.get() >= 1);
         node.next = () -> PASSED;
         loop.markDirty();
         await().atMost(MINUTE).until(() -> node.passes.get() >= 2);

@@ -123,7 +123,8 @@ class UapiDeviceTest {
             long t0 = System.nanoTime();
             org.assertj.core.api.Assertions.assertThatThrownBy(stuck::peers).isInstanceOf(DatapathUnresponsive.class)
                     .hasMessageContaining("did not answer").hasMessageContaining(hung.path().toString());
-            org.assertj.core.api.Assertions.assertThatThrownBy(() -> stuck.configure(new byte[32], 51820)).isInstanceOf(DatapathUnresponsive.class);
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> stuck.configure(new byte[32], 51820)).as("held: fails without waiting again")
+                    .isInstanceOf(DatapathUnresponsive.class).hasMessageContaining("did not answer");
             assertThat(stuck.configured()).as("a datapath that never answers is not configured").isFalse();
             assertThat(java.time.Duration.ofNanos(System.nanoTime() - t0)).as("bounded: returns, however slowly the machine runs")
                     .isLessThan(java.time.Duration.ofMinutes(1));
@@ -140,10 +141,26 @@ class UapiDeviceTest {
         Path path = dir.resolve("noaccept0.sock");
         try (java.nio.channels.ServerSocketChannel s = java.nio.channels.ServerSocketChannel.open(java.net.StandardProtocolFamily.UNIX)) {
             s.bind(java.net.UnixDomainSocketAddress.of(path), 1);
-            UapiDevice stuck = new UapiDevice(path, java.time.Duration.ofMillis(300));
-            for (int i = 0; i < 4; i++) {
-                org.assertj.core.api.Assertions.assertThatThrownBy(stuck::peers).isInstanceOf(DatapathUnresponsive.class);
+            List<String> verdicts = new ArrayList<>();
+            for (int i = 0; i < 4; i++) { // a device each: no verdict held over from the one before
+                UapiDevice stuck = new UapiDevice(path, java.time.Duration.ofMillis(300));
+                org.assertj.core.api.Assertions.assertThatThrownBy(stuck::peers).isInstanceOf(DatapathUnresponsive.class)
+                        .satisfies(e -> verdicts.add(e.getMessage()));
             }
+            assertThat(verdicts).as("once the backlog is full, connecting is what runs out").anyMatch(m -> m.contains("does not accept"));
         }
+    }
+
+    @Test
+    void aDatapathThatIsGoneIsDownNotUnresponsive() throws Exception {
+        UapiDevice gone = new UapiDevice(dir.resolve("gone0.sock"), java.time.Duration.ofMillis(300));
+        org.assertj.core.api.Assertions.assertThatThrownBy(gone::peers).isInstanceOf(IOException.class).isNotInstanceOf(DatapathUnresponsive.class);
+        // A socket file nobody listens on (a killed process leaves it): refused, also down.
+        Path stale = dir.resolve("stale0.sock");
+        try (java.nio.channels.ServerSocketChannel s = java.nio.channels.ServerSocketChannel.open(java.net.StandardProtocolFamily.UNIX)) {
+            s.bind(java.net.UnixDomainSocketAddress.of(stale));
+        }
+        UapiDevice dead = new UapiDevice(stale, java.time.Duration.ofMillis(300));
+        org.assertj.core.api.Assertions.assertThatThrownBy(dead::peers).isInstanceOf(IOException.class).isNotInstanceOf(DatapathUnresponsive.class);
     }
 }

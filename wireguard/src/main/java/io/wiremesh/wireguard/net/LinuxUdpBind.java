@@ -442,16 +442,18 @@ public final class LinuxUdpBind implements Bind {
      * Sends runs of equal-sized datagrams (the last of a run may be shorter) in one sendmsg each with
      * UDP_SEGMENT, so the kernel makes the datagrams (udp(7) generic segmentation offload); up to
      * {@link #BATCH} datagrams and {@link #MAX_SEGMENTED} bytes per call. A run the kernel refuses is re-sent
-     * one datagram per sendmsg, whatever the errno (never dropped: the single sends report what they meet), and
-     * counted ({@link Fallbacks}); segmentation stops for good only when the kernel cannot do it at all
-     * (EOPNOTSUPP, ENOPROTOOPT) or not for this socket's traffic (EIO: no checksum offload on the way, IPsec). An
-     * EINVAL is about this run or its path (a segment above the path's MTU) and the next run tries again.
+     * one datagram per sendmsg, whatever the errno (never dropped: the single sends meet what they meet), and
+     * counted when that worked ({@link Fallbacks}); segmentation stops for good only when the kernel cannot do it at
+     * all (EOPNOTSUPP, ENOPROTOOPT) or not for this socket's traffic (EIO: no checksum offload on the way, IPsec). An
+     * EINVAL is about this run or its path (a segment above the path's MTU) and the next run tries again. A failed
+     * datagram does not stop the others: the first failure is thrown once all were tried.
      */
     @Override
     public boolean send(ByteBuffer[] packets, int count, Endpoint to) throws IOException {
         if (!segmentation || count == 1) return Bind.super.send(packets, count, to);
         if (!enter()) throw new IOException("socket closed");
         boolean sourceOk = true;
+        IOException failed = null; // the first failure: thrown once every run was tried, so one datagram's error drops no other
         try {
             SendBatch sb = sendBatch.get();
             int i = 0;
@@ -467,21 +469,39 @@ public final class LinuxUdpBind implements Bind {
                     if (len < size) break; // only the last may be shorter
                 }
                 if (j - i == 1 || !packets[i].isDirect()) {
-                    for (int k = i; k < j; k++) sourceOk &= sendOne(packets[k], to);
+                    for (int k = i; k < j; k++) {
+                        try {
+                            sourceOk &= sendOne(packets[k], to);
+                        } catch (IOException e) {
+                            if (failed == null) failed = e;
+                        }
+                    }
                 } else {
                     int sent = sendSegmented(sb, packets, i, j, size, to);
                     if (sent < 0) {
-                        boolean forGood = -sent == EOPNOTSUPP || -sent == ENOPROTOOPT || -sent == EIO;
-                        Fallbacks.record(Fallbacks.Kind.UDP_SEGMENTATION, -sent, forGood ? "sending one datagram per system call from now on"
-                                : "runs it refuses are sent one datagram per system call");
-                        if (forGood) segmentation = false;
-                        for (int k = i; k < j; k++) sourceOk &= sendOne(packets[k], to);
+                        int singly = 0;
+                        for (int k = i; k < j; k++) {
+                            try {
+                                sourceOk &= sendOne(packets[k], to);
+                                singly++;
+                            } catch (IOException e) {
+                                if (failed == null) failed = e;
+                            }
+                        }
+                        // Counted only when the run went out singly: then it was the segmentation that was refused, not the path.
+                        if (singly > 0) {
+                            boolean forGood = -sent == EOPNOTSUPP || -sent == ENOPROTOOPT || -sent == EIO;
+                            Fallbacks.record(Fallbacks.Kind.UDP_SEGMENTATION, -sent, forGood ? "sending one datagram per system call from now on"
+                                    : "runs it refuses are sent one datagram per system call");
+                            if (forGood) segmentation = false;
+                        }
                     } else if (sent == 0) {
                         sourceOk = false;
                     }
                 }
                 i = j;
             }
+            if (failed != null) throw failed;
             return sourceOk;
         } finally {
             users.decrementAndGet();

@@ -7,7 +7,8 @@ import java.util.concurrent.atomic.LongAdder;
 
 /**
  * Offloaded writes the kernel refused and that were carried out without the offload instead: a UDP_SEGMENT
- * sendmsg re-sent one datagram per call, a TUN superpacket written as its segments. Counted by kind and by the
+ * sendmsg re-sent one datagram per call, a TUN superpacket written as its segments (counted only when that went
+ * through: a path that refuses every datagram is not an offload's fault). Counted by kind and by the
  * refusal's errno (the causes udp(7) and the kernel's udp_send_skb give: EINVAL for a segment above the path's MTU,
  * more than 64 segments or checksums off; EIO for a route through IPsec, a device without checksum offload or
  * UDP-Lite; EMSGSIZE, ENOBUFS, ENOMEM, EPERM from netfilter; EOPNOTSUPP and ENOPROTOOPT from a kernel without the

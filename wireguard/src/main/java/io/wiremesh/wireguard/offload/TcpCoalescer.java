@@ -30,8 +30,8 @@ public final class TcpCoalescer {
         void write(ByteBuffer packet) throws IOException;
 
         /**
-         * A superpacket was refused with {@code e} (a kernel whose TUN rejects this GSO write; tailscale#13041): its
-         * segments were written one by one instead, and this coalescer merges nothing from now on.
+         * A superpacket was refused with {@code e} while its segments, written one by one instead, went through (a kernel
+         * whose TUN rejects this GSO write; tailscale#13041): this coalescer merges nothing from now on.
          */
         default void refused(IOException e) {}
     }
@@ -104,11 +104,17 @@ public final class TcpCoalescer {
                 try {
                     sink.write(finish(itemOf[i]));
                 } catch (IOException refused) {
-                    // Its segments are intact in their own buffers: written one by one, in order, none lost.
-                    merging = false;
-                    sink.refused(refused);
+                    // Its segments are intact in their own buffers: written one by one, in order, none lost. Only when
+                    // they go through was it the superpacket that was refused (not a link that is down, or memory).
+                    IOException alone = null;
                     for (int j = i; j < count; j++) {
-                        if (role[j] != ALONE && itemOf[j] == itemOf[i]) first = alone(packets[from + j], sink, first);
+                        if (role[j] != ALONE && itemOf[j] == itemOf[i]) alone = alone(packets[from + j], sink, alone);
+                    }
+                    if (alone == null) {
+                        merging = false;
+                        sink.refused(refused);
+                    } else if (first == null) {
+                        first = alone;
                     }
                 }
             } else {

@@ -6,12 +6,15 @@
 # (the node objects) from a parallel client: the floor for N writes on this machine. The pool
 # (10.64.0.0/10, /24 blocks) holds up to 16,384 nodes. Then every node proposes its key, signed by its
 # own identity, as node-daemons do at start (bench/.../SignedProposals): the time until the operator has
-# accepted all of them into the specs, against the time the API server took for those N status writes.
-# Usage: bench/operator-scale.sh [N=1000]   (after mvn package and scripts/install-deps.sh)
+# accepted all of them into the specs, against the time the API server took for those N status writes. Last, a
+# steady mesh for STEADY seconds (default 60): every node writes a handshake summary into its status once a minute,
+# as node-daemons do when a peer's health changes; prints the operator's passes and CPU seconds in that minute,
+# against the same minute with the operator idle (no status writes) as the reference.
+# Usage: [STEADY=60] [OPERATOR_JAR=...] bench/operator-scale.sh [N=1000]   (after mvn package and scripts/install-deps.sh)
 set -euo pipefail
 N="${1:-1000}"
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-JAR="$ROOT/operator/target/quarkus-app/quarkus-run.jar"
+JAR="${OPERATOR_JAR:-$ROOT/operator/target/quarkus-app/quarkus-run.jar}" # OPERATOR_JAR: another build (a before/after comparison)
 JAVA=/usr/lib/jvm/temurin-25-jdk-amd64/bin/java
 [ -f "$JAR" ] || { echo "build first: JAVA_HOME=/usr/lib/jvm/temurin-25-jdk-amd64 mvn -B package -DskipTests" >&2; exit 1; }
 PROPOSALS_CP="$ROOT/node-daemon/target/wiremesh-node-daemon-0.1.0-SNAPSHOT-all.jar:$ROOT/bench/target/classes"
@@ -76,6 +79,32 @@ t2=$(now)
 writes=$(python3 -c "print(f'{$t1-$t0:.2f}')"); accept=$(python3 -c "print(f'{$t2-$t0:.2f}')")
 rss2=$(awk '/VmRSS/ {print $2}' /proc/$OP/status); hwm2=$(awk '/VmHWM/ {print $2}' /proc/$OP/status)
 
+STEADY="${STEADY:-60}"
+passes() { curl -sf http://127.0.0.1:18089/q/metrics | awk '/^wiremesh_operator_reconciles_total/ {print int($2)}'; }
+cpu() { awk -v hz="$(getconf CLK_TCK)" '{printf "%.2f", ($14 + $15) / hz}' /proc/$OP/stat; }
+echo "== a steady mesh: $STEADY s idle (reference), then $STEADY s with every node writing a handshake summary once a minute"
+sleep 5
+p0=$(passes); c0=$(cpu); sleep "$STEADY"; p1=$(passes); c1=$(cpu)
+idle_passes=$((p1 - p0)); idle_cpu=$(python3 -c "print(f'{$c1-$c0:.2f}')")
+M=$((N + N / 10))
+python3 - "$M" "$STEADY" >"$W/heartbeats" <<'PY'
+import json, sys
+n, steady = int(sys.argv[1]), int(sys.argv[2])
+for i in range(1, n + 1):
+    body = {"status": {"peers": [{"publicKey": "A" * 43 + "=", "node": "sim-1", "lastHandshakeTime": f"2026-12-08T00:00:{i % 60:02d}Z"}]}}
+    print(f"scale.sim-{i}\t{json.dumps(body, separators=(',', ':'))}")
+PY
+cut -f1 "$W/heartbeats" >"$W/hnames"; cut -f2 "$W/heartbeats" >"$W/hbodies"
+p0=$(passes); c0=$(cpu); t0=$(now)
+# Spread over the minute as node-daemons' writes are: $M writes in $STEADY s, 4 writers.
+paste -d'\n' "$W/hnames" "$W/hbodies" | xargs -P 4 -d '\n' -n 2 sh -c 'sleep '"$(python3 -c "print(f'{4*$STEADY/$M:.4f}')")"'; curl -sS -k -o /dev/null -w "%{http_code}\\n" -H "Authorization: Bearer '"$TOKEN"'" \
+  -H "Content-Type: application/merge-patch+json" -X PATCH --data "$1" "'"$API"'/apis/wiremesh.io/v1alpha1/wireguardnodes/$0/status"' >"$W/hcodes"
+ok=$(grep -c '^200$' "$W/hcodes" || true)
+[ "$ok" -eq "$M" ] || echo "   WARNING: only $ok of $M status writes were accepted: $(sort "$W/hcodes" | uniq -c | tr '\n' ' ')"
+t1=$(now); left=$(python3 -c "print(max(0, $STEADY - ($t1 - $t0)))"); sleep "$left"
+p1=$(passes); c1=$(cpu)
+busy_passes=$((p1 - p0)); busy_cpu=$(python3 -c "print(f'{$c1-$c0:.2f}')")
+
 echo
 echo "result ($(nproc) cores, $(date -u +%F)):"
 echo "   allocation of $N nodes:         $alloc s   (reference, $N plain creations: $ref s; ratio $(python3 -c "print(f'{$alloc/$ref:.2f}')")x)"
@@ -84,3 +113,4 @@ echo "   distinct v4 blocks:            $blocks (count, distinct)"
 echo "   operator RSS: idle $((rss_idle / 1024)) MB, after $((rss / 1024)) MB, peak $((hwm / 1024)) MB"
 echo "   $((N + N / 10)) signed proposals accepted: $accept s after the first status write   (reference, the $((N + N / 10)) status writes themselves: $writes s; ratio $(python3 -c "print(f'{$accept/$writes:.2f}')")x)"
 echo "   operator RSS after the proposals: $((rss2 / 1024)) MB, peak $((hwm2 / 1024)) MB"
+echo "   steady mesh, $M handshake summaries in $STEADY s: $busy_passes passes, $busy_cpu s operator CPU   (reference, idle: $idle_passes passes, $idle_cpu s CPU)"

@@ -98,6 +98,8 @@ public class MeshReconciler implements Reconciler<WireGuardMesh> {
         InformerEventSource<WireGuardNode, WireGuardMesh> members = new InformerEventSource<>(
                 InformerEventSourceConfiguration.from(WireGuardNode.class, WireGuardMesh.class)
                         .withSecondaryToPrimaryMapper(Mappers.fromOwnerReferences(WireGuardMesh.class, true))
+                        // Handshake summaries, preshared-key counts and the like change no decision: no pass for them.
+                        .withOnUpdateFilter((now, before) -> MemberChange.decides(before, now))
                         .build(), context);
         return List.of(nodes, members);
     }

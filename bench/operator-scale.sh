@@ -24,6 +24,7 @@ PIDS=()
 cleanup() { for p in "${PIDS[@]:-}" "${WM_API_PIDS[@]:-}"; do kill "$p" 2>/dev/null || true; done; sleep 1
             for p in "${PIDS[@]:-}" "${WM_API_PIDS[@]:-}"; do kill -9 "$p" 2>/dev/null || true; done; rm -rf "$W"; }
 trap cleanup EXIT
+trap "exit 130" INT TERM # through the EXIT trap: a stopped benchmark leaves no API server or operator behind
 now() { date +%s.%N; }
 TOKEN=$WM_API_TOKEN
 k() { wm_k "$@"; }
@@ -43,8 +44,9 @@ ref=$(python3 -c "print(f'{$t1-$t0:.2f}')")
 echo "   $N nodes created in $ref s"
 
 echo "== operator: one mesh over the $N nodes"
-"$JAVA" ${WIREMESH_OPERATOR_JAVA_OPTS:--XX:+UseSerialGC -Xmx128m -XX:TieredStopAtLevel=1} -Dkubeconfig="$W/kubeconfig" -Dquarkus.http.port=18089 -jar "$JAR" >"$W/operator.log" 2>&1 & OP=$!; PIDS+=("$OP")
+"$JAVA" ${WIREMESH_OPERATOR_JAVA_OPTS:--XX:+UseSerialGC -Xmx128m -XX:TieredStopAtLevel=1} -Dkubeconfig="$W/kubeconfig" -Dwiremesh.operator.lease-namespace=default -Dquarkus.http.port=18089 -jar "$JAR" >"$W/operator.log" 2>&1 & OP=$!; PIDS+=("$OP")
 for _ in $(seq 120); do curl -sf http://127.0.0.1:18089/q/health/ready >/dev/null 2>&1 && break; sleep 0.5; done
+kill -0 "$OP" 2>/dev/null || { echo "the operator did not start:" >&2; grep -m3 -E "ERROR|Caused by|refus" "$W/operator.log" >&2; exit 1; }
 rss_idle=$(awk '/VmRSS/ {print $2}' /proc/$OP/status)
 t0=$(now)
 k -X POST -H "Content-Type: application/json" "$API/apis/wiremesh.io/v1alpha1/wireguardmeshes" --data \

@@ -193,6 +193,12 @@ class MeshIT {
 
     private static final byte[] MARKER = "WIREMESH-E2E-PLAINTEXT-MARKER".getBytes();
 
+    /** The last 60 lines of a log. */
+    static String tail(String log) {
+        List<String> lines = log.lines().toList();
+        return String.join("\n", lines.subList(Math.max(0, lines.size() - 60), lines.size()));
+    }
+
     /** Sends {@code signal} (STOP, CONT) to node {@code i}'s datapath process and its children. */
     private void signalDatapath(int i, String signal) throws Exception {
         List<String> pids = new java.util.ArrayList<>(List.of(String.valueOf(datapaths[i].pid())));
@@ -322,8 +328,13 @@ class MeshIT {
         Host.stop(datapaths[0]);
         datapaths[0] = startDatapath(0);
         long t0 = System.nanoTime();
-        await().atMost(Liveness.BOUND).pollInterval(java.time.Duration.ofMillis(200))
-                .until(() -> ping(0, "10.43.2.2", 1).contains("1 received"));
+        try {
+            await().atMost(Liveness.BOUND).pollInterval(java.time.Duration.ofMillis(200))
+                    .until(() -> ping(0, "10.43.2.2", 1).contains("1 received"));
+        } catch (org.awaitility.core.ConditionTimeoutException e) { // what the two processes said: the only record once the host is gone
+            throw new AssertionError("no traffic after the datapath restarted\n--- daemon-0.log (tail)\n" + tail(host.log("daemon-0.log"))
+                    + "\n--- wg-0.log (tail)\n" + tail(host.log("wg-0.log")) + "\n--- wg show\n" + Commands.run(List.of("ip", "netns", "exec", nodes[0], "wg", "show", ifs[0]), null, null).out(), e);
+        }
         System.out.printf("e2e: traffic back %.1f s after the datapath restarted%n", (System.nanoTime() - t0) / 1e9);
 
         // Spoofing from the underlay: node 2 sends a plaintext packet with its own pod-range source
